@@ -1,0 +1,530 @@
+// YAML to tempo::Config: one function per section, each checking its keys first so a typo is
+// reported as an unknown key rather than silently taking the default.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+
+#include <tempo/config.h>
+
+#include "config/address.h"
+#include "config/reader.h"
+
+namespace tempo::config {
+namespace {
+
+using detail::fail;
+using detail::fail_text;
+using detail::fail_value;
+using detail::MapView;
+
+constexpr std::int64_t kHourMs = 3600000;
+
+// DPDK -l syntax: "N", "N-M", comma-separated, N <= M.
+bool valid_core_list(std::string_view s) {
+  if (s.empty()) {
+    return false;
+  }
+  while (true) {
+    const auto comma = s.find(',');
+    const std::string_view item = s.substr(0, comma);
+    const auto dash = item.find('-');
+    const std::string_view a = item.substr(0, dash);
+    const std::string_view b = dash == std::string_view::npos ? a : item.substr(dash + 1);
+    const auto number = [](std::string_view t, long& v) {
+      if (t.empty() || t.size() > 5) {
+        return false;
+      }
+      v = 0;
+      for (const char c : t) {
+        if (c < '0' || c > '9') {
+          return false;
+        }
+        v = v * 10 + (c - '0');
+      }
+      return true;
+    };
+    long lo = 0;
+    long hi = 0;
+    if (!number(a, lo) || !number(b, hi) || lo > hi) {
+      return false;
+    }
+    if (comma == std::string_view::npos) {
+      return true;
+    }
+    s.remove_prefix(comma + 1);
+  }
+}
+
+// DPDK --log-level: a level (number 1..8 or name), optionally after "PATTERN:" or "REGEX,".
+bool valid_log_level(std::string_view s) {
+  const auto sep = s.find_last_of(":,");
+  const std::string_view level = sep == std::string_view::npos ? s : s.substr(sep + 1);
+  if (sep == 0) {
+    return false;
+  }
+  if (level.size() == 1 && level[0] >= '1' && level[0] <= '8') {
+    return true;
+  }
+  for (const char* name :
+       {"emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"}) {
+    if (level == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool valid_file_prefix(std::string_view s) {
+  if (s.empty() || s.size() > 64) {
+    return false;
+  }
+  for (const char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool is_hex(std::string_view s, std::size_t len) {
+  if (s.size() != len) {
+    return false;
+  }
+  for (const char c : s) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "DDDD:BB:DD.F" or "BB:DD.F" (rte_pci_addr_parse accepts both), before any ",devargs".
+// Returns the address in its full, lower-case form, or "" when it is not one.
+std::string pci_address(std::string_view device) {
+  std::string_view a = device.substr(0, device.find(','));
+  std::string domain = "0000";
+  if (a.size() == 12) {
+    if (!is_hex(a.substr(0, 4), 4) || a[4] != ':') {
+      return "";
+    }
+    domain = std::string(a.substr(0, 4));
+    a.remove_prefix(5);
+  }
+  if (a.size() != 7 || !is_hex(a.substr(0, 2), 2) || a[2] != ':' || !is_hex(a.substr(3, 2), 2) ||
+      a[5] != '.' || a[6] < '0' || a[6] > '7') {
+    return "";
+  }
+  std::string out = domain + ":" + std::string(a);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'F') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+// A vdev name is a driver name ("net_tap", "net_af_packet", ...) and an instance suffix:
+// "net_tap0". Returns the name (before ",args"), or "" when it is not one.
+std::string vdev_name(std::string_view device) {
+  const std::string_view name = device.substr(0, device.find(','));
+  if (name.size() <= 4 || name.substr(0, 4) != "net_") {
+    return "";
+  }
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) {
+      return "";
+    }
+  }
+  return std::string(name);
+}
+
+EalConfig parse_eal(const YAML::Node& node) {
+  const MapView m(node, "eal");
+  m.check_keys({"lcores", "memory_mb", "no_huge", "file_prefix", "log_level", "extra_args"});
+  EalConfig e;
+  e.lcores = m.get_string("lcores", e.lcores);
+  if (!valid_core_list(e.lcores)) {
+    fail_text(m.key_path("lcores"), e.lcores, "expected a core list like 0-3 or 0,2,4");
+  }
+  e.memory_mb = static_cast<int>(m.get_int("memory_mb", 64, 1048576, e.memory_mb));
+  e.no_huge = m.get_bool("no_huge", e.no_huge);
+  e.file_prefix = m.get_string("file_prefix", "tempo-" + std::to_string(getpid()));
+  if (!valid_file_prefix(e.file_prefix)) {
+    fail_text(m.key_path("file_prefix"), e.file_prefix,
+              "expected 1 to 64 letters, digits, '-', '_' or '.'");
+  }
+  if (m.has("log_level")) {
+    const std::string level = detail::read_string(m.get("log_level"), m.key_path("log_level"));
+    if (!valid_log_level(level)) {
+      fail_text(m.key_path("log_level"), level,
+                "expected 1..8 or one of emergency, alert, critical, error, warning, notice, "
+                "info, debug (optionally after PATTERN:)");
+    }
+    e.log_level = level;
+  }
+  if (m.has("extra_args")) {
+    const YAML::Node args = m.get("extra_args");
+    e.extra_args = detail::read_string_list(args, m.key_path("extra_args"));
+    for (std::size_t i = 0; i < e.extra_args.size(); ++i) {
+      // DESIGN.md: --no-huge cannot be combined with --in-memory; each process gets its own
+      // --file-prefix instead.
+      if (e.extra_args[i] == "--in-memory" && e.no_huge) {
+        fail_text(detail::join_index(m.key_path("extra_args"), i), e.extra_args[i],
+                  "does not combine with no_huge; give each process its own file_prefix");
+      }
+    }
+  }
+  return e;
+}
+
+Ipv4Prefix read_ipv4_prefix(const YAML::Node& node, const std::string& path, int min_len) {
+  const std::string text = detail::read_string(node, path);
+  bool bad_len = false;
+  const auto p = detail::parse_ipv4_prefix(text, bad_len);
+  if (!p || p->len < min_len) {
+    if (bad_len || p) {
+      fail_text(path, text, "expected a prefix length in [" + std::to_string(min_len) + ", 32]");
+    }
+    fail_text(path, text, "expected an IPv4 address/prefix like 198.18.0.2/24");
+  }
+  return *p;
+}
+
+Ipv6Prefix read_ipv6_prefix(const YAML::Node& node, const std::string& path, int min_len) {
+  const std::string text = detail::read_string(node, path);
+  bool bad_len = false;
+  const auto p = detail::parse_ipv6_prefix(text, bad_len);
+  if (!p || p->len < min_len) {
+    if (bad_len || p) {
+      fail_text(path, text, "expected a prefix length in [" + std::to_string(min_len) + ", 128]");
+    }
+    fail_text(path, text, "expected an IPv6 address/prefix like 2001:db8::2/64");
+  }
+  return *p;
+}
+
+Ipv4Addr read_ipv4(const YAML::Node& node, const std::string& path) {
+  const std::string text = detail::read_string(node, path);
+  const auto a = detail::parse_ipv4(text);
+  if (!a) {
+    fail_text(path, text, "expected an IPv4 address like 198.18.0.1");
+  }
+  return *a;
+}
+
+Ipv6Addr read_ipv6(const YAML::Node& node, const std::string& path) {
+  const std::string text = detail::read_string(node, path);
+  const auto a = detail::parse_ipv6(text);
+  if (!a) {
+    fail_text(path, text, "expected an IPv6 address like 2001:db8::1");
+  }
+  return *a;
+}
+
+template <class Prefix>
+void check_network(const Prefix& p, const std::string& path) {
+  const Prefix n = detail::network_of(p);
+  if (!(n == p)) {
+    fail_text(path, to_string(p), "host bits set; the network is " + to_string(n));
+  }
+}
+
+void parse_routes(const YAML::Node& node, const std::string& path, PortConfig& port) {
+  if (!node.IsSequence()) {
+    fail_value(path, node, "expected a list of {prefix, via}");
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const MapView r(node[i], detail::join_index(path, i));
+    r.check_keys({"prefix", "via"});
+    const YAML::Node prefix = r.require("prefix");
+    const YAML::Node via = r.require("via");
+    const std::string prefix_text = detail::read_string(prefix, r.key_path("prefix"));
+    if (prefix_text.find(':') == std::string::npos) {
+      Route4 route;
+      route.prefix = read_ipv4_prefix(prefix, r.key_path("prefix"), 0);
+      check_network(route.prefix, r.key_path("prefix"));
+      route.via = read_ipv4(via, r.key_path("via"));
+      port.routes.push_back(route);
+    } else {
+      Route6 route;
+      route.prefix = read_ipv6_prefix(prefix, r.key_path("prefix"), 0);
+      check_network(route.prefix, r.key_path("prefix"));
+      route.via = read_ipv6(via, r.key_path("via"));
+      port.routes6.push_back(route);
+    }
+  }
+}
+
+PortConfig parse_port(const YAML::Node& node, std::size_t index) {
+  const MapView m(node, detail::join_index("ports", index));
+  m.check_keys(
+      {"name", "device", "queues", "ipv4", "ipv6", "gateway", "gateway6", "mtu", "routes"});
+  PortConfig p;
+  p.name = m.get_string("name", "port" + std::to_string(index));
+  if (p.name.empty()) {
+    fail_text(m.key_path("name"), "\"\"", "expected a non-empty name");
+  }
+  p.device = detail::read_string(m.require("device"), m.key_path("device"));
+  if (!pci_address(p.device).empty()) {
+    p.device_kind = DeviceKind::kPci;
+  } else if (!vdev_name(p.device).empty()) {
+    p.device_kind = DeviceKind::kVdev;
+  } else {
+    fail_text(m.key_path("device"), p.device,
+              "expected a PCI address like 0000:03:00.0 or a vdev like net_tap0,iface=tempo0");
+  }
+  p.queues = static_cast<int>(m.get_int("queues", 1, 64, p.queues));
+  p.ipv4 = read_ipv4_prefix(m.require("ipv4"), m.key_path("ipv4"), 1);
+  if (m.has("ipv6")) {
+    p.ipv6 = read_ipv6_prefix(m.get("ipv6"), m.key_path("ipv6"), 1);
+  }
+  if (m.has("gateway")) {
+    p.gateway = read_ipv4(m.get("gateway"), m.key_path("gateway"));
+  }
+  if (m.has("gateway6")) {
+    p.gateway6 = read_ipv6(m.get("gateway6"), m.key_path("gateway6"));
+  }
+  p.mtu = static_cast<int>(m.get_int("mtu", 68, 9000, p.mtu));
+  if (m.has("routes")) {
+    parse_routes(m.get("routes"), m.key_path("routes"), p);
+  }
+  return p;
+}
+
+std::vector<PortConfig> parse_ports(const YAML::Node& node) {
+  if (!node.IsDefined()) {
+    fail("ports", "missing required key");
+  }
+  if (!node.IsSequence()) {
+    fail_value("ports", node, "expected a list of ports");
+  }
+  if (node.size() == 0) {
+    fail_value("ports", node, "expected at least one port");
+  }
+  std::vector<PortConfig> ports;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    PortConfig p = parse_port(node[i], i);
+    const std::string here = detail::join_index("ports", i);
+    const std::string id =
+        p.device_kind == DeviceKind::kPci ? pci_address(p.device) : vdev_name(p.device);
+    for (std::size_t j = 0; j < ports.size(); ++j) {
+      const std::string there = detail::join_index("ports", j);
+      if (ports[j].name == p.name) {
+        fail_text(here + ".name", p.name, "same name as " + there);
+      }
+      const std::string other_id = ports[j].device_kind == DeviceKind::kPci
+                                       ? pci_address(ports[j].device)
+                                       : vdev_name(ports[j].device);
+      if (other_id == id) {
+        fail_text(here + ".device", p.device, "same device as " + there);
+      }
+    }
+    ports.push_back(std::move(p));
+  }
+  return ports;
+}
+
+TimeWaitConfig parse_time_wait(const YAML::Node& node) {
+  const MapView m(node, "tcp.time_wait");
+  m.check_keys({"duration_ms", "max_entries", "on_full", "reuse", "rfc1337"});
+  TimeWaitConfig t;
+  t.duration_ms = m.get_int("duration_ms", 1, kHourMs, t.duration_ms);
+  t.max_entries = m.get_int("max_entries", 1, 1000000000, t.max_entries);
+  t.on_full = static_cast<TwOnFull>(m.get_enum("on_full", {"evict_oldest", "refuse"}, 0));
+  t.reuse = static_cast<TwReuse>(m.get_enum("reuse", {"rfc6191", "off"}, 0));
+  t.rfc1337 = m.get_bool("rfc1337", t.rfc1337);
+  return t;
+}
+
+KeepaliveConfig parse_keepalive(const YAML::Node& node) {
+  const MapView m(node, "tcp.keepalive");
+  m.check_keys({"enabled", "idle_ms", "interval_ms", "probes"});
+  KeepaliveConfig k;
+  k.enabled = m.get_bool("enabled", k.enabled);
+  k.idle_ms = m.get_int("idle_ms", 1, 24 * kHourMs, k.idle_ms);
+  k.interval_ms = m.get_int("interval_ms", 1, kHourMs, k.interval_ms);
+  k.probes = static_cast<int>(m.get_int("probes", 1, 127, k.probes));
+  return k;
+}
+
+void parse_local_port_range(const YAML::Node& node, const std::string& path, TcpConfig& t) {
+  if (!node.IsSequence() || node.size() != 2) {
+    fail_value(path, node, "expected a list [lo, hi]");
+  }
+  const std::int64_t lo = detail::read_int(node[0], detail::join_index(path, 0), 1, 65535);
+  const std::int64_t hi = detail::read_int(node[1], detail::join_index(path, 1), 1, 65535);
+  if (lo > hi) {
+    fail_value(path, node, "expected [lo, hi] with lo <= hi");
+  }
+  t.local_port_lo = static_cast<std::uint16_t>(lo);
+  t.local_port_hi = static_cast<std::uint16_t>(hi);
+}
+
+TcpConfig parse_tcp(const YAML::Node& node) {
+  const MapView m(node, "tcp");
+  m.check_keys({"time_wait",
+                "active_reuse_min_age_ms",
+                "local_port_range",
+                "mss",
+                "initial_rto_ms",
+                "min_rto_ms",
+                "max_rto_ms",
+                "delayed_ack_ms",
+                "nagle",
+                "keepalive",
+                "fin_wait2_timeout_ms",
+                "syn_retries",
+                "synack_retries",
+                "congestion",
+                "sack",
+                "timestamps",
+                "window_scale",
+                "rcv_buf_bytes",
+                "snd_buf_bytes",
+                "listen_backlog",
+                "syncookies",
+                "challenge_ack_limit_per_sec"});
+  TcpConfig t;
+  t.time_wait = parse_time_wait(m.get("time_wait"));
+  t.active_reuse_min_age_ms =
+      m.get_int("active_reuse_min_age_ms", 0, kHourMs, t.active_reuse_min_age_ms);
+  if (m.has("local_port_range")) {
+    parse_local_port_range(m.get("local_port_range"), m.key_path("local_port_range"), t);
+  }
+  // RFC 879 / RFC 9293 §3.7.1: 536 is the default send MSS every host must accept.
+  t.mss = static_cast<int>(m.get_int("mss", 536, 9000, t.mss));
+  t.initial_rto_ms = m.get_int("initial_rto_ms", 1, 60000, t.initial_rto_ms);
+  t.min_rto_ms = m.get_int("min_rto_ms", 1, 60000, t.min_rto_ms);
+  // RFC 6298 (2.5): a maximum may be placed on RTO provided it is at least 60 seconds.
+  t.max_rto_ms = m.get_int("max_rto_ms", 60000, kHourMs, t.max_rto_ms);
+  if (t.initial_rto_ms < t.min_rto_ms || t.initial_rto_ms > t.max_rto_ms) {
+    fail_text(m.key_path("initial_rto_ms"), std::to_string(t.initial_rto_ms),
+              "expected a value in [tcp.min_rto_ms, tcp.max_rto_ms] = [" +
+                  std::to_string(t.min_rto_ms) + ", " + std::to_string(t.max_rto_ms) + "]");
+  }
+  // RFC 9293 §3.8.6.3 (RFC 1122 §4.2.3.2): an ACK MUST NOT be delayed 0.5 s or more.
+  t.delayed_ack_ms = m.get_int("delayed_ack_ms", 0, 499, t.delayed_ack_ms);
+  t.nagle = m.get_bool("nagle", t.nagle);
+  t.keepalive = parse_keepalive(m.get("keepalive"));
+  t.fin_wait2_timeout_ms = m.get_int("fin_wait2_timeout_ms", 1, kHourMs, t.fin_wait2_timeout_ms);
+  t.syn_retries = static_cast<int>(m.get_int("syn_retries", 1, 127, t.syn_retries));
+  t.synack_retries = static_cast<int>(m.get_int("synack_retries", 1, 127, t.synack_retries));
+  t.congestion = static_cast<Congestion>(m.get_enum("congestion", {"newreno", "cubic"}, 1));
+  t.sack = m.get_bool("sack", t.sack);
+  t.timestamps = m.get_bool("timestamps", t.timestamps);
+  t.window_scale = m.get_bool("window_scale", t.window_scale);
+  // RFC 7323 §2.3: with the maximum shift of 14 a window reaches 1 GiB.
+  t.rcv_buf_bytes = m.get_int("rcv_buf_bytes", 2048, 1 << 30, t.rcv_buf_bytes);
+  t.snd_buf_bytes = m.get_int("snd_buf_bytes", 2048, 1 << 30, t.snd_buf_bytes);
+  t.listen_backlog = static_cast<int>(m.get_int("listen_backlog", 1, 1000000, t.listen_backlog));
+  t.syncookies = static_cast<SynCookies>(m.get_enum("syncookies", {"auto", "always", "off"}, 0));
+  t.challenge_ack_limit_per_sec = static_cast<int>(
+      m.get_int("challenge_ack_limit_per_sec", 1, 1000000, t.challenge_ack_limit_per_sec));
+  return t;
+}
+
+FaultDirection parse_fault_direction(const YAML::Node& node, const std::string& path) {
+  const MapView m(node, path);
+  m.check_keys({"drop", "duplicate", "reorder", "delay_ms"});
+  FaultDirection d;
+  d.drop = m.get_double("drop", 0, 1, d.drop);
+  d.duplicate = m.get_double("duplicate", 0, 1, d.duplicate);
+  d.reorder = m.get_double("reorder", 0, 1, d.reorder);
+  d.delay_ms = m.get_int("delay_ms", 0, 10000, d.delay_ms);
+  return d;
+}
+
+FaultConfig parse_faults(const YAML::Node& node) {
+  const MapView m(node, "faults");
+  m.check_keys({"seed", "rx", "tx"});
+  FaultConfig f;
+  f.seed = static_cast<std::uint64_t>(
+      m.get_int("seed", 0, INT64_MAX, static_cast<std::int64_t>(f.seed)));
+  f.rx = parse_fault_direction(m.get("rx"), "faults.rx");
+  f.tx = parse_fault_direction(m.get("tx"), "faults.tx");
+  return f;
+}
+
+std::shared_ptr<const AppTree> parse_app(const YAML::Node& node) {
+  const MapView m(node, "app");
+  auto tree = std::make_shared<AppTree>();
+  if (node.IsDefined() && node.IsMap()) {
+    std::vector<std::string> seen;
+    for (const auto& kv : node) {
+      const std::string name = detail::read_string(kv.first, "app");
+      const MapView section(kv.second, m.key_path(name));  // each section is a map
+      for (const auto& s : seen) {
+        if (s == name) {
+          fail(m.key_path(name), "duplicate key");
+        }
+      }
+      seen.push_back(name);
+    }
+    tree->root = node;
+  }
+  return tree;
+}
+
+Config parse_root(const YAML::Node& root) {
+  const MapView top(root, "");
+  top.check_keys({"eal", "ports", "tcp", "faults", "app"});
+  Config c;
+  c.eal = parse_eal(top.get("eal"));
+  c.ports = parse_ports(top.get("ports"));
+  c.tcp = parse_tcp(top.get("tcp"));
+  c.faults = parse_faults(top.get("faults"));
+  c.app = parse_app(top.get("app"));
+  return c;
+}
+
+Config load_yaml(const std::string& text, std::string_view source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp marks are 0-based; editors count from 1.
+    fail(std::string(source) + ":" + std::to_string(e.mark.line + 1) + ":" +
+             std::to_string(e.mark.column + 1),
+         "syntax error: " + e.msg);
+  }
+  try {
+    return parse_root(root);
+  } catch (const YAML::Exception& e) {
+    // Not expected (every read is checked first), but yaml-cpp must not leak past here.
+    fail(std::string(source), "cannot interpret: " + e.msg);
+  }
+}
+
+}  // namespace
+
+Config load_string(std::string_view yaml, std::string_view source) {
+  return load_yaml(std::string(yaml), source);
+}
+
+Config load_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    fail(path, std::string("cannot read: ") + std::strerror(errno));
+  }
+  std::string text;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) {
+    text.append(buf, n);
+  }
+  // A directory opens but does not read (EISDIR).
+  const int err = std::ferror(f) != 0 ? errno : 0;
+  std::fclose(f);
+  if (err != 0) {
+    fail(path, std::string("cannot read: ") + std::strerror(err));
+  }
+  return load_yaml(text, path);
+}
+
+}  // namespace tempo::config

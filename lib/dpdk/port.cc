@@ -1,0 +1,125 @@
+#include "dpdk/port.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "flow/rss.h"
+
+namespace tempo::dpdk {
+
+std::string device_name(const std::string& device) { return device.substr(0, device.find(',')); }
+
+namespace {
+
+std::string error(const std::string& device, const char* call, int rc) {
+  return "port " + device + ": " + call + ": " + rte_strerror(rc < 0 ? -rc : rc);
+}
+
+}  // namespace
+
+Result<Port, std::string> port_start(const PortSpec& spec, int index) {
+  Port port;
+  port.name = device_name(spec.device);
+  port.queues = spec.queues;
+  if (rte_eth_dev_get_port_by_name(port.name.c_str(), &port.port_id) != 0) {
+    return fail("port " + spec.device + ": no such ethdev '" + port.name +
+                "' (is the driver loaded and the device string right?)");
+  }
+
+  rte_eth_dev_info info{};
+  if (int rc = rte_eth_dev_info_get(port.port_id, &info); rc != 0) {
+    return fail(error(spec.device, "rte_eth_dev_info_get", rc));
+  }
+  port.driver = info.driver_name != nullptr ? info.driver_name : "?";
+  if (spec.queues > info.max_rx_queues || spec.queues > info.max_tx_queues) {
+    return fail("port " + spec.device + ": " + std::to_string(spec.queues) +
+                " queues requested, device has " + std::to_string(info.max_rx_queues) + " RX and " +
+                std::to_string(info.max_tx_queues) + " TX");
+  }
+
+  rte_eth_conf conf{};
+  // A copy: rss_conf.rss_key is a non-const pointer.
+  std::array<uint8_t, 40> key = flow::kSymmetricRssKey;
+  const uint64_t rss_hf =
+      info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+  if (spec.queues > 1 && rss_hf != 0) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_key = key.data();
+    conf.rx_adv_conf.rss_conf.rss_key_len =
+        info.hash_key_size != 0 && info.hash_key_size < key.size()
+            ? info.hash_key_size
+            : static_cast<uint8_t>(key.size());
+    conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+    port.rss = true;
+  }
+  constexpr uint64_t kTxCksum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+  if ((info.tx_offload_capa & kTxCksum) == kTxCksum) {
+    conf.txmode.offloads |= kTxCksum;
+    port.tx_ip_cksum = port.tx_tcp_cksum = true;
+  }
+  constexpr uint64_t kRxCksum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+  if ((info.rx_offload_capa & kRxCksum) == kRxCksum) {
+    conf.rxmode.offloads |= kRxCksum;
+    port.rx_cksum = true;
+  }
+  conf.rxmode.mtu = spec.mtu;
+
+  if (int rc = rte_eth_dev_configure(port.port_id, spec.queues, spec.queues, &conf); rc != 0) {
+    return fail(error(spec.device, "rte_eth_dev_configure", rc));
+  }
+  uint16_t nb_rxd = spec.rx_desc;
+  uint16_t nb_txd = spec.tx_desc;
+  if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(port.port_id, &nb_rxd, &nb_txd); rc != 0) {
+    return fail(error(spec.device, "rte_eth_dev_adjust_nb_rx_tx_desc", rc));
+  }
+
+  const int socket = rte_eth_dev_socket_id(port.port_id);
+  char pool_name[RTE_MEMPOOL_NAMESIZE];
+  std::snprintf(pool_name, sizeof(pool_name), "tempo_p%d", index);
+  const uint32_t n_mbufs = spec.mbufs_per_queue * spec.queues;
+  port.pool = rte_pktmbuf_pool_create(pool_name, n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                      socket < 0 ? 0 : socket);
+  if (port.pool == nullptr) {
+    return fail("port " + spec.device + ": mbuf pool of " + std::to_string(n_mbufs) +
+                " mbufs: " + rte_strerror(rte_errno) + " (raise eal.memory_mb)");
+  }
+
+  for (uint16_t q = 0; q < spec.queues; ++q) {
+    rte_eth_rxconf rxconf = info.default_rxconf;
+    rxconf.offloads = conf.rxmode.offloads;
+    if (int rc = rte_eth_rx_queue_setup(port.port_id, q, nb_rxd, socket, &rxconf, port.pool);
+        rc != 0) {
+      return fail(error(spec.device, "rte_eth_rx_queue_setup", rc));
+    }
+    rte_eth_txconf txconf = info.default_txconf;
+    txconf.offloads = conf.txmode.offloads;
+    if (int rc = rte_eth_tx_queue_setup(port.port_id, q, nb_txd, socket, &txconf); rc != 0) {
+      return fail(error(spec.device, "rte_eth_tx_queue_setup", rc));
+    }
+  }
+  if (int rc = rte_eth_dev_start(port.port_id); rc != 0) {
+    return fail(error(spec.device, "rte_eth_dev_start", rc));
+  }
+  // Neighbour discovery needs the solicited-node multicast groups; the port's own address
+  // filter would drop them on PMDs that filter. Not every PMD supports these: ignore errors.
+  (void)rte_eth_promiscuous_enable(port.port_id);
+  (void)rte_eth_allmulticast_enable(port.port_id);
+
+  rte_ether_addr mac{};
+  if (int rc = rte_eth_macaddr_get(port.port_id, &mac); rc != 0) {
+    return fail(error(spec.device, "rte_eth_macaddr_get", rc));
+  }
+  std::memcpy(port.mac.data(), mac.addr_bytes, port.mac.size());
+  return port;
+}
+
+void port_stop(const Port& port) noexcept {
+  (void)rte_eth_dev_stop(port.port_id);
+  (void)rte_eth_dev_close(port.port_id);
+}
+
+}  // namespace tempo::dpdk

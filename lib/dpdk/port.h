@@ -1,0 +1,49 @@
+// Port and queue setup: one RX/TX queue pair per worker, RSS with a symmetric Toeplitz key
+// where the device has RSS, checksum offloads where it has them, one mbuf pool per port.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+
+#include <tempo/result.h>
+
+namespace tempo::dpdk {
+
+struct PortSpec {
+  std::string device;   // EAL --vdev string ("net_tap0,iface=t0") or PCI address
+  uint16_t queues = 1;  // RX/TX queue pairs, one per worker
+  uint16_t mtu = 1500;
+  uint32_t mbufs_per_queue = 4095;  // pool size is this times `queues` (2^n - 1 is best)
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+};
+
+// What the Workers need to know about a started port.
+struct Port {
+  uint16_t port_id = 0;
+  uint16_t queues = 0;
+  std::string name;              // the ethdev name: "net_tap0", "0000:03:00.0"
+  std::string driver;            // the PMD's name, for logs
+  std::array<uint8_t, 6> mac{};  // the port's own MAC address
+  bool rss = false;              // RSS across `queues`
+  bool tx_ip_cksum = false;      // RTE_ETH_TX_OFFLOAD_IPV4_CKSUM in use
+  bool tx_tcp_cksum = false;     // RTE_ETH_TX_OFFLOAD_TCP_CKSUM in use
+  bool rx_cksum = false;         // RTE_ETH_RX_OFFLOAD_{IPV4,TCP}_CKSUM in use
+  rte_mempool* pool = nullptr;
+};
+
+// The ethdev name in an EAL device string: what precedes the first ',' ("net_tap0,iface=x"
+// -> "net_tap0"); a PCI address is its own name.
+std::string device_name(const std::string& device);
+
+// Finds the port the EAL created for spec.device, configures it, starts it. Errors are one
+// line naming the device and the failing call.
+Result<Port, std::string> port_start(const PortSpec& spec, int index);
+
+void port_stop(const Port& port) noexcept;
+
+}  // namespace tempo::dpdk

@@ -1,0 +1,249 @@
+// tempo::Config: the typed configuration, read from one YAML file before the EAL starts
+// (DESIGN.md "Configuration"), or built in code by an embedder.
+//
+// Every field has its default here, so `tempo::Config{}` plus one port is a working config.
+// Loading validates everything and throws tempo::config::ConfigError whose what() is exactly one
+// line naming the key, the value and what is allowed:
+//   config: tcp.time_wait.max_entries: -3: expected an integer in [1, 1e9]
+// Exceptions are fine here: this is startup code, never the datapath (STYLE.md 5).
+//
+// No yaml-cpp type appears in this header: the per-app sections are kept behind an opaque
+// tree (config::AppTree) and read with config::AppSection.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tempo {
+
+// Addresses are kept in network byte order, as they are on the wire.
+struct Ipv4Addr {
+  std::array<std::uint8_t, 4> bytes{};
+  friend bool operator==(const Ipv4Addr&, const Ipv4Addr&) = default;
+};
+
+struct Ipv6Addr {
+  std::array<std::uint8_t, 16> bytes{};
+  friend bool operator==(const Ipv6Addr&, const Ipv6Addr&) = default;
+};
+
+// An interface address or a route destination: `addr/len`.
+struct Ipv4Prefix {
+  Ipv4Addr addr;
+  std::uint8_t len = 0;
+  friend bool operator==(const Ipv4Prefix&, const Ipv4Prefix&) = default;
+};
+
+struct Ipv6Prefix {
+  Ipv6Addr addr;
+  std::uint8_t len = 0;
+  friend bool operator==(const Ipv6Prefix&, const Ipv6Prefix&) = default;
+};
+
+// `addr:port`, as the apps' backends and targets are written ("198.18.0.1:8000").
+struct Ipv4Endpoint {
+  Ipv4Addr addr;
+  std::uint16_t port = 0;
+  friend bool operator==(const Ipv4Endpoint&, const Ipv4Endpoint&) = default;
+};
+
+// `eal:` — what rte_eal_init gets (see config::eal_args).
+struct EalConfig {
+  std::string lcores = "0";  // -l: "0", "0-3", "0,2,4-5"
+  int memory_mb = 512;       // -m
+  bool no_huge = false;      // --no-huge (tests and demos)
+  std::string file_prefix;   // --file-prefix; the loader fills "tempo-<pid>" when absent
+  std::optional<std::string> log_level;  // --log-level: "7", "debug", "pmd.net.tap:debug"
+  std::vector<std::string> extra_args;   // appended last, verbatim
+};
+
+enum class DeviceKind : std::uint8_t {
+  kVdev,  // an EAL --vdev string: "net_tap0,iface=tempo0"
+  kPci,   // a PCI address, optionally with devargs: "0000:03:00.0", "03:00.0,rxq_cqe_comp_en=1"
+};
+
+struct Route4 {
+  Ipv4Prefix prefix;
+  Ipv4Addr via;
+  friend bool operator==(const Route4&, const Route4&) = default;
+};
+
+struct Route6 {
+  Ipv6Prefix prefix;
+  Ipv6Addr via;
+  friend bool operator==(const Route6&, const Route6&) = default;
+};
+
+// One entry of `ports:`.
+struct PortConfig {
+  std::string name;  // defaults to "port<i>"
+  std::string device;
+  DeviceKind device_kind = DeviceKind::kVdev;
+  int queues = 1;  // RX/TX queue pairs, one per worker lcore
+  Ipv4Prefix ipv4;
+  std::optional<Ipv6Prefix> ipv6;
+  std::optional<Ipv4Addr> gateway;
+  std::optional<Ipv6Addr> gateway6;
+  int mtu = 1500;
+  std::vector<Route4> routes;   // `routes:` entries with an IPv4 prefix
+  std::vector<Route6> routes6;  // `routes:` entries with an IPv6 prefix
+};
+
+enum class TwOnFull : std::uint8_t { kEvictOldest, kRefuse };
+enum class TwReuse : std::uint8_t { kRfc6191, kOff };
+enum class Congestion : std::uint8_t { kNewReno, kCubic };
+enum class SynCookies : std::uint8_t { kAuto, kAlways, kOff };
+
+struct TimeWaitConfig {
+  std::int64_t duration_ms = 60000;    // 2*MSL, the Linux value
+  std::int64_t max_entries = 4000000;  // per core
+  TwOnFull on_full = TwOnFull::kEvictOldest;
+  TwReuse reuse = TwReuse::kRfc6191;  // passive early reuse, RFC 6191
+  bool rfc1337 = true;                // ignore RST in TIME_WAIT (RFC 1337)
+};
+
+// RFC 1122 §4.2.3.6: keep-alives MUST default to off; the interval MUST default to no less
+// than two hours.
+struct KeepaliveConfig {
+  bool enabled = false;
+  std::int64_t idle_ms = 7200000;
+  std::int64_t interval_ms = 75000;
+  int probes = 9;
+};
+
+struct TcpConfig {
+  TimeWaitConfig time_wait;
+  std::int64_t active_reuse_min_age_ms = 1000;
+  std::uint16_t local_port_lo = 32768;  // `local_port_range: [lo, hi]`
+  std::uint16_t local_port_hi = 60999;
+  int mss = 1460;
+  std::int64_t initial_rto_ms = 1000;  // RFC 6298 (2.1)
+  std::int64_t min_rto_ms = 200;       // below RFC 6298 (2.4)'s 1 s, as Linux does
+  std::int64_t max_rto_ms = 120000;    // RFC 6298 (2.5): at least 60 s
+  std::int64_t delayed_ack_ms = 40;    // RFC 9293 §3.8.6.3: less than 0.5 s; 0 = no delay
+  bool nagle = true;                   // RFC 9293 §3.7.4 SHOULD
+  KeepaliveConfig keepalive;
+  std::int64_t fin_wait2_timeout_ms = 60000;
+  int syn_retries = 6;
+  int synack_retries = 5;
+  Congestion congestion = Congestion::kCubic;
+  bool sack = true;          // RFC 2018
+  bool timestamps = true;    // RFC 7323
+  bool window_scale = true;  // RFC 7323
+  std::int64_t rcv_buf_bytes = 262144;
+  std::int64_t snd_buf_bytes = 262144;
+  int listen_backlog = 4096;
+  SynCookies syncookies = SynCookies::kAuto;
+  int challenge_ack_limit_per_sec = 1000;  // RFC 5961 §7
+};
+
+// One direction of fault injection: probabilities in [0, 1] per packet.
+struct FaultDirection {
+  double drop = 0;
+  double duplicate = 0;
+  double reorder = 0;
+  std::int64_t delay_ms = 0;  // added to every packet of this direction
+  bool any() const noexcept { return drop > 0 || duplicate > 0 || reorder > 0 || delay_ms > 0; }
+};
+
+// `faults:` — a test feature (DESIGN.md "Running on this kind of machine"); off by default.
+struct FaultConfig {
+  std::uint64_t seed = 1;
+  FaultDirection rx;
+  FaultDirection tx;
+  bool any() const noexcept { return rx.any() || tx.any(); }
+};
+
+namespace config {
+struct AppTree;  // opaque: the parsed `app:` map, owned by lib/config
+}
+
+struct Config {
+  EalConfig eal;
+  std::vector<PortConfig> ports;
+  TcpConfig tcp;
+  FaultConfig faults;
+  std::shared_ptr<const config::AppTree> app;  // null: every app section is empty
+};
+
+namespace config {
+
+// Every configuration error. what() is one line: "config: KEY: VALUE: WHAT" (or
+// "config: KEY: WHAT" when there is no value, e.g. a missing or unknown key).
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads and validates a YAML file. Throws ConfigError on every bad input, including an
+// unreadable file ("config: PATH: cannot read: REASON") and a YAML syntax error
+// ("config: PATH:LINE:COL: syntax error: WHAT").
+Config load_file(const std::string& path);
+
+// As load_file, from text; `source` names it in syntax errors.
+Config load_string(std::string_view yaml, std::string_view source = "<string>");
+
+// rte_eal_init's argv for this config, program name first: -l, -m, --no-huge, --file-prefix,
+// --no-pci (when every port is a vdev), --vdev=... per vdev port, -a ADDR per PCI port,
+// --log-level, then eal.extra_args. Never --in-memory (it does not combine with --no-huge).
+std::vector<std::string> eal_args(const Config& config, std::string_view program = "tempo");
+
+// Text forms, as the loader accepts them.
+std::string to_string(const Ipv4Addr& a);
+std::string to_string(const Ipv6Addr& a);
+std::string to_string(const Ipv4Prefix& p);
+std::string to_string(const Ipv6Prefix& p);
+std::string to_string(const Ipv4Endpoint& e);
+
+// One app's section, `app.NAME`, read with typed getters that throw ConfigError naming the
+// full key ("config: app.echo.port: 70000: expected an integer in [1, 65535]"). An absent
+// key gives the default; an absent section behaves as an empty one. Read it (and call
+// check_keys) before starting the EAL.
+class AppSection {
+ public:
+  AppSection(std::shared_ptr<const AppTree> tree, std::string app);
+
+  // True when `app.NAME` is in the file.
+  bool present() const;
+  bool has(std::string_view key) const;
+  // Throws on any key of the section not in `known` (and on a duplicated key).
+  void check_keys(std::initializer_list<std::string_view> known) const;
+
+  std::int64_t get_int(std::string_view key, std::int64_t lo, std::int64_t hi,
+                       std::int64_t def) const;
+  double get_double(std::string_view key, double lo, double hi, double def) const;
+  bool get_bool(std::string_view key, bool def) const;
+  std::string get_string(std::string_view key, std::string_view def) const;
+  // Throws "missing required key" when absent.
+  std::string require_string(std::string_view key) const;
+  // Returns one of `allowed`; anything else throws, listing them.
+  std::string get_enum(std::string_view key, std::initializer_list<std::string_view> allowed,
+                       std::string_view def) const;
+  std::vector<std::string> get_string_list(std::string_view key,
+                                           std::vector<std::string> def = {}) const;
+  // "198.18.0.1:8000"
+  Ipv4Endpoint get_endpoint(std::string_view key, Ipv4Endpoint def) const;
+  Ipv4Endpoint require_endpoint(std::string_view key) const;
+  std::vector<Ipv4Endpoint> get_endpoint_list(std::string_view key,
+                                              std::vector<Ipv4Endpoint> def = {}) const;
+
+  // "app.NAME"
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::shared_ptr<const AppTree> tree_;
+  std::string app_;
+  std::string path_;
+};
+
+AppSection app_section(const Config& config, std::string_view app);
+
+}  // namespace config
+}  // namespace tempo

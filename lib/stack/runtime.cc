@@ -1,0 +1,203 @@
+#include "stack/runtime.h"
+
+#include <csignal>
+#include <cstring>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include "dpdk/eal.h"
+#include "time/clock.h"
+
+namespace tempo::stack {
+namespace {
+
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "signal handler needs a lock-free flag");
+
+extern "C" void on_signal(int /*signo*/) { Runtime::request_stop(); }
+
+wire::Ipv4Addr to_wire(const Ipv4Addr& a) {
+  return wire::Ipv4Addr(a.bytes[0], a.bytes[1], a.bytes[2], a.bytes[3]);
+}
+wire::Ipv6Addr to_wire(const Ipv6Addr& a) { return wire::Ipv6Addr(a.bytes); }
+
+// The protocol core's settings from the `tcp:` section.
+tcp::Config tcp_config(const TcpConfig& c) {
+  tcp::Config t;
+  t.mss = static_cast<uint16_t>(c.mss);
+  t.rcv_buf = static_cast<uint32_t>(c.rcv_buf_bytes);
+  t.snd_buf = static_cast<uint32_t>(c.snd_buf_bytes);
+  t.window_scaling = c.window_scale;
+  t.timestamps = c.timestamps;
+  t.sack = c.sack;
+  t.nagle = c.nagle;
+  t.delack_timeout = Ticks::from_ms(static_cast<uint64_t>(c.delayed_ack_ms));
+  t.rto_initial = Ticks::from_ms(static_cast<uint64_t>(c.initial_rto_ms));
+  t.rto_min = Ticks::from_ms(static_cast<uint64_t>(c.min_rto_ms));
+  t.rto_max = Ticks::from_ms(static_cast<uint64_t>(c.max_rto_ms));
+  t.syn_retries = static_cast<uint8_t>(c.syn_retries);
+  t.keepalive = c.keepalive.enabled;
+  t.keepalive_idle = Ticks::from_ms(static_cast<uint64_t>(c.keepalive.idle_ms));
+  t.keepalive_interval = Ticks::from_ms(static_cast<uint64_t>(c.keepalive.interval_ms));
+  t.keepalive_probes = static_cast<uint8_t>(c.keepalive.probes);
+  t.fin_wait_2_timeout = Ticks::from_ms(static_cast<uint64_t>(c.fin_wait2_timeout_ms));
+  t.cc = c.congestion == Congestion::kCubic ? tcp::cc::Algorithm::kCubic
+                                            : tcp::cc::Algorithm::kNewReno;
+  return t;
+}
+
+}  // namespace
+
+void Runtime::request_stop() noexcept { g_stop.store(true, std::memory_order_relaxed); }
+bool Runtime::stop_requested() noexcept { return g_stop.load(std::memory_order_relaxed); }
+
+void Runtime::install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& config,
+                                                             const std::string& program) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->program_ = program;
+  if (auto r = dpdk::eal_init(config::eal_args(config, program)); !r) {
+    return fail(r.error());
+  }
+  // Workers: one per lcore the EAL gave us, the main lcore first.
+  unsigned lcore = 0;
+  RTE_LCORE_FOREACH(lcore) { rt->worker_lcores_.push_back(lcore); }
+  const auto n_workers = static_cast<uint16_t>(rt->worker_lcores_.size());
+
+  for (size_t i = 0; i < config.ports.size(); ++i) {
+    const PortConfig& pc = config.ports[i];
+    if (pc.queues != n_workers) {
+      std::fprintf(stderr,
+                   "%s: warning: ports[%zu] has %d queues for %u workers; workers past %d idle\n",
+                   program.c_str(), i, pc.queues, n_workers, pc.queues);
+    }
+    dpdk::PortSpec spec;
+    spec.device = pc.device;
+    spec.queues = static_cast<uint16_t>(pc.queues);
+    spec.mtu = static_cast<uint16_t>(pc.mtu);
+    auto port = dpdk::port_start(spec, static_cast<int>(i));
+    if (!port) {
+      return fail(port.error());
+    }
+    rt->ports_.push_back(*port);
+  }
+
+  const time::TscClock clock(rte_get_tsc_hz());
+  for (uint16_t w = 0; w < n_workers; ++w) {
+    std::vector<Interface> ifaces;
+    for (size_t i = 0; i < config.ports.size(); ++i) {
+      const PortConfig& pc = config.ports[i];
+      const dpdk::Port& port = rt->ports_[i];
+      if (w >= port.queues) {
+        continue;
+      }
+      Interface iface;
+      iface.port_id = port.port_id;
+      iface.queue = w;
+      iface.pool = port.pool;
+      iface.mac = wire::MacAddr(port.mac);
+      iface.ipv4 = to_wire(pc.ipv4.addr);
+      iface.ipv4_prefix = pc.ipv4.len;
+      if (pc.ipv6) {
+        iface.has_ipv6 = true;
+        iface.ipv6 = to_wire(pc.ipv6->addr);
+        iface.ipv6_prefix = pc.ipv6->len;
+      }
+      iface.link_local = wire::Ipv6Addr::link_local_from_mac(iface.mac);
+      iface.mtu = static_cast<uint16_t>(pc.mtu);
+      if (pc.gateway) {
+        iface.gateway4 = to_wire(*pc.gateway);
+      }
+      if (pc.gateway6) {
+        iface.gateway6 = to_wire(*pc.gateway6);
+      }
+      for (const Route4& r : pc.routes) {
+        iface.routes4.push_back({to_wire(r.prefix.addr), r.prefix.len, to_wire(r.via)});
+      }
+      ifaces.push_back(iface);
+    }
+    auto worker = std::make_unique<Worker>(w, std::move(ifaces), clock, config.faults);
+    if (auto r = worker->init_tcp(tcp_config(config.tcp), kMaxConnsPerWorker); !r) {
+      return fail(r.error());
+    }
+    rt->workers_.push_back(std::move(worker));
+  }
+
+  for (size_t i = 0; i < rt->ports_.size(); ++i) {
+    const dpdk::Port& p = rt->ports_[i];
+    const PortConfig& pc = config.ports[i];
+    std::printf("%s: port %s (%s, driver %s) mac %s, %s%s%s, %u queue%s%s\n", program.c_str(),
+                pc.name.c_str(), p.name.c_str(), p.driver.c_str(),
+                wire::MacAddr(p.mac).to_string().c_str(), config::to_string(pc.ipv4).c_str(),
+                pc.ipv6 ? ", " : "", pc.ipv6 ? config::to_string(*pc.ipv6).c_str() : "", p.queues,
+                p.queues == 1 ? "" : "s", p.rss ? ", RSS" : "");
+  }
+  std::fflush(stdout);
+  return rt;
+}
+
+int Runtime::lcore_main(void* arg) {
+  auto* worker = static_cast<Worker*>(arg);
+  while (!stop_requested()) {
+    worker->poll();
+  }
+  return 0;
+}
+
+void Runtime::run() {
+  for (size_t w = 1; w < workers_.size(); ++w) {
+    rte_eal_remote_launch(&Runtime::lcore_main, workers_[w].get(), worker_lcores_[w]);
+  }
+  if (!workers_.empty()) {
+    lcore_main(workers_[0].get());
+  }
+  rte_eal_mp_wait_lcore();
+}
+
+void Runtime::listen(uint16_t port, const AppHandler* app) {
+  for (auto& w : workers_) {
+    w->listen(port, app);
+  }
+}
+
+telemetry::StackCounters Runtime::totals() const {
+  telemetry::StackCounters sum;
+  for (const auto& w : workers_) {
+    sum += w->counters();
+  }
+  return sum;
+}
+
+void Runtime::print_counters(std::FILE* out) const {
+  std::fprintf(out, "%s: counters\n", program_.c_str());
+  for (const auto& [name, value] : totals().items()) {
+    std::fprintf(out, "  %s: %llu\n", name.c_str(), static_cast<unsigned long long>(value));
+  }
+  std::fprintf(out, "%s: neighbours\n", program_.c_str());
+  for (const auto& w : workers_) {
+    for (const std::string& n : w->neighbors()) {
+      std::fprintf(out, "  worker %u: %s\n", w->index(), n.c_str());
+    }
+  }
+  std::fflush(out);
+}
+
+Runtime::~Runtime() {
+  workers_.clear();
+  for (const dpdk::Port& p : ports_) {
+    dpdk::port_stop(p);
+  }
+  dpdk::eal_cleanup();
+}
+
+}  // namespace tempo::stack

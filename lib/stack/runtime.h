@@ -1,0 +1,66 @@
+// Runtime: the process-level frame around the Workers. Starts the EAL from a validated Config,
+// starts every port, builds one Worker per lcore, runs them until stop is requested (SIGINT or
+// SIGTERM), then stops the ports and reports the counters.
+//
+// Startup errors are returned as one line; after start() nothing allocates on the datapath.
+#pragma once
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tempo/config.h>
+#include <tempo/result.h>
+
+#include "dpdk/port.h"
+#include "stack/worker.h"
+#include "telemetry/counters.h"
+
+namespace tempo::stack {
+
+class Runtime {
+ public:
+  // Connection slots per worker, allocated at start.
+  static constexpr uint32_t kMaxConnsPerWorker = 65536;
+
+  // Starts the EAL and the ports. `program` is argv[0] for the EAL and the log prefix.
+  static Result<std::unique_ptr<Runtime>, std::string> start(const Config& config,
+                                                             const std::string& program);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Runs every Worker (one on this, the main lcore) until request_stop(). Returns when all
+  // workers have left their loops.
+  void run();
+
+  // Async-signal-safe. Installs nothing; see install_signal_handlers().
+  static void request_stop() noexcept;
+  static bool stop_requested() noexcept;
+  // SIGINT and SIGTERM call request_stop().
+  static void install_signal_handlers();
+
+  std::vector<std::unique_ptr<Worker>>& workers() noexcept { return workers_; }
+  const std::vector<dpdk::Port>& ports() const noexcept { return ports_; }
+
+  // Sum over workers.
+  telemetry::StackCounters totals() const;
+  // Serves TCP `port` on every worker with `app`, which outlives the Runtime.
+  void listen(uint16_t port, const AppHandler* app);
+
+  // "  name: value" lines, after a "<program>: counters" heading.
+  void print_counters(std::FILE* out) const;
+
+ private:
+  Runtime() = default;
+  static int lcore_main(void* arg);
+
+  std::string program_;
+  std::vector<dpdk::Port> ports_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<unsigned> worker_lcores_;
+};
+
+}  // namespace tempo::stack

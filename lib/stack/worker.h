@@ -1,0 +1,211 @@
+// Worker: one per lcore, owning one RX and one TX queue on each port (DESIGN.md principle 1).
+//
+// poll() is one turn of the run-to-completion loop (principle 2): read the clock once, receive
+// a burst, parse and dispatch each packet (ARP, neighbour discovery, ICMP and ICMPv6 echo here;
+// TCP as it arrives), and flush the TX batch with one rte_eth_tx_burst per port. Every packet
+// that is not answered is counted by reason (telemetry::StackCounters). No locks, no
+// allocation after construction: replies come from the port's mempool and an empty pool is a
+// counted drop.
+//
+// Neighbour caches are per Worker. With RSS, ARP (no L4 header) reaches queue 0 only; when
+// TCP runs on several queues, worker 0 will pass what it learns to the others over rte_ring.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <rte_mbuf.h>
+
+#include "crypto/mgr.h"
+#include "crypto/prf.h"
+#include "flow/conn_table.h"
+#include "stack/conn.h"
+#include "stack/faults.h"
+#include "stack/neighbor.h"
+#include "telemetry/counters.h"
+#include "time/clock.h"
+#include "time/wheel.h"
+#include "wire/ethernet.h"
+#include "wire/ipv4_addr.h"
+#include "wire/ipv6_addr.h"
+#include "wire/mac_addr.h"
+#include "wire/packet_builder.h"
+#include "wire/tcp.h"
+
+namespace tempo::wire {
+class Ipv4View;
+class Ipv6View;
+}  // namespace tempo::wire
+
+namespace tempo::stack {
+
+// One port as one Worker sees it: its queue, its addresses and its neighbour caches.
+struct Interface {
+  uint16_t port_id = 0;
+  uint16_t queue = 0;
+  rte_mempool* pool = nullptr;
+  wire::MacAddr mac;
+  wire::Ipv4Addr ipv4;
+  uint8_t ipv4_prefix = 0;
+  bool has_ipv6 = false;
+  wire::Ipv6Addr ipv6;
+  uint8_t ipv6_prefix = 0;
+  wire::Ipv6Addr link_local;  // fe80::/64 from the MAC (RFC 4291 appendix A)
+  uint16_t mtu = 1500;
+  std::optional<wire::Ipv4Addr> gateway4;
+  std::optional<wire::Ipv6Addr> gateway6;
+  struct Route4 {
+    wire::Ipv4Addr prefix;
+    uint8_t len = 0;
+    wire::Ipv4Addr via;
+  };
+  std::vector<Route4> routes4;  // longest prefix wins; the gateway is the default route
+};
+
+// The first hop toward `dst`: `dst` itself when on-link, else the route's or gateway's
+// address; nullopt when there is no route.
+std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr dst) noexcept;
+
+struct MbufOps {
+  void free(rte_mbuf* m) const noexcept { rte_pktmbuf_free(m); }
+  // Every segment: rte_pktmbuf_free drops one reference on each segment of a chain.
+  void ref(rte_mbuf* m) const noexcept {
+    for (; m != nullptr; m = m->next) {
+      rte_mbuf_refcnt_update(m, 1);
+    }
+  }
+};
+using MbufFaultStage = FaultStage<rte_mbuf*, MbufOps>;
+
+class Worker {
+ public:
+  static constexpr uint16_t kBurst = 32;
+
+  // `faults` (a test feature) adds fault-injection stages on RX and TX when configured.
+  Worker(uint16_t index, std::vector<Interface> ifaces, time::TscClock clock,
+         const FaultConfig& faults = FaultConfig{});
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // One loop iteration over every interface. Returns the packets received.
+  uint32_t poll() noexcept;
+
+  // The MAC to send to `dst` through interface `port`: from the neighbour cache, or nullopt
+  // after (rate-limited) sending an ARP request / neighbour solicitation for the next hop.
+  std::optional<wire::MacAddr> resolve(size_t port, wire::Ipv4Addr dst) noexcept;
+  std::optional<wire::MacAddr> resolve(size_t port, const wire::Ipv6Addr& dst) noexcept;
+
+  // "198.18.0.1 lladdr 02:..:.." per live neighbour entry of every port (for reports).
+  std::vector<std::string> neighbors() const;
+
+  uint16_t index() const noexcept { return index_; }
+  const telemetry::StackCounters& counters() const noexcept { return counters_; }
+  const tcp::Counters& tcp_counters() const noexcept { return core_.counters; }
+
+  // --- TCP (startup) -----------------------------------------------------------------
+  // Sets up the connection array and tables. `name` makes the rte_hash names unique.
+  Result<void, std::string> init_tcp(const tcp::Config& cfg, uint32_t max_conns);
+  // Serves TCP `port` with `app` (which outlives the Worker).
+  void listen(uint16_t port, const AppHandler* app);
+
+  // --- TCP (application calls; from callbacks they are queued, see stack/conn.h) -------
+  // Queues `data` (a reference) for sending. kQueueFull: on_writable follows.
+  Result<void, tcp::SendError> send(Conn& c, const MbufBuf& data) noexcept;
+  // Copies `bytes` into mbufs from the port's pool and sends them. Returns the bytes taken
+  // (fewer when the pool or the send queue is short).
+  uint32_t send_copy(Conn& c, std::span<const std::byte> bytes) noexcept;
+  void consume(Conn& c, uint32_t bytes) noexcept;
+  void shutdown(Conn& c) noexcept;  // half-close: FIN after queued data
+  void close(Conn& c) noexcept;     // FIN after queued data; the application is done
+  void abort(Conn& c) noexcept;     // RST now
+  uint32_t connections() const noexcept { return conns_used_; }
+  // The peer's FIN has arrived (on_peer_closed was called).
+  static bool peer_closed(const Conn& c) noexcept { return c.tcb.peer_fin; }
+
+ private:
+  struct Port {
+    Interface iface;
+    NeighborCache<wire::Ipv4Addr> arp;
+    NeighborCache<wire::Ipv6Addr> nd;
+    std::array<rte_mbuf*, kBurst> tx{};
+    uint16_t tx_len = 0;
+    // Last solicitation per next hop, so that a burst of sends to an unresolved neighbour
+    // costs one request a second (RFC 1122 §2.3.2.1: at most one per second per address).
+    struct Pending {
+      wire::Ipv6Addr addr;  // IPv4 as ::ffff:a.b.c.d
+      Ticks sent;
+    };
+    std::array<Pending, 8> pending{};
+    std::unique_ptr<MbufFaultStage> rx_faults;  // null unless `faults.rx` is configured
+    std::unique_ptr<MbufFaultStage> tx_faults;
+  };
+
+  static constexpr Ticks kSolicitInterval = Ticks::from_sec(1);
+  static constexpr Ticks kMaintenanceInterval = Ticks::from_sec(1);
+
+  // Once a second: keep the gateways resolved, so the first packet to them need not wait.
+  void maintain() noexcept;
+  // True when a solicitation for `addr` may go out now (and records it).
+  bool may_solicit(Port& p, const wire::Ipv6Addr& addr) noexcept;
+  void send_arp_request(Port& p, wire::Ipv4Addr target) noexcept;
+  void send_neighbor_solicit(Port& p, const wire::Ipv6Addr& target) noexcept;
+
+  void input(Port& p, rte_mbuf* m) noexcept;
+  void input_arp(Port& p, const wire::EthView& eth) noexcept;
+  void input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
+  void input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
+  void input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View& ip) noexcept;
+  void input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6View& ip) noexcept;
+  friend struct ConnSink;
+  // TCP, after the IP layer accepted the packet: `spec` carries the reply's addresses
+  // (swapped from the packet), ready to build an answer.
+  void input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
+                 wire::TcpPacketSpec& reply) noexcept;
+  Conn* find_conn(const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport) noexcept;
+  Conn* open_conn(Port& p, const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport,
+                  const AppHandler* app) noexcept;
+  void free_conn(Conn& c) noexcept;
+  // Runs the queued application calls and frees a dead Conn, after the core returned.
+  void finish(Conn& c) noexcept;
+  void emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;
+  void on_wheel_timer(time::Timer& t) noexcept;
+  // RFC 9293 §3.10.7.1: the answer to a segment for a connection that does not exist.
+  void reply_reset(Port& p, const wire::TcpView& tcp, wire::TcpPacketSpec& reply) noexcept;
+
+  // A fresh mbuf from the port's pool with `len` bytes of data room, or nullptr (counted).
+  rte_mbuf* alloc(Port& p, uint16_t len) noexcept;
+  static std::span<std::byte> bytes(rte_mbuf* m) noexcept;
+  // Queues `m` (len bytes) for the end-of-poll burst; flushes when the batch is full.
+  void transmit(Port& p, rte_mbuf* m) noexcept;
+  void flush(Port& p) noexcept;
+
+  uint16_t index_;
+  time::TscClock clock_;
+  Ticks now_{};
+  Ticks next_maintenance_{};
+  std::vector<Port> ports_;
+  telemetry::StackCounters counters_;
+
+  // TCP state (init_tcp).
+  tcp::Config tcp_cfg4_;
+  tcp::Config tcp_cfg6_;  // MSS 20 bytes smaller: the IPv6 header is 40 bytes
+  tcp::CoreState core_;
+  time::Wheel wheel_;
+  std::vector<Conn> conns_;  // never resized after init_tcp: timers point into it
+  uint32_t free_head_ = UINT32_MAX;
+  uint32_t conns_used_ = 0;
+  std::optional<flow::ConnTable<flow::FlowKey4, Conn>> table4_;
+  std::optional<flow::ConnTable<flow::FlowKey6, Conn>> table6_;
+  std::vector<std::pair<uint16_t, const AppHandler*>> listeners_;
+  std::optional<crypto::Mgr> crypto_;
+  std::optional<crypto::Prf> prf_;  // ISNs (RFC 6528) and timestamp offsets
+};
+
+}  // namespace tempo::stack

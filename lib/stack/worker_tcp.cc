@@ -1,0 +1,500 @@
+// The Worker's TCP layer: demultiplexing to connections and listeners, the protocol core's Sink
+// (segments to mbufs, timers to the wheel, events to the application), and the application's
+// calls. The protocol itself is lib/tcp.
+#include <algorithm>
+#include <cstring>
+
+#include <rte_ip.h>
+
+#include "stack/worker.h"
+#include "tcp/isn.h"
+#include "tcp/ts_offset.h"
+#include "wire/checksum.h"
+#include "wire/ip_protocol.h"
+#include "wire/ipv4.h"
+#include "wire/ipv6.h"
+
+namespace tempo::stack {
+
+using telemetry::Layer;
+
+namespace {
+
+crypto::IpAddress ip_of(const wire::Ipv4Addr& a) { return crypto::IpAddress::v4(a.value()); }
+crypto::IpAddress ip_of(const wire::Ipv6Addr& a) {
+  std::array<std::byte, 16> b;
+  std::memcpy(b.data(), a.bytes().data(), 16);
+  return crypto::IpAddress::v6(b);
+}
+
+// Payloads up to this size are copied into the header mbuf; larger ones are attached by
+// reference (an indirect mbuf per source segment), which costs an mbuf but no copy.
+constexpr uint32_t kCopyBelow = 256;
+
+}  // namespace
+
+// The protocol core's Sink for one call on one Conn (tcp/sink.h).
+struct ConnSink {
+  Worker& w;
+  Conn& c;
+
+  void emit(const tcp::OutSegment<MbufBuf>& seg) noexcept { w.emit(c, seg); }
+  void arm_timer(tcp::TimerKind k, Ticks t) noexcept {
+    w.wheel_.arm(c.timers[static_cast<size_t>(k)], t);
+  }
+  void cancel_timer(tcp::TimerKind k) noexcept {
+    w.wheel_.cancel(c.timers[static_cast<size_t>(k)]);
+  }
+  void on_connected() noexcept {
+    if (c.app != nullptr && c.app->on_connected != nullptr) {
+      c.app->on_connected(c, c.app->ctx);
+    }
+  }
+  void on_data(const MbufBuf& b, uint32_t off, uint32_t len) noexcept {
+    if (c.app != nullptr && c.app->on_data != nullptr) {
+      c.app->on_data(c, b.slice(off, len), c.app->ctx);
+    } else {
+      c.pending_consume += len;  // nobody reads: drop the bytes, keep the window open
+    }
+  }
+  // Space in the send queue: retry the queued sends, then tell the application (finish()).
+  void on_writable() noexcept {
+    c.send_blocked = false;
+    c.notify_writable = true;
+  }
+  void on_peer_fin() noexcept {
+    if (c.app != nullptr && c.app->on_peer_closed != nullptr) {
+      c.app->on_peer_closed(c, c.app->ctx);
+    }
+  }
+  void on_closed(tcp::CloseReason r) noexcept {
+    c.dead = true;
+    if (c.app != nullptr && c.app->on_closed != nullptr) {
+      c.app->on_closed(c, r, c.app->ctx);
+    }
+  }
+  void on_time_wait(const tcp::TimeWaitInfo& /*tw*/) noexcept {
+    // TODO(timewait): hand the record to lib/timewait's per-core table. Until then the
+    // connection closes here, as a stack without TIME_WAIT would.
+    w.counters_.tcp_time_wait_entered++;
+    c.dead = true;
+    if (c.app != nullptr && c.app->on_closed != nullptr) {
+      c.app->on_closed(c, tcp::CloseReason::kNormal, c.app->ctx);
+    }
+  }
+  tcp::CoreState& core() noexcept { return w.core_; }
+};
+
+Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_conns) {
+  tcp_cfg4_ = cfg;
+  tcp_cfg6_ = cfg;
+  tcp_cfg6_.mss = static_cast<uint16_t>(cfg.mss - 20);
+  auto mgr = crypto::Mgr::create();
+  if (!mgr) {
+    return fail(std::string("crypto: cannot start IPsec-MB"));
+  }
+  crypto_.emplace(std::move(*mgr));
+  auto key = crypto::random_key();
+  if (!key) {
+    return fail(std::string("crypto: no entropy for the ISN key"));
+  }
+  prf_.emplace(*crypto_, *key);
+  const std::string suffix = std::to_string(index_);
+  const auto seed = static_cast<uint32_t>(prf_->eval(std::as_bytes(std::span(suffix))));
+  auto t4 = flow::ConnTable<flow::FlowKey4, Conn>::create("tempo_c4_" + suffix, max_conns, seed,
+                                                          static_cast<int>(rte_socket_id()));
+  if (!t4) {
+    return fail(t4.error());
+  }
+  table4_.emplace(std::move(*t4));
+  auto t6 = flow::ConnTable<flow::FlowKey6, Conn>::create("tempo_c6_" + suffix, max_conns, seed,
+                                                          static_cast<int>(rte_socket_id()));
+  if (!t6) {
+    return fail(t6.error());
+  }
+  table6_.emplace(std::move(*t6));
+  conns_ = std::vector<Conn>(max_conns);
+  for (uint32_t i = 0; i < max_conns; ++i) {
+    conns_[i].next_free = i + 1 < max_conns ? i + 1 : UINT32_MAX;
+  }
+  free_head_ = 0;
+  return {};
+}
+
+void Worker::listen(uint16_t port, const AppHandler* app) { listeners_.emplace_back(port, app); }
+
+Conn* Worker::find_conn(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) noexcept {
+  if (!r.ipv6) {
+    const flow::FlowKey4 k{.local = r.src4.value(),
+                           .remote = r.dst4.value(),
+                           .local_port = lport,
+                           .remote_port = rport,
+                           .pad = 0};
+    return table4_->find(k);
+  }
+  flow::FlowKey6 k{};
+  k.local = r.src6.bytes();
+  k.remote = r.dst6.bytes();
+  k.local_port = lport;
+  k.remote_port = rport;
+  return table6_->find(k);
+}
+
+Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
+                        const AppHandler* app) noexcept {
+  if (free_head_ == UINT32_MAX) {
+    counters_.tcp_conn_exhausted++;
+    return nullptr;
+  }
+  Conn& c = conns_[free_head_];
+  c.v6 = r.ipv6;
+  c.port = static_cast<uint8_t>(&p - ports_.data());
+  c.app = app;
+  c.worker = this;
+  c.user = nullptr;
+  c.peer_mac = r.eth_dst;
+  c.dead = false;
+  c.in_core = false;
+  crypto::FlowTuple tuple;
+  if (!r.ipv6) {
+    c.key4 = flow::FlowKey4{.local = r.src4.value(),
+                            .remote = r.dst4.value(),
+                            .local_port = lport,
+                            .remote_port = rport,
+                            .pad = 0};
+    if (!table4_->insert(c.key4, &c)) {
+      counters_.tcp_conn_exhausted++;
+      return nullptr;
+    }
+    tuple = {ip_of(r.src4), ip_of(r.dst4), lport, rport};
+  } else {
+    c.key6 = flow::FlowKey6{};
+    c.key6.local = r.src6.bytes();
+    c.key6.remote = r.dst6.bytes();
+    c.key6.local_port = lport;
+    c.key6.remote_port = rport;
+    if (!table6_->insert(c.key6, &c)) {
+      counters_.tcp_conn_exhausted++;
+      return nullptr;
+    }
+    tuple = {ip_of(r.src6), ip_of(r.dst6), lport, rport};
+  }
+  free_head_ = c.next_free;
+  c.in_use = true;
+  ++conns_used_;
+  const uint32_t iss = tcp::isn(*prf_, tuple, now_);
+  const uint32_t tso = tcp::ts_offset(*prf_, tuple.local, tuple.remote);
+  tcp::open_passive(c.tcb, c.v6 ? tcp_cfg6_ : tcp_cfg4_, tcp::SeqNum(iss), tso);
+  return &c;
+}
+
+void Worker::free_conn(Conn& c) noexcept {
+  for (time::Timer& t : c.timers) {
+    wheel_.cancel(t);
+  }
+  if (c.v6) {
+    table6_->erase(c.key6);
+  } else {
+    table4_->erase(c.key4);
+  }
+  c.tcb = tcp::Tcb<MbufBuf>{};  // releases every queued buffer
+  for (MbufBuf& b : c.pending) {
+    b = MbufBuf();
+  }
+  c.pending_sends = 0;
+  c.pending_consume = 0;
+  c.pending_close = c.pending_shutdown = c.pending_abort = false;
+  c.send_blocked = c.notify_writable = false;
+  c.in_use = false;
+  c.next_free = free_head_;
+  free_head_ = static_cast<uint32_t>(&c - conns_.data());
+  --conns_used_;
+}
+
+void Worker::finish(Conn& c) noexcept {
+  // Application calls queued during the callbacks, in order: sends first (a FIN must follow
+  // the data), then the window, then shutdown/close. A send the core refuses stays queued
+  // until the core reports on_writable.
+  while (!c.dead) {
+    ConnSink sink{*this, c};
+    c.in_core = true;
+    if (c.pending_abort) {
+      c.pending_abort = false;
+      tcp::abort(c.tcb, sink);
+    } else if (c.pending_sends > 0 && !c.send_blocked) {
+      uint8_t sent = 0;
+      while (sent < c.pending_sends && tcp::send(c.tcb, c.pending[sent], now_, sink)) {
+        c.pending[sent++] = MbufBuf();
+      }
+      c.send_blocked = sent < c.pending_sends;
+      std::move(c.pending.begin() + sent, c.pending.begin() + c.pending_sends, c.pending.begin());
+      c.pending_sends = static_cast<uint8_t>(c.pending_sends - sent);
+    } else if (c.pending_consume > 0) {
+      const uint32_t n = c.pending_consume;
+      c.pending_consume = 0;
+      tcp::consume(c.tcb, n, now_, sink);
+    } else if (c.pending_sends == 0 && c.pending_shutdown) {
+      c.pending_shutdown = false;
+      (void)tcp::shutdown(c.tcb, now_, sink);
+    } else if (c.pending_sends == 0 && c.pending_close) {
+      c.pending_close = false;
+      (void)tcp::close(c.tcb, now_, sink);
+    } else {
+      break;
+    }
+  }
+  c.in_core = false;
+  if (c.dead) {
+    free_conn(c);
+    return;
+  }
+  if (c.notify_writable && c.pending_sends == 0) {
+    c.notify_writable = false;
+    if (c.app != nullptr && c.app->on_writable != nullptr) {
+      c.app->on_writable(c, c.app->ctx);  // not in the core: its calls run at once
+    }
+  }
+}
+
+void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
+                       wire::TcpPacketSpec& reply) noexcept {
+  auto tcp = wire::TcpView::parse(segment);
+  if (!tcp) {
+    counters_.drop(Layer::kTcp, tcp.error());
+    return;
+  }
+  auto opts = wire::parse_tcp_options(tcp->options());
+  if (!opts) {
+    counters_.drop(Layer::kTcp, opts.error());
+    return;
+  }
+  const uint16_t lport = tcp->dst_port();
+  const uint16_t rport = tcp->src_port();
+  Conn* c = conns_.empty() ? nullptr : find_conn(reply, lport, rport);
+  if (c == nullptr) {
+    const AppHandler* app = nullptr;
+    for (const auto& [port, h] : listeners_) {
+      if (port == lport) {
+        app = h;
+      }
+    }
+    const wire::TcpFlags f = tcp->flags();
+    // RFC 9293 §3.10.7.2, LISTEN: only a SYN without ACK or RST opens a connection.
+    if (app == nullptr || !f.syn() || f.ack() || f.rst()) {
+      counters_.drop_tcp_no_endpoint++;
+      reply_reset(p, *tcp, reply);
+      return;
+    }
+    c = open_conn(p, reply, lport, rport, app);
+    if (c == nullptr) {
+      return;  // counted: no room; the peer's SYN retry may find some
+    }
+  }
+  c->peer_mac = reply.eth_dst;
+
+  tcp::Segment<MbufBuf> seg;
+  seg.seq = tcp::SeqNum(tcp->seq());
+  seg.ack = tcp::SeqNum(tcp->ack());
+  seg.flags = tcp->flags().bits();
+  seg.window = tcp->window();
+  seg.opts = *opts;
+  seg.len = static_cast<uint32_t>(tcp->payload().size());
+  if (seg.len > 0) {
+    // The payload stays in this mbuf: one more reference, released by the core's queues.
+    rte_mbuf_refcnt_update(m, 1);
+    const auto off = static_cast<uint32_t>(tcp->payload().data() - rte_pktmbuf_mtod(m, std::byte*));
+    seg.payload = MbufBuf(m, off, seg.len);
+  }
+  ConnSink sink{*this, *c};
+  c->in_core = true;
+  tcp::input(c->tcb, seg, now_, sink);
+  finish(*c);
+}
+
+void Worker::on_wheel_timer(time::Timer& t) noexcept {
+  const auto offset =
+      reinterpret_cast<const std::byte*>(&t) - reinterpret_cast<const std::byte*>(conns_.data());
+  Conn& c = conns_[static_cast<size_t>(offset) / sizeof(Conn)];
+  const auto kind = static_cast<tcp::TimerKind>(&t - c.timers.data());
+  ConnSink sink{*this, c};
+  c.in_core = true;
+  tcp::on_timer(c.tcb, kind, now_, sink);
+  finish(c);
+}
+
+void Worker::emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
+  Port& p = ports_[c.port];
+  const Interface& i = p.iface;
+  const size_t l3 = c.v6 ? wire::Ipv6View::kHeaderLen : wire::Ipv4View::kMinHeaderLen;
+  const size_t l4 = wire::TcpView::kMinHeaderLen + wire::tcp_options_length(seg.opts);
+  const size_t hdr = wire::EthView::kHeaderLen + l3 + l4;
+  const bool copy = seg.len <= kCopyBelow;
+  rte_mbuf* m = alloc(p, static_cast<uint16_t>(hdr + (copy ? seg.len : 0)));
+  if (m == nullptr) {
+    return;  // counted; the retransmission timer sends it again
+  }
+  std::span<std::byte> out = bytes(m);
+  size_t off =
+      *wire::write_eth(out, c.peer_mac, i.mac, c.v6 ? wire::kEtherTypeIpv6 : wire::kEtherTypeIpv4);
+  const auto l4_len = static_cast<uint16_t>(l4 + seg.len);
+  if (c.v6) {
+    wire::Ipv6Addr src(c.key6.local);
+    wire::Ipv6Addr dst(c.key6.remote);
+    off +=
+        *wire::write_ipv6(out.subspan(off), wire::Ipv6HeaderFields{.src = src,
+                                                                   .dst = dst,
+                                                                   .next_header = wire::kIpProtoTcp,
+                                                                   .payload_len = l4_len,
+                                                                   .hop_limit = 64,
+                                                                   .traffic_class = 0,
+                                                                   .flow_label = 0});
+  } else {
+    off += *wire::write_ipv4(out.subspan(off),
+                             wire::Ipv4HeaderFields{.src = wire::Ipv4Addr(c.key4.local),
+                                                    .dst = wire::Ipv4Addr(c.key4.remote),
+                                                    .protocol = wire::kIpProtoTcp,
+                                                    .payload_len = l4_len,
+                                                    .ttl = 64,
+                                                    .id = 0,
+                                                    .dont_fragment = true,
+                                                    .tos = 0});
+  }
+  const uint16_t lport = c.v6 ? c.key6.local_port : c.key4.local_port;
+  const uint16_t rport = c.v6 ? c.key6.remote_port : c.key4.remote_port;
+  const size_t tcp_off = off;
+  off += *wire::write_tcp(out.subspan(off),
+                          wire::TcpHeaderFields{.src_port = lport,
+                                                .dst_port = rport,
+                                                .seq = seg.seq.raw(),
+                                                .ack = seg.ack.raw(),
+                                                .flags = wire::TcpFlags(seg.flags),
+                                                .window = seg.window,
+                                                .urgent = 0},
+                          seg.opts);
+  if (copy) {
+    for (const auto& ref : seg.payload()) {
+      ref.buf->copy_out(ref.off, ref.len, out.data() + off);
+      off += ref.len;
+    }
+  } else {
+    // Attach each source segment's bytes by reference (DESIGN.md principle 4).
+    for (const auto& ref : seg.payload()) {
+      uint32_t want_off = ref.buf->offset() + ref.off;
+      uint32_t want_len = ref.len;
+      for (rte_mbuf* s = ref.buf->mbuf(); s != nullptr && want_len > 0; s = s->next) {
+        if (want_off >= s->data_len) {
+          want_off -= s->data_len;
+          continue;
+        }
+        const uint32_t n = std::min<uint32_t>(want_len, s->data_len - want_off);
+        rte_mbuf* mi = rte_pktmbuf_alloc(p.iface.pool);
+        if (mi == nullptr) {
+          counters_.drop_no_mbuf++;
+          rte_pktmbuf_free(m);
+          return;
+        }
+        rte_pktmbuf_attach(mi, s);
+        mi->data_off = static_cast<uint16_t>(mi->data_off + want_off);
+        mi->data_len = static_cast<uint16_t>(n);
+        mi->pkt_len = n;
+        if (rte_pktmbuf_chain(m, mi) != 0) {
+          rte_pktmbuf_free(mi);
+          rte_pktmbuf_free(m);
+          counters_.drop_no_mbuf++;
+          return;
+        }
+        want_off = 0;
+        want_len -= n;
+      }
+    }
+  }
+  // TCP checksum in software over the whole chain (offload: a later step).
+  const size_t ip_off = wire::EthView::kHeaderLen;
+  uint16_t cksum;
+  if (c.v6) {
+    cksum = rte_ipv6_udptcp_cksum_mbuf(m, rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, ip_off),
+                                       static_cast<uint16_t>(tcp_off));
+  } else {
+    cksum = rte_ipv4_udptcp_cksum_mbuf(m, rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, ip_off),
+                                       static_cast<uint16_t>(tcp_off));
+  }
+  std::memcpy(rte_pktmbuf_mtod_offset(m, std::byte*, tcp_off + 16), &cksum, sizeof cksum);
+  counters_.tcp_segments_sent++;
+  transmit(p, m);
+}
+
+// --- application calls ---------------------------------------------------------------
+
+Result<void, tcp::SendError> Worker::send(Conn& c, const MbufBuf& data) noexcept {
+  // Queued sends go first, in order: while any wait, this one waits behind them.
+  if (c.in_core || c.pending_sends > 0) {
+    if (c.pending_sends == Conn::kMaxPendingSends) {
+      c.notify_writable = true;
+      return fail(tcp::SendError::kQueueFull);
+    }
+    c.pending[c.pending_sends++] = data;
+    if (!c.in_core) {
+      finish(c);
+    }
+    return {};
+  }
+  ConnSink sink{*this, c};
+  c.in_core = true;
+  auto r = tcp::send(c.tcb, data, now_, sink);
+  finish(c);
+  return r;
+}
+
+uint32_t Worker::send_copy(Conn& c, std::span<const std::byte> bytes_in) noexcept {
+  Port& p = ports_[c.port];
+  uint32_t taken = 0;
+  while (taken < bytes_in.size()) {
+    rte_mbuf* m = rte_pktmbuf_alloc(p.iface.pool);
+    if (m == nullptr) {
+      counters_.drop_no_mbuf++;
+      break;
+    }
+    const auto n =
+        static_cast<uint16_t>(std::min<size_t>(bytes_in.size() - taken, rte_pktmbuf_tailroom(m)));
+    std::memcpy(rte_pktmbuf_append(m, n), bytes_in.data() + taken, n);
+    if (!send(c, MbufBuf(m))) {
+      break;
+    }
+    taken += n;
+  }
+  return taken;
+}
+
+void Worker::consume(Conn& c, uint32_t n) noexcept {
+  if (c.in_core) {
+    c.pending_consume += n;
+    return;
+  }
+  ConnSink sink{*this, c};
+  c.in_core = true;
+  tcp::consume(c.tcb, n, now_, sink);
+  finish(c);
+}
+
+void Worker::shutdown(Conn& c) noexcept {
+  c.pending_shutdown = true;
+  if (!c.in_core) {
+    finish(c);
+  }
+}
+
+void Worker::close(Conn& c) noexcept {
+  c.pending_close = true;
+  if (!c.in_core) {
+    finish(c);
+  }
+}
+
+void Worker::abort(Conn& c) noexcept {
+  c.pending_abort = true;
+  if (!c.in_core) {
+    finish(c);
+  }
+}
+
+}  // namespace tempo::stack

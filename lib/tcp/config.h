@@ -1,0 +1,40 @@
+// Per-listener / per-worker TCP parameters. A Tcb points at one; it outlives every connection.
+#pragma once
+
+#include <cstdint>
+
+#include "tcp/cc/cc.h"
+#include "time/ticks.h"
+
+namespace tempo::tcp {
+
+struct Config {
+  // Our MSS (RFC 9293 §3.7.1): advertised in SYNs. 1460 = 1500 MTU - 40.
+  uint16_t mss = 1460;
+  // RFC 9293 §3.7.1: the send MSS when the peer sends no MSS option is 536 (IPv4).
+  uint16_t default_snd_mss = 536;
+  uint32_t rcv_buf = 256 * 1024;  // receive buffer; the window we offer
+  uint32_t snd_buf = 256 * 1024;  // send queue bound in bytes
+  bool window_scaling = true;     // RFC 7323 §2
+  bool timestamps = true;         // RFC 7323 §3
+  bool sack = true;               // RFC 2018
+  bool nagle = true;              // RFC 9293 §3.7.4; per connection it can be switched
+  // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: a delayed ACK MUST be sent within 0.5 s.
+  Ticks delack_timeout = Ticks::from_ms(40);
+  // RFC 6298 §2.1 initial RTO 1 s, §2.4 minimum 1 s (we follow Linux's 200 ms, a named
+  // deviation many stacks share), §2.5 maximum >= 60 s.
+  Ticks rto_initial = Ticks::from_sec(1);
+  Ticks rto_min = Ticks::from_ms(200);
+  Ticks rto_max = Ticks::from_sec(60);
+  uint8_t syn_retries = 6;     // RFC 1122 4.2.3.5 R2 for SYN: at least 3 minutes
+  uint8_t max_retries = 15;    // RFC 1122 4.2.3.5 R2: at least 100 s
+  uint8_t keepalive_probes = 9;
+  bool keepalive = false;                               // RFC 1122 4.2.3.6: default off
+  Ticks keepalive_idle = Ticks::from_sec(7200);         // RFC 1122 4.2.3.6: >= 2 hours
+  Ticks keepalive_interval = Ticks::from_sec(75);
+  Ticks fin_wait_2_timeout = Ticks::from_sec(60);  // Linux tcp_fin_timeout
+  cc::Algorithm cc = cc::Algorithm::kNewReno;
+  uint32_t ooo_max_bytes = 256 * 1024;             // bound on out-of-order bytes held
+};
+
+}  // namespace tempo::tcp

@@ -1,0 +1,69 @@
+// Per-core protocol counters and the per-core challenge-ACK budget. The Worker owns one
+// CoreState and exposes it through its Sink; the core never touches a global.
+#pragma once
+
+#include <cstdint>
+
+#include "time/ticks.h"
+
+namespace tempo::tcp {
+
+// One counter per reason a segment was dropped (STYLE.md 5), plus what the core sent.
+struct Counters {
+  // drops
+  uint64_t drop_unacceptable = 0;      // RFC 9293 §3.10.7.4 first check failed
+  uint64_t drop_paws = 0;              // RFC 7323 §5.3 R1
+  uint64_t drop_rst_out_of_window = 0; // RFC 5961 §3.2 case 1
+  uint64_t drop_rst_in_window = 0;     // RFC 5961 §3.2 case 3 (challenge ACK instead)
+  uint64_t drop_syn_synchronized = 0;  // RFC 5961 §4.2
+  uint64_t drop_no_ack = 0;            // RFC 9293 §3.10.7.4 fifth check, ACK bit off
+  uint64_t drop_ack_unsent = 0;        // SEG.ACK > SND.NXT
+  uint64_t drop_ack_too_old = 0;       // RFC 5961 §5.2
+  uint64_t drop_syn_sent_bad_ack = 0;  // RFC 9293 §3.10.7.3 unacceptable ACK
+  uint64_t drop_syn_sent_no_syn = 0;   // SYN-SENT, neither SYN nor RST
+  uint64_t drop_listen = 0;            // LISTEN: RST, ACK or no SYN
+  uint64_t drop_closed = 0;            // no connection (§3.10.7.1)
+  uint64_t drop_ooo_full = 0;          // out-of-order queue bound
+  uint64_t drop_data_after_close = 0;  // text in CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT
+  // responses and events
+  uint64_t challenge_acks = 0;
+  uint64_t challenge_acks_limited = 0;  // RFC 5961 §7 budget exhausted
+  uint64_t rst_sent = 0;
+  uint64_t retransmits = 0;  // segments retransmitted (any cause)
+  uint64_t rto_expired = 0;
+  uint64_t fast_retransmits = 0;
+  uint64_t dup_acks = 0;
+  uint64_t delayed_acks = 0;  // ACKs sent by the delayed-ACK timer
+  uint64_t persist_probes = 0;
+  uint64_t keepalive_probes = 0;
+  uint64_t ooo_queued = 0;
+  uint64_t segs_in = 0;
+  uint64_t segs_out = 0;
+};
+
+// RFC 5961 §7: challenge ACKs are rate limited per core (Linux tcp_challenge_ack_limit), so an
+// attacker cannot use them as an oracle or an amplifier.
+struct ChallengeAckLimiter {
+  uint32_t limit_per_sec = 1000;
+  uint32_t sent = 0;
+  Ticks window_start{};
+
+  bool allow(Ticks now) noexcept {
+    if (now - window_start >= Ticks::from_sec(1)) {
+      window_start = now;
+      sent = 0;
+    }
+    if (sent >= limit_per_sec) {
+      return false;
+    }
+    ++sent;
+    return true;
+  }
+};
+
+struct CoreState {
+  Counters counters;
+  ChallengeAckLimiter challenge_acks;
+};
+
+}  // namespace tempo::tcp

@@ -1,0 +1,508 @@
+// Segment arrival: RFC 9293 §3.10.7 ("SEGMENT ARRIVES"), with RFC 7323 (PAWS, timestamps),
+// RFC 5961 (blind RST/SYN/data mitigations) and RFC 2018 (SACK generation).
+//
+// Read RFC 9293 §3.10.7 alongside: the steps below follow its order (first check sequence
+// number, second RST, fourth SYN, fifth ACK, seventh text, eighth FIN).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "tcp/buffer.h"
+#include "tcp/output.h"
+#include "tcp/recovery.h"
+#include "tcp/segment.h"
+#include "tcp/seq.h"
+#include "tcp/sink.h"
+#include "tcp/state.h"
+#include "tcp/tcb.h"
+#include "tcp/transition.h"
+#include "time/ticks.h"
+
+namespace tempo::tcp {
+
+namespace detail {
+
+// RFC 7323 §5.5: 24 days (TS clock at 1 ms wraps its sign bit in 24.8 days).
+inline constexpr Ticks kPawsIdle = Ticks::from_sec(24ull * 24 * 3600);
+
+// RFC 9293 §3.10.7.2: LISTEN. `t` holds the configuration and ISS chosen for this tuple.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void input_listen(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
+  Counters& c = s.core().counters;
+  if (seg.has(flag::kRst)) {  // first: an incoming RST is ignored
+    ++c.drop_listen;
+    return;
+  }
+  if (seg.has(flag::kAck)) {  // second: any ACK is bad, <SEQ=SEG.ACK><CTL=RST>
+    ++c.drop_listen;
+    send_rst_raw<Buf>(seg.ack, SeqNum(0), false, s);
+    return;
+  }
+  if (!seg.has(flag::kSyn)) {
+    ++c.drop_listen;
+    return;
+  }
+  // third: SYN. RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ, send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
+  // Data and FIN on the SYN are not queued (they come again after the handshake): a named
+  // simplification, since tempo's listener keeps no state before the SYN,ACK.
+  t.irs = seg.seq;
+  t.rcv_nxt = seg.seq + 1;
+  t.rcv_adv = t.rcv_nxt;
+  t.passive = true;
+  negotiate(t, seg, now);
+  t.snd_wnd = seg.window;  // RFC 7323 §2.2: unscaled in a SYN
+  t.max_snd_wnd = t.snd_wnd;
+  t.snd_una = t.iss;
+  t.state = State::kSynReceived;
+  t.rtt_start = now;
+  send_syn(t, now, s);
+}
+
+// RFC 9293 §3.10.7.3: SYN-SENT.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void input_syn_sent(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
+  Counters& c = s.core().counters;
+  // first: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is set)"
+  // <SEQ=SEG.ACK><CTL=RST>. DESIGN.md: this is the peer still in LAST-ACK of an old
+  // connection; our SYN is retransmitted by the timer.
+  const bool ack = seg.has(flag::kAck);
+  if (ack && (seg.ack <= t.iss || seg.ack > t.snd_max)) {
+    ++c.drop_syn_sent_bad_ack;
+    if (!seg.has(flag::kRst)) {
+      send_rst_raw<Buf>(seg.ack, SeqNum(0), false, s);
+    }
+    return;
+  }
+  // second: RST. RFC 5961 §3.2 / RFC 9293: acceptable only with an acceptable ACK.
+  if (seg.has(flag::kRst)) {
+    if (ack) {
+      become_closed(t, CloseReason::kRefused, s);
+    } else {
+      ++c.drop_syn_sent_no_syn;
+    }
+    return;
+  }
+  if (!seg.has(flag::kSyn)) {  // fifth: neither SYN nor RST
+    ++c.drop_syn_sent_no_syn;
+    return;
+  }
+  // fourth: SYN.
+  t.irs = seg.seq;
+  t.rcv_nxt = seg.seq + 1;
+  t.rcv_adv = t.rcv_nxt;
+  negotiate(t, seg, now);
+  if (ack) {
+    // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to ESTABLISHED,
+    // form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it." Data or FIN on the
+    // SYN,ACK is not taken (the peer retransmits it): a named simplification.
+    establish(t, seg, now, s);
+    t.ack_now = true;
+    output(t, now, s);
+    return;
+  }
+  // Simultaneous open (RFC 9293 §3.5 figure 7): SYN-RECEIVED, <SEQ=ISS><ACK=RCV.NXT><SYN,ACK>.
+  t.snd_wnd = seg.window;
+  t.max_snd_wnd = t.snd_wnd;
+  t.state = State::kSynReceived;
+  send_syn(t, now, s);
+}
+
+// RFC 9293 §3.10.7.4 first check, the acceptability table for SEG.LEN and RCV.WND.
+inline bool acceptable(SeqNum rcv_nxt, uint32_t rcv_wnd, SeqNum seq, uint32_t seg_len) noexcept {
+  if (seg_len == 0) {
+    if (rcv_wnd == 0) {
+      return seq == rcv_nxt;
+    }
+    return in_range(rcv_nxt, seq, rcv_nxt + rcv_wnd);
+  }
+  if (rcv_wnd == 0) {
+    return false;
+  }
+  return in_range(rcv_nxt, seq, rcv_nxt + rcv_wnd) ||
+         in_range(rcv_nxt, seq + seg_len - 1, rcv_nxt + rcv_wnd);
+}
+
+// Fifth check, ACK in a synchronized state (and SYN-RECEIVED after it moved on). Returns false
+// when the segment must not be processed further.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+bool process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
+  Counters& c = s.core().counters;
+  // RFC 5961 §5.2: acceptable iff (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT; otherwise
+  // send an ACK and drop. (We compare with snd_max: snd_nxt is rewound after an RTO.)
+  if (seg.ack > t.snd_max) {
+    ++c.drop_ack_unsent;
+    send_ack(t, now, s);
+    return false;
+  }
+  if (seg.ack < t.snd_una - t.max_snd_wnd) {
+    ++c.drop_ack_too_old;
+    send_ack(t, now, s);
+    return false;
+  }
+  const uint32_t wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
+  if (seg.ack > t.snd_una) {
+    const uint32_t acked = distance(t.snd_una, seg.ack);
+    const bool acks_fin = t.fin_sent && seg.ack == t.snd_max;
+    const uint32_t data = std::min(acked - (acks_fin ? 1u : 0u), t.sndq.bytes());
+    t.sndq.release(data);
+    const uint32_t flight_before = t.flight();
+    t.snd_una = seg.ack;
+    if (t.snd_nxt < t.snd_una) {
+      t.snd_nxt = t.snd_una;
+    }
+    // RFC 6298 §3 (Karn) sample, then §5.3 restart or §5.2 stop the timer.
+    if (t.rtt_timing && seg.ack >= t.rtt_seq) {
+      t.rtt.on_sample(now - t.rtt_start);
+      t.rtt_timing = false;
+    }
+    t.retries = 0;
+    t.rtt.reset_backoff();
+    on_new_ack(t, data, flight_before, now, s);
+    if (t.flight() == 0) {
+      cancel(t, TimerKind::kRetransmit, s);
+    } else {
+      arm(t, TimerKind::kRetransmit, now + rto(t), s);
+    }
+    if (t.want_writable && data > 0 && !t.fin_queued) {
+      t.want_writable = false;
+      s.on_writable();
+    }
+  } else if (seg.ack == t.snd_una && seg.len == 0 && wnd == t.snd_wnd && t.flight() > 0 &&
+             !seg.has(flag::kFin)) {
+    // RFC 5681 §2 duplicate ACK.
+    ++c.dup_acks;
+    on_dup_ack(t, now, s);
+  }
+  // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
+  // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
+  if (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {
+    t.snd_wnd = wnd;
+    t.snd_wl1 = seg.seq;
+    t.snd_wl2 = seg.ack;
+    t.max_snd_wnd = std::max(t.max_snd_wnd, wnd);
+    if (wnd > 0) {
+      cancel(t, TimerKind::kPersist, s);
+    }
+  }
+  return true;
+}
+
+// Seventh step: text. Returns true when RCV.NXT reached the end of this segment's data (so an
+// in-sequence FIN on it can be taken).
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+bool process_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off, uint32_t len,
+                  Ticks now, S& s) noexcept {
+  if (len == 0) {
+    return seq == t.rcv_nxt;
+  }
+  if (seq != t.rcv_nxt) {
+    // Beyond RCV.NXT: hold it (RFC 9293 §3.10.7.4), and ACK at once so the sender sees the
+    // hole (RFC 5681 §4.2) and our SACK blocks (RFC 2018 §4).
+    const auto r = t.ooo.insert(seq, seg.payload, off, len, t.cfg->ooo_max_bytes);
+    if (r == Reassembly<Buf>::Insert::kFull) {
+      ++s.core().counters.drop_ooo_full;
+    } else if (r == Reassembly<Buf>::Insert::kQueued) {
+      ++s.core().counters.ooo_queued;
+    }
+    t.ack_now = true;
+    return false;
+  }
+  const bool had_hole = !t.ooo.empty();
+  s.on_data(seg.payload, off, len);
+  t.rcv_nxt += len;
+  t.rcv_held += len;
+  if (had_hole) {
+    t.rcv_nxt = t.ooo.drain(t.rcv_nxt, [&](const Buf& b, uint32_t o, uint32_t n) {
+      s.on_data(b, o, n);
+      t.rcv_held += n;
+    });
+    t.ack_now = true;  // RFC 5681 §4.2: ACK at once when a segment fills a hole
+    return t.ooo.empty() || t.rcv_nxt >= seq + len;
+  }
+  // RFC 9293 §3.8.6.3: delay the ACK, but ACK at least every second full-sized segment and
+  // within 0.5 s.
+  if (++t.delack_segs >= 2) {
+    t.ack_now = true;
+  } else if (!t.armed(TimerKind::kDelayedAck)) {
+    arm(t, TimerKind::kDelayedAck, now + t.cfg->delack_timeout, s);
+  }
+  return true;
+}
+
+// RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void input_synchronized(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
+  Counters& c = s.core().counters;
+  const bool rst = seg.has(flag::kRst);
+  const bool syn = seg.has(flag::kSyn);
+
+  if (t.state == State::kSynReceived && syn && !rst && seg.seq == t.irs) {
+    if (!seg.has(flag::kAck)) {
+      // The peer's SYN again: our SYN,ACK was lost. Send it again (RFC 9293 §3.8.1).
+      send_syn(t, now, s);
+      return;
+    }
+    if (t.snd_una < seg.ack && seg.ack <= t.snd_max) {
+      // Simultaneous open (RFC 9293 §3.5 figure 7 line 6): the peer's SYN,ACK acknowledges
+      // our SYN; both SYNs are acknowledged, so ESTABLISHED without a further ACK.
+      negotiate(t, seg, now);
+      establish(t, seg, now, s);
+      output(t, now, s);
+      return;
+    }
+  }
+
+  // RFC 7323 §5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is a duplicate from
+  // an earlier incarnation or wrap; ACK it (unless RST) and drop. R1's exception: after 24 days
+  // idle TS.Recent is invalid (RFC 7323 §5.5).
+  if (t.ts_ok && seg.opts.has_timestamps && !rst && TsVal(seg.opts.tsval) < t.ts_recent) {
+    if (now - t.ts_recent_age > kPawsIdle) {
+      t.ts_recent = TsVal(seg.opts.tsval);
+      t.ts_recent_age = now;
+    } else {
+      ++c.drop_paws;
+      send_ack(t, now, s);
+      return;
+    }
+  }
+
+  // First check: sequence number (RFC 9293 §3.10.7.4 table), with RCV.WND the window we
+  // advertised. Unacceptable: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> unless RST, and drop.
+  const uint32_t rcv_wnd = distance(t.rcv_nxt, t.rcv_adv);
+  if (!acceptable(t.rcv_nxt, rcv_wnd, seg.seq, seg.seg_len())) {
+    ++c.drop_unacceptable;
+    if (rst) {
+      ++c.drop_rst_out_of_window;  // RFC 5961 §3.2 case 1: silently dropped
+    } else {
+      send_ack(t, now, s);
+    }
+    return;
+  }
+  t.last_rcv = now;
+  t.probes = 0;
+
+  // RFC 7323 §4.3 (R3 in §5.3): TS.Recent follows the segment that covers Last.ACK.sent.
+  if (t.ts_ok && seg.opts.has_timestamps && seg.seq <= t.last_ack_sent &&
+      TsVal(seg.opts.tsval) >= t.ts_recent) {
+    t.ts_recent = TsVal(seg.opts.tsval);
+    t.ts_recent_age = now;
+  }
+
+  // Second check: RST (RFC 5961 §3.2). Exactly RCV.NXT resets; elsewhere in the window a
+  // challenge ACK asks the true peer to resend it at RCV.NXT.
+  if (rst) {
+    if (seg.seq != t.rcv_nxt) {
+      ++c.drop_rst_in_window;
+      challenge_ack(t, now, s);
+      return;
+    }
+    switch (t.state) {
+      case State::kSynReceived:
+        // Passive: RFC 9293 returns the TCB to LISTEN; tempo's listener is separate, so the
+        // embryonic TCB simply goes. Active (simultaneous open): connection refused.
+        become_closed(t, t.passive ? CloseReason::kReset : CloseReason::kRefused, s);
+        return;
+      case State::kEstablished:
+      case State::kFinWait1:
+      case State::kFinWait2:
+      case State::kCloseWait:
+      case State::kClosing:
+      case State::kLastAck:
+      case State::kTimeWait:
+        become_closed(t, CloseReason::kReset, s);
+        return;
+      case State::kClosed:
+      case State::kListen:
+      case State::kSynSent:
+        return;  // not reached: handled before
+    }
+    return;
+  }
+
+  // Fourth check: SYN. RFC 5961 §4.2 (RFC 9293 §3.10.7.4 fourth): in a synchronized state
+  // any SYN gets a challenge ACK, whatever its sequence number. In SYN-RECEIVED from a passive
+  // open the TCB goes (RFC 9293: "return to LISTEN").
+  if (syn) {
+    ++c.drop_syn_synchronized;
+    if (t.state == State::kSynReceived && t.passive) {
+      become_closed(t, CloseReason::kReset, s);
+      return;
+    }
+    challenge_ack(t, now, s);
+    return;
+  }
+
+  // Fifth check: ACK. "if the ACK bit is off, drop the segment and return".
+  if (!seg.has(flag::kAck)) {
+    ++c.drop_no_ack;
+    return;
+  }
+  if (t.state == State::kSynReceived) {
+    // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED ... If the segment
+    // acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
+    if (!(t.snd_una < seg.ack && seg.ack <= t.snd_max)) {
+      ++c.drop_unacceptable;
+      send_rst_raw<Buf>(seg.ack, SeqNum(0), false, s);
+      return;
+    }
+    establish(t, seg, now, s);
+    // The SYN is acknowledged (snd_una moved past ISS); continue with the text of the ACK.
+  } else if (!process_ack(t, seg, now, s)) {
+    return;
+  }
+  const bool our_fin_acked = fin_acked(t);
+  switch (t.state) {
+    case State::kFinWait1:
+      if (our_fin_acked) {
+        t.state = State::kFinWait2;
+        if (t.orphan) {
+          arm(t, TimerKind::kFinWait2, now + t.cfg->fin_wait_2_timeout, s);
+        }
+      }
+      break;
+    case State::kClosing:
+      if (our_fin_acked) {
+        enter_time_wait(t, now, s);
+        return;
+      }
+      break;
+    case State::kLastAck:
+      if (our_fin_acked) {
+        become_closed(t, CloseReason::kNormal, s);
+        return;
+      }
+      break;
+    case State::kTimeWait:
+      t.ack_now = true;  // a retransmitted FIN: ACK it again (the record's job once handed off)
+      break;
+    case State::kEstablished:
+    case State::kFinWait2:
+    case State::kCloseWait:
+    case State::kSynReceived:
+    case State::kClosed:
+    case State::kListen:
+    case State::kSynSent:
+      break;
+  }
+
+  // Trim to the window (RFC 9293 §3.10.7.4: "segments ... trimmed to contain only new data").
+  SeqNum seq = seg.seq;
+  uint32_t off = seg.payload_off;
+  uint32_t len = seg.len;
+  bool fin = seg.has(flag::kFin);
+  if (seq < t.rcv_nxt) {
+    const uint32_t skip = std::min(distance(seq, t.rcv_nxt), len);
+    seq = seq + skip;
+    off += skip;
+    len -= skip;
+  }
+  const SeqNum right = t.rcv_nxt + rcv_wnd;
+  if (seq + len > right) {
+    len = distance(seq, right);
+    fin = false;  // the FIN lies beyond the window
+  }
+
+  // Seventh: text, only where the peer may still send.
+  bool in_order = true;
+  switch (t.state) {
+    case State::kEstablished:
+    case State::kFinWait1:
+    case State::kFinWait2:
+      in_order = process_text(t, seg, seq, off, len, now, s);
+      break;
+    case State::kCloseWait:
+    case State::kClosing:
+    case State::kLastAck:
+    case State::kTimeWait:
+      if (len > 0) {
+        ++c.drop_data_after_close;  // the peer already sent FIN
+      }
+      break;
+    case State::kSynReceived:
+    case State::kClosed:
+    case State::kListen:
+    case State::kSynSent:
+      break;
+  }
+
+  // Eighth: FIN, taken only in sequence (an out-of-order FIN is dropped; the peer resends).
+  if (fin && in_order && seq + len == t.rcv_nxt && !t.peer_fin) {
+    t.rcv_nxt += 1;
+    t.peer_fin = true;
+    t.ooo.clear();  // anything held beyond the FIN is not data of this connection
+    t.ack_now = true;
+    s.on_peer_fin();
+    switch (t.state) {
+      case State::kSynReceived:
+      case State::kEstablished:
+        t.state = State::kCloseWait;
+        break;
+      case State::kFinWait1:
+        // Our FIN not yet acknowledged (else we would be in FIN-WAIT-2): simultaneous close.
+        t.state = State::kClosing;
+        break;
+      case State::kFinWait2:
+        cancel(t, TimerKind::kFinWait2, s);
+        enter_time_wait(t, now, s);
+        return;
+      case State::kCloseWait:
+      case State::kClosing:
+      case State::kLastAck:
+      case State::kTimeWait:
+      case State::kClosed:
+      case State::kListen:
+      case State::kSynSent:
+        break;
+    }
+  }
+  output(t, now, s);
+}
+
+}  // namespace detail
+
+// RFC 9293 §3.10.7: one segment for the connection `t`, at time `now`. Replies go to the Sink;
+// the Tcb may be CLOSED (s.on_closed) or handed to TIME-WAIT (s.on_time_wait) on return.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void input(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
+  ++s.core().counters.segs_in;
+  switch (t.state) {
+    case State::kClosed:
+      // RFC 9293 §3.10.7.1: no connection. Every segment but an RST draws an RST.
+      ++s.core().counters.drop_closed;
+      detail::reset_for(seg, s);
+      return;
+    case State::kListen:
+      detail::input_listen(t, seg, now, s);
+      return;
+    case State::kSynSent:
+      detail::input_syn_sent(t, seg, now, s);
+      return;
+    case State::kSynReceived:
+    case State::kEstablished:
+    case State::kFinWait1:
+    case State::kFinWait2:
+    case State::kCloseWait:
+    case State::kClosing:
+    case State::kLastAck:
+    case State::kTimeWait:
+      detail::input_synchronized(t, seg, now, s);
+      return;
+  }
+}
+
+// RFC 9293 §3.10.7.1 for a segment that matched no connection and no listener.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void reply_closed(const Segment<Buf>& seg, S& s) noexcept {
+  ++s.core().counters.drop_closed;
+  detail::reset_for(seg, s);
+}
+
+}  // namespace tempo::tcp

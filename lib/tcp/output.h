@@ -1,0 +1,322 @@
+// Segment construction and the send path: ACKs, RSTs, SYNs, data and FIN (RFC 9293 §3.8,
+// §3.10.7), and the timer bookkeeping shared by input, timers and user calls.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "tcp/buffer.h"
+#include "tcp/segment.h"
+#include "tcp/seq.h"
+#include "tcp/sink.h"
+#include "tcp/state.h"
+#include "tcp/tcb.h"
+#include "time/ticks.h"
+
+namespace tempo::tcp::detail {
+
+inline constexpr uint32_t kMaxWindow = 65535;
+inline constexpr uint8_t kMaxWscale = 14;  // RFC 7323 §2.3
+
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void arm(Tcb<Buf>& t, TimerKind k, Ticks deadline, S& s) noexcept {
+  t.timers = static_cast<uint8_t>(t.timers | (1u << static_cast<int>(k)));
+  s.arm_timer(k, deadline);
+}
+
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void cancel(Tcb<Buf>& t, TimerKind k, S& s) noexcept {
+  if (t.armed(k)) {
+    t.timers = static_cast<uint8_t>(t.timers & ~(1u << static_cast<int>(k)));
+    s.cancel_timer(k);
+  }
+}
+
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void cancel_all(Tcb<Buf>& t, S& s) noexcept {
+  for (int k = 0; k < kNumTimers; ++k) {
+    cancel(t, static_cast<TimerKind>(k), s);
+  }
+}
+
+// RFC 6298 §2.4/§2.5 bounds applied to the estimator's (backed-off) RTO.
+template <Buffer Buf>
+Ticks rto(const Tcb<Buf>& t) noexcept {
+  return std::clamp(t.rtt.rto(), t.cfg->rto_min, t.cfg->rto_max);
+}
+
+// RFC 7323 §5.4: our timestamp clock ticks in milliseconds, offset per address pair.
+template <Buffer Buf>
+uint32_t ts_now(const Tcb<Buf>& t, Ticks now) noexcept {
+  return static_cast<uint32_t>(now.ms()) + t.ts_offset;
+}
+
+// RFC 7323 §2.3: the smallest shift that makes our buffer fit the 16-bit window field.
+inline uint8_t wscale_for(uint32_t rcv_buf) noexcept {
+  uint8_t s = 0;
+  while (s < kMaxWscale && (rcv_buf >> s) > kMaxWindow) {
+    ++s;
+  }
+  return s;
+}
+
+// The right edge to advertise: RFC 9293 §3.8.6.2.2 receiver SWS avoidance (move the edge only
+// by at least min(RCV.BUFF / 2, MSS)) and §3.8.6 (never shrink the window).
+template <Buffer Buf>
+SeqNum rcv_right_edge(const Tcb<Buf>& t) noexcept {
+  const SeqNum fresh = t.rcv_nxt + t.rcv_space();
+  const uint32_t step = std::min<uint32_t>(t.cfg->rcv_buf / 2, t.rcv_mss);
+  if (fresh > t.rcv_adv && distance(t.rcv_adv, fresh) >= step) {
+    return fresh;
+  }
+  return max(t.rcv_adv, t.rcv_nxt);
+}
+
+// Fills window and options and records what an ACK-bearing segment announces.
+template <Buffer Buf>
+void finish_segment(Tcb<Buf>& t, OutSegment<Buf>& o, Ticks now) noexcept {
+  if (o.has(flag::kAck)) {
+    o.ack = t.rcv_nxt;
+    t.last_ack_sent = t.rcv_nxt;
+  }
+  if (o.has(flag::kSyn)) {
+    // RFC 7323 §2.2: the window in a SYN is never scaled.
+    const uint32_t w = std::min(t.rcv_space(), kMaxWindow);
+    o.window = static_cast<uint16_t>(w);
+    t.rcv_adv = max(t.rcv_adv, t.rcv_nxt + w);
+  } else {
+    const SeqNum right = rcv_right_edge(t);
+    uint32_t w = distance(t.rcv_nxt, right) >> t.rcv_wscale;
+    w = std::min(w, kMaxWindow);
+    o.window = static_cast<uint16_t>(w);
+    t.rcv_adv = max(t.rcv_adv, t.rcv_nxt + (w << t.rcv_wscale));
+  }
+  if (t.ts_ok) {
+    // RFC 7323 §3.2: TSecr echoes TS.Recent when ACK is set, else 0.
+    o.opts.has_timestamps = true;
+    o.opts.tsval = ts_now(t, now);
+    o.opts.tsecr = o.has(flag::kAck) ? t.ts_recent.raw() : 0;
+  }
+  if (t.sack_ok && !o.has(flag::kSyn) && o.has(flag::kAck) && !t.ooo.empty()) {
+    // RFC 2018 §3: 40 option bytes hold 4 blocks, 3 next to timestamps.
+    const uint8_t max_blocks = t.ts_ok ? 3 : 4;
+    o.opts.num_sack = t.ooo.sack_blocks(o.opts.sack.data(), max_blocks);
+  }
+}
+
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void emit(Tcb<Buf>& t, const OutSegment<Buf>& o, S& s) noexcept {
+  ++s.core().counters.segs_out;
+  if (o.has(flag::kAck)) {
+    // Every ACK we send acknowledges all received data: the delayed ACK is no longer owed.
+    t.ack_now = false;
+    t.delack_segs = 0;
+    cancel(t, TimerKind::kDelayedAck, s);
+  }
+  s.emit(o);
+}
+
+// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void send_ack(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  OutSegment<Buf> o;
+  o.seq = t.snd_nxt;
+  o.flags = flag::kAck;
+  finish_segment(t, o, now);
+  emit(t, o, s);
+}
+
+// A probe that elicits an ACK: <SEQ=SND.UNA-1><ACK=RCV.NXT><CTL=ACK>, no data. RFC 1122
+// 4.2.3.6 (keepalive, SEG.SEQ = SND.NXT-1) and zero-window probing; see timers.h.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void send_probe(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  OutSegment<Buf> o;
+  o.seq = t.snd_una - 1;
+  o.flags = flag::kAck;
+  finish_segment(t, o, now);
+  emit(t, o, s);
+}
+
+// RFC 5961 §7: challenge ACKs go through the per-core budget.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void challenge_ack(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  CoreState& core = s.core();
+  if (!core.challenge_acks.allow(now)) {
+    ++core.counters.challenge_acks_limited;
+    return;
+  }
+  ++core.counters.challenge_acks;
+  send_ack(t, now, s);
+}
+
+// An RST with no connection behind it (RFC 9293 §3.10.7.1 and the reset-generation rules of
+// §3.5.2): `ack_flag` selects <SEQ=0><ACK=..><CTL=RST,ACK> over <SEQ=..><CTL=RST>.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void send_rst_raw(SeqNum seq, SeqNum ack, bool ack_flag, S& s) noexcept {
+  OutSegment<Buf> o;
+  o.seq = seq;
+  o.flags = ack_flag ? static_cast<uint8_t>(flag::kRst | flag::kAck) : flag::kRst;
+  o.ack = ack_flag ? ack : SeqNum(0);
+  ++s.core().counters.rst_sent;
+  ++s.core().counters.segs_out;
+  s.emit(o);
+}
+
+// RFC 9293 §3.5.2 (1): the reset for a segment that belongs to no connection.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void reset_for(const Segment<Buf>& seg, S& s) noexcept {
+  if (seg.has(flag::kRst)) {
+    return;  // an RST is never answered with an RST
+  }
+  if (seg.has(flag::kAck)) {
+    send_rst_raw<Buf>(seg.ack, SeqNum(0), false, s);
+  } else {
+    send_rst_raw<Buf>(SeqNum(0), seg.seq + seg.seg_len(), true, s);
+  }
+}
+
+// Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), first or retransmitted.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void send_syn(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  const bool synack = t.state == State::kSynReceived;
+  OutSegment<Buf> o;
+  o.seq = t.iss;
+  o.flags = synack ? static_cast<uint8_t>(flag::kSyn | flag::kAck) : flag::kSyn;
+  o.opts.has_mss = true;  // RFC 9293 §3.7.1
+  o.opts.mss = t.rcv_mss;
+  // In a SYN we offer what the configuration allows; in a SYN,ACK only what the peer offered
+  // (RFC 7323 §2.2, §3.2; RFC 2018 §2). ws_ok/sack_ok/ts_ok hold the offer until the reply.
+  if (t.ws_ok) {
+    o.opts.has_wscale = true;
+    o.opts.wscale = t.rcv_wscale;
+  }
+  o.opts.sack_permitted = t.sack_ok;
+  finish_segment(t, o, now);
+  t.snd_nxt = t.iss + 1;
+  t.snd_max = max(t.snd_max, t.snd_nxt);
+  ++s.core().counters.segs_out;
+  s.emit(o);
+  arm(t, TimerKind::kRetransmit, now + rto(t), s);
+}
+
+// Sequence number of our FIN once the user closed: after every queued byte.
+template <Buffer Buf>
+SeqNum fin_seq(const Tcb<Buf>& t) noexcept {
+  return t.snd_una + t.sndq.bytes();
+}
+
+// Our FIN, being the last thing we send, is acknowledged when snd_una reaches snd_max.
+template <Buffer Buf>
+bool fin_acked(const Tcb<Buf>& t) noexcept {
+  return t.fin_sent && t.snd_una == t.snd_max;
+}
+
+inline bool can_send_data(State st) noexcept {
+  switch (st) {
+    case State::kEstablished:
+    case State::kCloseWait:
+    case State::kFinWait1:  // FIN queued: the data before it still goes out
+    case State::kLastAck:
+    case State::kClosing:
+      return true;
+    case State::kClosed:
+    case State::kListen:
+    case State::kSynSent:
+    case State::kSynReceived:
+    case State::kFinWait2:
+    case State::kTimeWait:
+      return false;
+  }
+  return false;
+}
+
+// Sends what the windows allow, up to max_segs segments (RFC 9293 §3.8.6, §3.7.4 Nagle,
+// §3.8.6.2.1 sender SWS avoidance), then an ACK if one is owed and nothing carried it.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void output(Tcb<Buf>& t, Ticks now, S& s, uint32_t max_segs = UINT32_MAX) noexcept {
+  if (can_send_data(t.state)) {
+    for (uint32_t n = 0; n < max_segs; ++n) {
+      const uint32_t offset = distance(t.snd_una, t.snd_nxt);
+      if (offset > t.sndq.bytes()) {
+        break;  // FIN already sent
+      }
+      const uint32_t avail = t.sndq.bytes() - offset;
+      const uint32_t wnd = std::min(t.snd_wnd, t.cc.cwnd());
+      const uint32_t flight = t.flight();
+      const uint32_t usable = wnd > flight ? wnd - flight : 0;
+      uint32_t len = std::min({avail, usable, static_cast<uint32_t>(t.snd_mss)});
+      if (len < avail && len < t.snd_mss) {
+        // RFC 9293 §3.8.6.2.1: a window-limited runt waits, unless it is half the largest
+        // window the peer offered.
+        if (len == 0 || len < t.max_snd_wnd / 2) {
+          len = 0;
+        }
+      } else if (len == avail && len < t.snd_mss && len > 0 && t.nagle && flight > 0) {
+        len = 0;  // RFC 9293 §3.7.4 Nagle: a small segment waits for the outstanding ACK
+      }
+      OutSegment<Buf> o;
+      if (len > 0) {
+        len = t.sndq.reference(offset, len, o);
+      }
+      const bool fin = t.fin_queued && t.snd_nxt + len == fin_seq(t) && len == avail;
+      if (len == 0 && !fin) {
+        break;
+      }
+      o.seq = t.snd_nxt;
+      o.flags = flag::kAck;
+      if (len > 0 && len == avail) {
+        o.flags |= flag::kPsh;
+      }
+      if (fin) {
+        o.flags |= flag::kFin;
+        t.fin_sent = true;
+      }
+      finish_segment(t, o, now);
+      if (o.seq < t.snd_max) {
+        ++s.core().counters.retransmits;
+      }
+      emit(t, o, s);
+      const SeqNum old_max = t.snd_max;
+      t.snd_nxt = t.snd_nxt + len + (fin ? 1u : 0u);
+      t.snd_max = max(t.snd_max, t.snd_nxt);
+      // RFC 6298 §3 (Karn): time one segment at a time, never a retransmitted one.
+      if (!t.rtt_timing && o.seq >= old_max) {
+        t.rtt_timing = true;
+        t.rtt_seq = t.snd_nxt;
+        t.rtt_start = now;
+      }
+      // RFC 6298 §5.1: start the timer when it is not running.
+      if (!t.armed(TimerKind::kRetransmit)) {
+        arm(t, TimerKind::kRetransmit, now + rto(t), s);
+      }
+      cancel(t, TimerKind::kPersist, s);
+      if (fin) {
+        break;
+      }
+    }
+    // RFC 9293 §3.8.6.1: data waits behind a zero window and nothing is in flight to bring
+    // the window update: probe.
+    const uint32_t offset = distance(t.snd_una, t.snd_nxt);
+    if (t.snd_wnd == 0 && t.flight() == 0 && t.sndq.bytes() > offset &&
+        !t.armed(TimerKind::kPersist)) {
+      t.probes = 0;
+      arm(t, TimerKind::kPersist, now + rto(t), s);
+    }
+  }
+  if (t.ack_now) {
+    send_ack(t, now, s);
+  }
+}
+
+}  // namespace tempo::tcp::detail

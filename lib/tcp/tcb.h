@@ -1,0 +1,90 @@
+// The transmission control block (RFC 9293 §3.3.1), with RFC variable names.
+//
+// Layout: the variables every segment touches come first (the first two cache lines hold the
+// state, sequence and window variables and the timestamp state), then the estimators, then
+// the send queue and the out-of-order queue, which only data segments touch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "tcp/buffer.h"
+#include "tcp/config.h"
+#include "tcp/reassembly.h"
+#include "tcp/seam.h"
+#include "tcp/send_queue.h"
+#include "tcp/seq.h"
+#include "tcp/sink.h"
+#include "tcp/state.h"
+#include "time/ticks.h"
+
+namespace tempo::tcp {
+
+template <Buffer Buf>
+struct Tcb {
+  // --- cache line 0: state, flags, send sequence variables (RFC 9293 §3.3.1)
+  State state = State::kClosed;
+  uint8_t snd_wscale = 0;    // peer's shift, applied to SEG.WND (RFC 7323 §2.3)
+  uint8_t rcv_wscale = 0;    // our shift, applied to the window we send
+  uint8_t timers = 0;        // bit (1 << TimerKind) set while armed
+  uint8_t retries = 0;       // consecutive retransmission timeouts (RFC 1122 4.2.3.5)
+  uint8_t dupacks = 0;       // RFC 5681 §2 duplicate ACK count
+  uint8_t delack_segs = 0;   // segments received since our last ACK (RFC 9293 §3.8.6.3)
+  uint8_t probes = 0;        // keepalive / persist probes sent without answer
+  bool ts_ok : 1 = false;    // RFC 7323 §3.2: both sides sent timestamps on SYN
+  bool sack_ok : 1 = false;  // RFC 2018 §2: both sides sent SACK-permitted
+  bool ws_ok : 1 = false;    // RFC 7323 §2.2: both sides sent window scale
+  bool nagle : 1 = true;     // RFC 9293 §3.7.4
+  bool passive : 1 = false;  // opened from LISTEN
+  bool fin_queued : 1 = false;   // the user closed: send FIN after the queued data
+  bool orphan : 1 = false;       // close() (not shutdown): the application is gone
+  bool want_writable : 1 = false;  // a send() was refused: report on_writable when space frees
+  bool ack_now : 1 = false;        // output() must send an ACK even without data
+  bool rtt_timing : 1 = false;     // rtt_seq is being timed (RFC 6298 §3, Karn)
+  bool in_recovery : 1 = false;    // RFC 6582 fast recovery
+  bool peer_fin : 1 = false;       // the peer's FIN was received in order
+  bool fin_sent : 1 = false;       // our FIN went out (it is the last thing we send)
+  uint16_t snd_mss = 536;   // effective send MSS (RFC 9293 §3.7.1), payload bytes
+  uint16_t rcv_mss = 1460;  // the MSS we advertised
+  SeqNum iss;
+  SeqNum snd_una;
+  SeqNum snd_nxt;
+  SeqNum snd_max;  // highest sequence sent + 1 (snd_nxt is rewound on RTO)
+  SeqNum snd_wl1;
+  SeqNum snd_wl2;
+  uint32_t snd_wnd = 0;      // scaled
+  uint32_t max_snd_wnd = 0;  // RFC 5961 §5.2 MAX.SND.WND
+  SeqNum recover;            // RFC 6582 §3.2 "recover"
+  // --- receive sequence variables
+  SeqNum irs;
+  SeqNum rcv_nxt;
+  SeqNum rcv_adv;        // right edge of the window we advertised (never moved left)
+  SeqNum last_ack_sent;  // RFC 7323 §4.3 Last.ACK.sent
+  uint32_t rcv_held = 0;  // bytes delivered to the application and not yet consumed
+  // --- RFC 7323 timestamps
+  TsVal ts_recent;
+  uint32_t ts_offset = 0;  // added to our clock for TSval (keyed per address pair)
+  Ticks ts_recent_age{};   // when ts_recent was last updated
+  // --- timing
+  Ticks last_rcv{};  // last segment from the peer (keepalive idle)
+  Ticks rtt_start{};
+  SeqNum rtt_seq;  // the segment being timed ends here
+  uint32_t pad_ = 0;
+  const Config* cfg = nullptr;
+  detail::Rtt rtt{};
+  detail::Cc cc{};
+  // --- queues (data path only)
+  SendQueue<Buf> sndq{};
+  Reassembly<Buf> ooo{};
+
+  // RFC 9293 §3.3.1: the receive window we can offer now.
+  uint32_t rcv_space() const noexcept {
+    const uint32_t used = rcv_held + ooo.bytes();
+    return cfg->rcv_buf > used ? cfg->rcv_buf - used : 0;
+  }
+  bool armed(TimerKind k) const noexcept { return (timers >> static_cast<int>(k)) & 1u; }
+  // Bytes sent and not yet acknowledged, SYN and FIN included.
+  uint32_t flight() const noexcept { return distance(snd_una, snd_nxt); }
+};
+
+}  // namespace tempo::tcp

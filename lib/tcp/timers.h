@@ -1,0 +1,147 @@
+// Timer expiry: tcp::on_timer is called by the Worker when a timer armed through the Sink
+// fires. A stale expiry (the condition it guarded is gone) is ignored.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "tcp/buffer.h"
+#include "tcp/output.h"
+#include "tcp/sink.h"
+#include "tcp/state.h"
+#include "tcp/tcb.h"
+#include "tcp/transition.h"
+#include "time/ticks.h"
+
+namespace tempo::tcp {
+
+namespace detail {
+
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  Counters& c = s.core().counters;
+  if (t.state == State::kSynSent || t.state == State::kSynReceived) {
+    // RFC 6298 §5.5 back off, RFC 1122 4.2.3.5: give up after syn_retries.
+    if (t.retries >= t.cfg->syn_retries) {
+      become_closed(t, CloseReason::kTimeout, s);
+      return;
+    }
+    ++t.retries;
+    ++c.rto_expired;
+    ++c.retransmits;
+    t.rtt.backoff();
+    send_syn(t, now, s);
+    return;
+  }
+  if (t.flight() == 0) {
+    return;  // stale: everything was acknowledged
+  }
+  if (t.retries >= t.cfg->max_retries) {
+    become_closed(t, CloseReason::kTimeout, s);
+    return;
+  }
+  ++t.retries;
+  ++c.rto_expired;
+  // RFC 6298 §5.4-5.6: retransmit the earliest unacknowledged segment, double the RTO,
+  // restart the timer. RFC 5681 §3.1: the window collapses (controller), and we go back to
+  // SND.UNA so later ACKs clock out the rest (slow start).
+  t.cc.on_rto(t.flight(), t.snd_mss, now);
+  t.rtt.backoff();
+  t.rtt_timing = false;
+  t.in_recovery = false;
+  t.dupacks = 0;
+  t.recover = t.snd_max;  // RFC 6582 §4: no fast retransmit for losses before this point
+  t.snd_nxt = t.snd_una;
+  cancel(t, TimerKind::kRetransmit, s);
+  output(t, now, s, 1);
+  if (!t.armed(TimerKind::kRetransmit)) {
+    arm(t, TimerKind::kRetransmit, now + rto(t), s);
+  }
+}
+
+// RFC 9293 §3.8.6.1 / RFC 1122 4.2.2.17: probe a zero window, backing off like the RTO, and
+// never give up while the peer answers. The probe is <SEQ=SND.UNA-1>, no data (as Linux): it is
+// outside the peer's window, so the peer answers with an ACK carrying its current window; a
+// named deviation from sending one byte of new data, which the closed window would drop.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void on_persist(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  const uint32_t offset = distance(t.snd_una, t.snd_nxt);
+  if (t.snd_wnd > 0 || t.flight() > 0 || t.sndq.bytes() <= offset) {
+    output(t, now, s);
+    return;
+  }
+  ++s.core().counters.persist_probes;
+  send_probe(t, now, s);
+  if (t.probes < 16) {
+    ++t.probes;
+  }
+  const Ticks next = std::min(rto(t) * (1ull << t.probes), t.cfg->rto_max);
+  arm(t, TimerKind::kPersist, now + next, s);
+}
+
+// RFC 9293 §3.8.4, RFC 1122 4.2.3.6: after keepalive_idle without a segment from the peer,
+// send <SEQ=SND.NXT-1> probes every keepalive_interval; keepalive_probes unanswered ends it.
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void on_keepalive(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  if (!is_synchronized(t.state) || t.state == State::kTimeWait) {
+    return;
+  }
+  const Ticks idle_end = t.last_rcv + t.cfg->keepalive_idle;
+  if (t.probes == 0 && now < idle_end) {
+    arm(t, TimerKind::kKeepalive, idle_end, s);  // traffic since arming: wait again
+    return;
+  }
+  if (t.probes >= t.cfg->keepalive_probes) {
+    become_closed(t, CloseReason::kKeepaliveTimeout, s);
+    return;
+  }
+  if (t.flight() == 0) {
+    ++s.core().counters.keepalive_probes;
+    OutSegment<Buf> o;
+    o.seq = t.snd_nxt - 1;
+    o.flags = flag::kAck;
+    finish_segment(t, o, now);
+    emit(t, o, s);
+  }
+  ++t.probes;
+  arm(t, TimerKind::kKeepalive, now + t.cfg->keepalive_interval, s);
+}
+
+}  // namespace detail
+
+template <Buffer Buf, class S>
+  requires Sink<S, Buf>
+void on_timer(Tcb<Buf>& t, TimerKind k, Ticks now, S& s) noexcept {
+  if (!t.armed(k)) {
+    return;  // cancelled meanwhile
+  }
+  t.timers = static_cast<uint8_t>(t.timers & ~(1u << static_cast<int>(k)));
+  switch (k) {
+    case TimerKind::kRetransmit:
+      detail::on_retransmit(t, now, s);
+      return;
+    case TimerKind::kDelayedAck:
+      // RFC 9293 §3.8.6.3: the delayed ACK is due.
+      if (is_synchronized(t.state)) {
+        ++s.core().counters.delayed_acks;
+        detail::send_ack(t, now, s);
+      }
+      return;
+    case TimerKind::kPersist:
+      detail::on_persist(t, now, s);
+      return;
+    case TimerKind::kKeepalive:
+      detail::on_keepalive(t, now, s);
+      return;
+    case TimerKind::kFinWait2:
+      if (t.state == State::kFinWait2) {
+        detail::become_closed(t, CloseReason::kFinWait2Timeout, s);
+      }
+      return;
+  }
+}
+
+}  // namespace tempo::tcp

@@ -1,0 +1,94 @@
+#include "telemetry/counters.h"
+
+namespace tempo::telemetry {
+namespace {
+
+struct Named {
+  const char* name;
+  uint64_t StackCounters::*field;
+};
+
+struct NamedFault {
+  const char* name;
+  FaultCounters StackCounters::*dir;
+  uint64_t FaultCounters::*field;
+};
+
+constexpr NamedFault kFaults[] = {
+    {"faults.rx.dropped", &StackCounters::faults_rx, &FaultCounters::dropped},
+    {"faults.rx.duplicated", &StackCounters::faults_rx, &FaultCounters::duplicated},
+    {"faults.rx.reordered", &StackCounters::faults_rx, &FaultCounters::reordered},
+    {"faults.rx.delayed", &StackCounters::faults_rx, &FaultCounters::delayed},
+    {"faults.tx.dropped", &StackCounters::faults_tx, &FaultCounters::dropped},
+    {"faults.tx.duplicated", &StackCounters::faults_tx, &FaultCounters::duplicated},
+    {"faults.tx.reordered", &StackCounters::faults_tx, &FaultCounters::reordered},
+    {"faults.tx.delayed", &StackCounters::faults_tx, &FaultCounters::delayed},
+};
+
+constexpr Named kNamed[] = {
+    {"rx_packets", &StackCounters::rx_packets},
+    {"rx_bytes", &StackCounters::rx_bytes},
+    {"tx_packets", &StackCounters::tx_packets},
+    {"tx_bytes", &StackCounters::tx_bytes},
+    {"tx_full", &StackCounters::tx_full},
+    {"arp.replied", &StackCounters::arp_replied},
+    {"arp.requests_sent", &StackCounters::arp_requests_sent},
+    {"arp.learned", &StackCounters::arp_learned},
+    {"nd.advert_sent", &StackCounters::nd_advert_sent},
+    {"nd.solicit_sent", &StackCounters::nd_solicit_sent},
+    {"nd.learned", &StackCounters::nd_learned},
+    {"icmp.echo_replied", &StackCounters::icmp_echo_replied},
+    {"icmp6.echo_replied", &StackCounters::icmp6_echo_replied},
+    {"tcp.rst_sent", &StackCounters::tcp_rst_sent},
+    {"tcp.segments_sent", &StackCounters::tcp_segments_sent},
+    {"tcp.time_wait_entered", &StackCounters::tcp_time_wait_entered},
+    {"drop.tcp.conn_exhausted", &StackCounters::tcp_conn_exhausted},
+    {"drop.not_for_us", &StackCounters::drop_not_for_us},
+    {"drop.ethertype", &StackCounters::drop_ethertype},
+    {"drop.ip_protocol", &StackCounters::drop_ip_protocol},
+    {"drop.ipv4.fragment", &StackCounters::drop_ipv4_fragment},
+    {"drop.icmp_type", &StackCounters::drop_icmp_type},
+    {"drop.no_mbuf", &StackCounters::drop_no_mbuf},
+    {"drop.tcp.no_endpoint", &StackCounters::drop_tcp_no_endpoint},
+};
+
+}  // namespace
+
+StackCounters& StackCounters::operator+=(const StackCounters& o) noexcept {
+  for (const Named& n : kNamed) {
+    this->*n.field += o.*n.field;
+  }
+  for (const NamedFault& f : kFaults) {
+    (this->*f.dir).*f.field += (o.*f.dir).*f.field;
+  }
+  for (size_t l = 0; l < parse.size(); ++l) {
+    for (size_t e = 0; e < kWireErrors; ++e) {
+      parse[l][e] += o.parse[l][e];
+    }
+  }
+  return *this;
+}
+
+std::vector<std::pair<std::string, uint64_t>> StackCounters::items() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (const Named& n : kNamed) {
+    out.emplace_back(n.name, this->*n.field);
+  }
+  for (const NamedFault& f : kFaults) {
+    if ((this->*f.dir).*f.field != 0) {
+      out.emplace_back(f.name, (this->*f.dir).*f.field);
+    }
+  }
+  for (size_t l = 0; l < parse.size(); ++l) {
+    for (size_t e = 0; e < kWireErrors; ++e) {
+      if (parse[l][e] != 0) {
+        out.emplace_back(std::string("drop.") + kLayerNames[l] + "." +
+                             std::string(wire::to_string(static_cast<wire::WireError>(e))),
+                         parse[l][e]);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace tempo::telemetry

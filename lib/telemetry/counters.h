@@ -1,0 +1,76 @@
+// Per-worker counters of the L2/L3 datapath: what was answered, what was sent, and one drop
+// counter per reason (STYLE.md 5). Each Worker owns its StackCounters and is its only writer;
+// readers (exit report, telemetry) sum them across workers after the workers stopped or accept
+// a torn read of a 64-bit counter, which x86-64 does not tear.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wire/error.h"
+
+namespace tempo::telemetry {
+
+inline constexpr size_t kWireErrors = static_cast<size_t>(wire::WireError::kTooLong) + 1;
+
+// Drops by parse error, per layer: drop.<layer>.<reason>.
+enum class Layer : uint8_t { kEth, kArp, kIpv4, kIpv6, kIcmp, kIcmp6, kTcp, kCount };
+inline constexpr std::array<const char*, static_cast<size_t>(Layer::kCount)> kLayerNames = {
+    "eth", "arp", "ipv4", "ipv6", "icmp", "icmp6", "tcp"};
+
+// Outcomes of a fault-injection stage (stack/faults.h), a test feature.
+struct FaultCounters {
+  uint64_t dropped = 0;
+  uint64_t duplicated = 0;
+  uint64_t reordered = 0;
+  uint64_t delayed = 0;
+};
+
+struct StackCounters {
+  uint64_t rx_packets = 0;
+  uint64_t rx_bytes = 0;
+  uint64_t tx_packets = 0;
+  uint64_t tx_bytes = 0;
+  uint64_t tx_full = 0;  // TX ring full: packet freed, counted
+  uint64_t arp_replied = 0;
+  uint64_t arp_requests_sent = 0;
+  uint64_t arp_learned = 0;
+  uint64_t nd_advert_sent = 0;
+  uint64_t nd_solicit_sent = 0;
+  uint64_t nd_learned = 0;
+  uint64_t icmp_echo_replied = 0;
+  uint64_t icmp6_echo_replied = 0;
+  uint64_t tcp_rst_sent = 0;  // resets for segments to no connection (RFC 9293 §3.10.7.1)
+  uint64_t tcp_segments_sent = 0;
+  uint64_t tcp_time_wait_entered = 0;
+  uint64_t tcp_conn_exhausted = 0;  // a SYN found no free connection slot: dropped
+  // Drops that are not parse errors.
+  uint64_t drop_not_for_us = 0;       // L2 or L3 destination is not this host
+  uint64_t drop_ethertype = 0;        // neither IPv4, IPv6 nor ARP
+  uint64_t drop_ip_protocol = 0;      // an upper-layer protocol tempo does not serve
+  uint64_t drop_ipv4_fragment = 0;    // tempo does not reassemble IP fragments
+  uint64_t drop_icmp_type = 0;        // ICMP/ICMPv6 types tempo does not answer
+  uint64_t drop_no_mbuf = 0;          // mempool exhausted when building a packet
+  uint64_t drop_tcp_no_endpoint = 0;  // TCP to a port nothing listens on
+  FaultCounters faults_rx;
+  FaultCounters faults_tx;
+  std::array<std::array<uint64_t, kWireErrors>, static_cast<size_t>(Layer::kCount)> parse{};
+
+  void drop(Layer layer, wire::WireError e) noexcept {
+    ++parse[static_cast<size_t>(layer)][static_cast<size_t>(e)];
+  }
+  uint64_t dropped(Layer layer, wire::WireError e) const noexcept {
+    return parse[static_cast<size_t>(layer)][static_cast<size_t>(e)];
+  }
+
+  StackCounters& operator+=(const StackCounters& o) noexcept;
+
+  // Every counter as ("name", value), in a stable order; drop.<layer>.<reason> only when
+  // non-zero, the rest always.
+  std::vector<std::pair<std::string, uint64_t>> items() const;
+};
+
+}  // namespace tempo::telemetry

@@ -1,0 +1,63 @@
+// Counters of a TIME_WAIT table: one per outcome, so that every segment and every entry that
+// enters or leaves is accounted for (DESIGN.md: "every outcome is counted"; STYLE.md §5).
+#pragma once
+
+#include <cstdint>
+
+#include "timewait/policy.h"
+
+namespace tempo::timewait {
+
+struct TwCounters {
+  // Entries.
+  uint64_t entered = 0;       // inserted into TIME_WAIT
+  uint64_t expired = 0;       // left after the full duration
+  uint64_t evicted = 0;       // removed early at the bound (on_full = evict_oldest)
+  uint64_t refused_full = 0;  // not inserted at the bound (on_full = refuse): closed at once
+  uint64_t active_reuse = 0;  // taken over by an active open (can_reuse_active)
+  uint64_t erased = 0;        // removed by TwTable::erase for any other reason
+  // Segments, one per TwReason.
+  uint64_t fin_reacked = 0;
+  uint64_t dup_acks = 0;
+  uint64_t bare_acks = 0;
+  uint64_t no_ack_drops = 0;
+  uint64_t rst_ignored = 0;
+  uint64_t rst_closed = 0;
+  uint64_t paws_drops = 0;
+  uint64_t passive_reuse_accepted = 0;
+  uint64_t passive_reuse_refused = 0;
+
+  constexpr void count(TwReason r) noexcept {
+    switch (r) {
+      case TwReason::kFinRetransmit:
+        ++fin_reacked;
+        return;
+      case TwReason::kDupAck:
+        ++dup_acks;
+        return;
+      case TwReason::kBareAck:
+        ++bare_acks;
+        return;
+      case TwReason::kNoAck:
+        ++no_ack_drops;
+        return;
+      case TwReason::kRstIgnored:
+        ++rst_ignored;
+        return;
+      case TwReason::kRstClosed:
+        ++rst_closed;
+        return;
+      case TwReason::kPawsDrop:
+        ++paws_drops;
+        return;
+      case TwReason::kReuseAccepted:
+        ++passive_reuse_accepted;
+        return;
+      case TwReason::kReuseRefused:
+        ++passive_reuse_refused;
+        return;
+    }
+  }
+};
+
+}  // namespace tempo::timewait

@@ -1,0 +1,90 @@
+// Compact TIME_WAIT records (DESIGN.md principle 5).
+//
+// When a connection enters TIME_WAIT its Tcb is freed and one of these takes its place: the
+// 4-tuple, the two sequence numbers and the timestamp state the TIME_WAIT rules need
+// (RFC 9293 §3.10.7.4, RFC 7323 §5 PAWS, RFC 6191 reuse), the expiry time and the links of the
+// table's expiry FIFO (see table.h for why a FIFO and not one wheel timer per record).
+//
+// Sizes (static_asserted below):
+//   TwRecordV4 = 12 (tuple) + 20 (TwConn) + 4 (expiry) + 8 (FIFO links) = 44 bytes
+//   TwRecordV6 = 36 (tuple) + 20 (TwConn) + 4 (expiry) + 8 (FIFO links) = 68 bytes (+24, the
+//                addresses)
+// All-in per entry, with the table's index (table.h: 64-byte buckets of 10 slots, sized for
+// 90% load at max_entries): 44 + 64/9 = 51.1 bytes for IPv4 and 75.1 bytes for IPv6 when the
+// table is full. Linux's tw_sock_TCP slab object alone is 256 bytes.
+//
+// What is not stored, and why:
+//  - The timestamp offset. DESIGN.md ("TIME_WAIT: the rules the stack keeps") makes it a keyed
+//    function of the address pair, never random per connection, so that an active open that
+//    reuses the tuple sends timestamps above anything the peer saw. Being a function of the
+//    tuple, it is re-derived (lib/crypto PRF) when TIME_WAIT sends an ACK: that is off the
+//    lookup path and rare next to lookups, while storing it would cost 4 bytes x 10M = 40 MB
+//    per core.
+//  - The window scale: rcv_wnd is kept already scaled, exactly as it goes into the ACK's
+//    window field.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace tempo::timewait {
+
+// Addresses and ports as they are on the wire (network byte order). The table treats a tuple as
+// opaque bytes: it hashes and compares them, nothing else. "local" is this host.
+struct TwTupleV4 {
+  uint32_t local_addr = 0;
+  uint32_t remote_addr = 0;
+  uint16_t local_port = 0;
+  uint16_t remote_port = 0;
+
+  friend constexpr bool operator==(const TwTupleV4&, const TwTupleV4&) noexcept = default;
+};
+static_assert(sizeof(TwTupleV4) == 12);
+
+struct TwTupleV6 {
+  std::array<uint8_t, 16> local_addr{};
+  std::array<uint8_t, 16> remote_addr{};
+  uint16_t local_port = 0;
+  uint16_t remote_port = 0;
+
+  friend constexpr bool operator==(const TwTupleV6&, const TwTupleV6&) noexcept = default;
+};
+static_assert(sizeof(TwTupleV6) == 36);
+
+// The protocol state of a connection in TIME_WAIT: everything timewait::on_segment reads.
+struct TwConn {
+  static constexpr uint8_t kTsOk = 1;  // RFC 7323 timestamps were negotiated on the connection
+
+  uint32_t snd_nxt = 0;    // our next sequence number (our FIN is below it)
+  uint32_t rcv_nxt = 0;    // the peer's next sequence number (its FIN is below it)
+  uint32_t ts_recent = 0;  // RFC 7323 §4.3 TS.Recent: the last TSval from the peer
+  // ms32() of the last segment from the peer that updated ts_recent: PAWS validity (RFC 7323
+  // §5.5) and active reuse age (DESIGN.md: "more than one second old").
+  uint32_t ts_recent_age = 0;
+  uint16_t rcv_wnd = 0;  // the window field of our ACKs, already scaled
+  uint8_t flags = 0;
+  uint8_t reserved = 0;
+
+  constexpr bool ts_ok() const noexcept { return (flags & kTsOk) != 0; }
+};
+static_assert(sizeof(TwConn) == 20);
+
+template <class Tuple>
+struct TwRecord {
+  Tuple tuple;
+  TwConn conn;
+  uint32_t expire_ms = 0;  // ms32() at which the entry leaves TIME_WAIT
+  // Expiry FIFO (table.h), as 32-bit indices into the table's record slab; kNoIndex ends it. A
+  // free record keeps the free list in `next`.
+  uint32_t prev = 0;
+  uint32_t next = 0;
+};
+
+inline constexpr uint32_t kNoIndex = UINT32_MAX;
+
+using TwRecordV4 = TwRecord<TwTupleV4>;
+using TwRecordV6 = TwRecord<TwTupleV6>;
+static_assert(sizeof(TwRecordV4) == 44, "IPv4 TIME_WAIT record must stay 44 bytes");
+static_assert(sizeof(TwRecordV6) == 68, "IPv6 TIME_WAIT record must stay 68 bytes");
+
+}  // namespace tempo::timewait

@@ -1,0 +1,167 @@
+// RFC 9293 §3.6 closing a connection: every order (FIN-WAIT-1/2, CLOSING, TIME-WAIT,
+// CLOSE-WAIT, LAST-ACK, simultaneous close, half-close), and ABORT (§3.10.5).
+#include "harness.h"
+
+namespace tempo::tcp::test {
+namespace {
+
+using namespace flag;
+using V = std::vector<std::string>;
+
+// After the peer's FIN our window reads W - 1: the FIN took one sequence number and the
+// right edge does not move for less than one MSS (RFC 9293 §3.8.6.2.2).
+class Close : public Scenario {};
+
+TEST_F(Close, Rfc9293_3_6_ActiveCloseThroughFinWait2ToTimeWait) {
+  established_active();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).flags(kFin).win(W)}));
+  EXPECT_EQ(tcb.state, State::kFinWait1);
+  EXPECT_TRUE(timer(TimerKind::kRetransmit).has_value());
+  in(S().seq(P).ack(L + 1).win(10000));
+  EXPECT_EQ(tcb.state, State::kFinWait2);
+  EXPECT_FALSE(timer(TimerKind::kRetransmit).has_value());
+  EXPECT_EQ(timer(TimerKind::kFinWait2), now + cfg.fin_wait_2_timeout);  // orphaned
+  EXPECT_EQ(out(), V{});
+  at_ms(100500);
+  in(S().seq(P).ack(L + 1).flags(kFin).win(10000));
+  EXPECT_EQ(out(), strs({S().seq(L + 1).ack(P + 1).win(W - 1)}));
+  EXPECT_EQ(events(), (V{"peer_fin", "time_wait"}));
+  EXPECT_EQ(tcb.state, State::kTimeWait);
+  ASSERT_TRUE(sink.tw.has_value());
+  EXPECT_EQ(sink.tw->snd_nxt, SeqNum(L + 1));
+  EXPECT_EQ(sink.tw->rcv_nxt, SeqNum(P + 1));
+  EXPECT_FALSE(sink.tw->timestamps);
+  EXPECT_TRUE(sink.timers.empty());  // the TIME-WAIT record owns the only timer left
+}
+
+TEST_F(Close, Rfc9293_3_6_FinAndAckTogetherFromFinWait1) {
+  established_active();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  out();
+  in(S().seq(P).ack(L + 1).flags(kFin).win(10000));
+  EXPECT_EQ(out(), strs({S().seq(L + 1).ack(P + 1).win(W - 1)}));
+  EXPECT_EQ(tcb.state, State::kTimeWait);
+  EXPECT_EQ(events(), (V{"peer_fin", "time_wait"}));
+}
+
+TEST_F(Close, Rfc9293_3_6_SimultaneousCloseThroughClosing) {
+  established_active();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  out();
+  in(S().seq(P).ack(L).flags(kFin).win(10000));  // their FIN crosses ours
+  EXPECT_EQ(tcb.state, State::kClosing);
+  EXPECT_EQ(out(), strs({S().seq(L + 1).ack(P + 1).win(W - 1)}));
+  in(S().seq(P + 1).ack(L + 1).win(10000));  // ACK of our FIN
+  EXPECT_EQ(tcb.state, State::kTimeWait);
+  EXPECT_EQ(events(), (V{"peer_fin", "time_wait"}));
+  EXPECT_EQ(out(), V{});
+}
+
+TEST_F(Close, Rfc9293_3_6_PassiveCloseThroughCloseWaitAndLastAck) {
+  established_passive();
+  in(S().seq(P).ack(L).flags(kFin).win(10000));
+  EXPECT_EQ(tcb.state, State::kCloseWait);
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 1).win(W - 1)}));
+  EXPECT_EQ(events(), V{"peer_fin"});
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  EXPECT_EQ(tcb.state, State::kLastAck);
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 1).flags(kFin).win(W - 1)}));
+  in(S().seq(P + 1).ack(L + 1).win(10000));
+  EXPECT_EQ(tcb.state, State::kClosed);
+  EXPECT_EQ(events(), V{"closed:normal"});
+  EXPECT_TRUE(sink.timers.empty());
+}
+
+TEST_F(Close, Rfc9293_3_6_HalfCloseKeepsReceiving) {
+  established_active();
+  ASSERT_TRUE(tcp::shutdown(tcb, now, sink).ok());
+  out();
+  in(S().seq(P).ack(L + 1).win(10000));
+  EXPECT_EQ(tcb.state, State::kFinWait2);
+  EXPECT_FALSE(timer(TimerKind::kFinWait2).has_value());  // not orphaned: no bound
+  in(S().seq(P).ack(L + 1).win(10000).data("more"));
+  EXPECT_EQ(events(), V{"data:more"});
+  EXPECT_EQ(tcp::send(tcb, TestBuf("x"), now, sink).error(), SendError::kClosing);
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());  // now orphaned
+  EXPECT_TRUE(timer(TimerKind::kFinWait2).has_value());
+}
+
+TEST_F(Close, FinWait2TimeoutClosesOrphan) {
+  established_active();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  in(S().seq(P).ack(L + 1).win(10000));
+  events();
+  fire(TimerKind::kFinWait2);
+  EXPECT_EQ(events(), V{"closed:finwait2_timeout"});
+  EXPECT_EQ(tcb.state, State::kClosed);
+}
+
+TEST_F(Close, Rfc9293_3_6_FinAfterQueuedData) {
+  established_active();
+  send_str("abc");
+  out();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  // The FIN follows the queued data at once (Nagle holds back small data, not a FIN).
+  EXPECT_EQ(out(), strs({S().seq(L + 3).ack(P).flags(kFin).win(W)}));
+  in(S().seq(P).ack(L + 3).win(10000));
+  EXPECT_EQ(tcb.state, State::kFinWait1);
+  in(S().seq(P).ack(L + 4).win(10000));
+  EXPECT_EQ(tcb.state, State::kFinWait2);
+}
+
+TEST_F(Close, Rfc9293_3_10_4_CloseTwiceIsAnError) {
+  established_active();
+  ASSERT_TRUE(tcp::shutdown(tcb, now, sink).ok());
+  EXPECT_EQ(tcp::shutdown(tcb, now, sink).error(), CloseError::kClosing);
+}
+
+TEST_F(Close, Rfc9293_3_10_4_CloseInSynSentDeletes) {
+  syn_sent();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  EXPECT_EQ(tcb.state, State::kClosed);
+  EXPECT_EQ(events(), V{"closed:normal"});
+  EXPECT_TRUE(sink.timers.empty());
+}
+
+TEST_F(Close, Rfc9293_3_10_5_AbortSendsRst) {
+  established_active();
+  send_str("abc");
+  out();
+  tcp::abort(tcb, sink);
+  EXPECT_EQ(out(), strs({S().seq(L + 3).flags(kRst)}));
+  EXPECT_EQ(events(), V{"closed:aborted"});
+  EXPECT_TRUE(sink.timers.empty());
+  EXPECT_EQ(tcb.sndq.bytes(), 0u);
+}
+
+TEST_F(Close, Rfc9293_3_10_7_4_RetransmittedFinInTimeWaitReAcked) {
+  established_active();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  in(S().seq(P).ack(L + 1).flags(kFin).win(10000));
+  out();
+  in(S().seq(P).ack(L + 1).flags(kFin).win(10000));  // our ACK was lost
+  EXPECT_EQ(out(), strs({S().seq(L + 1).ack(P + 1).win(W - 1)}));
+}
+
+TEST_F(Close, Rfc9293_3_10_7_4_DataAfterPeerFinIgnored) {
+  established_passive();
+  in(S().seq(P).ack(L).flags(kFin).win(10000));
+  out();
+  events();
+  in(S().seq(P + 1).ack(L).win(10000).data("late"));
+  EXPECT_EQ(events(), V{});
+  EXPECT_EQ(ctr().drop_data_after_close, 1u);
+}
+
+TEST_F(Close, Rfc9293_3_10_7_4_FinWithDataDeliversThenCloseWait) {
+  established_passive();
+  in(S().seq(P).ack(L).flags(kFin | kPsh).win(10000).data("bye"));
+  EXPECT_EQ(events(), (V{"data:bye", "peer_fin"}));
+  // RFC 9293 §3.8.6.2.2: the right edge stays put (3 bytes held < one MSS of new space).
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 4).win(W - 4)}));
+  EXPECT_EQ(tcb.state, State::kCloseWait);
+}
+
+}  // namespace
+}  // namespace tempo::tcp::test

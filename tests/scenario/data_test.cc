@@ -1,0 +1,148 @@
+// In-order data and ACK processing in ESTABLISHED (RFC 9293 §3.10.7.4 fifth and seventh
+// checks): delivery, SND.UNA advance, the SND.WL1/SND.WL2 window update rule, delayed ACKs
+// (§3.8.6.3), Nagle (§3.7.4), receiver SWS avoidance (§3.8.6.2.2), zero-copy queues.
+#include "harness.h"
+
+namespace tempo::tcp::test {
+namespace {
+
+using namespace flag;
+using V = std::vector<std::string>;
+
+class Data : public Scenario {};
+
+TEST_F(Data, Rfc9293_3_10_7_4_InOrderDataDeliveredAndAckDelayed) {
+  established_active();
+  in(S().seq(P).ack(L).win(10000).data("hello"));
+  EXPECT_EQ(events(), V{"data:hello"});
+  EXPECT_EQ(out(), V{});
+  EXPECT_EQ(timer(TimerKind::kDelayedAck), now + cfg.delack_timeout);
+  fire(TimerKind::kDelayedAck);
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 5).win(W - 5)}));
+  EXPECT_EQ(ctr().delayed_acks, 1u);
+}
+
+TEST_F(Data, Rfc9293_3_8_6_3_AckEverySecondSegment) {
+  established_active();
+  in(S().seq(P).ack(L).win(10000).data(std::string(1000, 'a')));
+  EXPECT_EQ(out(), V{});
+  in(S().seq(P + 1000).ack(L).win(10000).data(std::string(1000, 'b')));
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(W - 2000)}));
+  EXPECT_FALSE(timer(TimerKind::kDelayedAck).has_value());
+}
+
+TEST_F(Data, Rfc9293_3_10_7_4_DataPiggybacksAck) {
+  established_active();
+  in(S().seq(P).ack(L).win(10000).data("ping"));
+  send_str("pong");
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 4).flags(kPsh).win(W - 4).data("pong")}));
+  EXPECT_FALSE(timer(TimerKind::kDelayedAck).has_value());
+}
+
+TEST_F(Data, Rfc9293_3_10_7_4_AckAdvancesSndUnaAndStopsTimer) {
+  established_active();
+  send_str("abcdef");
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).flags(kPsh).win(W).data("abcdef")}));
+  EXPECT_TRUE(timer(TimerKind::kRetransmit).has_value());
+  in(S().seq(P).ack(L + 2).win(10000));
+  EXPECT_EQ(tcb.snd_una, SeqNum(L + 2));
+  EXPECT_EQ(tcb.sndq.bytes(), 4u);
+  EXPECT_TRUE(timer(TimerKind::kRetransmit).has_value());  // RFC 6298 §5.3 restart
+  in(S().seq(P).ack(L + 6).win(10000));
+  EXPECT_EQ(tcb.sndq.bytes(), 0u);
+  EXPECT_FALSE(timer(TimerKind::kRetransmit).has_value());  // RFC 6298 §5.2
+}
+
+TEST_F(Data, Rfc9293_3_10_7_4_WindowUpdateFollowsWl1Wl2) {
+  established_active();
+  in(S().seq(P).ack(L).win(5000));
+  EXPECT_EQ(tcb.snd_wnd, 5000u);
+  // An older segment (SEG.SEQ < SND.WL1) must not update the window.
+  in(S().seq(P).ack(L).win(5000).data("abc"));
+  EXPECT_EQ(tcb.snd_wl1, SeqNum(P));
+  in(S().seq(P + 3).ack(L).win(6000));
+  EXPECT_EQ(tcb.snd_wnd, 6000u);
+  in(S().seq(P).ack(L).win(1).data("abc"));  // retransmitted, older SEG.SEQ
+  EXPECT_EQ(tcb.snd_wnd, 6000u);
+}
+
+TEST_F(Data, Rfc9293_3_7_4_NagleHoldsSmallSegmentWhileUnacked) {
+  established_active();
+  send_str("a");
+  send_str("b");
+  send_str("c");
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).flags(kPsh).win(W).data("a")}));
+  in(S().seq(P).ack(L + 1).win(10000));
+  EXPECT_EQ(out(), strs({S().seq(L + 1).ack(P).flags(kPsh).win(W).data("bc")}));
+}
+
+TEST_F(Data, Rfc9293_3_7_4_NagleOffSendsAtOnce) {
+  established_active();
+  tcp::set_nagle(tcb, false, now, sink);
+  send_str("a");
+  send_str("b");
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).flags(kPsh).win(W).data("a"),
+                         S().seq(L + 1).ack(P).flags(kPsh).win(W).data("b")}));
+}
+
+TEST_F(Data, Rfc9293_3_7_1_SegmentsCutAtMss) {
+  established_active();  // peer MSS 1000
+  send_str(std::string(2500, 'm'));
+  auto o = out();
+  ASSERT_EQ(o.size(), 2u);  // the 500-byte tail waits (Nagle: data outstanding)
+  EXPECT_EQ(o[0], S().seq(L).ack(P).win(W).data(std::string(1000, 'm')).str());
+  EXPECT_EQ(o[1], S().seq(L + 1000).ack(P).win(W).data(std::string(1000, 'm')).str());
+  in(S().seq(P).ack(L + 2000).win(10000));
+  EXPECT_EQ(out(),
+            strs({S().seq(L + 2000).ack(P).flags(kPsh).win(W).data(std::string(500, 'm'))}));
+}
+
+TEST_F(Data, Rfc9293_3_8_6_SendWindowLimits) {
+  established_active(/*peer_win=*/1500);
+  send_str(std::string(3000, 'w'));
+  // One MSS fits; the 500-byte rest of the window is a runt below max window / 2, which
+  // RFC 9293 §3.8.6.2.1 (sender SWS avoidance) holds back.
+  EXPECT_EQ(out().size(), 1u);
+  EXPECT_EQ(tcb.flight(), 1000u);
+  in(S().seq(P).ack(L + 1000).win(1500));
+  EXPECT_EQ(out(), strs({S().seq(L + 1000).ack(P).win(W).data(std::string(1000, 'w'))}));
+  in(S().seq(P).ack(L + 2000).win(3000));
+  EXPECT_EQ(out(), strs({S().seq(L + 2000).ack(P).flags(kPsh).win(W).data(std::string(1000, 'w'))}));
+}
+
+TEST_F(Data, ZeroCopyRetransmissionReferencesTheSameBuffer) {
+  established_active();
+  TestBuf b("payload");
+  ASSERT_TRUE(tcp::send(tcb, b, now, sink).ok());
+  EXPECT_EQ(b.refs(), 2);  // ours and the send queue's: no copy
+  in(S().seq(P).ack(L + 7).win(10000));
+  EXPECT_EQ(b.refs(), 1);  // released on ACK
+}
+
+TEST_F(Data, Rfc9293_3_8_6_2_2_WindowUpdateAfterConsume) {
+  cfg.rcv_buf = 4000;
+  established_active();
+  in(S().seq(P).ack(L).win(10000).data(std::string(1000, 'a')));
+  in(S().seq(P + 1000).ack(L).win(10000).data(std::string(1000, 'b')));
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(2000)}));
+  tcp::consume(tcb, 500, now, sink);  // < min(buf/2, mss): no update (SWS avoidance)
+  EXPECT_EQ(out(), V{});
+  tcp::consume(tcb, 1500, now, sink);
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(4000)}));
+}
+
+TEST_F(Data, SendQueueFullThenWritable) {
+  cfg.snd_buf = 10;
+  established_active(/*peer_win=*/0);
+  send_str("0123456789");
+  EXPECT_EQ(tcp::send(tcb, TestBuf("x"), now, sink).error(), SendError::kQueueFull);
+  EXPECT_EQ(out(), V{});  // zero window
+  EXPECT_TRUE(timer(TimerKind::kPersist).has_value());
+  in(S().seq(P).ack(L).win(100));
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).flags(kPsh).win(W).data("0123456789")}));
+  in(S().seq(P).ack(L + 10).win(100));
+  EXPECT_EQ(events(), V{"writable"});
+}
+
+}  // namespace
+}  // namespace tempo::tcp::test

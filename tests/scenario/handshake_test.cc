@@ -1,0 +1,170 @@
+// RFC 9293 §3.5 three-way handshake, both sides, simultaneous open, option negotiation.
+#include "harness.h"
+
+namespace tempo::tcp::test {
+namespace {
+
+using namespace flag;
+
+class Handshake : public Scenario {};
+
+TEST_F(Handshake, Rfc9293_3_5_ActiveOpenSendsSynAndArmsRto) {
+  syn_sent();
+  EXPECT_EQ(out(), strs({S().seq(kIss).flags(kSyn).win(W).mss(1460)}));
+  EXPECT_EQ(tcb.state, State::kSynSent);
+  EXPECT_EQ(timer(TimerKind::kRetransmit), now + Ticks::from_sec(1));  // RFC 6298 §2.1
+}
+
+TEST_F(Handshake, Rfc9293_3_10_7_3_SynAckEstablishes) {
+  syn_sent();
+  out();
+  in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(8000).mss(1000));
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).win(W)}));
+  EXPECT_EQ(events(), std::vector<std::string>{"connected"});
+  EXPECT_EQ(tcb.state, State::kEstablished);
+  EXPECT_EQ(tcb.snd_wnd, 8000u);
+  EXPECT_EQ(tcb.snd_mss, 1000);
+  EXPECT_FALSE(timer(TimerKind::kRetransmit).has_value());
+}
+
+TEST_F(Handshake, Rfc9293_3_10_7_2_PassiveOpenAnswersSynAck) {
+  syn_received();
+  EXPECT_EQ(out(), strs({S().seq(kIss).ack(P).flags(kSyn).win(W).mss(1460)}));
+  EXPECT_EQ(tcb.state, State::kSynReceived);
+  in(S().seq(P).ack(L).win(9000));
+  EXPECT_EQ(out(), std::vector<std::string>{});
+  EXPECT_EQ(events(), std::vector<std::string>{"connected"});
+  EXPECT_EQ(tcb.state, State::kEstablished);
+  EXPECT_EQ(tcb.snd_wnd, 9000u);
+}
+
+TEST_F(Handshake, Rfc9293_3_5_SimultaneousOpen) {
+  syn_sent();
+  out();
+  in(S().seq(kPeerIss).flags(kSyn).win(8000).mss(1000));
+  EXPECT_EQ(out(), strs({S().seq(kIss).ack(P).flags(kSyn).win(W).mss(1460)}));
+  EXPECT_EQ(tcb.state, State::kSynReceived);
+  in(S().seq(kPeerIss).ack(L).flags(kSyn).win(8000).mss(1000));
+  EXPECT_EQ(out(), std::vector<std::string>{});
+  EXPECT_EQ(tcb.state, State::kEstablished);
+  EXPECT_EQ(events(), std::vector<std::string>{"connected"});
+}
+
+TEST_F(Handshake, Rfc9293_3_10_7_3_BadAckInSynSentDrawsRst) {
+  syn_sent();
+  out();
+  in(S().seq(kPeerIss).ack(kIss + 77).win(100));
+  EXPECT_EQ(out(), strs({S().seq(kIss + 77).flags(kRst)}));
+  EXPECT_EQ(tcb.state, State::kSynSent);
+  EXPECT_EQ(ctr().drop_syn_sent_bad_ack, 1u);
+}
+
+TEST_F(Handshake, Rfc9293_3_10_7_3_RstWithAcceptableAckRefuses) {
+  syn_sent();
+  out();
+  in(S().seq(0).ack(kIss + 1).flags(kRst));
+  EXPECT_EQ(out(), std::vector<std::string>{});
+  EXPECT_EQ(events(), std::vector<std::string>{"closed:refused"});
+  EXPECT_EQ(tcb.state, State::kClosed);
+}
+
+TEST_F(Handshake, Rfc9293_3_10_7_3_RstWithoutAckIgnored) {
+  syn_sent();
+  out();
+  in(S().seq(kPeerIss).flags(kRst));
+  EXPECT_EQ(tcb.state, State::kSynSent);
+  EXPECT_EQ(events(), std::vector<std::string>{});
+}
+
+TEST_F(Handshake, Rfc9293_3_10_7_2_ListenRepliesRstToAck) {
+  tcp::open_passive(tcb, cfg, SeqNum(kIss));
+  in(S().seq(7).ack(9).win(100));
+  EXPECT_EQ(out(), strs({S().seq(9).flags(kRst)}));
+  in(S().seq(7).flags(kRst));
+  EXPECT_EQ(out(), std::vector<std::string>{});
+  EXPECT_EQ(tcb.state, State::kListen);
+}
+
+TEST_F(Handshake, Rfc9293_3_10_7_1_ClosedAnswersRst) {
+  // No ACK: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; with ACK: <SEQ=SEG.ACK><CTL=RST>.
+  reply_closed(S().seq(10).flags(kSyn).to_segment(), sink);
+  reply_closed(S().seq(10).ack(20).data("xyz").to_segment(), sink);
+  reply_closed(S().seq(10).flags(kRst).to_segment(), sink);
+  EXPECT_EQ(out(), strs({S().seq(0).ack(11).flags(kRst), S().seq(20).flags(kRst)}));
+  EXPECT_EQ(ctr().drop_closed, 3u);
+}
+
+TEST_F(Handshake, Rfc9293_3_10_7_4_SynAckRetransmittedOnDuplicateSyn) {
+  syn_received();
+  out();
+  in(S().seq(kPeerIss).flags(kSyn).win(10000).mss(1000));
+  EXPECT_EQ(out(), strs({S().seq(kIss).ack(P).flags(kSyn).win(W).mss(1460)}));
+}
+
+TEST_F(Handshake, Rfc9293_3_10_7_4_UnacceptableAckInSynReceivedDrawsRst) {
+  syn_received();
+  out();
+  in(S().seq(P).ack(kIss).win(10000));  // acknowledges nothing
+  EXPECT_EQ(out(), strs({S().seq(kIss).flags(kRst)}));
+  EXPECT_EQ(tcb.state, State::kSynReceived);
+}
+
+TEST_F(Handshake, Rfc7323_Rfc2018_OptionsNegotiated) {
+  cfg.window_scaling = true;
+  cfg.timestamps = true;
+  cfg.sack = true;
+  cfg.rcv_buf = 1 << 20;  // needs shift 5
+  tcp::connect(tcb, cfg, SeqNum(kIss), 7, now, sink);
+  const uint32_t tsv = 100000 + 7;
+  EXPECT_EQ(out(), strs({S().seq(kIss).flags(kSyn).win(65535).mss(1460).wscale(5).sack_perm().ts(
+                        tsv, 0)}));
+  in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(30000).mss(1400).wscale(15).sack_perm().ts(
+      555, tsv));
+  EXPECT_TRUE(tcb.ws_ok && tcb.ts_ok && tcb.sack_ok);
+  EXPECT_EQ(tcb.snd_wscale, 14);  // RFC 7323 §2.3: clamp 15 to 14
+  EXPECT_EQ(tcb.rcv_wscale, 5);
+  EXPECT_EQ(tcb.snd_mss, 1400 - 12);  // room for the timestamp option
+  EXPECT_EQ(tcb.snd_wnd, 30000u);     // SYN window is not scaled
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).win((1 << 20) >> 5).ts(tsv, 555)}));
+}
+
+TEST_F(Handshake, Rfc7323_2_2_NoScalingUnlessBothOffer) {
+  cfg.window_scaling = true;
+  cfg.timestamps = true;
+  cfg.sack = true;
+  cfg.rcv_buf = 1 << 20;
+  tcp::open_passive(tcb, cfg, SeqNum(kIss));
+  in(S().seq(kPeerIss).flags(kSyn).win(10000));  // no options at all
+  // SYN,ACK carries only MSS; no scale, no SACK, no timestamps.
+  EXPECT_EQ(out(), strs({S().seq(kIss).ack(P).flags(kSyn).win(65535).mss(1460)}));
+  EXPECT_FALSE(tcb.ws_ok || tcb.ts_ok || tcb.sack_ok);
+  EXPECT_EQ(tcb.rcv_wscale, 0);
+  EXPECT_EQ(tcb.snd_mss, 536);  // RFC 9293 §3.7.1 default
+}
+
+TEST_F(Handshake, Rfc6298_5_SynRetransmittedWithBackoffThenTimeout) {
+  cfg.syn_retries = 2;
+  syn_sent();
+  out();
+  fire(TimerKind::kRetransmit);
+  EXPECT_EQ(out(), strs({S().seq(kIss).flags(kSyn).win(W).mss(1460)}));
+  EXPECT_EQ(timer(TimerKind::kRetransmit), now + Ticks::from_sec(2));
+  fire(TimerKind::kRetransmit);
+  EXPECT_EQ(timer(TimerKind::kRetransmit), now + Ticks::from_sec(4));
+  out();
+  fire(TimerKind::kRetransmit);
+  EXPECT_EQ(out(), std::vector<std::string>{});
+  EXPECT_EQ(events(), std::vector<std::string>{"closed:timeout"});
+  EXPECT_TRUE(sink.timers.empty());
+}
+
+TEST_F(Handshake, Rfc9293_3_10_7_4_DataOnThirdAckDelivered) {
+  syn_received();
+  out();
+  in(S().seq(P).ack(L).win(9000).data("hi"));
+  EXPECT_EQ(events(), (std::vector<std::string>{"connected", "data:hi"}));
+  EXPECT_EQ(tcb.rcv_nxt, SeqNum(P + 2));
+}
+
+}  // namespace
+}  // namespace tempo::tcp::test

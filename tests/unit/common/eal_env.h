@@ -1,0 +1,36 @@
+// A minimal EAL for unit tests that need real DPDK objects (mempools, rte_hash): no
+// hugepages, no PCI, no shared config, a per-process file prefix. Register it from main():
+//   ::testing::AddGlobalTestEnvironment(new tempo::test::EalEnvironment("name"));
+#pragma once
+
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rte_eal.h>
+
+namespace tempo::test {
+
+class EalEnvironment : public ::testing::Environment {
+ public:
+  explicit EalEnvironment(std::string name) : name_(std::move(name)) {}
+
+  void SetUp() override {
+    const std::string prefix = "tempo-" + name_ + "-" + std::to_string(getpid());
+    std::vector<std::string> args = {
+        name_,           "--no-huge", "-m",          "64", "--no-pci", "--no-shconf",
+        "--file-prefix", prefix,      "--log-level", "3",  "-l",       "0"};
+    std::vector<char*> argv;
+    for (auto& a : args) {
+      argv.push_back(a.data());
+    }
+    ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0);
+  }
+  void TearDown() override { rte_eal_cleanup(); }
+
+ private:
+  std::string name_;
+};
+
+}  // namespace tempo::test

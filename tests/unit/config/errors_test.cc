@@ -1,0 +1,348 @@
+// Every bad input gets exactly one line naming the key, the value and what is allowed
+// (DESIGN.md "Configuration"). One table per error class; each row is a whole YAML document
+// and the exact what() it must produce.
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <tempo/config.h>
+
+namespace tempo::config {
+namespace {
+
+struct ErrorCase {
+  const char* name;
+  std::string yaml;
+  std::string message;
+};
+
+std::ostream& operator<<(std::ostream& os, const ErrorCase& c) { return os << c.name; }
+
+// A valid port, to which each row adds the one bad thing.
+const std::string kPorts = "ports: [{device: net_tap0, ipv4: 198.18.0.2/24}]\n";
+
+std::string port_with(const std::string& fields) {
+  return "ports: [{device: net_tap0, ipv4: 198.18.0.2/24, " + fields + "}]\n";
+}
+
+class ConfigErrorsTest : public testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ConfigErrorsTest, ExactOneLineMessage) {
+  const ErrorCase& c = GetParam();
+  try {
+    (void)load_string(c.yaml);
+    FAIL() << "accepted:\n" << c.yaml;
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), c.message);
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+  }
+}
+
+std::string case_name(const testing::TestParamInfo<ErrorCase>& info) { return info.param.name; }
+
+const std::string kTcpKeys =
+    "time_wait, active_reuse_min_age_ms, local_port_range, mss, initial_rto_ms, min_rto_ms, "
+    "max_rto_ms, delayed_ack_ms, nagle, keepalive, fin_wait2_timeout_ms, syn_retries, "
+    "synack_retries, congestion, sack, timestamps, window_scale, rcv_buf_bytes, snd_buf_bytes, "
+    "listen_backlog, syncookies, challenge_ack_limit_per_sec";
+
+INSTANTIATE_TEST_SUITE_P(
+    UnknownKey, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"top", "bogus: 1\n" + kPorts,
+                  "config: bogus: unknown key (known: eal, ports, tcp, faults, app)"},
+        ErrorCase{"eal", "eal: {lcore: 1}\n" + kPorts,
+                  "config: eal.lcore: unknown key (known: lcores, memory_mb, no_huge, "
+                  "file_prefix, log_level, extra_args)"},
+        ErrorCase{"port", port_with("ip4: 1.2.3.4"),
+                  "config: ports[0].ip4: unknown key (known: name, device, queues, ipv4, ipv6, "
+                  "gateway, gateway6, mtu, routes)"},
+        ErrorCase{"tcp", kPorts + "tcp: {time_wiat: {}}",
+                  "config: tcp.time_wiat: unknown key (known: " + kTcpKeys + ")"},
+        ErrorCase{"time_wait", kPorts + "tcp: {time_wait: {max_entry: 1}}",
+                  "config: tcp.time_wait.max_entry: unknown key (known: duration_ms, "
+                  "max_entries, on_full, reuse, rfc1337)"},
+        ErrorCase{"keepalive", kPorts + "tcp: {keepalive: {idle: 1}}",
+                  "config: tcp.keepalive.idle: unknown key (known: enabled, idle_ms, "
+                  "interval_ms, probes)"},
+        ErrorCase{"faults", kPorts + "faults: {rxx: {}}",
+                  "config: faults.rxx: unknown key (known: seed, rx, tx)"},
+        ErrorCase{"fault_direction", kPorts + "faults: {tx: {loss: 0.1}}",
+                  "config: faults.tx.loss: unknown key (known: drop, duplicate, reorder, "
+                  "delay_ms)"},
+        ErrorCase{"route", port_with("routes: [{prefix: 10.0.0.0/8, gw: 198.18.0.1}]"),
+                  "config: ports[0].routes[0].gw: unknown key (known: prefix, via)"},
+        ErrorCase{"second_port",
+                  "ports: [{device: net_tap0, ipv4: 198.18.0.2/24}, {devices: net_tap1}]",
+                  "config: ports[1].devices: unknown key (known: name, device, queues, ipv4, "
+                  "ipv6, gateway, gateway6, mtu, routes)"},
+        ErrorCase{"duplicate", kPorts + "tcp: {mss: 1000, mss: 1200}",
+                  "config: tcp.mss: duplicate key"},
+        ErrorCase{"duplicate_app", kPorts + "app: {echo: {}, echo: {}}",
+                  "config: app.echo: duplicate key"}),
+    case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    WrongType, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"top_level_list", "- a\n- b\n", "config: (top level): [a, b]: expected a map"},
+        ErrorCase{"section_scalar", "eal: 5\n" + kPorts, "config: eal: 5: expected a map"},
+        ErrorCase{"int_word", "eal: {memory_mb: abc}\n" + kPorts,
+                  "config: eal.memory_mb: abc: expected an integer in [64, 1048576]"},
+        ErrorCase{"int_float", kPorts + "tcp: {time_wait: {duration_ms: 1.5}}",
+                  "config: tcp.time_wait.duration_ms: 1.5: expected an integer in [1, 3600000]"},
+        ErrorCase{"int_hex", kPorts + "tcp: {mss: 0x400}",
+                  "config: tcp.mss: 0x400: expected an integer in [536, 9000]"},
+        ErrorCase{"int_null", "eal: {memory_mb: }\n" + kPorts,
+                  "config: eal.memory_mb: null: expected an integer in [64, 1048576]"},
+        ErrorCase{"int_list", port_with("queues: [1]"),
+                  "config: ports[0].queues: [1]: expected an integer in [1, 64]"},
+        ErrorCase{"bool", "eal: {no_huge: maybe}\n" + kPorts,
+                  "config: eal.no_huge: maybe: expected true or false"},
+        ErrorCase{"bool_number", kPorts + "tcp: {sack: 1}",
+                  "config: tcp.sack: 1: expected true or false"},
+        ErrorCase{"string_list", "eal: {lcores: [0, 1]}\n" + kPorts,
+                  "config: eal.lcores: [0, 1]: expected a string"},
+        ErrorCase{"string_map", port_with("name: {a: 1}"),
+                  "config: ports[0].name: {a: 1}: expected a string"},
+        ErrorCase{"ports_map", "ports: {a: 1}", "config: ports: {a: 1}: expected a list of ports"},
+        ErrorCase{"port_scalar", "ports: [tap0]", "config: ports[0]: tap0: expected a map"},
+        ErrorCase{"extra_args_scalar", "eal: {extra_args: --foo}\n" + kPorts,
+                  "config: eal.extra_args: --foo: expected a list of strings"},
+        ErrorCase{"extra_args_item", "eal: {extra_args: [--a, [b]]}\n" + kPorts,
+                  "config: eal.extra_args[1]: [b]: expected a string"},
+        ErrorCase{"double_word", kPorts + "faults: {rx: {drop: lots}}",
+                  "config: faults.rx.drop: lots: expected a number in [0, 1]"},
+        ErrorCase{"routes_map", port_with("routes: {prefix: 10.0.0.0/8}"),
+                  "config: ports[0].routes: {prefix: 10.0.0.0/8}: expected a list of {prefix, "
+                  "via}"},
+        ErrorCase{"port_range_scalar", kPorts + "tcp: {local_port_range: 1024}",
+                  "config: tcp.local_port_range: 1024: expected a list [lo, hi]"},
+        ErrorCase{"port_range_three", kPorts + "tcp: {local_port_range: [1, 2, 3]}",
+                  "config: tcp.local_port_range: [1, 2, 3]: expected a list [lo, hi]"},
+        ErrorCase{"app_list", kPorts + "app: [echo]", "config: app: [echo]: expected a map"},
+        ErrorCase{"app_section_scalar", kPorts + "app: {echo: 7}",
+                  "config: app.echo: 7: expected a map"}),
+    case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    OutOfRange, ConfigErrorsTest,
+    testing::Values(
+        // The line DESIGN.md promises, verbatim.
+        ErrorCase{"max_entries_low", kPorts + "tcp: {time_wait: {max_entries: -3}}",
+                  "config: tcp.time_wait.max_entries: -3: expected an integer in [1, 1e9]"},
+        ErrorCase{"max_entries_high", kPorts + "tcp: {time_wait: {max_entries: 1000000001}}",
+                  "config: tcp.time_wait.max_entries: 1000000001: expected an integer in [1, "
+                  "1e9]"},
+        ErrorCase{"max_entries_overflow",
+                  kPorts + "tcp: {time_wait: {max_entries: 99999999999999999999}}",
+                  "config: tcp.time_wait.max_entries: 99999999999999999999: expected an integer "
+                  "in [1, 1e9]"},
+        ErrorCase{"duration_low", kPorts + "tcp: {time_wait: {duration_ms: 0}}",
+                  "config: tcp.time_wait.duration_ms: 0: expected an integer in [1, 3600000]"},
+        ErrorCase{"duration_high", kPorts + "tcp: {time_wait: {duration_ms: 3600001}}",
+                  "config: tcp.time_wait.duration_ms: 3600001: expected an integer in [1, "
+                  "3600000]"},
+        ErrorCase{"reuse_age_low", kPorts + "tcp: {active_reuse_min_age_ms: -1}",
+                  "config: tcp.active_reuse_min_age_ms: -1: expected an integer in [0, 3600000]"},
+        ErrorCase{"queues_low", port_with("queues: 0"),
+                  "config: ports[0].queues: 0: expected an integer in [1, 64]"},
+        ErrorCase{"queues_high", port_with("queues: 65"),
+                  "config: ports[0].queues: 65: expected an integer in [1, 64]"},
+        ErrorCase{"mtu_low", port_with("mtu: 67"),
+                  "config: ports[0].mtu: 67: expected an integer in [68, 9000]"},
+        ErrorCase{"mtu_high", port_with("mtu: 9001"),
+                  "config: ports[0].mtu: 9001: expected an integer in [68, 9000]"},
+        ErrorCase{"mss_low", kPorts + "tcp: {mss: 535}",
+                  "config: tcp.mss: 535: expected an integer in [536, 9000]"},
+        ErrorCase{"mss_high", kPorts + "tcp: {mss: 9001}",
+                  "config: tcp.mss: 9001: expected an integer in [536, 9000]"},
+        ErrorCase{"memory_low", "eal: {memory_mb: 63}\n" + kPorts,
+                  "config: eal.memory_mb: 63: expected an integer in [64, 1048576]"},
+        ErrorCase{"delayed_ack_high", kPorts + "tcp: {delayed_ack_ms: 500}",
+                  "config: tcp.delayed_ack_ms: 500: expected an integer in [0, 499]"},
+        ErrorCase{"max_rto_low", kPorts + "tcp: {max_rto_ms: 59999}",
+                  "config: tcp.max_rto_ms: 59999: expected an integer in [60000, 3600000]"},
+        ErrorCase{"initial_rto_below_min", kPorts + "tcp: {min_rto_ms: 2000}",
+                  "config: tcp.initial_rto_ms: 1000: expected a value in [tcp.min_rto_ms, "
+                  "tcp.max_rto_ms] = [2000, 120000]"},
+        ErrorCase{"probes_high", kPorts + "tcp: {keepalive: {probes: 128}}",
+                  "config: tcp.keepalive.probes: 128: expected an integer in [1, 127]"},
+        ErrorCase{"backlog_high", kPorts + "tcp: {listen_backlog: 1000001}",
+                  "config: tcp.listen_backlog: 1000001: expected an integer in [1, 1e6]"},
+        ErrorCase{"drop_high", kPorts + "faults: {tx: {drop: 1.5}}",
+                  "config: faults.tx.drop: 1.5: expected a number in [0, 1]"},
+        ErrorCase{"drop_low", kPorts + "faults: {rx: {reorder: -0.1}}",
+                  "config: faults.rx.reorder: -0.1: expected a number in [0, 1]"},
+        ErrorCase{"delay_high", kPorts + "faults: {rx: {delay_ms: 10001}}",
+                  "config: faults.rx.delay_ms: 10001: expected an integer in [0, 10000]"},
+        ErrorCase{"port_lo_low", kPorts + "tcp: {local_port_range: [0, 10]}",
+                  "config: tcp.local_port_range[0]: 0: expected an integer in [1, 65535]"},
+        ErrorCase{"port_hi_high", kPorts + "tcp: {local_port_range: [1, 65536]}",
+                  "config: tcp.local_port_range[1]: 65536: expected an integer in [1, 65535]"},
+        ErrorCase{"port_range_reversed", kPorts + "tcp: {local_port_range: [61000, 32768]}",
+                  "config: tcp.local_port_range: [61000, 32768]: expected [lo, hi] with lo <= "
+                  "hi"}),
+    case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    Missing, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"ports", "eal: {lcores: \"0\"}\n", "config: ports: missing required key"},
+        ErrorCase{"empty_document", "", "config: ports: missing required key"},
+        ErrorCase{"ports_empty", "ports: []", "config: ports: []: expected at least one port"},
+        ErrorCase{"ipv4", "ports: [{device: net_tap0}]",
+                  "config: ports[0].ipv4: missing required key"},
+        ErrorCase{"device", "ports: [{ipv4: 198.18.0.2/24}]",
+                  "config: ports[0].device: missing required key"},
+        ErrorCase{"device_second_port",
+                  "ports:\n  - {device: net_tap0, ipv4: 198.18.0.2/24}\n  - {name: b}\n",
+                  "config: ports[1].device: missing required key"},
+        ErrorCase{"route_via", port_with("routes: [{prefix: 10.0.0.0/8}]"),
+                  "config: ports[0].routes[0].via: missing required key"}),
+    case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    BadEnum, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"on_full", kPorts + "tcp: {time_wait: {on_full: drop}}",
+                  "config: tcp.time_wait.on_full: drop: expected one of evict_oldest, refuse"},
+        ErrorCase{"reuse", kPorts + "tcp: {time_wait: {reuse: yes}}",
+                  "config: tcp.time_wait.reuse: yes: expected one of rfc6191, off"},
+        ErrorCase{"congestion", kPorts + "tcp: {congestion: bbr}",
+                  "config: tcp.congestion: bbr: expected one of newreno, cubic"},
+        ErrorCase{"syncookies", kPorts + "tcp: {syncookies: [auto]}",
+                  "config: tcp.syncookies: [auto]: expected one of auto, always, off"}),
+    case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    BadAddress, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"ipv4_octet", "ports: [{device: net_tap0, ipv4: 198.18.0.300/24}]",
+                  "config: ports[0].ipv4: 198.18.0.300/24: expected an IPv4 address/prefix like "
+                  "198.18.0.2/24"},
+        ErrorCase{"ipv4_no_prefix", "ports: [{device: net_tap0, ipv4: 198.18.0.2}]",
+                  "config: ports[0].ipv4: 198.18.0.2: expected an IPv4 address/prefix like "
+                  "198.18.0.2/24"},
+        ErrorCase{"ipv4_is_ipv6", "ports: [{device: net_tap0, ipv4: \"2001:db8::2/64\"}]",
+                  "config: ports[0].ipv4: 2001:db8::2/64: expected an IPv4 address/prefix like "
+                  "198.18.0.2/24"},
+        ErrorCase{"ipv6", port_with("ipv6: \"2001:db8::zz/64\""),
+                  "config: ports[0].ipv6: 2001:db8::zz/64: expected an IPv6 address/prefix like "
+                  "2001:db8::2/64"},
+        ErrorCase{"gateway", port_with("gateway: 198.18.0"),
+                  "config: ports[0].gateway: 198.18.0: expected an IPv4 address like 198.18.0.1"},
+        ErrorCase{"gateway6", port_with("gateway6: 198.18.0.1"),
+                  "config: ports[0].gateway6: 198.18.0.1: expected an IPv6 address like "
+                  "2001:db8::1"},
+        ErrorCase{"route_via_family",
+                  port_with("routes: [{prefix: \"2001:db8:1::/48\", via: 198.18.0.1}]"),
+                  "config: ports[0].routes[0].via: 198.18.0.1: expected an IPv6 address like "
+                  "2001:db8::1"},
+        ErrorCase{"route_host_bits", port_with("routes: [{prefix: 198.18.1.5/24, via: 1.2.3.4}]"),
+                  "config: ports[0].routes[0].prefix: 198.18.1.5/24: host bits set; the network "
+                  "is 198.18.1.0/24"},
+        ErrorCase{"device_word", "ports: [{device: eth0, ipv4: 198.18.0.2/24}]",
+                  "config: ports[0].device: eth0: expected a PCI address like 0000:03:00.0 or a "
+                  "vdev like net_tap0,iface=tempo0"},
+        ErrorCase{"device_pci_function", "ports: [{device: \"0000:03:00.8\", ipv4: 10.0.0.1/8}]",
+                  "config: ports[0].device: 0000:03:00.8: expected a PCI address like "
+                  "0000:03:00.0 or a vdev like net_tap0,iface=tempo0"},
+        ErrorCase{"same_device",
+                  "ports:\n  - {device: net_tap0, ipv4: 198.18.0.2/24}\n"
+                  "  - {device: \"net_tap0,iface=x\", ipv4: 198.19.0.2/24}\n",
+                  "config: ports[1].device: net_tap0,iface=x: same device as ports[0]"},
+        ErrorCase{"same_pci_device",
+                  "ports:\n  - {device: \"0000:03:00.0\", ipv4: 198.18.0.2/24}\n"
+                  "  - {device: \"03:00.0\", ipv4: 198.19.0.2/24}\n",
+                  "config: ports[1].device: 03:00.0: same device as ports[0]"},
+        ErrorCase{"same_name",
+                  "ports:\n  - {name: a, device: net_tap0, ipv4: 198.18.0.2/24}\n"
+                  "  - {name: a, device: net_tap1, ipv4: 198.19.0.2/24}\n",
+                  "config: ports[1].name: a: same name as ports[0]"}),
+    case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    BadPrefixLength, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"ipv4_33", "ports: [{device: net_tap0, ipv4: 198.18.0.2/33}]",
+                  "config: ports[0].ipv4: 198.18.0.2/33: expected a prefix length in [1, 32]"},
+        ErrorCase{"ipv4_0", "ports: [{device: net_tap0, ipv4: 198.18.0.2/0}]",
+                  "config: ports[0].ipv4: 198.18.0.2/0: expected a prefix length in [1, 32]"},
+        ErrorCase{"ipv4_word", "ports: [{device: net_tap0, ipv4: 198.18.0.2/x}]",
+                  "config: ports[0].ipv4: 198.18.0.2/x: expected a prefix length in [1, 32]"},
+        ErrorCase{"ipv6_129", port_with("ipv6: \"2001:db8::2/129\""),
+                  "config: ports[0].ipv6: 2001:db8::2/129: expected a prefix length in [1, 128]"},
+        ErrorCase{"route_40", port_with("routes: [{prefix: 10.0.0.0/40, via: 198.18.0.1}]"),
+                  "config: ports[0].routes[0].prefix: 10.0.0.0/40: expected a prefix length in "
+                  "[0, 32]"}),
+    case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    BadEal, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"lcores_word", "eal: {lcores: 0-x}\n" + kPorts,
+                  "config: eal.lcores: 0-x: expected a core list like 0-3 or 0,2,4"},
+        ErrorCase{"lcores_reversed", "eal: {lcores: 3-1}\n" + kPorts,
+                  "config: eal.lcores: 3-1: expected a core list like 0-3 or 0,2,4"},
+        ErrorCase{"file_prefix", "eal: {file_prefix: a/b}\n" + kPorts,
+                  "config: eal.file_prefix: a/b: expected 1 to 64 letters, digits, '-', '_' or "
+                  "'.'"},
+        ErrorCase{"log_level", "eal: {log_level: 9}\n" + kPorts,
+                  "config: eal.log_level: 9: expected 1..8 or one of emergency, alert, "
+                  "critical, error, warning, notice, info, debug (optionally after PATTERN:)"},
+        ErrorCase{"in_memory", "eal: {no_huge: true, extra_args: [--a, --in-memory]}\n" + kPorts,
+                  "config: eal.extra_args[1]: --in-memory: does not combine with no_huge; give "
+                  "each process its own file_prefix"}),
+    case_name);
+
+INSTANTIATE_TEST_SUITE_P(
+    Syntax, ConfigErrorsTest,
+    testing::Values(ErrorCase{"unclosed_flow_map", kPorts + "tcp: {mss: 1000\n",
+                              "config: <string>:3:1: syntax error: end of map flow not found"},
+                    ErrorCase{"bad_indent", kPorts + "tcp:\n  mss: 1000\n mss2: 1\n",
+                              "config: <string>:4:2: syntax error: end of map not found"}),
+    case_name);
+
+TEST(FileErrorsTest, MissingFile) {
+  try {
+    (void)load_file("/nonexistent/tempo.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "config: /nonexistent/tempo.yaml: cannot read: No such file or directory");
+  }
+}
+
+TEST(FileErrorsTest, Directory) {
+  try {
+    (void)load_file("/tmp");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "config: /tmp: cannot read: Is a directory");
+  }
+}
+
+TEST(FileErrorsTest, SyntaxErrorNamesTheFile) {
+  char path[] = "/tmp/tempo-config-syntax-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string text = "ports: [\n";
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  try {
+    (void)load_file(path);
+    unlink(path);
+    FAIL();
+  } catch (const ConfigError& e) {
+    unlink(path);
+    EXPECT_EQ(std::string(e.what()), "config: " + std::string(path) +
+                                         ":2:1: syntax error: end of sequence flow not found");
+  }
+}
+
+}  // namespace
+}  // namespace tempo::config

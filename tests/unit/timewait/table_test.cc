@@ -1,0 +1,392 @@
+// TwTable against a reference model (std::map) under random operations, for IPv4 and IPv6, and
+// the bound (both on_full policies), apply(), expiry order and the counters.
+#include "timewait/table.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace tempo::timewait {
+namespace {
+
+template <class Tuple>
+Tuple make_tuple(uint32_t id);
+
+template <>
+TwTupleV4 make_tuple<TwTupleV4>(uint32_t id) {
+  TwTupleV4 t;
+  t.local_addr = 0x020012c6;  // 198.18.0.2 as on the wire (little-endian host)
+  t.remote_addr = 0x010012c6 + ((id >> 16) << 24);
+  t.local_port = 0x5000;
+  t.remote_port = static_cast<uint16_t>(id);
+  return t;
+}
+
+template <>
+TwTupleV6 make_tuple<TwTupleV6>(uint32_t id) {
+  TwTupleV6 t;
+  t.local_addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  t.remote_addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  std::memcpy(&t.remote_addr[8], &id, sizeof id);
+  t.local_port = 0x5000;
+  t.remote_port = static_cast<uint16_t>(id * 7);
+  return t;
+}
+
+uint32_t id_of(const TwTupleV4& t) { return ((t.remote_addr >> 24) - 0x01) << 16 | t.remote_port; }
+uint32_t id_of(const TwTupleV6& t) {
+  uint32_t id;
+  std::memcpy(&id, &t.remote_addr[8], sizeof id);
+  return id;
+}
+
+TwConn conn_for(uint32_t id) {
+  TwConn c;
+  c.snd_nxt = id * 3;
+  c.rcv_nxt = id * 5;
+  c.ts_recent = id;
+  c.flags = TwConn::kTsOk;
+  return c;
+}
+
+constexpr Ticks kDuration = Ticks::from_ms(1000);
+
+TwTableConfig config(uint32_t max_entries, TwOnFull on_full, uint64_t seed = 0x1234567890abcdef) {
+  TwTableConfig cfg;
+  cfg.max_entries = max_entries;
+  cfg.on_full = on_full;
+  cfg.policy.duration = kDuration;
+  cfg.seed = seed;
+  return cfg;
+}
+
+template <class Tuple>
+class TimewaitTable : public ::testing::Test {};
+using Tuples = ::testing::Types<TwTupleV4, TwTupleV6>;
+TYPED_TEST_SUITE(TimewaitTable, Tuples);
+
+struct ModelEntry {
+  uint32_t expire_ms;
+  uint64_t order;  // insert/restart order: FIFO and eviction order
+  uint32_t idx;
+};
+
+template <class Tuple>
+void run_random_ops(TwOnFull on_full, uint32_t max_entries, uint32_t pool, uint32_t seed) {
+  auto created = TwTable<Tuple>::create(config(max_entries, on_full, seed));
+  ASSERT_TRUE(created.ok());
+  TwTable<Tuple>& table = *created;
+  std::map<uint32_t, ModelEntry> model;
+  std::mt19937 rng(seed);
+  uint64_t order = 0;
+  uint64_t evicted = 0, refused = 0, entered = 0, expired = 0, erased = 0;
+  Ticks now = Ticks::from_sec(1);
+  auto oldest = [&] {
+    auto best = model.begin();
+    for (auto it = model.begin(); it != model.end(); ++it) {
+      if (it->second.order < best->second.order) {
+        best = it;
+      }
+    }
+    return best;
+  };
+
+  for (int op = 0; op < 60000; ++op) {
+    const uint32_t id = rng() % pool;
+    const Tuple t = make_tuple<Tuple>(id);
+    const uint32_t kind = rng() % 100;
+    if (kind < 40) {
+      auto r = table.insert(t, conn_for(id), now);
+      if (model.count(id) != 0) {
+        ASSERT_FALSE(r.ok());
+        EXPECT_EQ(r.error(), TwInsertError::kExists);
+        continue;
+      }
+      if (model.size() == max_entries) {
+        if (on_full == TwOnFull::kRefuse) {
+          ASSERT_FALSE(r.ok());
+          EXPECT_EQ(r.error(), TwInsertError::kFull);
+          ++refused;
+          continue;
+        }
+        const auto victim = oldest();
+        EXPECT_EQ(table.find(make_tuple<Tuple>(victim->first)), kNoIndex);
+        model.erase(victim);
+        ++evicted;
+      }
+      ASSERT_TRUE(r.ok());
+      model[id] = {ms32_ceil(now + kDuration), order++, *r};
+      ++entered;
+    } else if (kind < 60) {
+      const uint32_t idx = table.find(t);
+      const auto it = model.find(id);
+      if (it == model.end()) {
+        EXPECT_EQ(idx, kNoIndex);
+      } else {
+        ASSERT_EQ(idx, it->second.idx);
+        EXPECT_TRUE(table.at(idx).tuple == t);
+        EXPECT_EQ(table.at(idx).conn.rcv_nxt, conn_for(id).rcv_nxt);
+        EXPECT_EQ(table.at(idx).expire_ms, it->second.expire_ms);
+      }
+    } else if (kind < 70) {
+      const auto it = model.find(id);
+      if (it != model.end()) {
+        table.erase(it->second.idx);
+        model.erase(it);
+        ++erased;
+      }
+    } else if (kind < 80) {
+      const auto it = model.find(id);
+      if (it != model.end()) {
+        table.restart(it->second.idx, now);
+        it->second.expire_ms = ms32_ceil(now + kDuration);
+        it->second.order = order++;
+      }
+    } else if (kind < 95) {
+      // Mostly small steps (the bound is reached), sometimes past the whole duration.
+      now += rng() % 200 == 0 ? Ticks::from_ms(1500) : Ticks::from_us(rng() % 4000);
+      std::vector<uint32_t> got;
+      table.expire(now, [&](const TwRecord<Tuple>& r) { got.push_back(id_of(r.tuple)); });
+      std::vector<std::pair<uint64_t, uint32_t>> due;
+      for (const auto& [mid, e] : model) {
+        if (static_cast<int32_t>(ms32(now) - e.expire_ms) >= 0) {
+          due.push_back({e.order, mid});
+        }
+      }
+      std::sort(due.begin(), due.end());
+      std::vector<uint32_t> want;
+      for (const auto& d : due) {
+        want.push_back(d.second);
+        model.erase(d.second);
+      }
+      ASSERT_EQ(got, want);
+      expired += want.size();
+    } else {
+      std::vector<Tuple> keys;
+      for (int i = 0; i < 37; ++i) {
+        keys.push_back(make_tuple<Tuple>(rng() % pool));
+      }
+      std::vector<uint32_t> out(keys.size());
+      table.find_bulk(keys, out);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        const auto it = model.find(id_of(keys[i]));
+        EXPECT_EQ(out[i], it == model.end() ? kNoIndex : it->second.idx);
+      }
+    }
+    ASSERT_EQ(table.size(), model.size());
+  }
+  const TwCounters& c = table.counters();
+  EXPECT_EQ(c.entered, entered);
+  EXPECT_EQ(c.evicted, evicted);
+  EXPECT_EQ(c.refused_full, refused);
+  EXPECT_EQ(c.expired, expired);
+  EXPECT_EQ(c.erased, erased);
+  EXPECT_EQ(c.entered - c.expired - c.evicted - c.erased, table.size());
+  if (on_full == TwOnFull::kRefuse) {
+    EXPECT_EQ(c.evicted, 0u);
+  } else {
+    EXPECT_EQ(c.refused_full, 0u);
+  }
+  EXPECT_GT(expired, 0u);
+  // The bound was really reached in these runs.
+  EXPECT_GT(on_full == TwOnFull::kRefuse ? refused : evicted, 0u);
+  for (const auto& [id, e] : model) {
+    EXPECT_EQ(table.find(make_tuple<Tuple>(id)), e.idx);
+  }
+  if (!model.empty()) {
+    const auto next = table.next_expiry(now);
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(ms32(*next), oldest()->second.expire_ms);
+  }
+}
+
+TYPED_TEST(TimewaitTable, RandomOpsMatchModelEvictOldest) {
+  run_random_ops<TypeParam>(TwOnFull::kEvictOldest, 500, 3000, 1);
+}
+
+TYPED_TEST(TimewaitTable, RandomOpsMatchModelRefuse) {
+  run_random_ops<TypeParam>(TwOnFull::kRefuse, 500, 3000, 2);
+}
+
+TYPED_TEST(TimewaitTable, FillsToTheBoundWithoutCuckooFailure) {
+  constexpr uint32_t kMax = 200000;
+  auto table = TwTable<TypeParam>::create(config(kMax, TwOnFull::kRefuse, 77));
+  ASSERT_TRUE(table.ok());
+  std::mt19937 rng(5);
+  std::vector<uint32_t> ids;
+  for (uint32_t i = 0; i < kMax; ++i) {
+    const uint32_t id = (i << 1) | 1;  // odd ids held, even ids never
+    ASSERT_TRUE(table->insert(make_tuple<TypeParam>(id), conn_for(id), Ticks()).ok()) << i;
+  }
+  EXPECT_EQ(table->size(), kMax);
+  EXPECT_EQ(table->counters().refused_full, 0u);
+  EXPECT_FALSE(table->insert(make_tuple<TypeParam>(2), conn_for(2), Ticks()).ok());
+  std::vector<TypeParam> keys;
+  for (uint32_t i = 0; i < 65536; ++i) {  // enough for signature false positives
+    keys.push_back(make_tuple<TypeParam>(rng() % (2 * kMax)));
+  }
+  std::vector<uint32_t> bulk(keys.size());
+  table->find_bulk(keys, bulk);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const uint32_t idx = table->find(keys[i]);
+    EXPECT_EQ(bulk[i], idx);
+    if ((id_of(keys[i]) & 1) != 0) {
+      ASSERT_NE(idx, kNoIndex);
+      EXPECT_TRUE(table->at(idx).tuple == keys[i]);
+    } else {
+      EXPECT_EQ(idx, kNoIndex);
+    }
+  }
+  EXPECT_LE(table->bytes_per_entry_at_bound(), sizeof(TwRecord<TypeParam>) + 8.0);
+}
+
+TEST(TimewaitTableBound, RefuseCountsAndKeepsOldEntries) {
+  auto t = TwTableV4::create(config(4, TwOnFull::kRefuse));
+  ASSERT_TRUE(t.ok());
+  for (uint32_t id = 0; id < 4; ++id) {
+    ASSERT_TRUE(t->insert(make_tuple<TwTupleV4>(id), conn_for(id), Ticks::from_ms(id)).ok());
+  }
+  const auto r = t->insert(make_tuple<TwTupleV4>(9), conn_for(9), Ticks::from_ms(9));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), TwInsertError::kFull);
+  EXPECT_EQ(t->counters().refused_full, 1u);
+  EXPECT_EQ(t->counters().evicted, 0u);
+  EXPECT_EQ(t->counters().entered, 4u);
+  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(9)), kNoIndex);
+  EXPECT_NE(t->find(make_tuple<TwTupleV4>(0)), kNoIndex);
+}
+
+TEST(TimewaitTableBound, EvictOldestTakesTheEntryClosestToExpiry) {
+  auto t = TwTableV4::create(config(4, TwOnFull::kEvictOldest));
+  ASSERT_TRUE(t.ok());
+  uint32_t idx0 = kNoIndex;
+  for (uint32_t id = 0; id < 4; ++id) {
+    const auto r = t->insert(make_tuple<TwTupleV4>(id), conn_for(id), Ticks::from_ms(id));
+    ASSERT_TRUE(r.ok());
+    if (id == 0) {
+      idx0 = *r;
+    }
+  }
+  t->restart(idx0, Ticks::from_ms(5));  // 0 is now the newest; 1 is the oldest
+  ASSERT_TRUE(t->insert(make_tuple<TwTupleV4>(9), conn_for(9), Ticks::from_ms(9)).ok());
+  EXPECT_EQ(t->counters().evicted, 1u);
+  EXPECT_EQ(t->counters().refused_full, 0u);
+  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(1)), kNoIndex);
+  EXPECT_NE(t->find(make_tuple<TwTupleV4>(0)), kNoIndex);
+  EXPECT_NE(t->find(make_tuple<TwTupleV4>(9)), kNoIndex);
+  EXPECT_EQ(t->size(), 4u);
+}
+
+TEST(TimewaitTableApply, FinRetransmitRestartsAndMovesToTail) {
+  auto t = TwTableV4::create(config(16, TwOnFull::kRefuse));
+  ASSERT_TRUE(t.ok());
+  const Ticks t0 = Ticks::from_sec(100);
+  const uint32_t a = *t->insert(make_tuple<TwTupleV4>(1), conn_for(1), t0);
+  ASSERT_TRUE(t->insert(make_tuple<TwTupleV4>(2), conn_for(2), t0 + Ticks::from_ms(10)).ok());
+  EXPECT_EQ(t->next_expiry(t0), t0 + kDuration);
+
+  TwSegment fin;
+  fin.flags = TwSegment::kFin | TwSegment::kAck;
+  fin.seq = conn_for(1).rcv_nxt - 1;
+  fin.has_ts = true;
+  fin.tsval = 1234;
+  const Ticks t1 = t0 + Ticks::from_ms(20);
+  const TwVerdict v = on_segment(t->at(a), fin, t1, t->policy());
+  ASSERT_EQ(v.action, TwAction::kAckRestart);
+  t->apply(a, v, fin, t1);
+  EXPECT_EQ(t->counters().fin_reacked, 1u);
+  EXPECT_EQ(t->at(a).conn.ts_recent, 1234u);
+  EXPECT_EQ(t->at(a).conn.ts_recent_age, ms32(t1));
+  EXPECT_EQ(t->next_expiry(t1), t0 + Ticks::from_ms(10) + kDuration);  // 2 is the head now
+
+  std::vector<uint32_t> got;
+  auto collect = [&](const TwRecordV4& r) { got.push_back(id_of(r.tuple)); };
+  EXPECT_EQ(t->expire(t0 + kDuration + Ticks::from_ms(15), collect), 1u);
+  EXPECT_EQ(got, std::vector<uint32_t>{2});
+  EXPECT_EQ(t->expire(t1 + kDuration - Ticks::from_ms(1), collect), 0u);  // 1 ms early
+  EXPECT_EQ(t->expire(t1 + kDuration, collect), 1u);
+  EXPECT_EQ(got, (std::vector<uint32_t>{2, 1}));
+  EXPECT_EQ(t->counters().expired, 2u);
+  EXPECT_FALSE(t->next_expiry(t1).has_value());
+}
+
+TEST(TimewaitTableApply, CloseReuseAndActiveReuseRemove) {
+  auto t = TwTableV4::create(config(16, TwOnFull::kRefuse));
+  ASSERT_TRUE(t.ok());
+  const Ticks t0 = Ticks::from_sec(100);
+  TwPolicy no1337 = t->policy();
+  no1337.rfc1337 = false;
+
+  const uint32_t a = *t->insert(make_tuple<TwTupleV4>(1), conn_for(1), t0);
+  TwSegment rst;
+  rst.flags = TwSegment::kRst;
+  rst.seq = conn_for(1).rcv_nxt;
+  TwVerdict v = on_segment(t->at(a), rst, t0, t->policy());
+  t->apply(a, v, rst, t0);  // rfc1337: ignored, still held
+  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(1)), a);
+  v = on_segment(t->at(a), rst, t0, no1337);
+  ASSERT_EQ(v.action, TwAction::kClose);
+  t->apply(a, v, rst, t0);
+  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(1)), kNoIndex);
+  EXPECT_EQ(t->counters().rst_ignored, 1u);
+  EXPECT_EQ(t->counters().rst_closed, 1u);
+
+  const uint32_t b = *t->insert(make_tuple<TwTupleV4>(2), conn_for(2), t0);
+  TwSegment syn;
+  syn.flags = TwSegment::kSyn;
+  syn.has_ts = true;
+  syn.tsval = conn_for(2).ts_recent + 1;
+  v = on_segment(t->at(b), syn, t0, t->policy());
+  ASSERT_EQ(v.action, TwAction::kReuse);
+  t->apply(b, v, syn, t0);
+  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(2)), kNoIndex);
+  EXPECT_EQ(t->counters().passive_reuse_accepted, 1u);
+
+  TwConn c3 = conn_for(3);
+  c3.ts_recent_age = ms32(t0);
+  const uint32_t d = *t->insert(make_tuple<TwTupleV4>(3), c3, t0);
+  EXPECT_FALSE(t->take_for_active_open(d, t0 + Ticks::from_ms(999), Ticks::from_ms(1000)));
+  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(3)), d);
+  EXPECT_TRUE(t->take_for_active_open(d, t0 + Ticks::from_ms(1000), Ticks::from_ms(1000)));
+  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(3)), kNoIndex);
+  EXPECT_EQ(t->counters().active_reuse, 1u);
+  EXPECT_EQ(t->size(), 0u);
+}
+
+TEST(TimewaitTableCreate, RejectsBadConfig) {
+  TwTableConfig cfg = config(0, TwOnFull::kRefuse);
+  EXPECT_EQ(TwTableV4::create(cfg).error(), TwTableError::kBadMaxEntries);
+  cfg = config(TwTableV4::kMaxEntries + 1, TwOnFull::kRefuse);
+  EXPECT_EQ(TwTableV4::create(cfg).error(), TwTableError::kBadMaxEntries);
+  cfg = config(10, TwOnFull::kRefuse);
+  cfg.policy.duration = Ticks::from_us(999);
+  EXPECT_EQ(TwTableV4::create(cfg).error(), TwTableError::kBadDuration);
+  cfg.policy.duration = Ticks::from_ms(uint64_t{1} << 31);
+  EXPECT_EQ(TwTableV6::create(cfg).error(), TwTableError::kBadDuration);
+  cfg.policy.duration = Ticks::from_ms((uint64_t{1} << 31) - 1);
+  EXPECT_TRUE(TwTableV6::create(cfg).ok());
+}
+
+TEST(TimewaitHash, SeedChangesBucketsAndFieldsMatter) {
+  const TwTupleV4 a = make_tuple<TwTupleV4>(1);
+  TwTupleV4 b = a;
+  b.local_port ^= 1;
+  EXPECT_NE(tw_hash(a, 1), tw_hash(a, 2));
+  EXPECT_NE(tw_hash(a, 1), tw_hash(b, 1));
+  TwTupleV6 c = make_tuple<TwTupleV6>(1);
+  const uint64_t hc = tw_hash(c, 1);
+  for (size_t i = 0; i < 16; ++i) {
+    TwTupleV6 d = c;
+    d.local_addr[i] ^= 0x80;
+    EXPECT_NE(tw_hash(d, 1), hc) << i;
+  }
+  EXPECT_NE(tw_hash(c, 2), hc);
+}
+
+}  // namespace
+}  // namespace tempo::timewait
