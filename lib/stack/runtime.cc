@@ -49,6 +49,17 @@ tcp::Config tcp_config(const TcpConfig& c) {
   return t;
 }
 
+timewait::TwTableConfig tw_config(const TimeWaitConfig& c) {
+  timewait::TwTableConfig t;
+  t.max_entries = static_cast<uint32_t>(c.max_entries);
+  t.on_full = c.on_full == TwOnFull::kRefuse ? timewait::TwOnFull::kRefuse
+                                             : timewait::TwOnFull::kEvictOldest;
+  t.policy.reuse = c.reuse == TwReuse::kOff ? timewait::TwReuse::kOff : timewait::TwReuse::kRfc6191;
+  t.policy.rfc1337 = c.rfc1337;
+  t.policy.duration = Ticks::from_ms(static_cast<uint64_t>(c.duration_ms));
+  return t;
+}
+
 }  // namespace
 
 void Runtime::request_stop() noexcept { g_stop.store(true, std::memory_order_relaxed); }
@@ -127,7 +138,9 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
       ifaces.push_back(iface);
     }
     auto worker = std::make_unique<Worker>(w, std::move(ifaces), clock, config.faults);
-    if (auto r = worker->init_tcp(tcp_config(config.tcp), kMaxConnsPerWorker); !r) {
+    if (auto r = worker->init_tcp(tcp_config(config.tcp), kMaxConnsPerWorker,
+                                  tw_config(config.tcp.time_wait));
+        !r) {
       return fail(r.error());
     }
     rt->workers_.push_back(std::move(worker));
@@ -182,6 +195,44 @@ void Runtime::print_counters(std::FILE* out) const {
   std::fprintf(out, "%s: counters\n", program_.c_str());
   for (const auto& [name, value] : totals().items()) {
     std::fprintf(out, "  %s: %llu\n", name.c_str(), static_cast<unsigned long long>(value));
+  }
+  timewait::TwCounters tw;
+  uint64_t tw_now = 0;
+  for (const auto& w : workers_) {
+    const timewait::TwCounters c = w->tw_counters();
+    tw_now += w->tw_entries();
+    tw.entered += c.entered;
+    tw.expired += c.expired;
+    tw.evicted += c.evicted;
+    tw.refused_full += c.refused_full;
+    tw.active_reuse += c.active_reuse;
+    tw.fin_reacked += c.fin_reacked;
+    tw.dup_acks += c.dup_acks;
+    tw.bare_acks += c.bare_acks;
+    tw.rst_ignored += c.rst_ignored;
+    tw.rst_closed += c.rst_closed;
+    tw.paws_drops += c.paws_drops;
+    tw.passive_reuse_accepted += c.passive_reuse_accepted;
+    tw.passive_reuse_refused += c.passive_reuse_refused;
+  }
+  const std::pair<const char*, uint64_t> tw_items[] = {
+      {"timewait.entries", tw_now},
+      {"timewait.entered", tw.entered},
+      {"timewait.expired", tw.expired},
+      {"timewait.evicted", tw.evicted},
+      {"timewait.refused_full", tw.refused_full},
+      {"timewait.active_reuse", tw.active_reuse},
+      {"timewait.fin_reacked", tw.fin_reacked},
+      {"timewait.dup_acks", tw.dup_acks},
+      {"timewait.bare_acks", tw.bare_acks},
+      {"timewait.rst_ignored", tw.rst_ignored},
+      {"timewait.rst_closed", tw.rst_closed},
+      {"timewait.paws_drops", tw.paws_drops},
+      {"timewait.passive_reuse_accepted", tw.passive_reuse_accepted},
+      {"timewait.passive_reuse_refused", tw.passive_reuse_refused},
+  };
+  for (const auto& [name, value] : tw_items) {
+    std::fprintf(out, "  %s: %llu\n", name, static_cast<unsigned long long>(value));
   }
   std::fprintf(out, "%s: neighbours\n", program_.c_str());
   for (const auto& w : workers_) {

@@ -98,6 +98,9 @@ uint32_t Worker::poll() noexcept {
   }
   if (!conns_.empty()) {
     wheel_.advance(now_, [this](time::Timer& t) { on_wheel_timer(t); });
+    // One comparison when nothing is due (lib/timewait/table.h).
+    tw4_->expire(now_);
+    tw6_->expire(now_);
   }
   uint32_t received = 0;
   std::array<rte_mbuf*, kBurst> burst;
@@ -254,19 +257,25 @@ void Worker::reply_reset(Port& p, const wire::TcpView& tcp, wire::TcpPacketSpec&
     reply.tcp.ack = tcp.seq() + tcp.segment_length();
     reply.tcp.flags = wire::TcpFlags(wire::TcpFlags::kRst | wire::TcpFlags::kAck);
   }
-  rte_mbuf* m = alloc(p, kMinFrame + 40);  // room for the IPv6 header; trimmed below
+  counters_.tcp_rst_sent++;
+  send_built(p, reply);
+}
+
+void Worker::send_built(Port& p, const wire::TcpPacketSpec& spec) noexcept {
+  // Headers and options only: at most 14 + 40 + 60 bytes.
+  rte_mbuf* m = alloc(
+      p, wire::EthView::kHeaderLen + wire::Ipv6View::kHeaderLen + wire::TcpView::kMaxHeaderLen);
   if (m == nullptr) {
     return;
   }
   std::span<std::byte> out = bytes(m);
   std::fill(out.begin(), out.end(), std::byte{0});
-  auto len = wire::build_tcp_packet(out, reply);
+  auto len = wire::build_tcp_packet(out, spec);
   if (!len) [[unlikely]] {
     rte_pktmbuf_free(m);
     return;
   }
   rte_pktmbuf_trim(m, static_cast<uint16_t>(out.size() - std::max<size_t>(*len, kMinFrame)));
-  counters_.tcp_rst_sent++;
   transmit(p, m);
 }
 

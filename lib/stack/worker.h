@@ -31,6 +31,7 @@
 #include "telemetry/counters.h"
 #include "time/clock.h"
 #include "time/wheel.h"
+#include "timewait/table.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4_addr.h"
 #include "wire/ipv6_addr.h"
@@ -108,10 +109,14 @@ class Worker {
   uint16_t index() const noexcept { return index_; }
   const telemetry::StackCounters& counters() const noexcept { return counters_; }
   const tcp::Counters& tcp_counters() const noexcept { return core_.counters; }
+  // IPv4 and IPv6 TIME_WAIT tables together.
+  timewait::TwCounters tw_counters() const noexcept;
+  size_t tw_entries() const noexcept;
 
   // --- TCP (startup) -----------------------------------------------------------------
   // Sets up the connection array and tables. `name` makes the rte_hash names unique.
-  Result<void, std::string> init_tcp(const tcp::Config& cfg, uint32_t max_conns);
+  Result<void, std::string> init_tcp(const tcp::Config& cfg, uint32_t max_conns,
+                                     const timewait::TwTableConfig& tw);
   // Serves TCP `port` with `app` (which outlives the Worker).
   void listen(uint16_t port, const AppHandler* app);
 
@@ -170,12 +175,22 @@ class Worker {
                  wire::TcpPacketSpec& reply) noexcept;
   Conn* find_conn(const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport) noexcept;
   Conn* open_conn(Port& p, const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport,
-                  const AppHandler* app) noexcept;
+                  const AppHandler* app, std::optional<uint32_t> iss_floor) noexcept;
+  // Builds `spec` into an mbuf (padded to the Ethernet minimum) and queues it.
+  void send_built(Port& p, const wire::TcpPacketSpec& spec) noexcept;
   void free_conn(Conn& c) noexcept;
   // Runs the queued application calls and frees a dead Conn, after the core returned.
   void finish(Conn& c) noexcept;
   void emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;
   void on_wheel_timer(time::Timer& t) noexcept;
+  // A segment for a tuple in TIME_WAIT (DESIGN.md "TIME_WAIT: the rules the stack keeps").
+  // Returns true when it was handled there; false when it reopens the tuple (RFC 6191) and
+  // should go on to the listener, with *iss_floor set above the old connection's sequence
+  // space.
+  template <class Tuple>
+  bool input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tuple& tuple,
+                       const wire::TcpView& tcp, const wire::TcpOptions& opts,
+                       wire::TcpPacketSpec& reply, std::optional<uint32_t>* iss_floor) noexcept;
   // RFC 9293 §3.10.7.1: the answer to a segment for a connection that does not exist.
   void reply_reset(Port& p, const wire::TcpView& tcp, wire::TcpPacketSpec& reply) noexcept;
 
@@ -206,6 +221,8 @@ class Worker {
   std::vector<std::pair<uint16_t, const AppHandler*>> listeners_;
   std::optional<crypto::Mgr> crypto_;
   std::optional<crypto::Prf> prf_;  // ISNs (RFC 6528) and timestamp offsets
+  std::optional<timewait::TwTableV4> tw4_;
+  std::optional<timewait::TwTableV6> tw6_;
 };
 
 }  // namespace tempo::stack

@@ -9,6 +9,7 @@
 #include "stack/worker.h"
 #include "tcp/isn.h"
 #include "tcp/ts_offset.h"
+#include "timewait/policy.h"
 #include "wire/checksum.h"
 #include "wire/ip_protocol.h"
 #include "wire/ipv4.h"
@@ -25,6 +26,19 @@ crypto::IpAddress ip_of(const wire::Ipv6Addr& a) {
   std::array<std::byte, 16> b;
   std::memcpy(b.data(), a.bytes().data(), 16);
   return crypto::IpAddress::v6(b);
+}
+
+timewait::TwTupleV4 tw_tuple(const flow::FlowKey4& k) {
+  return {.local_addr = k.local,
+          .remote_addr = k.remote,
+          .local_port = k.local_port,
+          .remote_port = k.remote_port};
+}
+timewait::TwTupleV6 tw_tuple(const flow::FlowKey6& k) {
+  return {.local_addr = k.local,
+          .remote_addr = k.remote,
+          .local_port = k.local_port,
+          .remote_port = k.remote_port};
 }
 
 // Payloads up to this size are copied into the header mbuf; larger ones are attached by
@@ -73,10 +87,26 @@ struct ConnSink {
       c.app->on_closed(c, r, c.app->ctx);
     }
   }
-  void on_time_wait(const tcp::TimeWaitInfo& /*tw*/) noexcept {
-    // TODO(timewait): hand the record to lib/timewait's per-core table. Until then the
-    // connection closes here, as a stack without TIME_WAIT would.
+  // The control block and its buffers go; a compact record takes the tuple's place in the
+  // TIME_WAIT table (DESIGN.md principle 5). At the table's bound on_full decides: the oldest
+  // entry is evicted, or this one is refused (closed at once, as Linux at tcp_max_tw_buckets);
+  // the table counts either.
+  void on_time_wait(const tcp::TimeWaitInfo& tw) noexcept {
     w.counters_.tcp_time_wait_entered++;
+    const timewait::TwConn rec{
+        .snd_nxt = tw.snd_nxt.raw(),
+        .rcv_nxt = tw.rcv_nxt.raw(),
+        .ts_recent = tw.ts_recent,
+        .ts_recent_age = timewait::ms32(tw.ts_recent_age),
+        .rcv_wnd = tw.rcv_wnd,
+        .flags = tw.timestamps ? timewait::TwConn::kTsOk : uint8_t{0},
+        .reserved = 0,
+    };
+    if (c.v6) {
+      (void)w.tw6_->insert(tw_tuple(c.key6), rec, w.now_);
+    } else {
+      (void)w.tw4_->insert(tw_tuple(c.key4), rec, w.now_);
+    }
     c.dead = true;
     if (c.app != nullptr && c.app->on_closed != nullptr) {
       c.app->on_closed(c, tcp::CloseReason::kNormal, c.app->ctx);
@@ -85,7 +115,8 @@ struct ConnSink {
   tcp::CoreState& core() noexcept { return w.core_; }
 };
 
-Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_conns) {
+Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_conns,
+                                           const timewait::TwTableConfig& tw) {
   tcp_cfg4_ = cfg;
   tcp_cfg6_ = cfg;
   tcp_cfg6_.mss = static_cast<uint16_t>(cfg.mss - 20);
@@ -113,6 +144,17 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
     return fail(t6.error());
   }
   table6_.emplace(std::move(*t6));
+  timewait::TwTableConfig twc = tw;
+  const std::string tw_label = "timewait" + suffix;
+  twc.seed = prf_->eval(std::as_bytes(std::span(tw_label)));
+  auto tw4 = timewait::TwTableV4::create(twc);
+  auto tw6 = timewait::TwTableV6::create(twc);
+  if (!tw4 || !tw6) {
+    return fail(std::string("timewait: cannot map the table for ") +
+                std::to_string(tw.max_entries) + " entries");
+  }
+  tw4_.emplace(std::move(*tw4));
+  tw6_.emplace(std::move(*tw6));
   conns_ = std::vector<Conn>(max_conns);
   for (uint32_t i = 0; i < max_conns; ++i) {
     conns_[i].next_free = i + 1 < max_conns ? i + 1 : UINT32_MAX;
@@ -141,7 +183,7 @@ Conn* Worker::find_conn(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t r
 }
 
 Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
-                        const AppHandler* app) noexcept {
+                        const AppHandler* app, std::optional<uint32_t> iss_floor) noexcept {
   if (free_head_ == UINT32_MAX) {
     counters_.tcp_conn_exhausted++;
     return nullptr;
@@ -182,7 +224,12 @@ Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, u
   free_head_ = c.next_free;
   c.in_use = true;
   ++conns_used_;
-  const uint32_t iss = tcp::isn(*prf_, tuple, now_);
+  uint32_t iss = tcp::isn(*prf_, tuple, now_);
+  // RFC 6191 §2 / RFC 9293 §3.4.1: a connection reopened from TIME_WAIT starts above the old
+  // one's sequence space, so the peer cannot take its segments for old duplicates.
+  if (iss_floor && static_cast<int32_t>(*iss_floor - iss) > 0) {
+    iss = *iss_floor;
+  }
   const uint32_t tso = tcp::ts_offset(*prf_, tuple.local, tuple.remote);
   tcp::open_passive(c.tcb, c.v6 ? tcp_cfg6_ : tcp_cfg4_, tcp::SeqNum(iss), tso);
   return &c;
@@ -271,6 +318,26 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   const uint16_t lport = tcp->dst_port();
   const uint16_t rport = tcp->src_port();
   Conn* c = conns_.empty() ? nullptr : find_conn(reply, lport, rport);
+  std::optional<uint32_t> iss_floor;
+  if (c == nullptr && !conns_.empty()) {
+    // TIME_WAIT is looked up before the listeners (DESIGN.md, issue: the demultiplex path).
+    const bool handled =
+        reply.ipv6 ? input_time_wait(p, *tw6_,
+                                     timewait::TwTupleV6{.local_addr = reply.src6.bytes(),
+                                                         .remote_addr = reply.dst6.bytes(),
+                                                         .local_port = lport,
+                                                         .remote_port = rport},
+                                     *tcp, *opts, reply, &iss_floor)
+                   : input_time_wait(p, *tw4_,
+                                     timewait::TwTupleV4{.local_addr = reply.src4.value(),
+                                                         .remote_addr = reply.dst4.value(),
+                                                         .local_port = lport,
+                                                         .remote_port = rport},
+                                     *tcp, *opts, reply, &iss_floor);
+    if (handled) {
+      return;
+    }
+  }
   if (c == nullptr) {
     const AppHandler* app = nullptr;
     for (const auto& [port, h] : listeners_) {
@@ -285,7 +352,7 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
       reply_reset(p, *tcp, reply);
       return;
     }
-    c = open_conn(p, reply, lport, rport, app);
+    c = open_conn(p, reply, lport, rport, app, iss_floor);
     if (c == nullptr) {
       return;  // counted: no room; the peer's SYN retry may find some
     }
@@ -310,6 +377,75 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   tcp::input(c->tcb, seg, now_, sink);
   finish(*c);
 }
+
+template <class Tuple>
+bool Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tuple& tuple,
+                             const wire::TcpView& tcp, const wire::TcpOptions& opts,
+                             wire::TcpPacketSpec& reply,
+                             std::optional<uint32_t>* iss_floor) noexcept {
+  const uint32_t idx = table.find(tuple);
+  if (idx == timewait::kNoIndex) {
+    return false;
+  }
+  const timewait::TwSegment seg{.flags = tcp.flags().bits(),
+                                .has_ts = opts.has_timestamps,
+                                .seq = tcp.seq(),
+                                .ack = tcp.ack(),
+                                .payload_len = static_cast<uint32_t>(tcp.payload().size()),
+                                .tsval = opts.tsval,
+                                .tsecr = opts.tsecr};
+  const auto& rec = table.at(idx);
+  const timewait::TwVerdict v = timewait::on_segment(rec, seg, now_, table.policy());
+  if (v.action == timewait::TwAction::kAck || v.action == timewait::TwAction::kAckRestart) {
+    // The record's ACK (RFC 9293 §3.10.7.4: SEQ=SND.NXT, ACK=RCV.NXT), with timestamps from
+    // the keyed per-address-pair offset (re-derived: the record does not store it).
+    reply.tcp = wire::TcpHeaderFields{.src_port = tcp.dst_port(),
+                                      .dst_port = tcp.src_port(),
+                                      .seq = rec.conn.snd_nxt,
+                                      .ack = rec.conn.rcv_nxt,
+                                      .flags = wire::TcpFlags(wire::TcpFlags::kAck),
+                                      .window = rec.conn.rcv_wnd,
+                                      .urgent = 0};
+    reply.options = wire::TcpOptions{};
+    if (rec.conn.ts_ok()) {
+      const auto local = reply.ipv6 ? ip_of(reply.src6) : ip_of(reply.src4);
+      const auto remote = reply.ipv6 ? ip_of(reply.dst6) : ip_of(reply.dst4);
+      reply.options.has_timestamps = true;
+      reply.options.tsval = tcp::ts_value(now_, tcp::ts_offset(*prf_, local, remote));
+      reply.options.tsecr = rec.conn.ts_recent;
+    }
+    send_built(p, reply);
+  }
+  if (v.action == timewait::TwAction::kReuse) {
+    *iss_floor = timewait::reuse_iss_floor(rec.conn);
+  }
+  table.apply(idx, v, seg, now_);
+  return v.action != timewait::TwAction::kReuse;
+}
+
+timewait::TwCounters Worker::tw_counters() const noexcept {
+  timewait::TwCounters sum;
+  for (const timewait::TwCounters* c : {&tw4_->counters(), &tw6_->counters()}) {
+    sum.entered += c->entered;
+    sum.expired += c->expired;
+    sum.evicted += c->evicted;
+    sum.refused_full += c->refused_full;
+    sum.active_reuse += c->active_reuse;
+    sum.erased += c->erased;
+    sum.fin_reacked += c->fin_reacked;
+    sum.dup_acks += c->dup_acks;
+    sum.bare_acks += c->bare_acks;
+    sum.no_ack_drops += c->no_ack_drops;
+    sum.rst_ignored += c->rst_ignored;
+    sum.rst_closed += c->rst_closed;
+    sum.paws_drops += c->paws_drops;
+    sum.passive_reuse_accepted += c->passive_reuse_accepted;
+    sum.passive_reuse_refused += c->passive_reuse_refused;
+  }
+  return sum;
+}
+
+size_t Worker::tw_entries() const noexcept { return tw4_ ? tw4_->size() + tw6_->size() : 0; }
 
 void Worker::on_wheel_timer(time::Timer& t) noexcept {
   const auto offset =

@@ -26,15 +26,15 @@ struct Config {
   Ticks rto_initial = Ticks::from_sec(1);
   Ticks rto_min = Ticks::from_ms(200);
   Ticks rto_max = Ticks::from_sec(60);
-  uint8_t syn_retries = 6;     // RFC 1122 4.2.3.5 R2 for SYN: at least 3 minutes
-  uint8_t max_retries = 15;    // RFC 1122 4.2.3.5 R2: at least 100 s
+  uint8_t syn_retries = 6;   // RFC 1122 4.2.3.5 R2 for SYN: at least 3 minutes
+  uint8_t max_retries = 15;  // RFC 1122 4.2.3.5 R2: at least 100 s
   uint8_t keepalive_probes = 9;
-  bool keepalive = false;                               // RFC 1122 4.2.3.6: default off
-  Ticks keepalive_idle = Ticks::from_sec(7200);         // RFC 1122 4.2.3.6: >= 2 hours
+  bool keepalive = false;                        // RFC 1122 4.2.3.6: default off
+  Ticks keepalive_idle = Ticks::from_sec(7200);  // RFC 1122 4.2.3.6: >= 2 hours
   Ticks keepalive_interval = Ticks::from_sec(75);
   Ticks fin_wait_2_timeout = Ticks::from_sec(60);  // Linux tcp_fin_timeout
   cc::Algorithm cc = cc::Algorithm::kNewReno;
-  uint32_t ooo_max_bytes = 256 * 1024;             // bound on out-of-order bytes held
+  uint32_t ooo_max_bytes = 256 * 1024;  // bound on out-of-order bytes held
 };
 
 }  // namespace tempo::tcp

@@ -11,20 +11,20 @@ namespace tempo::tcp {
 // One counter per reason a segment was dropped (STYLE.md 5), plus what the core sent.
 struct Counters {
   // drops
-  uint64_t drop_unacceptable = 0;      // RFC 9293 §3.10.7.4 first check failed
-  uint64_t drop_paws = 0;              // RFC 7323 §5.3 R1
-  uint64_t drop_rst_out_of_window = 0; // RFC 5961 §3.2 case 1
-  uint64_t drop_rst_in_window = 0;     // RFC 5961 §3.2 case 3 (challenge ACK instead)
-  uint64_t drop_syn_synchronized = 0;  // RFC 5961 §4.2
-  uint64_t drop_no_ack = 0;            // RFC 9293 §3.10.7.4 fifth check, ACK bit off
-  uint64_t drop_ack_unsent = 0;        // SEG.ACK > SND.NXT
-  uint64_t drop_ack_too_old = 0;       // RFC 5961 §5.2
-  uint64_t drop_syn_sent_bad_ack = 0;  // RFC 9293 §3.10.7.3 unacceptable ACK
-  uint64_t drop_syn_sent_no_syn = 0;   // SYN-SENT, neither SYN nor RST
-  uint64_t drop_listen = 0;            // LISTEN: RST, ACK or no SYN
-  uint64_t drop_closed = 0;            // no connection (§3.10.7.1)
-  uint64_t drop_ooo_full = 0;          // out-of-order queue bound
-  uint64_t drop_data_after_close = 0;  // text in CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT
+  uint64_t drop_unacceptable = 0;       // RFC 9293 §3.10.7.4 first check failed
+  uint64_t drop_paws = 0;               // RFC 7323 §5.3 R1
+  uint64_t drop_rst_out_of_window = 0;  // RFC 5961 §3.2 case 1
+  uint64_t drop_rst_in_window = 0;      // RFC 5961 §3.2 case 3 (challenge ACK instead)
+  uint64_t drop_syn_synchronized = 0;   // RFC 5961 §4.2
+  uint64_t drop_no_ack = 0;             // RFC 9293 §3.10.7.4 fifth check, ACK bit off
+  uint64_t drop_ack_unsent = 0;         // SEG.ACK > SND.NXT
+  uint64_t drop_ack_too_old = 0;        // RFC 5961 §5.2
+  uint64_t drop_syn_sent_bad_ack = 0;   // RFC 9293 §3.10.7.3 unacceptable ACK
+  uint64_t drop_syn_sent_no_syn = 0;    // SYN-SENT, neither SYN nor RST
+  uint64_t drop_listen = 0;             // LISTEN: RST, ACK or no SYN
+  uint64_t drop_closed = 0;             // no connection (§3.10.7.1)
+  uint64_t drop_ooo_full = 0;           // out-of-order queue bound
+  uint64_t drop_data_after_close = 0;   // text in CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT
   // responses and events
   uint64_t challenge_acks = 0;
   uint64_t challenge_acks_limited = 0;  // RFC 5961 §7 budget exhausted

@@ -28,7 +28,7 @@ inline constexpr Ticks kPawsIdle = Ticks::from_sec(24ull * 24 * 3600);
 
 // RFC 9293 §3.10.7.2: LISTEN. `t` holds the configuration and ISS chosen for this tuple.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void input_listen(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
   Counters& c = s.core().counters;
   if (seg.has(flag::kRst)) {  // first: an incoming RST is ignored
@@ -62,7 +62,7 @@ void input_listen(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcep
 
 // RFC 9293 §3.10.7.3: SYN-SENT.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void input_syn_sent(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
   Counters& c = s.core().counters;
   // first: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is set)"
@@ -128,7 +128,7 @@ inline bool acceptable(SeqNum rcv_nxt, uint32_t rcv_wnd, SeqNum seq, uint32_t se
 // Fifth check, ACK in a synchronized state (and SYN-RECEIVED after it moved on). Returns false
 // when the segment must not be processed further.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 bool process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
   Counters& c = s.core().counters;
   // RFC 5961 §5.2: acceptable iff (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT; otherwise
@@ -194,7 +194,7 @@ bool process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept
 // Seventh step: text. Returns true when RCV.NXT reached the end of this segment's data (so an
 // in-sequence FIN on it can be taken).
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 bool process_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off, uint32_t len,
                   Ticks now, S& s) noexcept {
   if (len == 0) {
@@ -236,7 +236,7 @@ bool process_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off
 
 // RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void input_synchronized(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
   Counters& c = s.core().counters;
   const bool rst = seg.has(flag::kRst);
@@ -469,7 +469,7 @@ void input_synchronized(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) n
 // RFC 9293 §3.10.7: one segment for the connection `t`, at time `now`. Replies go to the Sink;
 // the Tcb may be CLOSED (s.on_closed) or handed to TIME-WAIT (s.on_time_wait) on return.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void input(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
   ++s.core().counters.segs_in;
   switch (t.state) {
@@ -499,7 +499,7 @@ void input(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
 
 // RFC 9293 §3.10.7.1 for a segment that matched no connection and no listener.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void reply_closed(const Segment<Buf>& seg, S& s) noexcept {
   ++s.core().counters.drop_closed;
   detail::reset_for(seg, s);

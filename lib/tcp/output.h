@@ -19,14 +19,14 @@ inline constexpr uint32_t kMaxWindow = 65535;
 inline constexpr uint8_t kMaxWscale = 14;  // RFC 7323 §2.3
 
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void arm(Tcb<Buf>& t, TimerKind k, Ticks deadline, S& s) noexcept {
   t.timers = static_cast<uint8_t>(t.timers | (1u << static_cast<int>(k)));
   s.arm_timer(k, deadline);
 }
 
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void cancel(Tcb<Buf>& t, TimerKind k, S& s) noexcept {
   if (t.armed(k)) {
     t.timers = static_cast<uint8_t>(t.timers & ~(1u << static_cast<int>(k)));
@@ -35,7 +35,7 @@ void cancel(Tcb<Buf>& t, TimerKind k, S& s) noexcept {
 }
 
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void cancel_all(Tcb<Buf>& t, S& s) noexcept {
   for (int k = 0; k < kNumTimers; ++k) {
     cancel(t, static_cast<TimerKind>(k), s);
@@ -108,7 +108,7 @@ void finish_segment(Tcb<Buf>& t, OutSegment<Buf>& o, Ticks now) noexcept {
 }
 
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void emit(Tcb<Buf>& t, const OutSegment<Buf>& o, S& s) noexcept {
   ++s.core().counters.segs_out;
   if (o.has(flag::kAck)) {
@@ -122,7 +122,7 @@ void emit(Tcb<Buf>& t, const OutSegment<Buf>& o, S& s) noexcept {
 
 // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void send_ack(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   OutSegment<Buf> o;
   o.seq = t.snd_nxt;
@@ -134,7 +134,7 @@ void send_ack(Tcb<Buf>& t, Ticks now, S& s) noexcept {
 // A probe that elicits an ACK: <SEQ=SND.UNA-1><ACK=RCV.NXT><CTL=ACK>, no data. RFC 1122
 // 4.2.3.6 (keepalive, SEG.SEQ = SND.NXT-1) and zero-window probing; see timers.h.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void send_probe(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   OutSegment<Buf> o;
   o.seq = t.snd_una - 1;
@@ -145,7 +145,7 @@ void send_probe(Tcb<Buf>& t, Ticks now, S& s) noexcept {
 
 // RFC 5961 §7: challenge ACKs go through the per-core budget.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void challenge_ack(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   CoreState& core = s.core();
   if (!core.challenge_acks.allow(now)) {
@@ -159,7 +159,7 @@ void challenge_ack(Tcb<Buf>& t, Ticks now, S& s) noexcept {
 // An RST with no connection behind it (RFC 9293 §3.10.7.1 and the reset-generation rules of
 // §3.5.2): `ack_flag` selects <SEQ=0><ACK=..><CTL=RST,ACK> over <SEQ=..><CTL=RST>.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void send_rst_raw(SeqNum seq, SeqNum ack, bool ack_flag, S& s) noexcept {
   OutSegment<Buf> o;
   o.seq = seq;
@@ -172,7 +172,7 @@ void send_rst_raw(SeqNum seq, SeqNum ack, bool ack_flag, S& s) noexcept {
 
 // RFC 9293 §3.5.2 (1): the reset for a segment that belongs to no connection.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void reset_for(const Segment<Buf>& seg, S& s) noexcept {
   if (seg.has(flag::kRst)) {
     return;  // an RST is never answered with an RST
@@ -186,7 +186,7 @@ void reset_for(const Segment<Buf>& seg, S& s) noexcept {
 
 // Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), first or retransmitted.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void send_syn(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   const bool synack = t.state == State::kSynReceived;
   OutSegment<Buf> o;
@@ -243,7 +243,7 @@ inline bool can_send_data(State st) noexcept {
 // Sends what the windows allow, up to max_segs segments (RFC 9293 §3.8.6, §3.7.4 Nagle,
 // §3.8.6.2.1 sender SWS avoidance), then an ACK if one is owed and nothing carried it.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void output(Tcb<Buf>& t, Ticks now, S& s, uint32_t max_segs = UINT32_MAX) noexcept {
   if (can_send_data(t.state)) {
     for (uint32_t n = 0; n < max_segs; ++n) {

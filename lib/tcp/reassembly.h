@@ -30,8 +30,7 @@ class Reassembly {
 
   // Queues [seq, seq + len) = [off, off + len) of b, minus what is already queued. kFull when
   // any part could not be kept (the entry or byte bound); the kept parts stay queued.
-  Insert insert(SeqNum seq, const Buf& b, uint32_t off, uint32_t len,
-                uint32_t max_bytes) noexcept {
+  Insert insert(SeqNum seq, const Buf& b, uint32_t off, uint32_t len, uint32_t max_bytes) noexcept {
     ++clock_;
     SeqNum cur = seq;
     const SeqNum end = seq + len;

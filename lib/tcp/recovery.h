@@ -18,7 +18,7 @@ inline constexpr uint8_t kDupAckThreshold = 3;  // RFC 5681 §3.2 (DupThresh)
 // Retransmits the first unacknowledged segment (RFC 5681 §3.2 step 2, RFC 6582 §3.2 step 5
 // partial ACK) without moving SND.NXT.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void retransmit_first(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   const uint32_t outstanding = distance(t.snd_una, t.snd_max);
   const bool fin_out = t.fin_sent;
@@ -44,7 +44,7 @@ void retransmit_first(Tcb<Buf>& t, Ticks now, S& s) noexcept {
 }
 
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void on_dup_ack(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   if (t.in_recovery) {
     // RFC 6582 §3.2 step 4: each further duplicate ACK may release new data (the controller
@@ -68,7 +68,7 @@ void on_dup_ack(Tcb<Buf>& t, Ticks now, S& s) noexcept {
 
 // New data acknowledged (`bytes` of payload; `flight` before the ACK).
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void on_new_ack(Tcb<Buf>& t, uint32_t bytes, uint32_t flight, Ticks now, S& s) noexcept {
   t.dupacks = 0;
   if (t.in_recovery) {

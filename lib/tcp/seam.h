@@ -27,9 +27,7 @@ class Cc {
     cc::on_enter_recovery(c_, flight, mss, now);
   }
   void on_dupack(uint32_t mss) noexcept { cc::on_dupack(c_, mss); }
-  void on_partial_ack(uint32_t bytes, uint32_t mss) noexcept {
-    cc::on_partial_ack(c_, bytes, mss);
-  }
+  void on_partial_ack(uint32_t bytes, uint32_t mss) noexcept { cc::on_partial_ack(c_, bytes, mss); }
   void on_exit_recovery(uint32_t mss, uint32_t flight) noexcept {
     cc::on_exit_recovery(c_, mss, flight);
   }

@@ -54,9 +54,7 @@ struct OutSegment {
   std::array<PayloadRef<Buf>, kMaxRefs> refs{};
 
   constexpr bool has(uint8_t f) const noexcept { return (flags & f) != 0; }
-  std::span<const PayloadRef<Buf>> payload() const noexcept {
-    return {refs.data(), num_refs};
-  }
+  std::span<const PayloadRef<Buf>> payload() const noexcept { return {refs.data(), num_refs}; }
 };
 
 }  // namespace tempo::tcp

@@ -18,9 +18,7 @@ class SeqNum {
 
   // Signed distance from `o` to *this (positive when *this is ahead), valid while the two are
   // less than 2^31 apart, which RFC 9293 §3.4 windows guarantee.
-  constexpr int32_t operator-(SeqNum o) const noexcept {
-    return static_cast<int32_t>(v_ - o.v_);
-  }
+  constexpr int32_t operator-(SeqNum o) const noexcept { return static_cast<int32_t>(v_ - o.v_); }
   constexpr SeqNum operator+(uint32_t n) const noexcept { return SeqNum(v_ + n); }
   constexpr SeqNum operator-(uint32_t n) const noexcept { return SeqNum(v_ - n); }
   constexpr SeqNum& operator+=(uint32_t n) noexcept {

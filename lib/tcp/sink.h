@@ -50,18 +50,18 @@ struct TimeWaitInfo {
 };
 
 template <class S, class Buf>
-concept Sink = Buffer<Buf> && requires(S s, const OutSegment<Buf>& seg, TimerKind k, Ticks t,
-                                       const Buf& b, uint32_t n, CloseReason r,
-                                       const TimeWaitInfo& tw) {
-  s.emit(seg);                 // transmit this segment (clone the payload refs you keep)
-  s.arm_timer(k, t);           // (re)arm the timer of this kind at absolute deadline t
-  s.cancel_timer(k);           // cancel it (no-op when not armed)
-  s.on_connected();            // ESTABLISHED reached
-  s.on_data(b, n, n);          // in-order bytes [off, off+len) of b; call tcp::consume later
-  s.on_writable();             // send queue space freed after a send() was refused
-  s.on_peer_fin();             // the peer's FIN arrived in order: no more data
-  s.on_closed(r);              // the Tcb reached CLOSED; it may be freed after this returns
-  s.on_time_wait(tw);          // TIME-WAIT reached: hand off to lib/timewait, free the Tcb
+concept Sink = Buffer<Buf> &&
+    requires(S s, const OutSegment<Buf>& seg, TimerKind k, Ticks t, const Buf& b, uint32_t n,
+             CloseReason r, const TimeWaitInfo& tw) {
+  s.emit(seg);         // transmit this segment (clone the payload refs you keep)
+  s.arm_timer(k, t);   // (re)arm the timer of this kind at absolute deadline t
+  s.cancel_timer(k);   // cancel it (no-op when not armed)
+  s.on_connected();    // ESTABLISHED reached
+  s.on_data(b, n, n);  // in-order bytes [off, off+len) of b; call tcp::consume later
+  s.on_writable();     // send queue space freed after a send() was refused
+  s.on_peer_fin();     // the peer's FIN arrived in order: no more data
+  s.on_closed(r);      // the Tcb reached CLOSED; it may be freed after this returns
+  s.on_time_wait(tw);  // TIME-WAIT reached: hand off to lib/timewait, free the Tcb
   { s.core() } -> std::same_as<CoreState&>;
 };
 

@@ -24,28 +24,28 @@ template <Buffer Buf>
 struct Tcb {
   // --- cache line 0: state, flags, send sequence variables (RFC 9293 §3.3.1)
   State state = State::kClosed;
-  uint8_t snd_wscale = 0;    // peer's shift, applied to SEG.WND (RFC 7323 §2.3)
-  uint8_t rcv_wscale = 0;    // our shift, applied to the window we send
-  uint8_t timers = 0;        // bit (1 << TimerKind) set while armed
-  uint8_t retries = 0;       // consecutive retransmission timeouts (RFC 1122 4.2.3.5)
-  uint8_t dupacks = 0;       // RFC 5681 §2 duplicate ACK count
-  uint8_t delack_segs = 0;   // segments received since our last ACK (RFC 9293 §3.8.6.3)
-  uint8_t probes = 0;        // keepalive / persist probes sent without answer
-  bool ts_ok : 1 = false;    // RFC 7323 §3.2: both sides sent timestamps on SYN
-  bool sack_ok : 1 = false;  // RFC 2018 §2: both sides sent SACK-permitted
-  bool ws_ok : 1 = false;    // RFC 7323 §2.2: both sides sent window scale
-  bool nagle : 1 = true;     // RFC 9293 §3.7.4
-  bool passive : 1 = false;  // opened from LISTEN
-  bool fin_queued : 1 = false;   // the user closed: send FIN after the queued data
-  bool orphan : 1 = false;       // close() (not shutdown): the application is gone
+  uint8_t snd_wscale = 0;          // peer's shift, applied to SEG.WND (RFC 7323 §2.3)
+  uint8_t rcv_wscale = 0;          // our shift, applied to the window we send
+  uint8_t timers = 0;              // bit (1 << TimerKind) set while armed
+  uint8_t retries = 0;             // consecutive retransmission timeouts (RFC 1122 4.2.3.5)
+  uint8_t dupacks = 0;             // RFC 5681 §2 duplicate ACK count
+  uint8_t delack_segs = 0;         // segments received since our last ACK (RFC 9293 §3.8.6.3)
+  uint8_t probes = 0;              // keepalive / persist probes sent without answer
+  bool ts_ok : 1 = false;          // RFC 7323 §3.2: both sides sent timestamps on SYN
+  bool sack_ok : 1 = false;        // RFC 2018 §2: both sides sent SACK-permitted
+  bool ws_ok : 1 = false;          // RFC 7323 §2.2: both sides sent window scale
+  bool nagle : 1 = true;           // RFC 9293 §3.7.4
+  bool passive : 1 = false;        // opened from LISTEN
+  bool fin_queued : 1 = false;     // the user closed: send FIN after the queued data
+  bool orphan : 1 = false;         // close() (not shutdown): the application is gone
   bool want_writable : 1 = false;  // a send() was refused: report on_writable when space frees
   bool ack_now : 1 = false;        // output() must send an ACK even without data
   bool rtt_timing : 1 = false;     // rtt_seq is being timed (RFC 6298 §3, Karn)
   bool in_recovery : 1 = false;    // RFC 6582 fast recovery
   bool peer_fin : 1 = false;       // the peer's FIN was received in order
   bool fin_sent : 1 = false;       // our FIN went out (it is the last thing we send)
-  uint16_t snd_mss = 536;   // effective send MSS (RFC 9293 §3.7.1), payload bytes
-  uint16_t rcv_mss = 1460;  // the MSS we advertised
+  uint16_t snd_mss = 536;          // effective send MSS (RFC 9293 §3.7.1), payload bytes
+  uint16_t rcv_mss = 1460;         // the MSS we advertised
   SeqNum iss;
   SeqNum snd_una;
   SeqNum snd_nxt;
@@ -58,8 +58,8 @@ struct Tcb {
   // --- receive sequence variables
   SeqNum irs;
   SeqNum rcv_nxt;
-  SeqNum rcv_adv;        // right edge of the window we advertised (never moved left)
-  SeqNum last_ack_sent;  // RFC 7323 §4.3 Last.ACK.sent
+  SeqNum rcv_adv;         // right edge of the window we advertised (never moved left)
+  SeqNum last_ack_sent;   // RFC 7323 §4.3 Last.ACK.sent
   uint32_t rcv_held = 0;  // bytes delivered to the application and not yet consumed
   // --- RFC 7323 timestamps
   TsVal ts_recent;

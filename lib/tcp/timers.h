@@ -18,7 +18,7 @@ namespace tempo::tcp {
 namespace detail {
 
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   Counters& c = s.core().counters;
   if (t.state == State::kSynSent || t.state == State::kSynReceived) {
@@ -65,7 +65,7 @@ void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
 // outside the peer's window, so the peer answers with an ACK carrying its current window; a
 // named deviation from sending one byte of new data, which the closed window would drop.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void on_persist(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   const uint32_t offset = distance(t.snd_una, t.snd_nxt);
   if (t.snd_wnd > 0 || t.flight() > 0 || t.sndq.bytes() <= offset) {
@@ -84,7 +84,7 @@ void on_persist(Tcb<Buf>& t, Ticks now, S& s) noexcept {
 // RFC 9293 §3.8.4, RFC 1122 4.2.3.6: after keepalive_idle without a segment from the peer,
 // send <SEQ=SND.NXT-1> probes every keepalive_interval; keepalive_probes unanswered ends it.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void on_keepalive(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   if (!is_synchronized(t.state) || t.state == State::kTimeWait) {
     return;
@@ -113,7 +113,7 @@ void on_keepalive(Tcb<Buf>& t, Ticks now, S& s) noexcept {
 }  // namespace detail
 
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void on_timer(Tcb<Buf>& t, TimerKind k, Ticks now, S& s) noexcept {
   if (!t.armed(k)) {
     return;  // cancelled meanwhile

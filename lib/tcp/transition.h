@@ -46,7 +46,7 @@ void negotiate(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
 }
 
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void become_closed(Tcb<Buf>& t, CloseReason why, S& s) noexcept {
   cancel_all(t, s);
   t.sndq.clear();
@@ -57,7 +57,7 @@ void become_closed(Tcb<Buf>& t, CloseReason why, S& s) noexcept {
 
 // The ACK of the peer's FIN must be out before the record takes over: flush it, then hand off.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void enter_time_wait(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   if (t.ack_now) {
     send_ack(t, now, s);
@@ -81,7 +81,7 @@ void enter_time_wait(Tcb<Buf>& t, Ticks now, S& s) noexcept {
 
 // SYN-SENT or SYN-RECEIVED -> ESTABLISHED (RFC 9293 §3.10.7.3, §3.10.7.4 fifth check).
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void establish(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
   t.snd_una = seg.ack;
   if (t.snd_nxt < t.snd_una) {

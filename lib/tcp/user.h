@@ -64,7 +64,7 @@ void open_passive(Tcb<Buf>& t, const Config& cfg, SeqNum iss, uint32_t ts_offset
 
 // Active OPEN (RFC 9293 §3.10.1): send <SEQ=ISS><CTL=SYN>, enter SYN-SENT.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void connect(Tcb<Buf>& t, const Config& cfg, SeqNum iss, uint32_t ts_offset, Ticks now,
              S& s) noexcept {
   detail::init(t, cfg, iss, ts_offset);
@@ -75,8 +75,8 @@ void connect(Tcb<Buf>& t, const Config& cfg, SeqNum iss, uint32_t ts_offset, Tic
 
 // SEND (RFC 9293 §3.10.2): queue b (a reference, not a copy) and send what the windows allow.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
-Result<void, SendError> send(Tcb<Buf>& t, const Buf& b, Ticks now, S& s) noexcept {
+requires Sink<S, Buf> Result<void, SendError> send(Tcb<Buf>& t, const Buf& b, Ticks now, S& s)
+noexcept {
   switch (t.state) {
     case State::kClosed:
     case State::kListen:
@@ -108,7 +108,7 @@ Result<void, SendError> send(Tcb<Buf>& t, const Buf& b, Ticks now, S& s) noexcep
 // on_data. The window reopens; a window update goes out when it moved enough (RFC 9293
 // §3.8.6.2.2).
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void consume(Tcb<Buf>& t, uint32_t bytes, Ticks now, S& s) noexcept {
   t.rcv_held = bytes > t.rcv_held ? 0 : t.rcv_held - bytes;
   if (!is_synchronized(t.state) || t.state == State::kTimeWait) {
@@ -122,7 +122,7 @@ void consume(Tcb<Buf>& t, uint32_t bytes, Ticks now, S& s) noexcept {
 
 // Switches Nagle (RFC 9293 §3.7.4) for this connection (TCP_NODELAY = !on).
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void set_nagle(Tcb<Buf>& t, bool on, Ticks now, S& s) noexcept {
   t.nagle = on;
   if (!on) {
@@ -132,8 +132,8 @@ void set_nagle(Tcb<Buf>& t, bool on, Ticks now, S& s) noexcept {
 
 namespace detail {
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
-Result<void, CloseError> close_send(Tcb<Buf>& t, bool orphan, Ticks now, S& s) noexcept {
+requires Sink<S, Buf> Result<void, CloseError> close_send(Tcb<Buf>& t, bool orphan, Ticks now, S& s)
+noexcept {
   switch (t.state) {
     case State::kClosed:
     case State::kListen:
@@ -185,23 +185,19 @@ Result<void, CloseError> close_send(Tcb<Buf>& t, bool orphan, Ticks now, S& s) n
 
 // Half close (shutdown(SHUT_WR)): our FIN after the queued data; we keep receiving.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
-Result<void, CloseError> shutdown(Tcb<Buf>& t, Ticks now, S& s) noexcept {
-  return detail::close_send(t, false, now, s);
-}
+requires Sink<S, Buf> Result<void, CloseError> shutdown(Tcb<Buf>& t, Ticks now, S& s)
+noexcept { return detail::close_send(t, false, now, s); }
 
 // CLOSE (RFC 9293 §3.10.4): as shutdown, and the application is gone, so an orphaned
 // FIN-WAIT-2 is bounded by fin_wait_2_timeout.
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
-Result<void, CloseError> close(Tcb<Buf>& t, Ticks now, S& s) noexcept {
-  return detail::close_send(t, true, now, s);
-}
+requires Sink<S, Buf> Result<void, CloseError> close(Tcb<Buf>& t, Ticks now, S& s)
+noexcept { return detail::close_send(t, true, now, s); }
 
 // ABORT (RFC 9293 §3.10.5): <SEQ=SND.NXT><CTL=RST> in the states that have a peer, then CLOSED
 // (reason kAborted).
 template <Buffer Buf, class S>
-  requires Sink<S, Buf>
+requires Sink<S, Buf>
 void abort(Tcb<Buf>& t, S& s) noexcept {
   switch (t.state) {
     case State::kSynReceived:

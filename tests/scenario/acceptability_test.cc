@@ -11,9 +11,9 @@ using V = std::vector<std::string>;
 
 struct Case {
   const char* name;
-  uint32_t rcv_wnd;     // window we advertised: 0 or 1000
-  int32_t seq_delta;    // SEG.SEQ - RCV.NXT
-  uint32_t len;         // payload bytes
+  uint32_t rcv_wnd;   // window we advertised: 0 or 1000
+  int32_t seq_delta;  // SEG.SEQ - RCV.NXT
+  uint32_t len;       // payload bytes
   bool acceptable;
 };
 
@@ -37,28 +37,29 @@ TEST_P(Acceptability, Rfc9293_3_10_7_4_Table) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    FourCases, Acceptability,
-    ::testing::Values(
-        // len = 0, wnd = 0: SEG.SEQ = RCV.NXT
-        Case{"len0_wnd0_at_rcv_nxt", 0, 0, 0, true},
-        Case{"len0_wnd0_after", 0, 1, 0, false},
-        Case{"len0_wnd0_before", 0, -1, 0, false},
-        // len = 0, wnd > 0: RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
-        Case{"len0_wnd_at_left_edge", 1000, 0, 0, true},
-        Case{"len0_wnd_last_in_window", 1000, 999, 0, true},
-        Case{"len0_wnd_at_right_edge", 1000, 1000, 0, false},
-        Case{"len0_wnd_before_left_edge", 1000, -1, 0, false},
-        // len > 0, wnd = 0: never
-        Case{"len_wnd0_at_rcv_nxt", 0, 0, 10, false},
-        // len > 0, wnd > 0: either end inside the window
-        Case{"len_wnd_starts_inside", 1000, 990, 20, true},
-        Case{"len_wnd_ends_inside", 1000, -10, 11, true},
-        Case{"len_wnd_ends_at_left_edge", 1000, -10, 10, false},
-        Case{"len_wnd_starts_at_right_edge", 1000, 1000, 10, false},
-        // across the 2^32 wrap nothing changes
-        Case{"len_wnd_old_duplicate", 1000, -100000, 10, false}),
-    [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
+INSTANTIATE_TEST_SUITE_P(FourCases, Acceptability,
+                         ::testing::Values(
+                             // len = 0, wnd = 0: SEG.SEQ = RCV.NXT
+                             Case{"len0_wnd0_at_rcv_nxt", 0, 0, 0, true},
+                             Case{"len0_wnd0_after", 0, 1, 0, false},
+                             Case{"len0_wnd0_before", 0, -1, 0, false},
+                             // len = 0, wnd > 0: RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+                             Case{"len0_wnd_at_left_edge", 1000, 0, 0, true},
+                             Case{"len0_wnd_last_in_window", 1000, 999, 0, true},
+                             Case{"len0_wnd_at_right_edge", 1000, 1000, 0, false},
+                             Case{"len0_wnd_before_left_edge", 1000, -1, 0, false},
+                             // len > 0, wnd = 0: never
+                             Case{"len_wnd0_at_rcv_nxt", 0, 0, 10, false},
+                             // len > 0, wnd > 0: either end inside the window
+                             Case{"len_wnd_starts_inside", 1000, 990, 20, true},
+                             Case{"len_wnd_ends_inside", 1000, -10, 11, true},
+                             Case{"len_wnd_ends_at_left_edge", 1000, -10, 10, false},
+                             Case{"len_wnd_starts_at_right_edge", 1000, 1000, 10, false},
+                             // across the 2^32 wrap nothing changes
+                             Case{"len_wnd_old_duplicate", 1000, -100000, 10, false}),
+                         [](const ::testing::TestParamInfo<Case>& i) {
+                           return std::string(i.param.name);
+                         });
 
 class AcceptabilityWrap : public Scenario {};
 

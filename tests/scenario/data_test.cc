@@ -93,8 +93,7 @@ TEST_F(Data, Rfc9293_3_7_1_SegmentsCutAtMss) {
   EXPECT_EQ(o[0], S().seq(L).ack(P).win(W).data(std::string(1000, 'm')).str());
   EXPECT_EQ(o[1], S().seq(L + 1000).ack(P).win(W).data(std::string(1000, 'm')).str());
   in(S().seq(P).ack(L + 2000).win(10000));
-  EXPECT_EQ(out(),
-            strs({S().seq(L + 2000).ack(P).flags(kPsh).win(W).data(std::string(500, 'm'))}));
+  EXPECT_EQ(out(), strs({S().seq(L + 2000).ack(P).flags(kPsh).win(W).data(std::string(500, 'm'))}));
 }
 
 TEST_F(Data, Rfc9293_3_8_6_SendWindowLimits) {
@@ -107,7 +106,8 @@ TEST_F(Data, Rfc9293_3_8_6_SendWindowLimits) {
   in(S().seq(P).ack(L + 1000).win(1500));
   EXPECT_EQ(out(), strs({S().seq(L + 1000).ack(P).win(W).data(std::string(1000, 'w'))}));
   in(S().seq(P).ack(L + 2000).win(3000));
-  EXPECT_EQ(out(), strs({S().seq(L + 2000).ack(P).flags(kPsh).win(W).data(std::string(1000, 'w'))}));
+  EXPECT_EQ(out(),
+            strs({S().seq(L + 2000).ack(P).flags(kPsh).win(W).data(std::string(1000, 'w'))}));
 }
 
 TEST_F(Data, ZeroCopyRetransmissionReferencesTheSameBuffer) {

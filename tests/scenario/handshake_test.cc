@@ -116,8 +116,9 @@ TEST_F(Handshake, Rfc7323_Rfc2018_OptionsNegotiated) {
   cfg.rcv_buf = 1 << 20;  // needs shift 5
   tcp::connect(tcb, cfg, SeqNum(kIss), 7, now, sink);
   const uint32_t tsv = 100000 + 7;
-  EXPECT_EQ(out(), strs({S().seq(kIss).flags(kSyn).win(65535).mss(1460).wscale(5).sack_perm().ts(
-                        tsv, 0)}));
+  EXPECT_EQ(
+      out(),
+      strs({S().seq(kIss).flags(kSyn).win(65535).mss(1460).wscale(5).sack_perm().ts(tsv, 0)}));
   in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(30000).mss(1400).wscale(15).sack_perm().ts(
       555, tsv));
   EXPECT_TRUE(tcb.ws_ok && tcb.ts_ok && tcb.sack_ok);

@@ -4,8 +4,6 @@
 // events, these timers".
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -15,6 +13,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "tcp/tcp.h"
 #include "test_buf.h"
@@ -26,11 +26,16 @@ using Out = OutSegment<TestBuf>;
 
 inline std::string flags_str(uint8_t f) {
   std::string s;
-  if (f & flag::kSyn) s += 'S';
-  if (f & flag::kFin) s += 'F';
-  if (f & flag::kRst) s += 'R';
-  if (f & flag::kPsh) s += 'P';
-  if (f & flag::kAck) s += 'A';
+  if (f & flag::kSyn)
+    s += 'S';
+  if (f & flag::kFin)
+    s += 'F';
+  if (f & flag::kRst)
+    s += 'R';
+  if (f & flag::kPsh)
+    s += 'P';
+  if (f & flag::kAck)
+    s += 'A';
   return s;
 }
 
@@ -42,20 +47,51 @@ struct S {
   wire::TcpOptions opts_{};
   std::string data_;
 
-  S& seq(uint32_t v) { seq_ = v; return *this; }
-  S& ack(uint32_t v) { ack_ = v; flags_ |= flag::kAck; return *this; }
-  S& flags(uint8_t f) { flags_ |= f; return *this; }
-  S& win(uint16_t w) { win_ = w; return *this; }
-  S& mss(uint16_t m) { opts_.has_mss = true; opts_.mss = m; return *this; }
-  S& wscale(uint8_t w) { opts_.has_wscale = true; opts_.wscale = w; return *this; }
-  S& sack_perm() { opts_.sack_permitted = true; return *this; }
+  S& seq(uint32_t v) {
+    seq_ = v;
+    return *this;
+  }
+  S& ack(uint32_t v) {
+    ack_ = v;
+    flags_ |= flag::kAck;
+    return *this;
+  }
+  S& flags(uint8_t f) {
+    flags_ |= f;
+    return *this;
+  }
+  S& win(uint16_t w) {
+    win_ = w;
+    return *this;
+  }
+  S& mss(uint16_t m) {
+    opts_.has_mss = true;
+    opts_.mss = m;
+    return *this;
+  }
+  S& wscale(uint8_t w) {
+    opts_.has_wscale = true;
+    opts_.wscale = w;
+    return *this;
+  }
+  S& sack_perm() {
+    opts_.sack_permitted = true;
+    return *this;
+  }
   S& ts(uint32_t val, uint32_t ecr) {
-    opts_.has_timestamps = true; opts_.tsval = val; opts_.tsecr = ecr; return *this;
+    opts_.has_timestamps = true;
+    opts_.tsval = val;
+    opts_.tsecr = ecr;
+    return *this;
   }
   S& sack(uint32_t l, uint32_t r) {
-    opts_.sack[opts_.num_sack++] = wire::SackBlock{l, r}; return *this;
+    opts_.sack[opts_.num_sack++] = wire::SackBlock{l, r};
+    return *this;
   }
-  S& data(std::string d) { data_ = std::move(d); return *this; }
+  S& data(std::string d) {
+    data_ = std::move(d);
+    return *this;
+  }
 
   Seg to_segment() const {
     Seg s;
@@ -77,14 +113,19 @@ struct S {
   std::string str() const {
     std::ostringstream o;
     o << "seq=" << seq_ << " ack=" << ack_ << " [" << flags_str(flags_) << "] win=" << win_;
-    if (opts_.has_mss) o << " mss=" << opts_.mss;
-    if (opts_.has_wscale) o << " ws=" << int(opts_.wscale);
-    if (opts_.sack_permitted) o << " sackok";
-    if (opts_.has_timestamps) o << " ts=" << opts_.tsval << "/" << opts_.tsecr;
+    if (opts_.has_mss)
+      o << " mss=" << opts_.mss;
+    if (opts_.has_wscale)
+      o << " ws=" << int(opts_.wscale);
+    if (opts_.sack_permitted)
+      o << " sackok";
+    if (opts_.has_timestamps)
+      o << " ts=" << opts_.tsval << "/" << opts_.tsecr;
     for (int i = 0; i < opts_.num_sack; ++i) {
       o << " sack=" << opts_.sack[i].left << "-" << opts_.sack[i].right;
     }
-    if (!data_.empty()) o << " '" << data_ << "'";
+    if (!data_.empty())
+      o << " '" << data_ << "'";
     return o.str();
   }
 };
@@ -102,24 +143,36 @@ inline S from_out(const Out& o) {
 
 inline const char* timer_name(TimerKind k) {
   switch (k) {
-    case TimerKind::kRetransmit: return "rto";
-    case TimerKind::kDelayedAck: return "delack";
-    case TimerKind::kPersist: return "persist";
-    case TimerKind::kKeepalive: return "keepalive";
-    case TimerKind::kFinWait2: return "finwait2";
+    case TimerKind::kRetransmit:
+      return "rto";
+    case TimerKind::kDelayedAck:
+      return "delack";
+    case TimerKind::kPersist:
+      return "persist";
+    case TimerKind::kKeepalive:
+      return "keepalive";
+    case TimerKind::kFinWait2:
+      return "finwait2";
   }
   return "?";
 }
 
 inline const char* reason_name(CloseReason r) {
   switch (r) {
-    case CloseReason::kNormal: return "normal";
-    case CloseReason::kReset: return "reset";
-    case CloseReason::kRefused: return "refused";
-    case CloseReason::kTimeout: return "timeout";
-    case CloseReason::kKeepaliveTimeout: return "keepalive_timeout";
-    case CloseReason::kFinWait2Timeout: return "finwait2_timeout";
-    case CloseReason::kAborted: return "aborted";
+    case CloseReason::kNormal:
+      return "normal";
+    case CloseReason::kReset:
+      return "reset";
+    case CloseReason::kRefused:
+      return "refused";
+    case CloseReason::kTimeout:
+      return "timeout";
+    case CloseReason::kKeepaliveTimeout:
+      return "keepalive_timeout";
+    case CloseReason::kFinWait2Timeout:
+      return "finwait2_timeout";
+    case CloseReason::kAborted:
+      return "aborted";
   }
   return "?";
 }
@@ -189,7 +242,8 @@ class Scenario : public ::testing::Test {
   }
   std::optional<Ticks> timer(TimerKind k) const {
     auto it = sink.timers.find(k);
-    if (it == sink.timers.end()) return std::nullopt;
+    if (it == sink.timers.end())
+      return std::nullopt;
     return it->second;
   }
   // Advances the clock to the timer's deadline and fires it.
@@ -207,9 +261,7 @@ class Scenario : public ::testing::Test {
   Counters& ctr() { return sink.core_.counters; }
 
   // Named states. Active open: we sent SYN (ISS 1000), the peer answered SYN,ACK (ISS 5000).
-  void syn_sent() {
-    tcp::connect(tcb, cfg, SeqNum(kIss), 0, now, sink);
-  }
+  void syn_sent() { tcp::connect(tcb, cfg, SeqNum(kIss), 0, now, sink); }
   void established_active(uint16_t peer_win = 10000) {
     syn_sent();
     in(S().seq(kPeerIss).ack(kIss + 1).flags(flag::kSyn).win(peer_win).mss(1000));

@@ -35,8 +35,12 @@ TEST_F(OutOfOrder, Rfc2018_4_FirstBlockIsMostRecent) {
   in(S().seq(P + 30).ack(L).win(10000).data("c"));
   auto o = out();
   ASSERT_EQ(o.size(), 3u);
-  EXPECT_EQ(o[2], S().seq(L).ack(P).win(W).sack(P + 30, P + 31).sack(P + 20, P + 21).sack(
-                                                P + 10, P + 11)
+  EXPECT_EQ(o[2], S().seq(L)
+                      .ack(P)
+                      .win(W)
+                      .sack(P + 30, P + 31)
+                      .sack(P + 20, P + 21)
+                      .sack(P + 10, P + 11)
                       .str());
 }
 

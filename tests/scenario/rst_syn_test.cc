@@ -53,8 +53,8 @@ TEST_F(Rfc5961, Rfc9293_3_10_7_4_RstInSimultaneousOpenRefuses) {
 }
 
 TEST_F(Rfc5961, Rfc9293_3_10_7_4_RstInEveryClosingState) {
-  for (State target : {State::kFinWait1, State::kFinWait2, State::kCloseWait, State::kClosing,
-                       State::kLastAck}) {
+  for (State target :
+       {State::kFinWait1, State::kFinWait2, State::kCloseWait, State::kClosing, State::kLastAck}) {
     sink = RecordingSink{};
     established_active();
     switch (target) {
@@ -94,8 +94,8 @@ TEST_F(Rfc5961, Rfc5961_4_2_SynInEstablishedDrawsChallengeAck) {
     EXPECT_EQ(tcb.state, State::kEstablished);
   }
   // The far one fails the sequence check first and draws the ordinary ACK.
-  EXPECT_EQ(out(), strs({S().seq(L).ack(P).win(W), S().seq(L).ack(P).win(W),
-                         S().seq(L).ack(P).win(W)}));
+  EXPECT_EQ(out(),
+            strs({S().seq(L).ack(P).win(W), S().seq(L).ack(P).win(W), S().seq(L).ack(P).win(W)}));
   EXPECT_EQ(ctr().drop_syn_synchronized, 2u);
   EXPECT_EQ(ctr().challenge_acks, 2u);
 }

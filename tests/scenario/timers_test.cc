@@ -83,7 +83,7 @@ TEST_F(Timers, Rfc9293_3_8_6_1_PersistProbesZeroWindow) {
   EXPECT_EQ(ctr().persist_probes, 1u);
   const Ticks gap1 = *timer(TimerKind::kPersist) - now;
   EXPECT_GT(gap1, first - Ticks::from_sec(100));  // backed off
-  in(S().seq(P).ack(L).win(0));  // still closed
+  in(S().seq(P).ack(L).win(0));                   // still closed
   fire(TimerKind::kPersist);
   EXPECT_EQ(out().size(), 1u);
   EXPECT_EQ(tcb.state, State::kEstablished);  // RFC 1122 4.2.2.17: never give up
@@ -127,7 +127,7 @@ TEST_F(Timers, Rfc1122_4_2_3_6_AnsweredKeepaliveResetsProbes) {
   fire(TimerKind::kKeepalive);
   EXPECT_EQ(out().size(), 1u);
   in(S().seq(P).ack(L).win(10000));  // the answer
-  fire(TimerKind::kKeepalive);        // at probe interval: idle again, no close
+  fire(TimerKind::kKeepalive);       // at probe interval: idle again, no close
   EXPECT_EQ(tcb.state, State::kEstablished);
 }
 

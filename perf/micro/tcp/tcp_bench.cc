@@ -1,9 +1,9 @@
 // ns per segment on the ESTABLISHED fast path: in-order data in, and send + pure ACK.
 //   ninja -C build-tcp perf/micro/tcp/tcp_bench && build-tcp/perf/micro/tcp/tcp_bench
-#include <benchmark/benchmark.h>
-
 #include <cstddef>
 #include <cstdint>
+
+#include <benchmark/benchmark.h>
 
 #include "tcp/tcp.h"
 

@@ -194,8 +194,7 @@ inline uint32_t run_one(const uint8_t* data, size_t size) {
         const int16_t dack = r.get<int16_t>();
         const SeqNum base = (mode & 1) ? t.rcv_nxt : peer;
         seg.seq = (mode & 2) ? SeqNum(r.get<uint32_t>()) : base + static_cast<uint32_t>(dseq);
-        seg.ack = (mode & 4) ? SeqNum(r.get<uint32_t>())
-                             : t.snd_una + static_cast<uint32_t>(dack);
+        seg.ack = (mode & 4) ? SeqNum(r.get<uint32_t>()) : t.snd_una + static_cast<uint32_t>(dack);
         seg.flags = r.get<uint8_t>();
         seg.window = r.get<uint16_t>();
         const uint16_t len = r.get<uint16_t>() % 1500;

@@ -1,10 +1,10 @@
 // Runs the fuzzer body on seeded pseudo-random inputs in the ordinary unit suite, so the
 // invariants are exercised by gcc, clang and the ASan+UBSan build without libFuzzer.
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <random>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "tcp_fuzz_body.h"
 

@@ -1,8 +1,8 @@
 // The send queue and the out-of-order queue: zero-copy references, partial release, overlap
 // trimming, bounds, and RFC 2018 §4 SACK block order.
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "tcp/reassembly.h"
 #include "tcp/send_queue.h"
@@ -61,9 +61,8 @@ using Ooo = Reassembly<TestBuf, 4>;
 
 std::string drain_all(Ooo& r, SeqNum& rcv_nxt) {
   std::string s;
-  rcv_nxt = r.drain(rcv_nxt, [&](const TestBuf& b, uint32_t off, uint32_t len) {
-    s += b.view(off, len);
-  });
+  rcv_nxt = r.drain(rcv_nxt,
+                    [&](const TestBuf& b, uint32_t off, uint32_t len) { s += b.view(off, len); });
   return s;
 }
 

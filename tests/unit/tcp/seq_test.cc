@@ -1,7 +1,7 @@
 // SeqNum and TsVal: modular comparison (RFC 9293 §3.4, RFC 7323 §5.2) across the 2^32 wrap.
-#include <gtest/gtest.h>
-
 #include "tcp/seq.h"
+
+#include <gtest/gtest.h>
 
 namespace tempo::tcp {
 namespace {
@@ -21,8 +21,8 @@ TEST(SeqNum, Rfc9293_3_4_OrderedAcrossWrap) {
 
 TEST(SeqNum, Rfc9293_3_4_HalfSpaceBoundary) {
   const SeqNum z(0);
-  EXPECT_LT(z, SeqNum(0x7FFFFFFFu));   // 2^31 - 1 ahead
-  EXPECT_GT(z, SeqNum(0x80000001u));   // 2^31 - 1 behind
+  EXPECT_LT(z, SeqNum(0x7FFFFFFFu));  // 2^31 - 1 ahead
+  EXPECT_GT(z, SeqNum(0x80000001u));  // 2^31 - 1 behind
 }
 
 TEST(SeqNum, DistanceAndRange) {

@@ -1,10 +1,10 @@
 // The control block's footprint and layout (DESIGN.md: compact, cache-friendly).
-#include <gtest/gtest.h>
+#include "tcp/tcb.h"
 
 #include <cstddef>
 #include <cstdio>
 
-#include "tcp/tcb.h"
+#include <gtest/gtest.h>
 
 namespace tempo::tcp {
 namespace {

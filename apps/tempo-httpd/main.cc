@@ -1,0 +1,162 @@
+// tempo-httpd: a fixed-response HTTP/1.1 server, the server of the short-connection
+// benchmarks. Every request (any method, any path) gets `app.httpd.response_bytes` bytes of
+// body with a Content-Length. With keep-alive (HTTP/1.1's default, unless the request says
+// `Connection: close` or `app.httpd.keepalive` is false) the connection serves the next
+// request; otherwise tempo closes first after the response, so tempo holds the TIME_WAIT
+// entries (DESIGN.md "TIME_WAIT").
+//
+//   tempo-httpd --config FILE      app: { httpd: { port: 80, response_bytes: 1024 } }
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <tempo/config.h>
+
+#include "config/cli.h"
+#include "stack/runtime.h"
+
+namespace {
+
+using tempo::stack::Conn;
+using tempo::stack::MbufBuf;
+
+constexpr const char* kSummary = "HTTP/1.1 server of fixed responses on a DPDK port.";
+constexpr size_t kMaxRequest = 8192;  // a request head larger than this is refused (431)
+
+struct Server {
+  std::string response_keepalive;  // head + body
+  std::string response_close;
+  bool keepalive = true;
+};
+
+// Per-connection request assembly: the head so far (requests rarely span segments).
+struct Request {
+  std::string head;
+};
+
+bool ieq_contains(std::string_view hay, std::string_view needle) {
+  auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
+                        [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+  return it != hay.end();
+}
+
+// Answers every complete request head at the front of `in` (pipelining), in order. Returns
+// the bytes consumed; sets *closed when a response closed the connection.
+size_t serve(Conn& c, const Server& srv, std::string_view in, bool* closed) {
+  size_t used = 0;
+  for (;;) {
+    const size_t end = in.find("\r\n\r\n", used);
+    if (end == std::string_view::npos) {
+      return used;
+    }
+    const std::string_view head = in.substr(used, end - used);
+    const bool http10 = head.find("HTTP/1.0") != std::string_view::npos;
+    const bool close = !srv.keepalive || ieq_contains(head, "connection: close") ||
+                       (http10 && !ieq_contains(head, "connection: keep-alive"));
+    const std::string& resp = close ? srv.response_close : srv.response_keepalive;
+    c.worker->send_copy(c, std::as_bytes(std::span(resp)));
+    used = end + 4;
+    if (close) {
+      c.worker->close(c);  // we close first: TIME_WAIT is ours
+      *closed = true;
+      return used;
+    }
+  }
+}
+
+void on_data(Conn& c, const MbufBuf& data, void* ctx) {
+  const auto* srv = static_cast<const Server*>(ctx);
+  c.worker->consume(c, data.size());
+  bool closed = false;
+  auto* req = static_cast<Request*>(c.user);
+  if (req == nullptr && data.size() <= kMaxRequest) {
+    // The common case: whole requests in one segment, served without allocating.
+    std::array<char, kMaxRequest> buf;
+    data.copy_out(0, data.size(), reinterpret_cast<std::byte*>(buf.data()));
+    const std::string_view in(buf.data(), data.size());
+    const size_t used = serve(c, *srv, in, &closed);
+    if (used < in.size() && !closed) {
+      c.user = req = new Request();
+      req->head.assign(in.substr(used));
+    }
+  } else {
+    if (req == nullptr) {
+      c.user = req = new Request();
+    }
+    const size_t old = req->head.size();
+    req->head.resize(old + data.size());
+    data.copy_out(0, data.size(), reinterpret_cast<std::byte*>(req->head.data() + old));
+    req->head.erase(0, serve(c, *srv, req->head, &closed));
+  }
+  if (!closed && req != nullptr && req->head.size() > kMaxRequest) {
+    static constexpr std::string_view k431 =
+        "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
+        "Connection: close\r\n\r\n";
+    c.worker->send_copy(c, std::as_bytes(std::span(k431)));
+    c.worker->close(c);
+  }
+}
+
+void on_peer_closed(Conn& c, void* /*ctx*/) { c.worker->close(c); }
+
+void on_closed(Conn& c, tempo::tcp::CloseReason /*why*/, void* /*ctx*/) {
+  delete static_cast<Request*>(c.user);
+  c.user = nullptr;
+}
+
+std::string response(size_t body_bytes, bool keepalive) {
+  std::string body(body_bytes, 'x');
+  for (size_t i = 0; i < body_bytes; ++i) {
+    body[i] = static_cast<char>('a' + i % 26);
+  }
+  return "HTTP/1.1 200 OK\r\nServer: tempo-httpd/" TEMPO_VERSION
+         "\r\nContent-Type: text/plain\r\nContent-Length: " +
+         std::to_string(body_bytes) + (keepalive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n") +
+         body;
+}
+
+int run(const tempo::Config& config) {
+  const auto app = tempo::config::app_section(config, "httpd");
+  app.check_keys({"port", "response_bytes", "keepalive"});
+  const auto port = app.get_int("port", 1, 65535, 80);
+  const auto bytes = app.get_int("response_bytes", 0, 1 << 20, 1024);
+  static Server srv;
+  srv.keepalive = app.get_bool("keepalive", true);
+  srv.response_keepalive = response(static_cast<size_t>(bytes), true);
+  srv.response_close = response(static_cast<size_t>(bytes), false);
+  static const tempo::stack::AppHandler kHttp{
+      .ctx = &srv,
+      .on_connected = nullptr,
+      .on_data = on_data,
+      .on_writable = nullptr,
+      .on_peer_closed = on_peer_closed,
+      .on_closed = on_closed,
+  };
+
+  const std::string program = tempo::config::program_name("httpd");
+  auto rt = tempo::stack::Runtime::start(config, program);
+  if (!rt) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), rt.error().c_str());
+    return 1;
+  }
+  (*rt)->listen(static_cast<uint16_t>(port), &kHttp);
+  tempo::stack::Runtime::install_signal_handlers();
+  std::printf("%s: http port %lld, %lld-byte responses, keepalive %s; ready\n", program.c_str(),
+              static_cast<long long>(port), static_cast<long long>(bytes),
+              srv.keepalive ? "on" : "off");
+  std::fflush(stdout);
+  (*rt)->run();
+  std::printf("%s: stopping\n", program.c_str());
+  (*rt)->print_counters(stdout);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return tempo::config::run_main(argc, argv, "httpd", kSummary, run);
+}
