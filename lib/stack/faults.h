@@ -43,18 +43,33 @@ class FaultStage {
   // not fit in `out` stay queued for the next call.
   size_t apply(std::span<P> in, std::span<P> out, Ticks now) noexcept {
     size_t n = 0;
+    // The last stage, on every packet that leaves (delayed or not): reordering. A packet
+    // picked for it is held and leaves right after the next one.
     auto emit = [&](P p) {
-      if (n < out.size()) {
-        out[n++] = p;
-      } else {
-        hold(p, now);  // no room now: next call
+      if (!has_reordered_ && roll(reorder_)) {
+        counters_.reordered++;
+        reordered_ = p;
+        has_reordered_ = true;
+        return;
       }
+      for (P q : {p, reordered_}) {
+        if (n < out.size()) {
+          out[n++] = q;
+        } else {
+          hold(q, now);  // no room now: next call
+        }
+        if (!has_reordered_) {
+          break;
+        }
+      }
+      has_reordered_ = false;
     };
     // Delayed packets whose time has come go first: they were received first.
-    while (delay_len_ > 0 && delayed_[delay_head_].at <= now && n < out.size()) {
-      out[n++] = delayed_[delay_head_].p;
+    while (delay_len_ > 0 && delayed_[delay_head_].at <= now && n + 2 <= out.size()) {
+      const P p = delayed_[delay_head_].p;
       delay_head_ = (delay_head_ + 1) % kDelayCapacity;
       --delay_len_;
+      emit(p);
     }
     for (P p : in) {
       if (roll(drop_)) {
@@ -71,18 +86,8 @@ class FaultStage {
         if (delay_ > Ticks{}) {
           counters_.delayed++;
           hold(p, now + delay_);
-          continue;
-        }
-        if (!has_reordered_ && roll(reorder_)) {
-          counters_.reordered++;
-          reordered_ = p;
-          has_reordered_ = true;
-          continue;
-        }
-        emit(p);
-        if (has_reordered_) {
-          has_reordered_ = false;
-          emit(reordered_);
+        } else {
+          emit(p);
         }
       }
     }

@@ -100,6 +100,18 @@ TEST(FaultStage, DelayHoldsUntilDueAndKeepsOrder) {
   EXPECT_EQ(sc.delayed, 5u);
 }
 
+TEST(FaultStage, ReorderAppliesToDelayedPacketsToo) {
+  Harness h;
+  FaultCounters sc;
+  Stage s(FaultDirection{.reorder = 1.0, .delay_ms = 10}, 3, &sc, Refs{&h.refs});
+  h.send(s, 4, Ticks::from_ms(0));
+  EXPECT_TRUE(h.passed.empty());
+  h.send(s, 0, Ticks::from_ms(10));
+  EXPECT_EQ(h.passed, (std::vector<int>{1, 0, 3, 2}));
+  EXPECT_EQ(sc.reordered, 2u);
+  EXPECT_EQ(sc.delayed, 4u);
+}
+
 TEST(FaultStage, FullDelayQueueDropsNewestAndDrainFreesHeld) {
   Harness h;
   FaultCounters sc;
