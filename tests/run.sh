@@ -58,7 +58,8 @@ run_suite build-release || failed=1
 
 if [ $quick -eq 0 ]; then
   step "ASan+UBSan build"
-  configure build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+  configure build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dperf=false  # benchmarks are built (and compile-checked) by the release build
   ninja -C build-asan
   step "ASan+UBSan tests"
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

@@ -3,8 +3,8 @@
 // Runs until SIGINT/SIGTERM, then prints its counters and exits 0.
 //
 //   tempo-echo --config drivers-config/net_tap.yaml
-#include <cstdio>
 #include <deque>
+#include <string>
 
 #include <tempo/config.h>
 
@@ -82,20 +82,9 @@ int run(const tempo::Config& config) {
   app.check_keys({"port"});
   const auto port = app.get_int("port", 1, 65535, 7);
 
-  const std::string program = tempo::config::program_name("echo");
-  auto rt = tempo::stack::Runtime::start(config, program);
-  if (!rt) {
-    std::fprintf(stderr, "%s: %s\n", program.c_str(), rt.error().c_str());
-    return 1;
-  }
-  (*rt)->listen(static_cast<uint16_t>(port), &kEcho);
-  tempo::stack::Runtime::install_signal_handlers();
-  std::printf("%s: echo port %lld; ready\n", program.c_str(), static_cast<long long>(port));
-  std::fflush(stdout);
-  (*rt)->run();
-  std::printf("%s: stopping\n", program.c_str());
-  (*rt)->print_counters(stdout);
-  return 0;
+  return tempo::stack::serve(config, tempo::config::program_name("echo"),
+                             static_cast<uint16_t>(port), &kEcho,
+                             "echo port " + std::to_string(port));
 }
 
 }  // namespace

@@ -137,22 +137,10 @@ int run(const tempo::Config& config) {
       .on_closed = on_closed,
   };
 
-  const std::string program = tempo::config::program_name("httpd");
-  auto rt = tempo::stack::Runtime::start(config, program);
-  if (!rt) {
-    std::fprintf(stderr, "%s: %s\n", program.c_str(), rt.error().c_str());
-    return 1;
-  }
-  (*rt)->listen(static_cast<uint16_t>(port), &kHttp);
-  tempo::stack::Runtime::install_signal_handlers();
-  std::printf("%s: http port %lld, %lld-byte responses, keepalive %s; ready\n", program.c_str(),
-              static_cast<long long>(port), static_cast<long long>(bytes),
-              srv.keepalive ? "on" : "off");
-  std::fflush(stdout);
-  (*rt)->run();
-  std::printf("%s: stopping\n", program.c_str());
-  (*rt)->print_counters(stdout);
-  return 0;
+  return tempo::stack::serve(config, tempo::config::program_name("httpd"),
+                             static_cast<uint16_t>(port), &kHttp,
+                             "http port " + std::to_string(port) + ", " + std::to_string(bytes) +
+                                 "-byte responses, keepalive " + (srv.keepalive ? "on" : "off"));
 }
 
 }  // namespace

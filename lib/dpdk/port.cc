@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -78,20 +79,23 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
   }
 
   const int socket = rte_eth_dev_socket_id(port.port_id);
-  char pool_name[RTE_MEMPOOL_NAMESIZE];
-  std::snprintf(pool_name, sizeof(pool_name), "tempo_p%d", index);
   const uint32_t n_mbufs = spec.mbufs_per_queue * spec.queues;
-  port.pool = rte_pktmbuf_pool_create(pool_name, n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                      socket < 0 ? 0 : socket);
-  if (port.pool == nullptr) {
-    return fail("port " + spec.device + ": mbuf pool of " + std::to_string(n_mbufs) +
-                " mbufs: " + rte_strerror(rte_errno) + " (raise eal.memory_mb)");
+  for (auto [pool, kind] : {std::pair{&port.rx_pool, "rx"}, std::pair{&port.pool, "tx"}}) {
+    char pool_name[RTE_MEMPOOL_NAMESIZE];
+    std::snprintf(pool_name, sizeof(pool_name), "tempo_%s%d", kind, index);
+    *pool = rte_pktmbuf_pool_create(pool_name, n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                    socket < 0 ? 0 : socket);
+    if (*pool == nullptr) {
+      return fail("port " + spec.device + ": " + kind + " mbuf pool of " + std::to_string(n_mbufs) +
+                  " mbufs: " + rte_strerror(rte_errno) +
+                  " (raise eal.memory_mb or lower ports[].mbufs)");
+    }
   }
 
   for (uint16_t q = 0; q < spec.queues; ++q) {
     rte_eth_rxconf rxconf = info.default_rxconf;
     rxconf.offloads = conf.rxmode.offloads;
-    if (int rc = rte_eth_rx_queue_setup(port.port_id, q, nb_rxd, socket, &rxconf, port.pool);
+    if (int rc = rte_eth_rx_queue_setup(port.port_id, q, nb_rxd, socket, &rxconf, port.rx_pool);
         rc != 0) {
       return fail(error(spec.device, "rte_eth_rx_queue_setup", rc));
     }

@@ -17,7 +17,7 @@ struct PortSpec {
   std::string device;   // EAL --vdev string ("net_tap0,iface=t0") or PCI address
   uint16_t queues = 1;  // RX/TX queue pairs, one per worker
   uint16_t mtu = 1500;
-  uint32_t mbufs_per_queue = 4095;  // pool size is this times `queues` (2^n - 1 is best)
+  uint32_t mbufs_per_queue = 4095;  // each pool's size is this times `queues` (2^n - 1 is best)
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
 };
@@ -33,6 +33,12 @@ struct Port {
   bool tx_ip_cksum = false;      // RTE_ETH_TX_OFFLOAD_IPV4_CKSUM in use
   bool tx_tcp_cksum = false;     // RTE_ETH_TX_OFFLOAD_TCP_CKSUM in use
   bool rx_cksum = false;         // RTE_ETH_RX_OFFLOAD_{IPV4,TCP}_CKSUM in use
+  // Two pools, so that receiving never waits on memory that only receiving can free: RX
+  // descriptors refill from `rx_pool`; everything tempo allocates (headers, copies, replies)
+  // comes from `pool`. Received payload held by connections drains `rx_pool`; the Worker then
+  // copies payload into `pool` (or drops the data, keeping the ACK) so ACKs keep arriving and
+  // send queues keep draining.
+  rte_mempool* rx_pool = nullptr;
   rte_mempool* pool = nullptr;
 };
 

@@ -96,6 +96,12 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
     spec.device = pc.device;
     spec.queues = static_cast<uint16_t>(pc.queues);
     spec.mtu = static_cast<uint16_t>(pc.mtu);
+    spec.mbufs_per_queue = static_cast<uint32_t>(pc.mbufs);
+    // Descriptors are filled from the pool: keep them to a quarter of it.
+    while (spec.rx_desc > 64 && spec.rx_desc > spec.mbufs_per_queue / 4) {
+      spec.rx_desc /= 2;
+      spec.tx_desc /= 2;
+    }
     auto port = dpdk::port_start(spec, static_cast<int>(i));
     if (!port) {
       return fail(port.error());
@@ -116,6 +122,7 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
       iface.port_id = port.port_id;
       iface.queue = w;
       iface.pool = port.pool;
+      iface.rx_pool = port.rx_pool;
       iface.mac = wire::MacAddr(port.mac);
       iface.ipv4 = to_wire(pc.ipv4.addr);
       iface.ipv4_prefix = pc.ipv4.len;
@@ -199,21 +206,8 @@ void Runtime::print_counters(std::FILE* out) const {
   timewait::TwCounters tw;
   uint64_t tw_now = 0;
   for (const auto& w : workers_) {
-    const timewait::TwCounters c = w->tw_counters();
+    tw += w->tw_counters();
     tw_now += w->tw_entries();
-    tw.entered += c.entered;
-    tw.expired += c.expired;
-    tw.evicted += c.evicted;
-    tw.refused_full += c.refused_full;
-    tw.active_reuse += c.active_reuse;
-    tw.fin_reacked += c.fin_reacked;
-    tw.dup_acks += c.dup_acks;
-    tw.bare_acks += c.bare_acks;
-    tw.rst_ignored += c.rst_ignored;
-    tw.rst_closed += c.rst_closed;
-    tw.paws_drops += c.paws_drops;
-    tw.passive_reuse_accepted += c.passive_reuse_accepted;
-    tw.passive_reuse_refused += c.passive_reuse_refused;
   }
   const std::pair<const char*, uint64_t> tw_items[] = {
       {"timewait.entries", tw_now},
@@ -234,6 +228,13 @@ void Runtime::print_counters(std::FILE* out) const {
   for (const auto& [name, value] : tw_items) {
     std::fprintf(out, "  %s: %llu\n", name, static_cast<unsigned long long>(value));
   }
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    for (auto [pool, kind] :
+         {std::pair{ports_[i].rx_pool, "rx"}, std::pair{ports_[i].pool, "tx"}}) {
+      std::fprintf(out, "  port%zu.%s_pool_free: %u of %u\n", i, kind,
+                   rte_mempool_avail_count(pool), pool->size);
+    }
+  }
   std::fprintf(out, "%s: neighbours\n", program_.c_str());
   for (const auto& w : workers_) {
     for (const std::string& n : w->neighbors()) {
@@ -241,6 +242,23 @@ void Runtime::print_counters(std::FILE* out) const {
     }
   }
   std::fflush(out);
+}
+
+int serve(const Config& config, const std::string& program, uint16_t port, const AppHandler* app,
+          const std::string& banner) {
+  auto rt = Runtime::start(config, program);
+  if (!rt) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), rt.error().c_str());
+    return 1;
+  }
+  (*rt)->listen(port, app);
+  Runtime::install_signal_handlers();
+  std::printf("%s: %s; ready\n", program.c_str(), banner.c_str());
+  std::fflush(stdout);
+  (*rt)->run();
+  std::printf("%s: stopping\n", program.c_str());
+  (*rt)->print_counters(stdout);
+  return 0;
 }
 
 Runtime::~Runtime() {

@@ -63,4 +63,10 @@ class Runtime {
   std::vector<unsigned> worker_lcores_;
 };
 
+// The frame of a one-service app: starts the Runtime, serves TCP `port` with `app` on every
+// worker, prints "<program>: <banner>; ready", runs until SIGINT/SIGTERM, prints the counters.
+// Returns the process exit code (0, or 1 when the stack could not start).
+int serve(const Config& config, const std::string& program, uint16_t port, const AppHandler* app,
+          const std::string& banner);
+
 }  // namespace tempo::stack

@@ -107,6 +107,11 @@ uint32_t Worker::poll() noexcept {
   std::array<rte_mbuf*, 2 * kBurst> faulted;
   for (Port& p : ports_) {
     size_t n = rte_eth_rx_burst(p.iface.port_id, p.iface.queue, burst.data(), kBurst);
+    if (n > 0 && p.iface.rx_pool != nullptr) {
+      // rte_mempool_avail_count walks the per-lcore caches: once per burst, not per packet.
+      p.rx_low = rte_mempool_avail_count(p.iface.rx_pool) < p.iface.rx_pool->size / 4;
+      p.tx_low = rte_mempool_avail_count(p.iface.pool) < p.iface.pool->size / 4;
+    }
     rte_mbuf** rx = burst.data();
     if (p.rx_faults) [[unlikely]] {
       n = p.rx_faults->apply(std::span(burst.data(), n), faulted, now_);

@@ -50,7 +50,8 @@ namespace tempo::stack {
 struct Interface {
   uint16_t port_id = 0;
   uint16_t queue = 0;
-  rte_mempool* pool = nullptr;
+  rte_mempool* pool = nullptr;     // what the Worker allocates from (dpdk/port.h)
+  rte_mempool* rx_pool = nullptr;  // what RX descriptors refill from
   wire::MacAddr mac;
   wire::Ipv4Addr ipv4;
   uint8_t ipv4_prefix = 0;
@@ -148,6 +149,11 @@ class Worker {
       Ticks sent;
     };
     std::array<Pending, 8> pending{};
+    // A pool below a quarter free (checked once per burst). rx_low: received payload is copied
+    // out, not held. tx_low: the rest of `pool` is kept for headers (ACKs, ARP, retransmission
+    // headers), so data copies are refused and the data dropped or pushed back (dpdk/port.h).
+    bool rx_low = false;
+    bool tx_low = false;
     std::unique_ptr<MbufFaultStage> rx_faults;  // null unless `faults.rx` is configured
     std::unique_ptr<MbufFaultStage> tx_faults;
   };

@@ -367,10 +367,28 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   seg.opts = *opts;
   seg.len = static_cast<uint32_t>(tcp->payload().size());
   if (seg.len > 0) {
-    // The payload stays in this mbuf: one more reference, released by the core's queues.
-    rte_mbuf_refcnt_update(m, 1);
     const auto off = static_cast<uint32_t>(tcp->payload().data() - rte_pktmbuf_mtod(m, std::byte*));
-    seg.payload = MbufBuf(m, off, seg.len);
+    if (!p.rx_low) [[likely]] {
+      // The payload stays in this mbuf: one more reference, released by the core's queues.
+      rte_mbuf_refcnt_update(m, 1);
+      seg.payload = MbufBuf(m, off, seg.len);
+    } else if (rte_mbuf* copy = p.tx_low ? nullptr : rte_pktmbuf_alloc(p.iface.pool);
+               copy != nullptr && rte_pktmbuf_tailroom(copy) >= seg.len) {
+      // Receive memory is short: copy, so the RX mbuf goes straight back (dpdk/port.h).
+      std::memcpy(rte_pktmbuf_append(copy, static_cast<uint16_t>(seg.len)), tcp->payload().data(),
+                  seg.len);
+      seg.payload = MbufBuf(copy);
+      counters_.tcp_rx_copied++;
+    } else {
+      // No memory for the data at all: drop the data (and a FIN after it, which would sit at
+      // the wrong sequence number), keep the ACK and window. The peer retransmits the data.
+      if (copy != nullptr) {
+        rte_pktmbuf_free(copy);
+      }
+      seg.len = 0;
+      seg.flags = static_cast<uint8_t>(seg.flags & ~tcp::flag::kFin);
+      counters_.tcp_rx_data_dropped++;
+    }
   }
   ConnSink sink{*this, *c};
   c->in_core = true;
@@ -412,7 +430,9 @@ bool Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tup
       const auto remote = reply.ipv6 ? ip_of(reply.dst6) : ip_of(reply.dst4);
       reply.options.has_timestamps = true;
       reply.options.tsval = tcp::ts_value(now_, tcp::ts_offset(*prf_, local, remote));
-      reply.options.tsecr = rec.conn.ts_recent;
+      // The segment's TSval when the verdict takes it as the new TS.Recent (RFC 7323 §4.3: the
+      // update comes before the reply), else the stored one.
+      reply.options.tsecr = v.update_ts ? seg.tsval : rec.conn.ts_recent;
     }
     send_built(p, reply);
   }
@@ -424,24 +444,8 @@ bool Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tup
 }
 
 timewait::TwCounters Worker::tw_counters() const noexcept {
-  timewait::TwCounters sum;
-  for (const timewait::TwCounters* c : {&tw4_->counters(), &tw6_->counters()}) {
-    sum.entered += c->entered;
-    sum.expired += c->expired;
-    sum.evicted += c->evicted;
-    sum.refused_full += c->refused_full;
-    sum.active_reuse += c->active_reuse;
-    sum.erased += c->erased;
-    sum.fin_reacked += c->fin_reacked;
-    sum.dup_acks += c->dup_acks;
-    sum.bare_acks += c->bare_acks;
-    sum.no_ack_drops += c->no_ack_drops;
-    sum.rst_ignored += c->rst_ignored;
-    sum.rst_closed += c->rst_closed;
-    sum.paws_drops += c->paws_drops;
-    sum.passive_reuse_accepted += c->passive_reuse_accepted;
-    sum.passive_reuse_refused += c->passive_reuse_refused;
-  }
+  timewait::TwCounters sum = tw4_->counters();
+  sum += tw6_->counters();
   return sum;
 }
 
@@ -585,7 +589,8 @@ uint32_t Worker::send_copy(Conn& c, std::span<const std::byte> bytes_in) noexcep
   Port& p = ports_[c.port];
   uint32_t taken = 0;
   while (taken < bytes_in.size()) {
-    rte_mbuf* m = rte_pktmbuf_alloc(p.iface.pool);
+    // Data may not take the headers' reserve (Port::tx_low): the caller sees a short count.
+    rte_mbuf* m = p.tx_low ? nullptr : rte_pktmbuf_alloc(p.iface.pool);
     if (m == nullptr) {
       counters_.drop_no_mbuf++;
       break;

@@ -43,6 +43,8 @@ constexpr Named kNamed[] = {
     {"tcp.segments_sent", &StackCounters::tcp_segments_sent},
     {"tcp.time_wait_entered", &StackCounters::tcp_time_wait_entered},
     {"drop.tcp.conn_exhausted", &StackCounters::tcp_conn_exhausted},
+    {"tcp.rx_copied", &StackCounters::tcp_rx_copied},
+    {"drop.tcp.data_no_mbuf", &StackCounters::tcp_rx_data_dropped},
     {"drop.not_for_us", &StackCounters::drop_not_for_us},
     {"drop.ethertype", &StackCounters::drop_ethertype},
     {"drop.ip_protocol", &StackCounters::drop_ip_protocol},

@@ -46,7 +46,9 @@ struct StackCounters {
   uint64_t tcp_rst_sent = 0;  // resets for segments to no connection (RFC 9293 §3.10.7.1)
   uint64_t tcp_segments_sent = 0;
   uint64_t tcp_time_wait_entered = 0;
-  uint64_t tcp_conn_exhausted = 0;  // a SYN found no free connection slot: dropped
+  uint64_t tcp_conn_exhausted = 0;   // a SYN found no free connection slot: dropped
+  uint64_t tcp_rx_copied = 0;        // payload copied out because RX memory was short
+  uint64_t tcp_rx_data_dropped = 0;  // payload dropped (ACK kept): no memory at all
   // Drops that are not parse errors.
   uint64_t drop_not_for_us = 0;       // L2 or L3 destination is not this host
   uint64_t drop_ethertype = 0;        // neither IPv4, IPv6 nor ARP

@@ -58,6 +58,25 @@ struct TwCounters {
         return;
     }
   }
+
+  TwCounters& operator+=(const TwCounters& o) noexcept {
+    entered += o.entered;
+    expired += o.expired;
+    evicted += o.evicted;
+    refused_full += o.refused_full;
+    active_reuse += o.active_reuse;
+    erased += o.erased;
+    fin_reacked += o.fin_reacked;
+    dup_acks += o.dup_acks;
+    bare_acks += o.bare_acks;
+    no_ack_drops += o.no_ack_drops;
+    rst_ignored += o.rst_ignored;
+    rst_closed += o.rst_closed;
+    paws_drops += o.paws_drops;
+    passive_reuse_accepted += o.passive_reuse_accepted;
+    passive_reuse_refused += o.passive_reuse_refused;
+    return *this;
+  }
 };
 
 }  // namespace tempo::timewait

@@ -92,6 +92,9 @@ struct PortConfig {
   std::optional<Ipv4Addr> gateway;
   std::optional<Ipv6Addr> gateway6;
   int mtu = 1500;
+  // mbufs per queue in the port's pool: RX descriptors, send queues, out-of-order data and
+  // retransmissions all draw on it. An exhausted pool slows service, never corrupts it.
+  int mbufs = 8191;
   std::vector<Route4> routes;   // `routes:` entries with an IPv4 prefix
   std::vector<Route6> routes6;  // `routes:` entries with an IPv6 prefix
 };
