@@ -32,6 +32,10 @@ struct Counters {
   uint64_t retransmits = 0;  // segments retransmitted (any cause)
   uint64_t rto_expired = 0;
   uint64_t fast_retransmits = 0;
+  uint64_t sack_recoveries = 0;      // RFC 6675 §5 loss recovery entered (of fast_retransmits)
+  uint64_t sack_rescue_rxts = 0;     // RFC 6675 NextSeg (4) rescue retransmissions
+  uint64_t sack_blocks_invalid = 0;  // RFC 2018 §4 blocks outside [SND.UNA, SND.MAX], ignored
+  uint64_t dsacks = 0;               // RFC 2883 §4 D-SACK blocks received (ignored)
   uint64_t dup_acks = 0;
   uint64_t delayed_acks = 0;  // ACKs sent by the delayed-ACK timer
   uint64_t persist_probes = 0;

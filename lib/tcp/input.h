@@ -125,6 +125,32 @@ inline bool acceptable(SeqNum rcv_nxt, uint32_t rcv_wnd, SeqNum seq, uint32_t se
          in_range(rcv_nxt, seq + seg_len - 1, rcv_nxt + rcv_wnd);
 }
 
+// An RTT sample for an ACK that advanced SND.UNA (SND.UNA already moved).
+//
+// RFC 7323 §4.1-4.2: with timestamps, RTT = now - TSecr on "a segment [that] advances the left
+// edge of the send window" (RTTM). The echo names the transmission it answers, so this holds
+// for retransmitted segments too (the ambiguity RFC 6298 §3 Karn's rule avoids is gone).
+// Our TS clock ticks in ms: an echo from this tick counts as 1 ms (as Linux
+// tcp_rtt_tsopt_us()), and an echo from the future or older than rto_max is ignored (a wrong
+// or forged TSecr). Without timestamps: RFC 6298 §3 Karn timing of one unretransmitted segment.
+template <Buffer Buf>
+void rtt_sample(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
+  bool sampled = false;
+  if (t.ts_ok && seg.opts.has_timestamps && seg.opts.tsecr != 0) {
+    const int32_t d = static_cast<int32_t>(ts_now(t, now) - seg.opts.tsecr);
+    if (d >= 0 && Ticks::from_ms(static_cast<uint64_t>(d)) <= t.cfg->rto_max) {
+      t.rtt.on_sample(Ticks::from_ms(d > 0 ? static_cast<uint64_t>(d) : 1));
+      sampled = true;
+    }
+  }
+  if (t.rtt_timing && seg.ack >= t.rtt_seq) {
+    if (!sampled) {
+      t.rtt.on_sample(now - t.rtt_start);
+    }
+    t.rtt_timing = false;
+  }
+}
+
 // Fifth check, ACK in a synchronized state (and SYN-RECEIVED after it moved on). Returns false
 // when the segment must not be processed further.
 template <Buffer Buf, class S>
@@ -144,23 +170,26 @@ bool process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept
     return false;
   }
   const uint32_t wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
-  if (seg.ack > t.snd_una) {
+  const bool advances = seg.ack > t.snd_una;
+  uint32_t data = 0;
+  uint32_t flight_before = 0;
+  if (advances) {
     const uint32_t acked = distance(t.snd_una, seg.ack);
     const bool acks_fin = t.fin_sent && seg.ack == t.snd_max;
-    const uint32_t data = std::min(acked - (acks_fin ? 1u : 0u), t.sndq.bytes());
+    data = std::min(acked - (acks_fin ? 1u : 0u), t.sndq.bytes());
     t.sndq.release(data);
-    const uint32_t flight_before = t.flight();
+    flight_before = t.flight();
     t.snd_una = seg.ack;
     if (t.snd_nxt < t.snd_una) {
       t.snd_nxt = t.snd_una;
     }
-    // RFC 6298 §3 (Karn) sample, then §5.3 restart or §5.2 stop the timer.
-    if (t.rtt_timing && seg.ack >= t.rtt_seq) {
-      t.rtt.on_sample(now - t.rtt_start);
-      t.rtt_timing = false;
-    }
+    rtt_sample(t, seg, now);
     t.retries = 0;
     t.rtt.reset_backoff();
+  }
+  // RFC 2018 §4-5 / RFC 6675 §5 (B.1): the scoreboard before any recovery decision.
+  const uint32_t newly_sacked = t.sack_ok ? sack_update(t, seg, c) : 0;
+  if (advances) {
     on_new_ack(t, data, flight_before, now, s);
     if (t.flight() == 0) {
       cancel(t, TimerKind::kRetransmit, s);
@@ -172,7 +201,10 @@ bool process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept
       s.on_writable();
     }
   } else if (seg.ack == t.snd_una && seg.len == 0 && wnd == t.snd_wnd && t.flight() > 0 &&
-             !seg.has(flag::kFin)) {
+             !seg.has(flag::kFin) &&
+             // RFC 6675 §2: with SACK in use, a duplicate ACK also SACKs data not SACKed
+             // before (an ACK carrying only old or D-SACK blocks is not one).
+             (!t.sack_ok || seg.opts.num_sack == 0 || newly_sacked > 0)) {
     // RFC 5681 §2 duplicate ACK.
     ++c.dup_acks;
     on_dup_ack(t, now, s);

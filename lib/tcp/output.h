@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "tcp/buffer.h"
+#include "tcp/sack.h"
 #include "tcp/segment.h"
 #include "tcp/seq.h"
 #include "tcp/sink.h"
@@ -240,71 +241,221 @@ inline bool can_send_data(State st) noexcept {
   return false;
 }
 
-// Sends what the windows allow, up to max_segs segments (RFC 9293 §3.8.6, §3.7.4 Nagle,
-// §3.8.6.2.1 sender SWS avoidance), then an ACK if one is owed and nothing carried it.
+// Sends one segment of new data from SND.NXT (with the FIN when it is due), at most `usable`
+// bytes (RFC 9293 §3.8.6, §3.7.4 Nagle, §3.8.6.2.1 sender SWS avoidance). Returns false when
+// nothing was sent.
+template <Buffer Buf, class S>
+requires Sink<S, Buf>
+bool send_new(Tcb<Buf>& t, uint32_t usable, Ticks now, S& s) noexcept {
+  const uint32_t offset = distance(t.snd_una, t.snd_nxt);
+  if (offset > t.sndq.bytes()) {
+    return false;  // FIN already sent
+  }
+  const uint32_t avail = t.sndq.bytes() - offset;
+  const uint32_t flight = t.flight();
+  uint32_t len = std::min({avail, usable, static_cast<uint32_t>(t.snd_mss)});
+  if (len < avail && len < t.snd_mss) {
+    // RFC 9293 §3.8.6.2.1: a window-limited runt waits, unless it is half the largest
+    // window the peer offered.
+    if (len == 0 || len < t.max_snd_wnd / 2) {
+      len = 0;
+    }
+  } else if (len == avail && len < t.snd_mss && len > 0 && t.nagle && flight > 0) {
+    len = 0;  // RFC 9293 §3.7.4 Nagle: a small segment waits for the outstanding ACK
+  }
+  OutSegment<Buf> o;
+  if (len > 0) {
+    len = t.sndq.reference(offset, len, o);
+  }
+  const bool fin = t.fin_queued && t.snd_nxt + len == fin_seq(t) && len == avail;
+  if (len == 0 && !fin) {
+    return false;
+  }
+  o.seq = t.snd_nxt;
+  o.flags = flag::kAck;
+  if (len > 0 && len == avail) {
+    o.flags |= flag::kPsh;
+  }
+  if (fin) {
+    o.flags |= flag::kFin;
+    t.fin_sent = true;
+  }
+  finish_segment(t, o, now);
+  if (o.seq < t.snd_max) {
+    ++s.core().counters.retransmits;
+  }
+  emit(t, o, s);
+  const SeqNum old_max = t.snd_max;
+  t.snd_nxt = t.snd_nxt + len + (fin ? 1u : 0u);
+  t.snd_max = max(t.snd_max, t.snd_nxt);
+  // RFC 6298 §3 (Karn): time one segment at a time, never a retransmitted one.
+  if (!t.rtt_timing && o.seq >= old_max) {
+    t.rtt_timing = true;
+    t.rtt_seq = t.snd_nxt;
+    t.rtt_start = now;
+  }
+  // RFC 6298 §5.1: start the timer when it is not running.
+  if (!t.armed(TimerKind::kRetransmit)) {
+    arm(t, TimerKind::kRetransmit, now + rto(t), s);
+  }
+  cancel(t, TimerKind::kPersist, s);
+  return true;
+}
+
+// Retransmits the sent data from `seq` (SND.UNA <= seq < SND.MAX), at most `max_len` payload
+// bytes, with our FIN when the segment reaches it; SND.NXT does not move. Returns the sequence
+// space the segment covered (0 when there was nothing to send).
+template <Buffer Buf, class S>
+requires Sink<S, Buf> uint32_t retransmit_range(Tcb<Buf>& t, SeqNum seq, uint32_t max_len,
+                                                Ticks now, S& s)
+noexcept {
+  const uint32_t outstanding = distance(t.snd_una, t.snd_max);
+  const bool fin_out = t.fin_sent;
+  const uint32_t data_out = std::min(outstanding - (fin_out ? 1u : 0u), t.sndq.bytes());
+  const uint32_t off = distance(t.snd_una, seq);
+  OutSegment<Buf> o;
+  uint32_t len = off < data_out ? std::min(data_out - off, max_len) : 0;
+  if (len > 0) {
+    len = t.sndq.reference(off, len, o);
+  }
+  const bool fin = fin_out && off + len == data_out;
+  if (len == 0 && !fin) {
+    return 0;
+  }
+  o.seq = seq;
+  o.flags = flag::kAck;
+  if (fin) {
+    o.flags |= flag::kFin;
+  }
+  finish_segment(t, o, now);
+  ++s.core().counters.retransmits;
+  // RFC 6298 §3 (Karn): no timed sample across a retransmission. (With timestamps the TSecr
+  // of the ACK still gives one: RFC 7323 §4.1, see input.h process_ack.)
+  t.rtt_timing = false;
+  emit(t, o, s);
+  if (!t.armed(TimerKind::kRetransmit)) {
+    arm(t, TimerKind::kRetransmit, now + rto(t), s);
+  }
+  return len + (fin ? 1u : 0u);
+}
+
+// RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg() chooses. pipe is
+// recomputed from the scoreboard after each segment, which is step (C.4)'s bookkeeping.
+template <Buffer Buf, class S>
+requires Sink<S, Buf>
+void sack_output(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  const uint32_t mss = t.snd_mss;
+  // Each pass sends one segment that moves HighRxt, SND.NXT or sets rescue_sent, so the
+  // loop ends; the bound only guards against a bug turning this into a livelock.
+  for (uint32_t guard = 0; guard < 4096; ++guard) {
+    const SeqNum from = max(t.high_rxt, t.snd_una);
+    const uint32_t pipe = sack_pipe(t.sacked, t.snd_una, t.snd_max, mss, from);
+    const uint32_t cwnd = t.cc.cwnd();
+    if (cwnd < pipe || cwnd - pipe < mss) {
+      return;
+    }
+    // NextSeg (1): the lowest unSACKed octet not yet retransmitted (above HighRxt), below the
+    // highest SACKed octet, that IsLost(); (3): the same without IsLost(), once (2) new data
+    // found nothing to send.
+    SeqNum lost_seq;
+    SeqNum lost_end;
+    bool have_lost = false;
+    SeqNum any_seq;
+    SeqNum any_end;
+    bool have_any = false;
+    if (!t.sacked.empty()) {
+      for_each_hole(t.sacked, t.snd_una, t.snd_max, mss, [&](const SackHole& h) {
+        if (!h.below_sacked || h.end <= from) {
+          return h.below_sacked;
+        }
+        const SeqNum start = max(h.start, from);
+        if (!have_any) {
+          have_any = true;
+          any_seq = start;
+          any_end = h.end;
+        }
+        if (h.lost) {
+          have_lost = true;
+          lost_seq = start;
+          lost_end = h.end;
+          return false;
+        }
+        return true;
+      });
+    }
+    if (have_lost) {
+      const uint32_t sent =
+          retransmit_range(t, lost_seq, std::min(distance(lost_seq, lost_end), mss), now, s);
+      if (sent == 0) {
+        return;
+      }
+      t.high_rxt = lost_seq + sent;  // (C.3)
+      continue;
+    }
+    // NextSeg (2): new data, as the receive window allows (cwnd is accounted by pipe here).
+    const uint32_t rwnd = t.snd_wnd > t.flight() ? t.snd_wnd - t.flight() : 0;
+    if (can_send_data(t.state) && send_new(t, std::min(rwnd, cwnd - pipe), now, s)) {
+      continue;
+    }
+    if (have_any) {
+      const uint32_t sent =
+          retransmit_range(t, any_seq, std::min(distance(any_seq, any_end), mss), now, s);
+      if (sent == 0) {
+        return;
+      }
+      t.high_rxt = any_seq + sent;
+      continue;
+    }
+    // NextSeg (4), the rescue retransmission: once per recovery, one segment ending at the
+    // highest outstanding unSACKed octet. Deviation: only when that octet was not already
+    // retransmitted in this recovery (it is then in flight again, and counted in pipe).
+    if (t.rescue_sent) {
+      return;
+    }
+    SeqNum hole_start;
+    SeqNum hole_end;
+    bool have_hole = false;
+    for_each_hole(t.sacked, t.snd_una, t.snd_max, mss, [&](const SackHole& h) {
+      hole_start = h.start;
+      hole_end = h.end;
+      have_hole = true;
+      return true;
+    });
+    if (!have_hole || hole_end <= from) {
+      return;
+    }
+    SeqNum start = max(hole_start, from);
+    if (distance(start, hole_end) > mss) {
+      start = hole_end - mss;
+    }
+    t.rescue_sent = true;  // RFC 6675: "RescueRxt set to RecoveryPoint. HighRxt MUST NOT be
+                           // updated."
+    if (retransmit_range(t, start, distance(start, hole_end), now, s) == 0) {
+      return;
+    }
+    ++s.core().counters.sack_rescue_rxts;
+  }
+}
+
+// Sends what the windows allow, up to max_segs segments (RFC 9293 §3.8.6), then an ACK if one is
+// owed and nothing carried it. In RFC 6675 loss recovery, NextSeg() under pipe decides instead.
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
 void output(Tcb<Buf>& t, Ticks now, S& s, uint32_t max_segs = UINT32_MAX) noexcept {
-  if (can_send_data(t.state)) {
+  if (t.in_recovery && t.sack_ok) {
+    if (is_synchronized(t.state)) {
+      sack_output(t, now, s);
+    }
+  } else if (can_send_data(t.state)) {
     for (uint32_t n = 0; n < max_segs; ++n) {
-      const uint32_t offset = distance(t.snd_una, t.snd_nxt);
-      if (offset > t.sndq.bytes()) {
-        break;  // FIN already sent
-      }
-      const uint32_t avail = t.sndq.bytes() - offset;
       const uint32_t wnd = std::min(t.snd_wnd, t.cc.cwnd());
       const uint32_t flight = t.flight();
-      const uint32_t usable = wnd > flight ? wnd - flight : 0;
-      uint32_t len = std::min({avail, usable, static_cast<uint32_t>(t.snd_mss)});
-      if (len < avail && len < t.snd_mss) {
-        // RFC 9293 §3.8.6.2.1: a window-limited runt waits, unless it is half the largest
-        // window the peer offered.
-        if (len == 0 || len < t.max_snd_wnd / 2) {
-          len = 0;
-        }
-      } else if (len == avail && len < t.snd_mss && len > 0 && t.nagle && flight > 0) {
-        len = 0;  // RFC 9293 §3.7.4 Nagle: a small segment waits for the outstanding ACK
-      }
-      OutSegment<Buf> o;
-      if (len > 0) {
-        len = t.sndq.reference(offset, len, o);
-      }
-      const bool fin = t.fin_queued && t.snd_nxt + len == fin_seq(t) && len == avail;
-      if (len == 0 && !fin) {
-        break;
-      }
-      o.seq = t.snd_nxt;
-      o.flags = flag::kAck;
-      if (len > 0 && len == avail) {
-        o.flags |= flag::kPsh;
-      }
-      if (fin) {
-        o.flags |= flag::kFin;
-        t.fin_sent = true;
-      }
-      finish_segment(t, o, now);
-      if (o.seq < t.snd_max) {
-        ++s.core().counters.retransmits;
-      }
-      emit(t, o, s);
-      const SeqNum old_max = t.snd_max;
-      t.snd_nxt = t.snd_nxt + len + (fin ? 1u : 0u);
-      t.snd_max = max(t.snd_max, t.snd_nxt);
-      // RFC 6298 §3 (Karn): time one segment at a time, never a retransmitted one.
-      if (!t.rtt_timing && o.seq >= old_max) {
-        t.rtt_timing = true;
-        t.rtt_seq = t.snd_nxt;
-        t.rtt_start = now;
-      }
-      // RFC 6298 §5.1: start the timer when it is not running.
-      if (!t.armed(TimerKind::kRetransmit)) {
-        arm(t, TimerKind::kRetransmit, now + rto(t), s);
-      }
-      cancel(t, TimerKind::kPersist, s);
-      if (fin) {
+      if (!send_new(t, wnd > flight ? wnd - flight : 0, now, s)) {
         break;
       }
     }
+  }
+  if (can_send_data(t.state)) {
     // RFC 9293 §3.8.6.1: data waits behind a zero window and nothing is in flight to bring
     // the window update: probe.
     const uint32_t offset = distance(t.snd_una, t.snd_nxt);

@@ -23,8 +23,9 @@ class Cc {
   void on_ack(uint32_t bytes, uint32_t mss, uint32_t flight, Ticks now, Ticks srtt) noexcept {
     cc::on_ack(c_, bytes, mss, flight, now, srtt);
   }
-  void on_enter_recovery(uint32_t flight, uint32_t mss, Ticks now) noexcept {
-    cc::on_enter_recovery(c_, flight, mss, now);
+  void on_enter_recovery(uint32_t flight, uint32_t mss, Ticks now,
+                         cc::RecoveryMode mode = cc::RecoveryMode::kNewReno) noexcept {
+    cc::on_enter_recovery(c_, flight, mss, now, mode);
   }
   void on_dupack(uint32_t mss) noexcept { cc::on_dupack(c_, mss); }
   void on_partial_ack(uint32_t bytes, uint32_t mss) noexcept { cc::on_partial_ack(c_, bytes, mss); }

@@ -11,6 +11,7 @@
 #include "tcp/buffer.h"
 #include "tcp/config.h"
 #include "tcp/reassembly.h"
+#include "tcp/sack.h"
 #include "tcp/seam.h"
 #include "tcp/send_queue.h"
 #include "tcp/seq.h"
@@ -41,7 +42,8 @@ struct Tcb {
   bool want_writable : 1 = false;  // a send() was refused: report on_writable when space frees
   bool ack_now : 1 = false;        // output() must send an ACK even without data
   bool rtt_timing : 1 = false;     // rtt_seq is being timed (RFC 6298 §3, Karn)
-  bool in_recovery : 1 = false;    // RFC 6582 fast recovery
+  bool in_recovery : 1 = false;    // RFC 6582 fast recovery, or RFC 6675 when sack_ok
+  bool rescue_sent : 1 = false;    // RFC 6675 NextSeg (4): the rescue retransmission went out
   bool peer_fin : 1 = false;       // the peer's FIN was received in order
   bool fin_sent : 1 = false;       // our FIN went out (it is the last thing we send)
   uint16_t snd_mss = 536;          // effective send MSS (RFC 9293 §3.7.1), payload bytes
@@ -54,7 +56,7 @@ struct Tcb {
   SeqNum snd_wl2;
   uint32_t snd_wnd = 0;      // scaled
   uint32_t max_snd_wnd = 0;  // RFC 5961 §5.2 MAX.SND.WND
-  SeqNum recover;            // RFC 6582 §3.2 "recover"
+  SeqNum recover;            // RFC 6582 §3.2 "recover", RFC 6675 RecoveryPoint (+1)
   // --- receive sequence variables
   SeqNum irs;
   SeqNum rcv_nxt;
@@ -68,11 +70,12 @@ struct Tcb {
   // --- timing
   Ticks last_rcv{};  // last segment from the peer (keepalive idle)
   Ticks rtt_start{};
-  SeqNum rtt_seq;  // the segment being timed ends here
-  uint32_t pad_ = 0;
+  SeqNum rtt_seq;   // the segment being timed ends here
+  SeqNum high_rxt;  // RFC 6675 HighRxt + 1: retransmitted in this recovery below here
   const Config* cfg = nullptr;
   detail::Rtt rtt{};
   detail::Cc cc{};
+  SackScoreboard sacked{};  // RFC 2018 §4-5 / RFC 6675 §3: what the peer reported holding
   // --- queues (data path only)
   SendQueue<Buf> sndq{};
   Reassembly<Buf> ooo{};

@@ -50,8 +50,15 @@ void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   t.rtt.backoff();
   t.rtt_timing = false;
   t.in_recovery = false;
+  t.rescue_sent = false;
   t.dupacks = 0;
-  t.recover = t.snd_max;  // RFC 6582 §4: no fast retransmit for losses before this point
+  // RFC 6582 §4, RFC 6675 §5.1: no fast retransmit for losses before this point (RecoveryPoint
+  // = HighData), and SACK recovery ends.
+  t.recover = t.snd_max;
+  // RFC 2018 §8: after a timeout "the data sender MUST ignore prior SACK information in
+  // determining which data to retransmit" (the receiver may have reneged): clear it.
+  t.sacked.clear();
+  t.high_rxt = t.snd_una;
   t.snd_nxt = t.snd_una;
   cancel(t, TimerKind::kRetransmit, s);
   output(t, now, s, 1);

@@ -79,6 +79,19 @@ inline void check_invariants(const Tcb<SpanBuf>& t, const Config& cfg) {
   if (!t.ooo.empty()) {
     TEMPO_CHECK(t.ooo.first_seq() > t.rcv_nxt);
   }
+  // The SACK scoreboard lies within [SND.UNA, SND.MAX], sorted, disjoint and bounded, and is
+  // empty unless SACK was negotiated.
+  TEMPO_CHECK(t.sacked.size() <= SackScoreboard::kMaxRanges);
+  TEMPO_CHECK(t.sack_ok || t.sacked.empty());
+  for (uint8_t i = 0; i < t.sacked.size(); ++i) {
+    TEMPO_CHECK(t.snd_una <= t.sacked[i].left);
+    TEMPO_CHECK(t.sacked[i].left < t.sacked[i].right);
+    TEMPO_CHECK(t.sacked[i].right <= t.snd_max);
+    if (i > 0) {
+      TEMPO_CHECK(t.sacked[i - 1].right < t.sacked[i].left);
+    }
+  }
+  TEMPO_CHECK(!t.in_recovery || t.snd_una < t.recover);
 }
 
 // Scripted start: 0 leaves the fresh LISTEN / SYN-SENT connection, 1-7 reach ESTABLISHED by
@@ -211,6 +224,14 @@ inline uint32_t run_one(const uint8_t* data, size_t size) {
           seg.opts.has_wscale = true;
           seg.opts.wscale = r.get<uint8_t>();
           seg.opts.sack_permitted = true;
+        }
+        if (mode & 64) {  // SACK blocks near SND.UNA (RFC 2018 §3: at most 4)
+          seg.opts.num_sack = static_cast<uint8_t>(1 + r.get<uint8_t>() % 4);
+          for (uint8_t i = 0; i < seg.opts.num_sack; ++i) {
+            const SeqNum l = t.snd_una + static_cast<uint32_t>(r.get<int16_t>());
+            seg.opts.sack[i].left = l.raw();
+            seg.opts.sack[i].right = (l + r.get<uint16_t>() % 8192).raw();
+          }
         }
         if (mode & 32) {
           peer = seg.seq + seg.seg_len();
