@@ -27,9 +27,12 @@ class NeighborCache {
 
  public:
   static constexpr size_t kProbe = 8;  // slots looked at per lookup or insert
+  static constexpr Ticks kDefaultTtl = Ticks::from_sec(60);
 
-  NeighborCache() noexcept = default;
-  explicit NeighborCache(Ticks ttl) noexcept : ttl_(ttl) {}
+  NeighborCache() noexcept : NeighborCache(kDefaultTtl) {}
+  explicit NeighborCache(Ticks ttl) noexcept : ttl_(ttl) {
+    slots_.fill(Entry{});  // explicit: g++ 12 -O2 with ASan misreads the default init as absent
+  }
 
   std::optional<wire::MacAddr> lookup(const Addr& ip, Ticks now) const noexcept {
     const size_t h = hash(ip);
@@ -110,7 +113,7 @@ class NeighborCache {
   }
 
   std::array<Entry, kCapacity> slots_{};
-  Ticks ttl_ = Ticks::from_sec(60);
+  Ticks ttl_;
 };
 
 }  // namespace tempo::stack
