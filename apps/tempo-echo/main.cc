@@ -6,65 +6,64 @@
 #include <deque>
 #include <string>
 
+#include <tempo/cli.h>
 #include <tempo/config.h>
-
-#include "config/cli.h"
-#include "stack/runtime.h"
+#include <tempo/stack.h>
 
 namespace {
 
-using tempo::stack::Conn;
-using tempo::stack::MbufBuf;
+using tempo::Bytes;
+using tempo::Conn;
 
 // Bytes the send queue refused, oldest first; allocated only under back-pressure. They stay
 // unconsumed, so the receive window closes and the peer waits: nothing is lost.
-using Backlog = std::deque<MbufBuf>;
+using Backlog = std::deque<Bytes>;
 
-Backlog* backlog(Conn& c) { return static_cast<Backlog*>(c.user); }
+Backlog* backlog(Conn& c) { return static_cast<Backlog*>(tempo::user(c)); }
 
 // Sends what waits, in order; true when nothing is left waiting.
 bool drain(Conn& c) {
   Backlog* b = backlog(c);
   while (b != nullptr && !b->empty()) {
-    if (!c.worker->send(c, b->front())) {
+    if (!tempo::send(c, b->front())) {
       return false;
     }
-    c.worker->consume(c, b->front().size());
+    tempo::consume(c, b->front().size());
     b->pop_front();
   }
   return true;
 }
 
-void on_data(Conn& c, const MbufBuf& data, void* /*ctx*/) {
-  if (drain(c) && c.worker->send(c, data)) {
-    c.worker->consume(c, data.size());
+void on_data(Conn& c, const Bytes& data, void* /*ctx*/) {
+  if (drain(c) && tempo::send(c, data)) {
+    tempo::consume(c, data.size());
     return;
   }
-  if (c.user == nullptr) {
-    c.user = new Backlog();
+  if (tempo::user(c) == nullptr) {
+    tempo::set_user(c, new Backlog());
   }
   backlog(c)->push_back(data);
 }
 
 void on_writable(Conn& c, void* /*ctx*/) {
-  if (drain(c) && c.worker->peer_closed(c)) {
-    c.worker->close(c);
+  if (drain(c) && tempo::peer_closed(c)) {
+    tempo::close(c);
   }
 }
 
 // The peer is done sending: close once everything is echoed (FIN after the queued data).
 void on_peer_closed(Conn& c, void* /*ctx*/) {
   if (drain(c)) {
-    c.worker->close(c);
+    tempo::close(c);
   }
 }
 
-void on_closed(Conn& c, tempo::tcp::CloseReason /*why*/, void* /*ctx*/) {
+void on_closed(Conn& c, tempo::CloseReason /*why*/, void* /*ctx*/) {
   delete backlog(c);
-  c.user = nullptr;
+  tempo::set_user(c, nullptr);
 }
 
-const tempo::stack::AppHandler kEcho{
+const tempo::Handler kEcho{
     .ctx = nullptr,
     .on_connected = nullptr,
     .on_data = on_data,
@@ -82,9 +81,8 @@ int run(const tempo::Config& config) {
   app.check_keys({"port"});
   const auto port = app.get_int("port", 1, 65535, 7);
 
-  return tempo::stack::serve(config, tempo::config::program_name("echo"),
-                             static_cast<uint16_t>(port), &kEcho,
-                             "echo port " + std::to_string(port));
+  return tempo::serve(config, tempo::config::program_name("echo"), static_cast<uint16_t>(port),
+                      &kEcho, "echo port " + std::to_string(port));
 }
 
 }  // namespace

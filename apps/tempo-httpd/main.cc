@@ -14,15 +14,14 @@
 #include <string>
 #include <string_view>
 
+#include <tempo/cli.h>
 #include <tempo/config.h>
-
-#include "config/cli.h"
-#include "stack/runtime.h"
+#include <tempo/stack.h>
 
 namespace {
 
-using tempo::stack::Conn;
-using tempo::stack::MbufBuf;
+using tempo::Bytes;
+using tempo::Conn;
 
 constexpr const char* kSummary = "HTTP/1.1 server of fixed responses on a DPDK port.";
 constexpr size_t kMaxRequest = 8192;  // a request head larger than this is refused (431)
@@ -58,54 +57,56 @@ size_t serve(Conn& c, const Server& srv, std::string_view in, bool* closed) {
     const bool close = !srv.keepalive || ieq_contains(head, "connection: close") ||
                        (http10 && !ieq_contains(head, "connection: keep-alive"));
     const std::string& resp = close ? srv.response_close : srv.response_keepalive;
-    c.worker->send_copy(c, std::as_bytes(std::span(resp)));
+    tempo::send_copy(c, std::as_bytes(std::span(resp)));
     used = end + 4;
     if (close) {
-      c.worker->close(c);  // we close first: TIME_WAIT is ours
+      tempo::close(c);  // we close first: TIME_WAIT is ours
       *closed = true;
       return used;
     }
   }
 }
 
-void on_data(Conn& c, const MbufBuf& data, void* ctx) {
+void on_data(Conn& c, const Bytes& data, void* ctx) {
   const auto* srv = static_cast<const Server*>(ctx);
-  c.worker->consume(c, data.size());
+  tempo::consume(c, data.size());
   bool closed = false;
-  auto* req = static_cast<Request*>(c.user);
+  auto* req = static_cast<Request*>(tempo::user(c));
   if (req == nullptr && data.size() <= kMaxRequest) {
     // The common case: whole requests in one segment, served without allocating.
     std::array<char, kMaxRequest> buf;
-    data.copy_out(0, data.size(), reinterpret_cast<std::byte*>(buf.data()));
+    data.copy_to(0, std::as_writable_bytes(std::span(buf)));
     const std::string_view in(buf.data(), data.size());
     const size_t used = serve(c, *srv, in, &closed);
     if (used < in.size() && !closed) {
-      c.user = req = new Request();
+      req = new Request();
+      tempo::set_user(c, req);
       req->head.assign(in.substr(used));
     }
   } else {
     if (req == nullptr) {
-      c.user = req = new Request();
+      req = new Request();
+      tempo::set_user(c, req);
     }
     const size_t old = req->head.size();
     req->head.resize(old + data.size());
-    data.copy_out(0, data.size(), reinterpret_cast<std::byte*>(req->head.data() + old));
+    data.copy_to(0, std::as_writable_bytes(std::span(req->head).subspan(old)));
     req->head.erase(0, serve(c, *srv, req->head, &closed));
   }
   if (!closed && req != nullptr && req->head.size() > kMaxRequest) {
     static constexpr std::string_view k431 =
         "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n"
         "Connection: close\r\n\r\n";
-    c.worker->send_copy(c, std::as_bytes(std::span(k431)));
-    c.worker->close(c);
+    tempo::send_copy(c, std::as_bytes(std::span(k431)));
+    tempo::close(c);
   }
 }
 
-void on_peer_closed(Conn& c, void* /*ctx*/) { c.worker->close(c); }
+void on_peer_closed(Conn& c, void* /*ctx*/) { tempo::close(c); }
 
-void on_closed(Conn& c, tempo::tcp::CloseReason /*why*/, void* /*ctx*/) {
-  delete static_cast<Request*>(c.user);
-  c.user = nullptr;
+void on_closed(Conn& c, tempo::CloseReason /*why*/, void* /*ctx*/) {
+  delete static_cast<Request*>(tempo::user(c));
+  tempo::set_user(c, nullptr);
 }
 
 std::string response(size_t body_bytes, bool keepalive) {
@@ -128,7 +129,7 @@ int run(const tempo::Config& config) {
   srv.keepalive = app.get_bool("keepalive", true);
   srv.response_keepalive = response(static_cast<size_t>(bytes), true);
   srv.response_close = response(static_cast<size_t>(bytes), false);
-  static const tempo::stack::AppHandler kHttp{
+  static const tempo::Handler kHttp{
       .ctx = &srv,
       .on_connected = nullptr,
       .on_data = on_data,
@@ -137,10 +138,10 @@ int run(const tempo::Config& config) {
       .on_closed = on_closed,
   };
 
-  return tempo::stack::serve(config, tempo::config::program_name("httpd"),
-                             static_cast<uint16_t>(port), &kHttp,
-                             "http port " + std::to_string(port) + ", " + std::to_string(bytes) +
-                                 "-byte responses, keepalive " + (srv.keepalive ? "on" : "off"));
+  return tempo::serve(config, tempo::config::program_name("httpd"), static_cast<uint16_t>(port),
+                      &kHttp,
+                      "http port " + std::to_string(port) + ", " + std::to_string(bytes) +
+                          "-byte responses, keepalive " + (srv.keepalive ? "on" : "off"));
 }
 
 }  // namespace

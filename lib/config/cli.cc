@@ -1,4 +1,4 @@
-#include "config/cli.h"
+#include <tempo/cli.h>
 
 #ifndef TEMPO_VERSION
 #error "TEMPO_VERSION is defined by meson (project version)"

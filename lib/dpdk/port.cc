@@ -20,6 +20,27 @@ std::string error(const std::string& device, const char* call, int rc) {
   return "port " + device + ": " + call + ": " + rte_strerror(rc < 0 ? -rc : rc);
 }
 
+// The redirection table as the port holds it after start, so that active opens can pick
+// source ports whose replies land on the opening queue (flow/rss.h). A PMD that cannot report
+// it gets the table most PMDs program: bucket i -> queue i % queues.
+std::vector<uint16_t> query_reta(uint16_t port_id, uint16_t reta_size, uint16_t queues) {
+  if (reta_size == 0 || (reta_size & (reta_size - 1)) != 0) {
+    return flow::RssSteering::default_reta(queues, 128);
+  }
+  std::vector<rte_eth_rss_reta_entry64> conf(reta_size / RTE_ETH_RETA_GROUP_SIZE + 1);
+  for (auto& c : conf) {
+    c.mask = ~uint64_t{0};
+  }
+  if (rte_eth_dev_rss_reta_query(port_id, conf.data(), reta_size) != 0) {
+    return flow::RssSteering::default_reta(queues, reta_size);
+  }
+  std::vector<uint16_t> reta(reta_size);
+  for (uint16_t i = 0; i < reta_size; ++i) {
+    reta[i] = conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+  }
+  return reta;
+}
+
 }  // namespace
 
 Result<Port, std::string> port_start(const PortSpec& spec, int index) {
@@ -112,6 +133,10 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
   // filter would drop them on PMDs that filter. Not every PMD supports these: ignore errors.
   (void)rte_eth_promiscuous_enable(port.port_id);
   (void)rte_eth_allmulticast_enable(port.port_id);
+
+  if (port.rss) {
+    port.reta = query_reta(port.port_id, info.reta_size, spec.queues);
+  }
 
   rte_ether_addr mac{};
   if (int rc = rte_eth_macaddr_get(port.port_id, &mac); rc != 0) {

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <rte_ether.h>
 #include <rte_mempool.h>
@@ -30,6 +31,7 @@ struct Port {
   std::string driver;            // the PMD's name, for logs
   std::array<uint8_t, 6> mac{};  // the port's own MAC address
   bool rss = false;              // RSS across `queues`
+  std::vector<uint16_t> reta;    // with rss: the redirection table (bucket -> queue)
   bool tx_ip_cksum = false;      // RTE_ETH_TX_OFFLOAD_IPV4_CKSUM in use
   bool tx_tcp_cksum = false;     // RTE_ETH_TX_OFFLOAD_TCP_CKSUM in use
   bool rx_cksum = false;         // RTE_ETH_RX_OFFLOAD_{IPV4,TCP}_CKSUM in use

@@ -74,6 +74,15 @@ class RssSteering {
     return queue_of_hash(hash(src, dst, sport, dport));
   }
 
+  // Toeplitz hash of an IPv6/TCP packet src -> dst: rte_ipv6_tuple's words as
+  // rte_thash_load_v6_addrs() loads them (host order), then the ports word.
+  uint32_t hash(const std::array<uint8_t, 16>& src, const std::array<uint8_t, 16>& dst,
+                uint16_t sport, uint16_t dport) const noexcept {
+    std::array<uint32_t, kV6Words> tuple = v6_words(src, dst);
+    tuple[kV6Words - 1] = uint32_t{sport} << 16 | dport;
+    return rte_softrss(tuple.data(), kV6Words, key_.data());
+  }
+
   // A local port in [lo, hi], tried from `*cursor` on (and advanced past the result), such
   // that the replies remote:rport -> local:port land on `queue` and `taken(port)` is false.
   // nullopt when no port in the range qualifies. Expected cost: about (number of queues)
@@ -82,12 +91,42 @@ class RssSteering {
   std::optional<uint16_t> pick_local_port(wire::Ipv4Addr local, wire::Ipv4Addr remote,
                                           uint16_t rport, uint16_t queue, uint16_t lo, uint16_t hi,
                                           uint32_t* cursor, Taken&& taken) const noexcept {
+    return pick<kV4Words>(hash(remote, local, rport, 0), queue, lo, hi, cursor, taken);
+  }
+  template <class Taken>
+  std::optional<uint16_t> pick_local_port(const std::array<uint8_t, 16>& local,
+                                          const std::array<uint8_t, 16>& remote, uint16_t rport,
+                                          uint16_t queue, uint16_t lo, uint16_t hi,
+                                          uint32_t* cursor, Taken&& taken) const noexcept {
+    return pick<kV6Words>(hash(remote, local, rport, 0), queue, lo, hi, cursor, taken);
+  }
+
+ private:
+  static constexpr uint32_t kV4Words = 3;  // src, dst, ports
+  static constexpr uint32_t kV6Words = 9;  // 4 + 4 address words, ports
+
+  static std::array<uint32_t, kV6Words> v6_words(const std::array<uint8_t, 16>& src,
+                                                 const std::array<uint8_t, 16>& dst) noexcept {
+    std::array<uint32_t, kV6Words> w{};
+    for (size_t i = 0; i < 4; ++i) {
+      w[i] = uint32_t{src[4 * i]} << 24 | uint32_t{src[4 * i + 1]} << 16 |
+             uint32_t{src[4 * i + 2]} << 8 | src[4 * i + 3];
+      w[4 + i] = uint32_t{dst[4 * i]} << 24 | uint32_t{dst[4 * i + 1]} << 16 |
+                 uint32_t{dst[4 * i + 2]} << 8 | dst[4 * i + 3];
+    }
+    return w;
+  }
+
+  // `base` is the hash with a zero local port; a port's term sits in the last word.
+  template <uint32_t kWords, class Taken>
+  std::optional<uint16_t> pick(uint32_t base, uint16_t queue, uint16_t lo, uint16_t hi,
+                               uint32_t* cursor, Taken& taken) const noexcept {
     const uint32_t span = uint32_t{hi} - lo + 1;
-    const uint32_t base = hash(remote, local, rport, 0);
     for (uint32_t i = 0; i < span; ++i) {
       const auto port = static_cast<uint16_t>(lo + (*cursor + i) % span);
-      std::array<uint32_t, 3> term = {0, 0, port};
-      const uint32_t h = base ^ rte_softrss(term.data(), 3, key_.data());
+      std::array<uint32_t, kWords> term{};
+      term[kWords - 1] = port;
+      const uint32_t h = base ^ rte_softrss(term.data(), kWords, key_.data());
       if (queue_of_hash(h) == queue && !taken(port)) {
         *cursor = (*cursor + i + 1) % span;
         return port;
@@ -96,7 +135,6 @@ class RssSteering {
     return std::nullopt;
   }
 
- private:
   std::array<uint8_t, kKeyLen + 4> key_{};  // rte_softrss reads one word past the tuple
   std::vector<uint16_t> reta_;
 };

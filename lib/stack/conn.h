@@ -11,6 +11,8 @@
 #include <array>
 #include <cstdint>
 
+#include <tempo/stack.h>
+
 #include "flow/conn_table.h"
 #include "stack/mbuf_buf.h"
 #include "tcp/tcp.h"
@@ -19,21 +21,9 @@
 
 namespace tempo::stack {
 
-struct Conn;
-class Worker;
-
-// The application's side of a connection: a plain function table (no virtual call, no
-// std::function), with one context pointer.
-struct AppHandler {
-  void* ctx = nullptr;
-  void (*on_connected)(Conn&, void* ctx) = nullptr;
-  // In-order bytes. The handler takes what it keeps (copy `data`, a reference) and calls
-  // consume() for what it is done with, which reopens the receive window.
-  void (*on_data)(Conn&, const MbufBuf& data, void* ctx) = nullptr;
-  void (*on_writable)(Conn&, void* ctx) = nullptr;
-  void (*on_peer_closed)(Conn&, void* ctx) = nullptr;  // the peer's FIN: no more data
-  void (*on_closed)(Conn&, tcp::CloseReason, void* ctx) = nullptr;
-};
+// The application's side of a connection: tempo::Handler (tempo/stack.h), a plain function
+// table (no virtual call, no std::function) with one context pointer.
+using AppHandler = tempo::Handler;
 
 struct Conn {
   static constexpr size_t kMaxPendingSends = 16;
@@ -41,6 +31,7 @@ struct Conn {
   tcp::Tcb<MbufBuf> tcb;
   std::array<time::Timer, tcp::kNumTimers> timers;
   const AppHandler* app = nullptr;
+  ConnOptions opts;
   Worker* worker = nullptr;  // the owner: the application's calls go through it
   void* user = nullptr;      // the application's per-connection state
   flow::FlowKey4 key4;
@@ -52,6 +43,7 @@ struct Conn {
   bool in_use = false;
   bool in_core = false;  // inside tcp:: for this Tcb: queue application calls
   bool dead = false;     // CLOSED or handed to TIME_WAIT: free when the core returns
+  bool mac_ok = false;   // peer_mac is known (an active open may wait for ARP/ND)
   // Queued application calls (see the file comment).
   uint8_t pending_sends = 0;
   bool pending_close = false;

@@ -48,6 +48,11 @@ class MbufBuf {
   rte_mbuf* mbuf() const noexcept { return m_; }
   // Offset of this window's first byte in the packet mbuf().
   uint32_t offset() const noexcept { return off_; }
+  // Gives up the reference without releasing it (the caller now owns it).
+  rte_mbuf* release_ref() noexcept {
+    len_ = 0;
+    return std::exchange(m_, nullptr);
+  }
 
   // [off, off + len) of this window, sharing the mbufs. The range must be within size().
   MbufBuf slice(uint32_t off, uint32_t len) const noexcept {

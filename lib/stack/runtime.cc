@@ -60,6 +60,14 @@ timewait::TwTableConfig tw_config(const TimeWaitConfig& c) {
   return t;
 }
 
+WorkerTcpConfig worker_tcp_config(const TcpConfig& c) {
+  WorkerTcpConfig w;
+  w.local_port_lo = c.local_port_lo;
+  w.local_port_hi = c.local_port_hi;
+  w.active_reuse_min_age = Ticks::from_ms(static_cast<uint64_t>(c.active_reuse_min_age_ms));
+  return w;
+}
+
 }  // namespace
 
 void Runtime::request_stop() noexcept { g_stop.store(true, std::memory_order_relaxed); }
@@ -133,6 +141,11 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
       }
       iface.link_local = wire::Ipv6Addr::link_local_from_mac(iface.mac);
       iface.mtu = static_cast<uint16_t>(pc.mtu);
+      iface.tx_tcp_cksum = port.tx_tcp_cksum;
+      iface.tx_cksum_multiseg = port.driver != "net_tap";
+      if (port.rss && port.queues > 1) {
+        iface.rss.emplace(flow::kSymmetricRssKey, port.reta);
+      }
       if (pc.gateway) {
         iface.gateway4 = to_wire(*pc.gateway);
       }
@@ -146,7 +159,7 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
     }
     auto worker = std::make_unique<Worker>(w, std::move(ifaces), clock, config.faults);
     if (auto r = worker->init_tcp(tcp_config(config.tcp), kMaxConnsPerWorker,
-                                  tw_config(config.tcp.time_wait));
+                                  tw_config(config.tcp.time_wait), worker_tcp_config(config.tcp));
         !r) {
       return fail(r.error());
     }
@@ -184,9 +197,9 @@ void Runtime::run() {
   rte_eal_mp_wait_lcore();
 }
 
-void Runtime::listen(uint16_t port, const AppHandler* app) {
+void Runtime::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts) {
   for (auto& w : workers_) {
-    w->listen(port, app);
+    w->listen(port, app, opts);
   }
 }
 

@@ -48,7 +48,7 @@ class Runtime {
   // Sum over workers.
   telemetry::StackCounters totals() const;
   // Serves TCP `port` on every worker with `app`, which outlives the Runtime.
-  void listen(uint16_t port, const AppHandler* app);
+  void listen(uint16_t port, const AppHandler* app, const ConnOptions& opts = ConnOptions{});
 
   // "  name: value" lines, after a "<program>: counters" heading.
   void print_counters(std::FILE* out) const;

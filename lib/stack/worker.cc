@@ -79,6 +79,10 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, time::TscClock clo
 
 Worker::~Worker() {
   for (Port& p : ports_) {
+    for (uint8_t k = 0; k < p.n_parked; ++k) {
+      rte_pktmbuf_free(p.parked[k].m);
+    }
+    p.n_parked = 0;
     rte_pktmbuf_free_bulk(p.tx.data(), p.tx_len);
     p.tx_len = 0;
     if (p.rx_faults) {
@@ -101,6 +105,9 @@ uint32_t Worker::poll() noexcept {
     // One comparison when nothing is due (lib/timewait/table.h).
     tw4_->expire(now_);
     tw6_->expire(now_);
+  }
+  if (poll_hook_ != nullptr) {
+    poll_hook_(*this, poll_hook_ctx_);
   }
   uint32_t received = 0;
   std::array<rte_mbuf*, kBurst> burst;
@@ -185,6 +192,9 @@ void Worker::input_arp(Port& p, const wire::EthView& eth) noexcept {
   if (for_us || p.arp.lookup(arp->spa(), now_)) {
     if (p.arp.learn(arp->spa(), arp->sha(), now_)) {
       counters_.arp_learned++;
+    }
+    if (p.n_parked > 0) {
+      release_parked(p);
     }
   }
   if (!for_us) {
@@ -381,6 +391,9 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
     if (auto ll = icmp->target_ll(); ll && p.nd.learn(icmp->nd_target(), *ll, now_)) {
       counters_.nd_learned++;
     }
+    if (p.n_parked > 0) {
+      release_parked(p);
+    }
     return;
   }
 
@@ -399,6 +412,9 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
     if (auto ll = icmp->source_ll(); ll && !src.is_unspecified()) {
       if (p.nd.learn(src, *ll, now_)) {
         counters_.nd_learned++;
+      }
+      if (p.n_parked > 0) {
+        release_parked(p);
       }
     }
     reply_src = target;
@@ -474,11 +490,50 @@ void Worker::maintain() noexcept {
     }
   }
   for (Port& p : ports_) {
+    if (p.n_parked > 0) {
+      release_parked(p);
+    }
     flush(p);
   }
 }
 
-std::optional<wire::MacAddr> Worker::resolve(size_t port, wire::Ipv4Addr dst) noexcept {
+std::optional<wire::MacAddr> Worker::lookup(Port& p, const Remote& dst) noexcept {
+  const auto i = static_cast<size_t>(&p - ports_.data());
+  return dst.v6 ? resolve(i, dst.ip6, false) : resolve(i, dst.ip4, false);
+}
+
+void Worker::park(Port& p, const Remote& dst, rte_mbuf* m) noexcept {
+  if (p.n_parked == p.parked.size()) {
+    // Full: the oldest goes (its connection retransmits), as a neighbour queue does.
+    rte_pktmbuf_free(p.parked[0].m);
+    counters_.drop_no_neighbor++;
+    std::move(p.parked.begin() + 1, p.parked.end(), p.parked.begin());
+    --p.n_parked;
+  }
+  p.parked[p.n_parked++] = Port::Parked{.dst = dst, .m = m, .since = now_};
+  counters_.tx_parked++;
+}
+
+void Worker::release_parked(Port& p) noexcept {
+  uint8_t kept = 0;
+  for (uint8_t k = 0; k < p.n_parked; ++k) {
+    Port::Parked& e = p.parked[k];
+    if (auto mac = lookup(p, e.dst)) {
+      // The destination MAC is the frame's first six bytes.
+      std::memcpy(rte_pktmbuf_mtod(e.m, std::byte*), mac->bytes().data(), 6);
+      transmit(p, e.m);
+    } else if (now_ - e.since > kParkTimeout) {
+      rte_pktmbuf_free(e.m);
+      counters_.drop_no_neighbor++;
+    } else {
+      p.parked[kept++] = e;
+    }
+  }
+  p.n_parked = kept;
+}
+
+std::optional<wire::MacAddr> Worker::resolve(size_t port, wire::Ipv4Addr dst,
+                                             bool solicit) noexcept {
   Port& p = ports_[port];
   const auto hop = next_hop(p.iface, dst);
   if (!hop) {
@@ -487,13 +542,14 @@ std::optional<wire::MacAddr> Worker::resolve(size_t port, wire::Ipv4Addr dst) no
   if (auto mac = p.arp.lookup(*hop, now_)) {
     return mac;
   }
-  if (may_solicit(p, mapped(*hop))) {
+  if (solicit && may_solicit(p, mapped(*hop))) {
     send_arp_request(p, *hop);
   }
   return std::nullopt;
 }
 
-std::optional<wire::MacAddr> Worker::resolve(size_t port, const wire::Ipv6Addr& dst) noexcept {
+std::optional<wire::MacAddr> Worker::resolve(size_t port, const wire::Ipv6Addr& dst,
+                                             bool solicit) noexcept {
   Port& p = ports_[port];
   if (dst.is_multicast()) {
     return dst.multicast_mac();
@@ -519,7 +575,7 @@ std::optional<wire::MacAddr> Worker::resolve(size_t port, const wire::Ipv6Addr& 
   if (auto mac = p.nd.lookup(hop, now_)) {
     return mac;
   }
-  if (may_solicit(p, hop)) {
+  if (solicit && may_solicit(p, hop)) {
     send_neighbor_solicit(p, hop);
   }
   return std::nullopt;

@@ -25,6 +25,7 @@
 #include "crypto/mgr.h"
 #include "crypto/prf.h"
 #include "flow/conn_table.h"
+#include "flow/rss.h"
 #include "stack/conn.h"
 #include "stack/faults.h"
 #include "stack/neighbor.h"
@@ -60,6 +61,13 @@ struct Interface {
   uint8_t ipv6_prefix = 0;
   wire::Ipv6Addr link_local;  // fe80::/64 from the MAC (RFC 4291 appendix A)
   uint16_t mtu = 1500;
+  bool tx_tcp_cksum = false;  // the port computes TCP checksums (RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+  // ... also over a chain. net_tap sums each segment on its own (DPDK 22.11
+  // tap_write_mbufs), which is wrong for odd-length segments: single segments only there.
+  bool tx_cksum_multiseg = true;
+  // With RSS over several queues: the port's hash and redirection table, so that an active
+  // open picks a source port whose replies come back to this queue. Absent: one queue.
+  std::optional<flow::RssSteering> rss;
   std::optional<wire::Ipv4Addr> gateway4;
   std::optional<wire::Ipv6Addr> gateway6;
   struct Route4 {
@@ -85,6 +93,21 @@ struct MbufOps {
 };
 using MbufFaultStage = FaultStage<rte_mbuf*, MbufOps>;
 
+// The far end of an active open.
+struct Remote {
+  bool v6 = false;
+  wire::Ipv4Addr ip4;
+  wire::Ipv6Addr ip6;
+  uint16_t port = 0;
+};
+
+// Worker-wide TCP settings beyond the protocol core's (tcp.* in the configuration).
+struct WorkerTcpConfig {
+  uint16_t local_port_lo = 32768;  // tcp.local_port_range
+  uint16_t local_port_hi = 60999;
+  Ticks active_reuse_min_age = Ticks::from_ms(1000);  // tcp.active_reuse_min_age_ms
+};
+
 class Worker {
  public:
   static constexpr uint16_t kBurst = 32;
@@ -101,8 +124,11 @@ class Worker {
 
   // The MAC to send to `dst` through interface `port`: from the neighbour cache, or nullopt
   // after (rate-limited) sending an ARP request / neighbour solicitation for the next hop.
-  std::optional<wire::MacAddr> resolve(size_t port, wire::Ipv4Addr dst) noexcept;
-  std::optional<wire::MacAddr> resolve(size_t port, const wire::Ipv6Addr& dst) noexcept;
+  // With `solicit` false, only the cache is read.
+  std::optional<wire::MacAddr> resolve(size_t port, wire::Ipv4Addr dst,
+                                       bool solicit = true) noexcept;
+  std::optional<wire::MacAddr> resolve(size_t port, const wire::Ipv6Addr& dst,
+                                       bool solicit = true) noexcept;
 
   // "198.18.0.1 lladdr 02:..:.." per live neighbour entry of every port (for reports).
   std::vector<std::string> neighbors() const;
@@ -117,9 +143,26 @@ class Worker {
   // --- TCP (startup) -----------------------------------------------------------------
   // Sets up the connection array and tables. `name` makes the rte_hash names unique.
   Result<void, std::string> init_tcp(const tcp::Config& cfg, uint32_t max_conns,
-                                     const timewait::TwTableConfig& tw);
+                                     const timewait::TwTableConfig& tw,
+                                     const WorkerTcpConfig& wcfg = WorkerTcpConfig{});
   // Serves TCP `port` with `app` (which outlives the Worker).
-  void listen(uint16_t port, const AppHandler* app);
+  void listen(uint16_t port, const AppHandler* app, const ConnOptions& opts = ConnOptions{});
+
+  // Active OPEN (RFC 9293 §3.10.1) from interface `port` to `remote`: picks a source port
+  // (RFC 6056 algorithm 3) whose replies RSS steers to this Worker's queue, taking a tuple
+  // still in TIME_WAIT only where timestamps make it safe (DESIGN.md, active early reuse),
+  // and sends the SYN (held until the next hop resolves). on_connected or on_closed follows.
+  Result<Conn*, ConnectError> connect(size_t port, const Remote& remote, const AppHandler* app,
+                                      void* user = nullptr,
+                                      const ConnOptions& opts = ConnOptions{}) noexcept;
+  // Called at the end of every poll(), on this Worker's lcore: where an application starts
+  // work of its own (connects, timers of its own).
+  void set_poll_hook(void (*fn)(Worker&, void* ctx), void* ctx) noexcept {
+    poll_hook_ = fn;
+    poll_hook_ctx_ = ctx;
+  }
+  Ticks now() const noexcept { return now_; }
+  size_t num_ports() const noexcept { return ports_.size(); }
 
   // --- TCP (application calls; from callbacks they are queued, see stack/conn.h) -------
   // Queues `data` (a reference) for sending. kQueueFull: on_writable follows.
@@ -128,6 +171,7 @@ class Worker {
   // (fewer when the pool or the send queue is short).
   uint32_t send_copy(Conn& c, std::span<const std::byte> bytes) noexcept;
   void consume(Conn& c, uint32_t bytes) noexcept;
+  void set_nagle(Conn& c, bool on) noexcept;
   void shutdown(Conn& c) noexcept;  // half-close: FIN after queued data
   void close(Conn& c) noexcept;     // FIN after queued data; the application is done
   void abort(Conn& c) noexcept;     // RST now
@@ -136,6 +180,11 @@ class Worker {
   static bool peer_closed(const Conn& c) noexcept { return c.tcb.peer_fin; }
 
  private:
+  struct Listener {
+    uint16_t port;
+    const AppHandler* app;
+    ConnOptions opts;
+  };
   struct Port {
     Interface iface;
     NeighborCache<wire::Ipv4Addr> arp;
@@ -149,6 +198,15 @@ class Worker {
       Ticks sent;
     };
     std::array<Pending, 8> pending{};
+    // Packets waiting for their next hop's link-layer address (Linux: the neighbour's
+    // unres_qlen queue): sent when it resolves, dropped (counted) after kParkTimeout.
+    struct Parked {
+      Remote dst;  // the packet's destination; resolve() finds the hop
+      rte_mbuf* m = nullptr;
+      Ticks since;
+    };
+    std::array<Parked, 16> parked{};
+    uint8_t n_parked = 0;
     // A pool below a quarter free (checked once per burst). rx_low: received payload is copied
     // out, not held. tx_low: the rest of `pool` is kept for headers (ACKs, ARP, retransmission
     // headers), so data copies are refused and the data dropped or pushed back (dpdk/port.h).
@@ -160,6 +218,14 @@ class Worker {
 
   static constexpr Ticks kSolicitInterval = Ticks::from_sec(1);
   static constexpr Ticks kMaintenanceInterval = Ticks::from_sec(1);
+  static constexpr Ticks kParkTimeout = Ticks::from_sec(3);
+
+  // Holds `m` (destination MAC not yet written) until `dst`'s next hop resolves.
+  void park(Port& p, const Remote& dst, rte_mbuf* m) noexcept;
+  // After a neighbour was learned: sends what now resolves; drops what waited too long.
+  void release_parked(Port& p) noexcept;
+  // The cached MAC for `dst`'s next hop, without soliciting.
+  std::optional<wire::MacAddr> lookup(Port& p, const Remote& dst) noexcept;
 
   // Once a second: keep the gateways resolved, so the first packet to them need not wait.
   void maintain() noexcept;
@@ -181,7 +247,17 @@ class Worker {
                  wire::TcpPacketSpec& reply) noexcept;
   Conn* find_conn(const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport) noexcept;
   Conn* open_conn(Port& p, const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport,
-                  const AppHandler* app, std::optional<uint32_t> iss_floor) noexcept;
+                  const Listener& l, std::optional<uint32_t> iss_floor) noexcept;
+  // A free Conn entered in the connection table under `spec`'s addresses (src = local), or
+  // nullptr (counted). Sets *tuple for the keyed ISN and timestamp offset.
+  Conn* new_conn(Port& p, const wire::TcpPacketSpec& spec, uint16_t lport, uint16_t rport,
+                 const AppHandler* app, crypto::FlowTuple* tuple) noexcept;
+  // The ISS for `tuple` (RFC 6528), raised to `floor` when one is given (a reused tuple).
+  uint32_t choose_iss(const crypto::FlowTuple& tuple, std::optional<uint32_t> floor) noexcept;
+  // A source port for an active open, or nullopt; *iss_floor is set when it reuses a tuple
+  // from TIME_WAIT.
+  std::optional<uint16_t> pick_local_port(Port& p, const Remote& remote,
+                                          std::optional<uint32_t>* iss_floor) noexcept;
   // Builds `spec` into an mbuf (padded to the Ethernet minimum) and queues it.
   void send_built(Port& p, const wire::TcpPacketSpec& spec) noexcept;
   void free_conn(Conn& c) noexcept;
@@ -215,8 +291,10 @@ class Worker {
   telemetry::StackCounters counters_;
 
   // TCP state (init_tcp).
-  tcp::Config tcp_cfg4_;
-  tcp::Config tcp_cfg6_;  // MSS 20 bytes smaller: the IPv6 header is 40 bytes
+  WorkerTcpConfig wcfg_;
+  uint32_t next_ephemeral_ = 0;  // RFC 6056 §3.3.3 "next_ephemeral"
+  void (*poll_hook_)(Worker&, void*) = nullptr;
+  void* poll_hook_ctx_ = nullptr;
   tcp::CoreState core_;
   time::Wheel wheel_;
   std::vector<Conn> conns_;  // never resized after init_tcp: timers point into it
@@ -224,7 +302,14 @@ class Worker {
   uint32_t conns_used_ = 0;
   std::optional<flow::ConnTable<flow::FlowKey4, Conn>> table4_;
   std::optional<flow::ConnTable<flow::FlowKey6, Conn>> table6_;
-  std::vector<std::pair<uint16_t, const AppHandler*>> listeners_;
+  std::vector<Listener> listeners_;
+  // The protocol core's settings per (IPv6, keepalive, CUBIC) choice: a Tcb points at one.
+  std::array<tcp::Config, 8> cfgs_{};
+  const tcp::Config& cfg_for(bool v6, const ConnOptions& o) const noexcept;
+  bool default_keepalive_ = false;
+  bool default_cubic_ = true;
+  // ConnOptions::nagle over the configured default.
+  static void apply_nagle(Conn& c) noexcept;
   std::optional<crypto::Mgr> crypto_;
   std::optional<crypto::Prf> prf_;  // ISNs (RFC 6528) and timestamp offsets
   std::optional<timewait::TwTableV4> tw4_;

@@ -41,6 +41,25 @@ timewait::TwTupleV6 tw_tuple(const flow::FlowKey6& k) {
           .remote_port = k.remote_port};
 }
 
+CloseReason public_reason(tcp::CloseReason r) {
+  static_assert(static_cast<int>(CloseReason::kAborted) ==
+                static_cast<int>(tcp::CloseReason::kAborted));
+  return static_cast<CloseReason>(r);
+}
+
+Remote remote_of(const Conn& c) {
+  Remote r;
+  r.v6 = c.v6;
+  if (c.v6) {
+    r.ip6 = wire::Ipv6Addr(c.key6.remote);
+    r.port = c.key6.remote_port;
+  } else {
+    r.ip4 = wire::Ipv4Addr(c.key4.remote);
+    r.port = c.key4.remote_port;
+  }
+  return r;
+}
+
 // Payloads up to this size are copied into the header mbuf; larger ones are attached by
 // reference (an indirect mbuf per source segment), which costs an mbuf but no copy.
 constexpr uint32_t kCopyBelow = 256;
@@ -66,7 +85,11 @@ struct ConnSink {
   }
   void on_data(const MbufBuf& b, uint32_t off, uint32_t len) noexcept {
     if (c.app != nullptr && c.app->on_data != nullptr) {
-      c.app->on_data(c, b.slice(off, len), c.app->ctx);
+      // The slice's reference passes to the Bytes: no extra reference counting.
+      MbufBuf window = b.slice(off, len);
+      const uint32_t window_off = window.offset();
+      const Bytes data(window.release_ref(), window_off, len);
+      c.app->on_data(c, data, c.app->ctx);
     } else {
       c.pending_consume += len;  // nobody reads: drop the bytes, keep the window open
     }
@@ -84,7 +107,7 @@ struct ConnSink {
   void on_closed(tcp::CloseReason r) noexcept {
     c.dead = true;
     if (c.app != nullptr && c.app->on_closed != nullptr) {
-      c.app->on_closed(c, r, c.app->ctx);
+      c.app->on_closed(c, public_reason(r), c.app->ctx);
     }
   }
   // The control block and its buffers go; a compact record takes the tuple's place in the
@@ -109,17 +132,27 @@ struct ConnSink {
     }
     c.dead = true;
     if (c.app != nullptr && c.app->on_closed != nullptr) {
-      c.app->on_closed(c, tcp::CloseReason::kNormal, c.app->ctx);
+      c.app->on_closed(c, CloseReason::kNormal, c.app->ctx);
     }
   }
   tcp::CoreState& core() noexcept { return w.core_; }
 };
 
 Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_conns,
-                                           const timewait::TwTableConfig& tw) {
-  tcp_cfg4_ = cfg;
-  tcp_cfg6_ = cfg;
-  tcp_cfg6_.mss = static_cast<uint16_t>(cfg.mss - 20);
+                                           const timewait::TwTableConfig& tw,
+                                           const WorkerTcpConfig& wcfg) {
+  wcfg_ = wcfg;
+  for (size_t i = 0; i < cfgs_.size(); ++i) {
+    tcp::Config& k = cfgs_[i];
+    k = cfg;
+    if ((i & 4) != 0) {
+      k.mss = static_cast<uint16_t>(cfg.mss - 20);  // the IPv6 header is 20 bytes longer
+    }
+    k.keepalive = (i & 2) != 0;
+    k.cc = (i & 1) != 0 ? tcp::cc::Algorithm::kCubic : tcp::cc::Algorithm::kNewReno;
+  }
+  default_keepalive_ = cfg.keepalive;
+  default_cubic_ = cfg.cc == tcp::cc::Algorithm::kCubic;
   auto mgr = crypto::Mgr::create();
   if (!mgr) {
     return fail(std::string("crypto: cannot start IPsec-MB"));
@@ -163,7 +196,19 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
   return {};
 }
 
-void Worker::listen(uint16_t port, const AppHandler* app) { listeners_.emplace_back(port, app); }
+void Worker::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts) {
+  listeners_.push_back(Listener{port, app, opts});
+}
+
+const tcp::Config& Worker::cfg_for(bool v6, const ConnOptions& o) const noexcept {
+  const bool ka = o.keepalive == ConnOptions::Choice::kDefault
+                      ? default_keepalive_
+                      : o.keepalive == ConnOptions::Choice::kOn;
+  const bool cubic = o.congestion == ConnOptions::Cc::kDefault
+                         ? default_cubic_
+                         : o.congestion == ConnOptions::Cc::kCubic;
+  return cfgs_[(v6 ? 4u : 0u) | (ka ? 2u : 0u) | (cubic ? 1u : 0u)];
+}
 
 Conn* Worker::find_conn(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) noexcept {
   if (!r.ipv6) {
@@ -182,8 +227,8 @@ Conn* Worker::find_conn(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t r
   return table6_->find(k);
 }
 
-Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
-                        const AppHandler* app, std::optional<uint32_t> iss_floor) noexcept {
+Conn* Worker::new_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
+                       const AppHandler* app, crypto::FlowTuple* tuple) noexcept {
   if (free_head_ == UINT32_MAX) {
     counters_.tcp_conn_exhausted++;
     return nullptr;
@@ -195,9 +240,9 @@ Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, u
   c.worker = this;
   c.user = nullptr;
   c.peer_mac = r.eth_dst;
+  c.mac_ok = true;
   c.dead = false;
   c.in_core = false;
-  crypto::FlowTuple tuple;
   if (!r.ipv6) {
     c.key4 = flow::FlowKey4{.local = r.src4.value(),
                             .remote = r.dst4.value(),
@@ -208,7 +253,7 @@ Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, u
       counters_.tcp_conn_exhausted++;
       return nullptr;
     }
-    tuple = {ip_of(r.src4), ip_of(r.dst4), lport, rport};
+    *tuple = {ip_of(r.src4), ip_of(r.dst4), lport, rport};
   } else {
     c.key6 = flow::FlowKey6{};
     c.key6.local = r.src6.bytes();
@@ -219,20 +264,177 @@ Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, u
       counters_.tcp_conn_exhausted++;
       return nullptr;
     }
-    tuple = {ip_of(r.src6), ip_of(r.dst6), lport, rport};
+    *tuple = {ip_of(r.src6), ip_of(r.dst6), lport, rport};
   }
   free_head_ = c.next_free;
   c.in_use = true;
   ++conns_used_;
-  uint32_t iss = tcp::isn(*prf_, tuple, now_);
-  // RFC 6191 §2 / RFC 9293 §3.4.1: a connection reopened from TIME_WAIT starts above the old
-  // one's sequence space, so the peer cannot take its segments for old duplicates.
-  if (iss_floor && static_cast<int32_t>(*iss_floor - iss) > 0) {
-    iss = *iss_floor;
+  return &c;
+}
+
+uint32_t Worker::choose_iss(const crypto::FlowTuple& tuple,
+                            std::optional<uint32_t> floor) noexcept {
+  const uint32_t iss = tcp::isn(*prf_, tuple, now_);
+  // RFC 6191 §2 / RFC 9293 §3.4.1: a connection on a tuple reused from TIME_WAIT starts above
+  // the old one's sequence space, so the peer cannot take its segments for old duplicates.
+  if (floor && static_cast<int32_t>(*floor - iss) > 0) {
+    return *floor;
+  }
+  return iss;
+}
+
+Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
+                        const Listener& l, std::optional<uint32_t> iss_floor) noexcept {
+  crypto::FlowTuple tuple;
+  Conn* c = new_conn(p, r, lport, rport, l.app, &tuple);
+  if (c == nullptr) {
+    return nullptr;
   }
   const uint32_t tso = tcp::ts_offset(*prf_, tuple.local, tuple.remote);
-  tcp::open_passive(c.tcb, c.v6 ? tcp_cfg6_ : tcp_cfg4_, tcp::SeqNum(iss), tso);
-  return &c;
+  c->opts = l.opts;
+  tcp::open_passive(c->tcb, cfg_for(c->v6, l.opts), tcp::SeqNum(choose_iss(tuple, iss_floor)), tso);
+  apply_nagle(*c);
+  return c;
+}
+
+std::optional<uint16_t> Worker::pick_local_port(Port& p, const Remote& remote,
+                                                std::optional<uint32_t>* iss_floor) noexcept {
+  const uint16_t lo = wcfg_.local_port_lo;
+  const uint16_t hi = wcfg_.local_port_hi;
+  const uint32_t span = uint32_t{hi} - lo + 1;
+  // RFC 6056 §3.3.3: offset = F(local, remote, remote port, secret), then next_ephemeral.
+  std::array<std::byte, 2 * 16 + 2 + 1> msg{};
+  msg[0] = std::byte{'P'};
+  if (remote.v6) {
+    std::memcpy(&msg[1], p.iface.ipv6.bytes().data(), 16);
+    std::memcpy(&msg[17], remote.ip6.bytes().data(), 16);
+  } else {
+    const uint32_t l = p.iface.ipv4.value();
+    const uint32_t r = remote.ip4.value();
+    std::memcpy(&msg[1], &l, 4);
+    std::memcpy(&msg[17], &r, 4);
+  }
+  std::memcpy(&msg[33], &remote.port, 2);
+  const uint32_t offset = static_cast<uint32_t>(prf_->eval(msg));
+  uint32_t cursor = (offset + next_ephemeral_) % span;
+  const uint32_t start = cursor;
+
+  const Ticks min_age = wcfg_.active_reuse_min_age;
+  // Taken: a listener's port, a live connection, or a TIME_WAIT entry that may not be reused
+  // yet. A reusable entry is removed here; the picker returns this very port next.
+  auto taken = [&](uint16_t lport) {
+    for (const Listener& l : listeners_) {
+      if (l.port == lport) {
+        return true;
+      }
+    }
+    auto try_tw = [&](auto& tw, const auto& tuple) {
+      const uint32_t idx = tw.find(tuple);
+      if (idx == timewait::kNoIndex) {
+        return false;
+      }
+      const uint32_t floor = timewait::reuse_iss_floor(tw.at(idx).conn);
+      if (!tw.take_for_active_open(idx, now_, min_age)) {
+        return true;
+      }
+      *iss_floor = floor;
+      return false;
+    };
+    if (remote.v6) {
+      flow::FlowKey6 k{};
+      k.local = p.iface.ipv6.bytes();
+      k.remote = remote.ip6.bytes();
+      k.local_port = lport;
+      k.remote_port = remote.port;
+      if (table6_->find(k) != nullptr) {
+        return true;
+      }
+      return try_tw(*tw6_, tw_tuple(k));
+    }
+    const flow::FlowKey4 k{.local = p.iface.ipv4.value(),
+                           .remote = remote.ip4.value(),
+                           .local_port = lport,
+                           .remote_port = remote.port,
+                           .pad = 0};
+    if (table4_->find(k) != nullptr) {
+      return true;
+    }
+    return try_tw(*tw4_, tw_tuple(k));
+  };
+  static const flow::RssSteering kOneQueue(flow::kSymmetricRssKey, {});
+  const flow::RssSteering& rss = p.iface.rss ? *p.iface.rss : kOneQueue;
+  const uint16_t queue = p.iface.rss ? p.iface.queue : 0;
+  std::optional<uint16_t> port =
+      remote.v6 ? rss.pick_local_port(p.iface.ipv6.bytes(), remote.ip6.bytes(), remote.port, queue,
+                                      lo, hi, &cursor, taken)
+                : rss.pick_local_port(p.iface.ipv4, remote.ip4, remote.port, queue, lo, hi, &cursor,
+                                      taken);
+  next_ephemeral_ += (cursor + span - start) % span;
+  return port;
+}
+
+Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
+                                            const AppHandler* app, void* user,
+                                            const ConnOptions& opts) noexcept {
+  if (conns_.empty()) {
+    return fail(ConnectError::kNoTcp);
+  }
+  if (port >= ports_.size()) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoRoute);
+  }
+  Port& p = ports_[port];
+  if (remote.v6 && !p.iface.has_ipv6) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoAddress);
+  }
+  if (!remote.v6 && !next_hop(p.iface, remote.ip4)) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoRoute);
+  }
+  if (free_head_ == UINT32_MAX) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoSlot);
+  }
+  std::optional<uint32_t> iss_floor;
+  const std::optional<uint16_t> lport = pick_local_port(p, remote, &iss_floor);
+  if (!lport) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoLocalPort);
+  }
+  // Soliciting now overlaps address resolution with building the SYN, which waits for it.
+  const std::optional<wire::MacAddr> mac =
+      remote.v6 ? resolve(port, remote.ip6) : resolve(port, remote.ip4);
+  wire::TcpPacketSpec spec{};
+  spec.ipv6 = remote.v6;
+  if (remote.v6) {
+    spec.src6 = p.iface.ipv6;
+    spec.dst6 = remote.ip6;
+  } else {
+    spec.src4 = p.iface.ipv4;
+    spec.dst4 = remote.ip4;
+  }
+  crypto::FlowTuple tuple;
+  Conn* c = new_conn(p, spec, *lport, remote.port, app, &tuple);
+  if (c == nullptr) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoSlot);
+  }
+  c->user = user;
+  c->mac_ok = mac.has_value();
+  if (mac) {
+    c->peer_mac = *mac;
+  }
+  counters_.tcp_active_opens++;
+  const uint32_t tso = tcp::ts_offset(*prf_, tuple.local, tuple.remote);
+  ConnSink sink{*this, *c};
+  c->in_core = true;
+  c->opts = opts;
+  tcp::connect(c->tcb, cfg_for(c->v6, opts), tcp::SeqNum(choose_iss(tuple, iss_floor)), tso, now_,
+               sink);
+  apply_nagle(*c);
+  finish(*c);
+  return c;
 }
 
 void Worker::free_conn(Conn& c) noexcept {
@@ -339,25 +541,26 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
     }
   }
   if (c == nullptr) {
-    const AppHandler* app = nullptr;
-    for (const auto& [port, h] : listeners_) {
-      if (port == lport) {
-        app = h;
+    const Listener* listener = nullptr;
+    for (const Listener& l : listeners_) {
+      if (l.port == lport) {
+        listener = &l;
       }
     }
     const wire::TcpFlags f = tcp->flags();
     // RFC 9293 §3.10.7.2, LISTEN: only a SYN without ACK or RST opens a connection.
-    if (app == nullptr || !f.syn() || f.ack() || f.rst()) {
+    if (listener == nullptr || !f.syn() || f.ack() || f.rst()) {
       counters_.drop_tcp_no_endpoint++;
       reply_reset(p, *tcp, reply);
       return;
     }
-    c = open_conn(p, reply, lport, rport, app, iss_floor);
+    c = open_conn(p, reply, lport, rport, *listener, iss_floor);
     if (c == nullptr) {
       return;  // counted: no room; the peer's SYN retry may find some
     }
   }
   c->peer_mac = reply.eth_dst;
+  c->mac_ok = true;
 
   tcp::Segment<MbufBuf> seg;
   seg.seq = tcp::SeqNum(tcp->seq());
@@ -465,6 +668,12 @@ void Worker::on_wheel_timer(time::Timer& t) noexcept {
 void Worker::emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
   Port& p = ports_[c.port];
   const Interface& i = p.iface;
+  if (!c.mac_ok) [[unlikely]] {
+    if (auto mac = lookup(p, remote_of(c))) {
+      c.peer_mac = *mac;
+      c.mac_ok = true;
+    }
+  }
   const size_t l3 = c.v6 ? wire::Ipv6View::kHeaderLen : wire::Ipv4View::kMinHeaderLen;
   const size_t l4 = wire::TcpView::kMinHeaderLen + wire::tcp_options_length(seg.opts);
   const size_t hdr = wire::EthView::kHeaderLen + l3 + l4;
@@ -548,18 +757,40 @@ void Worker::emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
       }
     }
   }
-  // TCP checksum in software over the whole chain (offload: a later step).
   const size_t ip_off = wire::EthView::kHeaderLen;
-  uint16_t cksum;
-  if (c.v6) {
-    cksum = rte_ipv6_udptcp_cksum_mbuf(m, rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, ip_off),
-                                       static_cast<uint16_t>(tcp_off));
+  if (i.tx_tcp_cksum && (m->nb_segs == 1 || i.tx_cksum_multiseg)) {
+    // The NIC sums the segment; it wants the pseudo-header sum in the checksum field.
+    m->l2_len = wire::EthView::kHeaderLen;
+    m->l3_len = static_cast<uint16_t>(l3);
+    m->l4_len = static_cast<uint16_t>(l4);
+    uint16_t phdr;
+    if (c.v6) {
+      m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
+      phdr =
+          rte_ipv6_phdr_cksum(rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, ip_off), m->ol_flags);
+    } else {
+      m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+      phdr =
+          rte_ipv4_phdr_cksum(rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, ip_off), m->ol_flags);
+    }
+    std::memcpy(rte_pktmbuf_mtod_offset(m, std::byte*, tcp_off + 16), &phdr, sizeof phdr);
+    counters_.tx_cksum_offloaded++;
   } else {
-    cksum = rte_ipv4_udptcp_cksum_mbuf(m, rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, ip_off),
-                                       static_cast<uint16_t>(tcp_off));
+    uint16_t cksum;
+    if (c.v6) {
+      cksum = rte_ipv6_udptcp_cksum_mbuf(m, rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, ip_off),
+                                         static_cast<uint16_t>(tcp_off));
+    } else {
+      cksum = rte_ipv4_udptcp_cksum_mbuf(m, rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, ip_off),
+                                         static_cast<uint16_t>(tcp_off));
+    }
+    std::memcpy(rte_pktmbuf_mtod_offset(m, std::byte*, tcp_off + 16), &cksum, sizeof cksum);
   }
-  std::memcpy(rte_pktmbuf_mtod_offset(m, std::byte*, tcp_off + 16), &cksum, sizeof cksum);
   counters_.tcp_segments_sent++;
+  if (!c.mac_ok) [[unlikely]] {
+    park(p, remote_of(c), m);  // the SYN of an active open, while ARP/ND runs
+    return;
+  }
   transmit(p, m);
 }
 
@@ -614,6 +845,23 @@ void Worker::consume(Conn& c, uint32_t n) noexcept {
   ConnSink sink{*this, c};
   c.in_core = true;
   tcp::consume(c.tcb, n, now_, sink);
+  finish(c);
+}
+
+void Worker::apply_nagle(Conn& c) noexcept {
+  if (c.opts.nagle != ConnOptions::Choice::kDefault) {
+    c.tcb.nagle = c.opts.nagle == ConnOptions::Choice::kOn;
+  }
+}
+
+void Worker::set_nagle(Conn& c, bool on) noexcept {
+  if (c.in_core || c.dead) {
+    c.tcb.nagle = on;  // takes effect at the next send decision
+    return;
+  }
+  ConnSink sink{*this, c};
+  c.in_core = true;
+  tcp::set_nagle(c.tcb, on, now_, sink);
   finish(c);
 }
 

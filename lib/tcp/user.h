@@ -135,9 +135,22 @@ template <Buffer Buf, class S>
 requires Sink<S, Buf> Result<void, CloseError> close_send(Tcb<Buf>& t, bool orphan, Ticks now, S& s)
 noexcept {
   switch (t.state) {
+    case State::kSynSent:
+      // RFC 9293 §3.10.4 deletes the TCB, but data queued by SEND in SYN-SENT (§3.10.2: "queue
+      // the data for transmission after entering ESTABLISHED") and a half-close must not be
+      // lost: like SYN-RECEIVED, the FIN waits for ESTABLISHED. Only a bare close() deletes.
+      if (!orphan || t.sndq.bytes() > 0) {
+        if (t.fin_queued) {
+          return fail(CloseError::kClosing);
+        }
+        t.fin_queued = true;
+        t.orphan = orphan;
+        return {};
+      }
+      become_closed(t, CloseReason::kNormal, s);
+      return {};
     case State::kClosed:
     case State::kListen:
-    case State::kSynSent:
       // RFC 9293 §3.10.4: nothing sent yet; delete the TCB.
       become_closed(t, CloseReason::kNormal, s);
       return {};

@@ -49,6 +49,11 @@ struct StackCounters {
   uint64_t tcp_conn_exhausted = 0;   // a SYN found no free connection slot: dropped
   uint64_t tcp_rx_copied = 0;        // payload copied out because RX memory was short
   uint64_t tcp_rx_data_dropped = 0;  // payload dropped (ACK kept): no memory at all
+  uint64_t tcp_active_opens = 0;     // connect() calls that sent a SYN
+  uint64_t tcp_connect_failed = 0;   // connect() refused: no route, local port or slot
+  uint64_t tx_parked = 0;            // held until the next hop's address resolved
+  uint64_t tx_cksum_offloaded = 0;   // TCP checksums left to the NIC
+  uint64_t drop_no_neighbor = 0;     // held packets whose next hop never answered
   // Drops that are not parse errors.
   uint64_t drop_not_for_us = 0;       // L2 or L3 destination is not this host
   uint64_t drop_ethertype = 0;        // neither IPv4, IPv6 nor ARP

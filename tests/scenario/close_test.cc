@@ -124,6 +124,23 @@ TEST_F(Close, Rfc9293_3_10_4_CloseInSynSentDeletes) {
   EXPECT_TRUE(sink.timers.empty());
 }
 
+// A half-close (or a close with data queued by SEND in SYN-SENT) waits for ESTABLISHED: the
+// data and then the FIN go out after the handshake, as a relay that forwards a client's
+// request and FIN before its backend connection is up needs.
+TEST_F(Close, Rfc9293_3_10_4_ShutdownInSynSentQueuesFinAfterHandshake) {
+  syn_sent();
+  out();
+  send_str("abc");
+  ASSERT_TRUE(tcp::shutdown(tcb, now, sink).ok());
+  EXPECT_EQ(tcb.state, State::kSynSent);
+  EXPECT_EQ(out(), std::vector<std::string>{});
+  in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(8000).mss(1000));
+  EXPECT_EQ(tcb.state, State::kFinWait1);
+  // The handshake's ACK carries the data and the FIN.
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).flags(kFin | kPsh).win(W).data("abc")}));
+  EXPECT_EQ(tcb.snd_nxt, tcb.iss + 5);  // SYN, "abc", FIN
+}
+
 TEST_F(Close, Rfc9293_3_10_5_AbortSendsRst) {
   established_active();
   send_str("abc");

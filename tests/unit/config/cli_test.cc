@@ -1,12 +1,12 @@
 // The command line every app shares: every flag form, --help, --version, and each usage error.
-#include "config/cli.h"
-
 #include <sstream>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include <tempo/cli.h>
 
 namespace tempo::config {
 namespace {

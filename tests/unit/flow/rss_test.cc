@@ -38,6 +38,58 @@ TEST(RssSteering, MatchesMicrosoftVerificationSuite) {
   }
 }
 
+// The suite's IPv6/TCP vectors.
+TEST(RssSteering, MatchesMicrosoftVerificationSuiteIpv6) {
+  const RssSteering rss(kMsKey, {});
+  struct V6 {
+    std::array<uint8_t, 16> src, dst;
+    uint16_t sport, dport;
+    uint32_t hash;
+  };
+  const V6 vectors[] = {
+      {{0x3f, 0xfe, 0x25, 0x01, 0x02, 0x00, 0x1f, 0xff, 0, 0, 0, 0, 0, 0, 0, 0x07},
+       {0x3f, 0xfe, 0x25, 0x01, 0x02, 0x00, 0x00, 0x03, 0, 0, 0, 0, 0, 0, 0, 0x01},
+       2794,
+       1766,
+       0x40207d3d},
+      {{0x3f, 0xfe, 0x05, 0x01, 0x00, 0x08, 0, 0, 0x02, 0x60, 0x97, 0xff, 0xfe, 0x40, 0xef, 0xab},
+       {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01},
+       14230,
+       4739,
+       0xdde51bbf},
+      {{0x3f, 0xfe, 0x19, 0x00, 0x45, 0x45, 0x00, 0x03, 0x02, 0x00, 0xf8, 0xff, 0xfe, 0x21, 0x67,
+        0xcf},
+       {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x02, 0x00, 0xf8, 0xff, 0xfe, 0x21, 0x67, 0xcf},
+       44251,
+       38024,
+       0x02d1feef},
+  };
+  for (const V6& v : vectors) {
+    EXPECT_EQ(rss.hash(v.src, v.dst, v.sport, v.dport), v.hash);
+  }
+}
+
+TEST(RssSteering, PickedIpv6PortsSteerRepliesToTheOpeningQueue) {
+  constexpr uint16_t kQueues = 4;
+  const RssSteering rss(kSymmetric, RssSteering::default_reta(kQueues, 128));
+  const std::array<uint8_t, 16> local = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                         0,    0,    0,    0,    0, 0, 0, 2};
+  const std::array<uint8_t, 16> remote = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                          0,    0,    0,    0,    0, 0, 0, 1};
+  for (uint16_t q = 0; q < kQueues; ++q) {
+    uint32_t cursor = 0;
+    std::set<uint16_t> got;
+    for (int i = 0; i < 200; ++i) {
+      auto port = rss.pick_local_port(local, remote, 443, q, 32768, 60999, &cursor,
+                                      [&](uint16_t p) { return got.count(p) != 0; });
+      ASSERT_TRUE(port);
+      EXPECT_EQ(rss.queue_of_hash(rss.hash(remote, local, 443, *port)), q);
+      got.insert(*port);
+    }
+    EXPECT_EQ(got.size(), 200u);
+  }
+}
+
 TEST(RssSteering, SymmetricKeyHashesBothDirectionsAlike) {
   const RssSteering rss(kSymmetric, {});
   const RssSteering ms(kMsKey, {});

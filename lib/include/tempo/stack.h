@@ -1,0 +1,180 @@
+// The embedding API: what an L4 proxy, a load balancer or a server includes to serve TCP from
+// NIC queues (DESIGN.md "The embedding API, in one picture"). apps/tempo-relay shows all of it.
+//
+//   auto stack = tempo::Stack::start(config, "myproxy");   // EAL, ports, one Worker per lcore
+//   stack.value()->listen(8080, &client_handler);          // on every worker
+//   stack.value()->run();                                  // until SIGINT/SIGTERM
+//
+// Everything after start() happens on the Workers' lcores, in callbacks: no threads of
+// yours, no locks, no allocation per packet. A Worker owns its connections; a Conn and the
+// Bytes it hands up are touched only from its Worker's lcore (inside its callbacks, or in the
+// Worker's poll hook). Handlers are plain function tables with one context pointer: no
+// std::function, no virtual call.
+//
+// Calls made inside a callback are queued and run as soon as the callback returns (the
+// protocol is mid-segment then); outside, they run at once. A Conn stays valid until its
+// on_closed returns; do not touch it after that.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <tempo/bytes.h>
+#include <tempo/config.h>
+#include <tempo/result.h>
+
+namespace tempo {
+
+namespace stack {
+struct Conn;
+class Worker;
+class Runtime;
+}  // namespace stack
+using Conn = stack::Conn;      // one TCP connection, owned by its Worker (opaque)
+using Worker = stack::Worker;  // one per lcore: its queues, connections, timers (opaque)
+
+// Why a connection ended (on_closed).
+enum class CloseReason : uint8_t {
+  kNormal,            // both FINs exchanged (we may hold the tuple in TIME_WAIT)
+  kReset,             // the peer reset it
+  kRefused,           // our SYN was answered with RST (nothing listens there)
+  kTimeout,           // retransmissions (or SYN retries) exhausted
+  kKeepaliveTimeout,  // keepalive probes went unanswered
+  kFinWait2Timeout,   // the peer never sent its FIN after ours
+  kAborted,           // abort() on this side
+};
+const char* to_string(CloseReason r) noexcept;
+
+enum class SendError : uint8_t {
+  kNotConnected,  // not yet, or no longer, connected
+  kClosing,       // shutdown() or close() was called
+  kQueueFull,     // the send buffer is full: on_writable follows when it drains
+};
+
+enum class ConnectError : uint8_t {
+  kNoTcp,        // the stack was started without TCP
+  kNoAddress,    // an IPv6 remote on a port without IPv6 (or the reverse)
+  kNoRoute,      // the remote is neither on-link nor behind a route or gateway
+  kNoLocalPort,  // every source port toward this remote is in use
+  kNoSlot,       // every connection slot of this Worker is in use
+};
+const char* to_string(ConnectError e) noexcept;
+
+// An IPv4 or IPv6 address and a port. Addresses in network byte order.
+struct Endpoint {
+  bool v6 = false;
+  Ipv4Addr ip4;
+  Ipv6Addr ip6;
+  uint16_t port = 0;
+  static Endpoint v4(Ipv4Addr a, uint16_t port) { return {false, a, {}, port}; }
+  static Endpoint v6_of(Ipv6Addr a, uint16_t port) { return {true, {}, a, port}; }
+  std::string to_string() const;  // "198.18.0.1:80", "[2001:db8::1]:80"
+};
+
+// A connection's callbacks. Every member may be null. `ctx` is passed back unchanged.
+struct Handler {
+  void* ctx = nullptr;
+  // The handshake completed (both for connect() and for a connection accepted by listen()).
+  void (*on_connected)(Conn&, void* ctx) = nullptr;
+  // In-order bytes from the peer, in the buffers they arrived in. Keep what you need (copy
+  // the Bytes: a reference), then consume() what you are done with: unconsumed bytes hold
+  // the receive window shut, which is how a slow consumer pushes back on the peer.
+  void (*on_data)(Conn&, const Bytes& data, void* ctx) = nullptr;
+  // A send refused with kQueueFull (or a send_copy() that took less) can be retried now.
+  void (*on_writable)(Conn&, void* ctx) = nullptr;
+  // The peer's FIN: it sends nothing more. You may still send, then close().
+  void (*on_peer_closed)(Conn&, void* ctx) = nullptr;
+  // The connection is gone; the Conn is invalid when this returns.
+  void (*on_closed)(Conn&, CloseReason, void* ctx) = nullptr;
+};
+
+// Per-connection choices, fixed when the connection opens (set_nagle() also later).
+// Defaults come from the configuration's `tcp:` section.
+struct ConnOptions {
+  enum class Choice : uint8_t { kDefault, kOn, kOff };
+  Choice nagle = Choice::kDefault;      // RFC 9293 §3.7.4
+  Choice keepalive = Choice::kDefault;  // RFC 1122 4.2.3.6, tcp.keepalive.*
+  enum class Cc : uint8_t { kDefault, kNewReno, kCubic };
+  Cc congestion = Cc::kDefault;  // RFC 5681/6582 or RFC 9438
+};
+
+// The process's stack: the EAL, the ports, a Worker per lcore.
+class Stack {
+ public:
+  // Starts the EAL and the ports from a validated Config. `program` names the process in
+  // logs. Errors are one line ("port net_tap0: rte_eth_dev_configure: ...").
+  static Result<std::unique_ptr<Stack>, std::string> start(const Config& config,
+                                                           const std::string& program);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  size_t num_workers() const noexcept;
+  Worker& worker(size_t i) noexcept;
+
+  // listen() on every Worker: the connections of `port` are served on whichever lcore RSS
+  // puts them. `handler` outlives the Stack.
+  void listen(uint16_t port, const Handler* handler, const ConnOptions& opts = {});
+
+  // Runs every Worker (this thread runs the first) until request_stop().
+  void run();
+  static void request_stop() noexcept;    // async-signal-safe
+  static void install_signal_handlers();  // SIGINT, SIGTERM -> request_stop()
+
+  // "<program>: counters" then "  name: value" per non-zero counter, summed over Workers.
+  void print_counters(std::FILE* out) const;
+
+ private:
+  explicit Stack(std::unique_ptr<stack::Runtime> rt);
+  std::unique_ptr<stack::Runtime> rt_;
+};
+
+// The frame of a one-service app: starts the stack, listens on `port` on every Worker, prints
+// "<program>: <banner>; ready", runs until SIGINT/SIGTERM, prints the counters. Returns the
+// exit code: 0, or 1 when the stack could not start (the reason on stderr).
+int serve(const Config& config, const std::string& program, uint16_t port, const Handler* handler,
+          const std::string& banner);
+
+// --- Worker calls (on its lcore) --------------------------------------------------------
+
+uint16_t worker_index(const Worker& w) noexcept;
+// Accepts connections to `port` on this Worker.
+void listen(Worker& w, uint16_t port, const Handler* handler, const ConnOptions& opts = {});
+// Active open from the Worker's port `port_index` (0 for the first in the config). The source
+// port is chosen so the replies reach this Worker; a tuple still in TIME_WAIT is reused only
+// where timestamps make it safe. on_connected or on_closed(kRefused/kTimeout) follows.
+Result<Conn*, ConnectError> connect(Worker& w, const Endpoint& remote, const Handler* handler,
+                                    void* user = nullptr, const ConnOptions& opts = {},
+                                    size_t port_index = 0) noexcept;
+// `fn` runs once per loop turn on this Worker's lcore (start connections here).
+void set_poll_hook(Worker& w, void (*fn)(Worker&, void* ctx), void* ctx) noexcept;
+// Milliseconds on the Worker's clock (read once per loop turn).
+uint64_t now_ms(const Worker& w) noexcept;
+uint32_t connections(const Worker& w) noexcept;
+
+// --- Conn calls --------------------------------------------------------------------------
+
+Worker& worker_of(Conn& c) noexcept;
+void* user(const Conn& c) noexcept;  // the application's per-connection pointer
+void set_user(Conn& c, void* user) noexcept;
+Endpoint local(const Conn& c) noexcept;
+Endpoint remote(const Conn& c) noexcept;
+bool peer_closed(const Conn& c) noexcept;  // on_peer_closed has been called
+
+// Zero-copy: queues a reference to `data`. kQueueFull: retry in on_writable.
+Result<void, SendError> send(Conn& c, const Bytes& data) noexcept;
+// Copies `bytes` into packet buffers and queues them. Returns how many were taken (fewer
+// when the send buffer or the buffer pool is short: on_writable follows).
+size_t send_copy(Conn& c, std::span<const std::byte> bytes) noexcept;
+// The application is done with `bytes` more of what on_data handed up: reopens the window.
+void consume(Conn& c, uint32_t bytes) noexcept;
+void set_nagle(Conn& c, bool on) noexcept;
+void shutdown(Conn& c) noexcept;  // FIN after the queued data; receiving goes on
+void close(Conn& c) noexcept;     // FIN after the queued data; the application is done
+void abort(Conn& c) noexcept;     // RST now; on_closed(kAborted)
+
+}  // namespace tempo

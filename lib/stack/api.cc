@@ -1,0 +1,258 @@
+// The embedding API (tempo/stack.h, tempo/bytes.h) over the Runtime and its Workers: thin,
+// out-of-line forwarding, so that an embedder's code sees no DPDK or internal header.
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cstdio>
+#include <cstring>
+
+#include <rte_mbuf.h>
+
+#include <tempo/bytes.h>
+#include <tempo/stack.h>
+
+#include "stack/runtime.h"
+#include "stack/worker.h"
+
+namespace tempo {
+
+// --- Bytes --------------------------------------------------------------------------------
+
+namespace {
+void ref_chain(rte_mbuf* m) noexcept {
+  for (; m != nullptr; m = m->next) {
+    rte_mbuf_refcnt_update(m, 1);
+  }
+}
+}  // namespace
+
+Bytes::Bytes(const Bytes& o) noexcept : m_(o.m_), off_(o.off_), len_(o.len_) { ref_chain(m_); }
+
+Bytes& Bytes::operator=(const Bytes& o) noexcept {
+  if (this != &o) {
+    ref_chain(o.m_);
+    if (m_ != nullptr) {
+      rte_pktmbuf_free(m_);
+    }
+    m_ = o.m_;
+    off_ = o.off_;
+    len_ = o.len_;
+  }
+  return *this;
+}
+
+Bytes& Bytes::operator=(Bytes&& o) noexcept {
+  if (this != &o) {
+    if (m_ != nullptr) {
+      rte_pktmbuf_free(m_);
+    }
+    m_ = std::exchange(o.m_, nullptr);
+    off_ = o.off_;
+    len_ = std::exchange(o.len_, 0);
+  }
+  return *this;
+}
+
+Bytes::~Bytes() {
+  if (m_ != nullptr) {
+    rte_pktmbuf_free(m_);
+  }
+}
+
+Bytes Bytes::slice(uint32_t off, uint32_t len) const noexcept {
+  off = std::min(off, len_);
+  len = std::min(len, len_ - off);
+  ref_chain(m_);
+  return Bytes(m_, off_ + off, len);
+}
+
+size_t Bytes::copy_to(uint32_t off, std::span<std::byte> dst) const noexcept {
+  if (off >= len_) {
+    return 0;
+  }
+  const auto n = static_cast<uint32_t>(std::min<size_t>(dst.size(), len_ - off));
+  const void* p = rte_pktmbuf_read(m_, off_ + off, n, dst.data());
+  if (p != nullptr && p != dst.data()) {
+    std::memcpy(dst.data(), p, n);
+  }
+  return n;
+}
+
+size_t Bytes::spans(uint32_t from, std::span<std::span<const std::byte>> out) const noexcept {
+  size_t n = 0;
+  uint32_t skip = off_ + from;
+  uint32_t left = from < len_ ? len_ - from : 0;
+  for (const rte_mbuf* s = m_; s != nullptr && left > 0 && n < out.size(); s = s->next) {
+    if (skip >= s->data_len) {
+      skip -= s->data_len;
+      continue;
+    }
+    const uint32_t take = std::min<uint32_t>(left, s->data_len - skip);
+    out[n++] = {rte_pktmbuf_mtod_offset(s, const std::byte*, skip), take};
+    left -= take;
+    skip = 0;
+  }
+  return n;
+}
+
+// --- names ---------------------------------------------------------------------------------
+
+const char* to_string(CloseReason r) noexcept {
+  switch (r) {
+    case CloseReason::kNormal:
+      return "closed";
+    case CloseReason::kReset:
+      return "reset by peer";
+    case CloseReason::kRefused:
+      return "connection refused";
+    case CloseReason::kTimeout:
+      return "timed out";
+    case CloseReason::kKeepaliveTimeout:
+      return "keepalive timed out";
+    case CloseReason::kFinWait2Timeout:
+      return "FIN-WAIT-2 timed out";
+    case CloseReason::kAborted:
+      return "aborted";
+  }
+  return "?";
+}
+
+const char* to_string(ConnectError e) noexcept {
+  switch (e) {
+    case ConnectError::kNoTcp:
+      return "TCP is not set up on this worker";
+    case ConnectError::kNoAddress:
+      return "the port has no address of the remote's family";
+    case ConnectError::kNoRoute:
+      return "no route to the remote";
+    case ConnectError::kNoLocalPort:
+      return "no free local port toward the remote";
+    case ConnectError::kNoSlot:
+      return "no free connection slot";
+  }
+  return "?";
+}
+
+std::string Endpoint::to_string() const {
+  char addr[INET6_ADDRSTRLEN];
+  char out[INET6_ADDRSTRLEN + 16];
+  if (v6) {
+    inet_ntop(AF_INET6, ip6.bytes.data(), addr, sizeof addr);
+    std::snprintf(out, sizeof out, "[%s]:%u", addr, unsigned{port});
+  } else {
+    inet_ntop(AF_INET, ip4.bytes.data(), addr, sizeof addr);
+    std::snprintf(out, sizeof out, "%s:%u", addr, unsigned{port});
+  }
+  return out;
+}
+
+// --- Stack ---------------------------------------------------------------------------------
+
+Stack::Stack(std::unique_ptr<stack::Runtime> rt) : rt_(std::move(rt)) {}
+Stack::~Stack() = default;
+
+Result<std::unique_ptr<Stack>, std::string> Stack::start(const Config& config,
+                                                         const std::string& program) {
+  auto rt = stack::Runtime::start(config, program);
+  if (!rt) {
+    return fail(rt.error());
+  }
+  return std::unique_ptr<Stack>(new Stack(std::move(*rt)));
+}
+
+size_t Stack::num_workers() const noexcept { return rt_->workers().size(); }
+Worker& Stack::worker(size_t i) noexcept { return *rt_->workers()[i]; }
+void Stack::listen(uint16_t port, const Handler* handler, const ConnOptions& opts) {
+  rt_->listen(port, handler, opts);
+}
+void Stack::run() { rt_->run(); }
+void Stack::request_stop() noexcept { stack::Runtime::request_stop(); }
+void Stack::install_signal_handlers() { stack::Runtime::install_signal_handlers(); }
+void Stack::print_counters(std::FILE* out) const { rt_->print_counters(out); }
+
+int serve(const Config& config, const std::string& program, uint16_t port, const Handler* handler,
+          const std::string& banner) {
+  return stack::serve(config, program, port, handler, banner);
+}
+
+// --- Worker --------------------------------------------------------------------------------
+
+uint16_t worker_index(const Worker& w) noexcept { return w.index(); }
+
+void listen(Worker& w, uint16_t port, const Handler* handler, const ConnOptions& opts) {
+  w.listen(port, handler, opts);
+}
+
+Result<Conn*, ConnectError> connect(Worker& w, const Endpoint& remote, const Handler* handler,
+                                    void* user, const ConnOptions& opts,
+                                    size_t port_index) noexcept {
+  stack::Remote r;
+  r.v6 = remote.v6;
+  r.port = remote.port;
+  if (remote.v6) {
+    r.ip6 = wire::Ipv6Addr(remote.ip6.bytes);
+  } else {
+    const auto& b = remote.ip4.bytes;
+    r.ip4 = wire::Ipv4Addr(b[0], b[1], b[2], b[3]);
+  }
+  return w.connect(port_index, r, handler, user, opts);
+}
+
+void set_poll_hook(Worker& w, void (*fn)(Worker&, void* ctx), void* ctx) noexcept {
+  w.set_poll_hook(fn, ctx);
+}
+uint64_t now_ms(const Worker& w) noexcept { return w.now().ms(); }
+uint32_t connections(const Worker& w) noexcept { return w.connections(); }
+
+// --- Conn ----------------------------------------------------------------------------------
+
+namespace {
+Endpoint endpoint(bool v6, uint32_t ip4_host, const std::array<uint8_t, 16>& ip6, uint16_t port) {
+  Endpoint e;
+  e.v6 = v6;
+  e.port = port;
+  if (v6) {
+    e.ip6.bytes = ip6;
+  } else {
+    e.ip4.bytes = {static_cast<uint8_t>(ip4_host >> 24), static_cast<uint8_t>(ip4_host >> 16),
+                   static_cast<uint8_t>(ip4_host >> 8), static_cast<uint8_t>(ip4_host)};
+  }
+  return e;
+}
+}  // namespace
+
+Worker& worker_of(Conn& c) noexcept { return *c.worker; }
+void* user(const Conn& c) noexcept { return c.user; }
+void set_user(Conn& c, void* u) noexcept { c.user = u; }
+Endpoint local(const Conn& c) noexcept {
+  return endpoint(c.v6, c.key4.local, c.key6.local, c.v6 ? c.key6.local_port : c.key4.local_port);
+}
+Endpoint remote(const Conn& c) noexcept {
+  return endpoint(c.v6, c.key4.remote, c.key6.remote,
+                  c.v6 ? c.key6.remote_port : c.key4.remote_port);
+}
+bool peer_closed(const Conn& c) noexcept { return c.tcb.peer_fin; }
+
+Result<void, SendError> send(Conn& c, const Bytes& data) noexcept {
+  static_assert(static_cast<int>(SendError::kQueueFull) ==
+                static_cast<int>(tcp::SendError::kQueueFull));
+  if (data.empty()) {
+    return {};
+  }
+  ref_chain(data.mbuf());  // the send queue's own reference
+  auto r = c.worker->send(c, stack::MbufBuf(data.mbuf(), data.offset(), data.size()));
+  if (!r) {
+    return fail(static_cast<SendError>(r.error()));
+  }
+  return {};
+}
+
+size_t send_copy(Conn& c, std::span<const std::byte> bytes) noexcept {
+  return c.worker->send_copy(c, bytes);
+}
+void consume(Conn& c, uint32_t bytes) noexcept { c.worker->consume(c, bytes); }
+void set_nagle(Conn& c, bool on) noexcept { c.worker->set_nagle(c, on); }
+void shutdown(Conn& c) noexcept { c.worker->shutdown(c); }
+void close(Conn& c) noexcept { c.worker->close(c); }
+void abort(Conn& c) noexcept { c.worker->abort(c); }
+
+}  // namespace tempo

@@ -1,0 +1,143 @@
+"""tempo-proxy, the reference embedder of the public API, between kernel clients and a kernel
+backend: tempo accepts (passive open) and connects (active open) in one process. Bytes relay
+intact both ways; with one local port the backend connections reuse one 4-tuple back to back,
+the kernel holding TIME_WAIT (it closes first) or tempo holding it (active early reuse, only
+once the last segment from the peer is active_reuse_min_age_ms old)."""
+
+import contextlib
+import os
+import socket
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import KERNEL_V4, TEMPO_V4
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ECHO_CLIENT = os.path.join(HERE, "echo_client.py")
+BACKEND = os.path.join(HERE, "backend.py")
+PROXY_PORT = 8080
+BACKEND_PORT = 8000
+
+
+def proxy_config(tcp=None):
+    def apply(cfg):
+        cfg["app"] = {"proxy": {"listen": PROXY_PORT, "backends": [f"{KERNEL_V4}:{BACKEND_PORT}"]}}
+        if tcp:
+            cfg["tcp"] = tcp
+    return apply
+
+
+@contextlib.contextmanager
+def backend(ns, mode):
+    proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "/usr/bin/python3", BACKEND,
+                             KERNEL_V4, str(BACKEND_PORT), mode],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def fetch(ns, count, pause=0.0):
+    """`count` sequential connections to the proxy; each reads to EOF. Returns the replies
+    (b"" for a connection reset or refused)."""
+    script = f"""
+import socket, sys, time
+for i in range({count}):
+    try:
+        s = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+    except OSError as e:
+        data = b""
+    print(repr(data), flush=True)
+    time.sleep({pause})
+"""
+    r = ns.sh("/usr/bin/python3", "-c", script, timeout=120)
+    return [eval(line) for line in r.stdout.splitlines()]
+
+
+class Proxy(unittest.TestCase):
+    def test_relays_bytes_intact_both_ways(self):
+        with harness.tap_setup("proxy", app="tempo-proxy", changes=proxy_config()) as (ns, app, _):
+            with backend(ns, "echo"):
+                for size, conns in ((1, 1), (100000, 20), (20 << 20, 1)):
+                    r = ns.sh("/usr/bin/python3", ECHO_CLIENT, TEMPO_V4, "--port", str(PROXY_PORT),
+                              "--size", str(size), "--conns", str(conns), check=False, timeout=200)
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr + app.output())
+            rc, output = app.stop()
+            self.assertEqual(rc, 0, output)
+            c = harness.counters(output)
+            self.assertEqual(c.get("tcp.active_opens"), 22, output)
+
+    def test_reconnect_same_tuple_kernel_closes_first(self):
+        # One local port: every backend connection is 198.18.0.2:40000 -> 198.18.0.1:8000.
+        tcp = {"local_port_range": [40000, 40000]}
+        with harness.tap_setup("pxtw", app="tempo-proxy", changes=proxy_config(tcp)) as (ns, app, _):
+            with backend(ns, "greet") as be:
+                replies = fetch(ns, 5)
+                # The kernel closed first each time: its TIME_WAIT holds the tuple, and its
+                # RFC 6191-style check accepts our SYN because our timestamps only grow.
+                for i, reply in enumerate(replies):
+                    self.assertEqual(reply, f"hello {i + 1} from {TEMPO_V4}:40000\n".encode(),
+                                     app.output())
+                tw = ns.sh("ss", "-tanH", "state", "time-wait", "dst", f"{TEMPO_V4}:40000").stdout
+                self.assertIn("198.18.0.1:8000", tw)
+            rc, output = app.stop()
+            self.assertEqual(rc, 0, output)
+            c = harness.counters(output)
+            self.assertEqual(c.get("tcp.active_opens"), 5, output)
+            # The kernel closed first, so tempo never held the backend tuple in TIME_WAIT.
+            self.assertEqual(c.get("timewait.active_reuse", 0), 0, output)
+
+    def test_active_early_reuse_waits_for_min_age(self):
+        tcp = {"local_port_range": [40000, 40000], "active_reuse_min_age_ms": 1500}
+        with harness.tap_setup("pxar", app="tempo-proxy", changes=proxy_config(tcp)) as (ns, app, _):
+            with backend(ns, "echo"):
+                # The client closes first; the proxy passes the FIN on, so tempo closes the
+                # backend connection first and holds its tuple in TIME_WAIT.
+                script = f"""
+import socket, time
+def once():
+    try:
+        s = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
+        s.sendall(b"ping")
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        return data
+    except OSError:
+        return b""
+print(repr(once()), flush=True)
+time.sleep(0.2)
+print(repr(once()), flush=True)   # the tuple's last peer segment is < 1.5 s old: no reuse
+time.sleep(2.0)
+print(repr(once()), flush=True)   # now old enough: the tuple is taken from TIME_WAIT
+"""
+                r = ns.sh("/usr/bin/python3", "-c", script, timeout=60)
+                replies = [eval(l) for l in r.stdout.splitlines()]
+            rc, output = app.stop()
+            self.assertEqual(replies, [b"ping", b"", b"ping"], r.stdout + output)
+            self.assertEqual(rc, 0, output)
+            c = harness.counters(output)
+            self.assertEqual(c.get("timewait.active_reuse"), 1, output)
+            self.assertEqual(c.get("tcp.connect_failed"), 1, output)
+            self.assertEqual(c.get("timewait.entered", 0), 2, output)
+
+
+if __name__ == "__main__":
+    harness.require_root()
+    unittest.main()
