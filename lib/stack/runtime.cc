@@ -65,6 +65,8 @@ WorkerTcpConfig worker_tcp_config(const TcpConfig& c) {
   w.local_port_lo = c.local_port_lo;
   w.local_port_hi = c.local_port_hi;
   w.active_reuse_min_age = Ticks::from_ms(static_cast<uint64_t>(c.active_reuse_min_age_ms));
+  w.listen_backlog = static_cast<uint32_t>(c.listen_backlog);
+  w.syncookies = c.syncookies;
   return w;
 }
 
@@ -239,6 +241,32 @@ void Runtime::print_counters(std::FILE* out) const {
       {"timewait.passive_reuse_refused", tw.passive_reuse_refused},
   };
   for (const auto& [name, value] : tw_items) {
+    std::fprintf(out, "  %s: %llu\n", name, static_cast<unsigned long long>(value));
+  }
+  // The protocol core's own counters (tcp/counters.h), the ones an operator watches.
+  tcp::Counters core;
+  for (const auto& w : workers_) {
+    const tcp::Counters& k = w->tcp_counters();
+    core.retransmits += k.retransmits;
+    core.rto_expired += k.rto_expired;
+    core.fast_retransmits += k.fast_retransmits;
+    core.challenge_acks += k.challenge_acks;
+    core.drop_paws += k.drop_paws;
+    core.syncookies_sent += k.syncookies_sent;
+    core.syncookies_ok += k.syncookies_ok;
+    core.syncookies_failed += k.syncookies_failed;
+  }
+  const std::pair<const char*, uint64_t> core_items[] = {
+      {"tcp.retransmits", core.retransmits},
+      {"tcp.rto_expired", core.rto_expired},
+      {"tcp.fast_retransmits", core.fast_retransmits},
+      {"tcp.challenge_acks", core.challenge_acks},
+      {"tcp.paws_drops", core.drop_paws},
+      {"tcp.syncookies_sent", core.syncookies_sent},
+      {"tcp.syncookies_ok", core.syncookies_ok},
+      {"tcp.syncookies_failed", core.syncookies_failed},
+  };
+  for (const auto& [name, value] : core_items) {
     std::fprintf(out, "  %s: %llu\n", name, static_cast<unsigned long long>(value));
   }
   for (size_t i = 0; i < ports_.size(); ++i) {

@@ -106,6 +106,8 @@ struct WorkerTcpConfig {
   uint16_t local_port_lo = 32768;  // tcp.local_port_range
   uint16_t local_port_hi = 60999;
   Ticks active_reuse_min_age = Ticks::from_ms(1000);  // tcp.active_reuse_min_age_ms
+  uint32_t listen_backlog = 4096;                     // tcp.listen_backlog, per listener
+  SynCookies syncookies = SynCookies::kAuto;          // tcp.syncookies
 };
 
 class Worker {
@@ -184,6 +186,7 @@ class Worker {
     uint16_t port;
     const AppHandler* app;
     ConnOptions opts;
+    uint32_t embryonic = 0;  // its connections in SYN-RECEIVED: the listen backlog
   };
   struct Port {
     Interface iface;
@@ -247,7 +250,13 @@ class Worker {
                  wire::TcpPacketSpec& reply) noexcept;
   Conn* find_conn(const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport) noexcept;
   Conn* open_conn(Port& p, const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport,
-                  const Listener& l, std::optional<uint32_t> iss_floor) noexcept;
+                  Listener& l, std::optional<uint32_t> iss_floor) noexcept;
+  // A connection leaves its listener's backlog (established, or gone).
+  void leave_backlog(Conn& c) noexcept;
+  // RFC 4987 §3.6: the stateless SYN,ACK of a listener whose backlog is full.
+  void send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& opts,
+                           wire::TcpPacketSpec& reply, const Listener& l) noexcept;
+  static crypto::FlowTuple flow_tuple(const Conn& c) noexcept;
   // A free Conn entered in the connection table under `spec`'s addresses (src = local), or
   // nullptr (counted). Sets *tuple for the keyed ISN and timestamp offset.
   Conn* new_conn(Port& p, const wire::TcpPacketSpec& spec, uint16_t lport, uint16_t rport,

@@ -6,7 +6,9 @@
 
 #include <rte_ip.h>
 
+#include "stack/cksum.h"
 #include "stack/worker.h"
+#include "tcp/cookie_open.h"
 #include "tcp/isn.h"
 #include "tcp/ts_offset.h"
 #include "timewait/policy.h"
@@ -79,6 +81,7 @@ struct ConnSink {
     w.wheel_.cancel(c.timers[static_cast<size_t>(k)]);
   }
   void on_connected() noexcept {
+    w.leave_backlog(c);
     if (c.app != nullptr && c.app->on_connected != nullptr) {
       c.app->on_connected(c, c.app->ctx);
     }
@@ -284,7 +287,7 @@ uint32_t Worker::choose_iss(const crypto::FlowTuple& tuple,
 }
 
 Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
-                        const Listener& l, std::optional<uint32_t> iss_floor) noexcept {
+                        Listener& l, std::optional<uint32_t> iss_floor) noexcept {
   crypto::FlowTuple tuple;
   Conn* c = new_conn(p, r, lport, rport, l.app, &tuple);
   if (c == nullptr) {
@@ -292,6 +295,9 @@ Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, u
   }
   const uint32_t tso = tcp::ts_offset(*prf_, tuple.local, tuple.remote);
   c->opts = l.opts;
+  c->listener = static_cast<uint16_t>(&l - listeners_.data());
+  c->embryonic = true;
+  ++listeners_[c->listener].embryonic;
   tcp::open_passive(c->tcb, cfg_for(c->v6, l.opts), tcp::SeqNum(choose_iss(tuple, iss_floor)), tso);
   apply_nagle(*c);
   return c;
@@ -437,7 +443,15 @@ Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
   return c;
 }
 
+void Worker::leave_backlog(Conn& c) noexcept {
+  if (c.embryonic) {
+    c.embryonic = false;
+    --listeners_[c.listener].embryonic;
+  }
+}
+
 void Worker::free_conn(Conn& c) noexcept {
+  leave_backlog(c);
   for (time::Timer& t : c.timers) {
     wheel_.cancel(t);
   }
@@ -540,23 +554,45 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
       return;
     }
   }
+  bool cookie_ack = false;  // an ACK that may return one of our SYN cookies
   if (c == nullptr) {
-    const Listener* listener = nullptr;
-    for (const Listener& l : listeners_) {
+    Listener* listener = nullptr;
+    for (Listener& l : listeners_) {
       if (l.port == lport) {
         listener = &l;
       }
     }
     const wire::TcpFlags f = tcp->flags();
-    // RFC 9293 §3.10.7.2, LISTEN: only a SYN without ACK or RST opens a connection.
-    if (listener == nullptr || !f.syn() || f.ack() || f.rst()) {
+    const bool cookies = wcfg_.syncookies != SynCookies::kOff;
+    // RFC 9293 §3.10.7.2, LISTEN: only a SYN without ACK or RST opens a connection; with SYN
+    // cookies (RFC 4987 §3.6) an ACK without SYN or RST may return one.
+    if (listener != nullptr && cookies && f.ack() && !f.syn() && !f.rst()) {
+      cookie_ack = true;
+      crypto::FlowTuple tuple;
+      c = new_conn(p, reply, lport, rport, listener->app, &tuple);
+      if (c == nullptr) {
+        return;  // counted: no slot; the peer retransmits
+      }
+      c->opts = listener->opts;
+    } else if (listener == nullptr || !f.syn() || f.ack() || f.rst()) {
       counters_.drop_tcp_no_endpoint++;
       reply_reset(p, *tcp, reply);
       return;
-    }
-    c = open_conn(p, reply, lport, rport, *listener, iss_floor);
-    if (c == nullptr) {
-      return;  // counted: no room; the peer's SYN retry may find some
+    } else if (wcfg_.syncookies == SynCookies::kAlways ||
+               listener->embryonic >= wcfg_.listen_backlog) {
+      // The backlog is full (SYN flood, or a burst of opens): answer statelessly, or, with
+      // cookies off, drop the SYN (the peer retries), as Linux does.
+      if (cookies) {
+        send_cookie_syn_ack(p, *tcp, *opts, reply, *listener);
+      } else {
+        counters_.tcp_listen_overflow++;
+      }
+      return;
+    } else {
+      c = open_conn(p, reply, lport, rport, *listener, iss_floor);
+      if (c == nullptr) {
+        return;  // counted: no room; the peer's SYN retry may find some
+      }
     }
   }
   c->peer_mac = reply.eth_dst;
@@ -595,8 +631,55 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   }
   ConnSink sink{*this, *c};
   c->in_core = true;
-  tcp::input(c->tcb, seg, now_, sink);
+  if (cookie_ack) [[unlikely]] {
+    const crypto::FlowTuple tuple = flow_tuple(*c);
+    if (!tcp::open_from_cookie(c->tcb, cfg_for(c->v6, c->opts), *prf_, tuple, seg, now_, sink)) {
+      // Not one of our cookies (or too old): answer as LISTEN does, keep nothing.
+      c->in_core = false;
+      free_conn(*c);
+      counters_.drop_tcp_no_endpoint++;
+      reply_reset(p, *tcp, reply);
+      return;
+    }
+    apply_nagle(*c);
+  } else {
+    tcp::input(c->tcb, seg, now_, sink);
+  }
   finish(*c);
+}
+
+void Worker::send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& opts,
+                                 wire::TcpPacketSpec& reply, const Listener& l) noexcept {
+  const crypto::FlowTuple tuple =
+      reply.ipv6
+          ? crypto::FlowTuple{ip_of(reply.src6), ip_of(reply.dst6), tcp.dst_port(), tcp.src_port()}
+          : crypto::FlowTuple{ip_of(reply.src4), ip_of(reply.dst4), tcp.dst_port(), tcp.src_port()};
+  tcp::Segment<MbufBuf> syn;
+  syn.seq = tcp::SeqNum(tcp.seq());
+  syn.ack = tcp::SeqNum(tcp.ack());
+  syn.flags = tcp.flags().bits();
+  syn.window = tcp.window();
+  syn.opts = opts;
+  const tcp::OutSegment<MbufBuf> o =
+      tcp::cookie_syn_ack(cfg_for(reply.ipv6, l.opts), *prf_, tuple, syn, now_, core_);
+  reply.tcp = wire::TcpHeaderFields{.src_port = tcp.dst_port(),
+                                    .dst_port = tcp.src_port(),
+                                    .seq = o.seq.raw(),
+                                    .ack = o.ack.raw(),
+                                    .flags = wire::TcpFlags(o.flags),
+                                    .window = o.window,
+                                    .urgent = 0};
+  reply.options = o.opts;
+  send_built(p, reply);
+}
+
+crypto::FlowTuple Worker::flow_tuple(const Conn& c) noexcept {
+  if (c.v6) {
+    return {ip_of(wire::Ipv6Addr(c.key6.local)), ip_of(wire::Ipv6Addr(c.key6.remote)),
+            c.key6.local_port, c.key6.remote_port};
+  }
+  return {ip_of(wire::Ipv4Addr(c.key4.local)), ip_of(wire::Ipv4Addr(c.key4.remote)),
+          c.key4.local_port, c.key4.remote_port};
 }
 
 template <class Tuple>
@@ -776,14 +859,13 @@ void Worker::emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
     std::memcpy(rte_pktmbuf_mtod_offset(m, std::byte*, tcp_off + 16), &phdr, sizeof phdr);
     counters_.tx_cksum_offloaded++;
   } else {
-    uint16_t cksum;
-    if (c.v6) {
-      cksum = rte_ipv6_udptcp_cksum_mbuf(m, rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, ip_off),
-                                         static_cast<uint16_t>(tcp_off));
-    } else {
-      cksum = rte_ipv4_udptcp_cksum_mbuf(m, rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, ip_off),
-                                         static_cast<uint16_t>(tcp_off));
-    }
+    // Our own chain sum: DPDK 22.11's rte_ipv*_udptcp_cksum_mbuf is wrong for chains
+    // (stack/cksum.h).
+    const uint16_t phdr =
+        c.v6 ? rte_ipv6_phdr_cksum(rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, ip_off), 0)
+             : rte_ipv4_phdr_cksum(rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, ip_off), 0);
+    std::memcpy(rte_pktmbuf_mtod_offset(m, std::byte*, tcp_off + 16), "\0\0", 2);
+    const uint16_t cksum = tcp_cksum_chain(m, static_cast<uint32_t>(tcp_off), phdr);
     std::memcpy(rte_pktmbuf_mtod_offset(m, std::byte*, tcp_off + 16), &cksum, sizeof cksum);
   }
   counters_.tcp_segments_sent++;

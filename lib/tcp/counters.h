@@ -41,6 +41,10 @@ struct Counters {
   uint64_t persist_probes = 0;
   uint64_t keepalive_probes = 0;
   uint64_t ooo_queued = 0;
+  // RFC 4987 §3.6 SYN cookies (cookie_open.h)
+  uint64_t syncookies_sent = 0;    // stateless SYN,ACKs built (cookie_syn_ack)
+  uint64_t syncookies_ok = 0;      // ACKs whose cookie opened a connection
+  uint64_t syncookies_failed = 0;  // ACKs whose cookie was expired, forged or not a cookie ACK
   uint64_t segs_in = 0;
   uint64_t segs_out = 0;
 };

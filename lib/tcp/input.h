@@ -26,6 +26,23 @@ namespace detail {
 // RFC 7323 §5.5: 24 days (TS clock at 1 ms wraps its sign bit in 24.8 days).
 inline constexpr Ticks kPawsIdle = Ticks::from_sec(24ull * 24 * 3600);
 
+// RFC 9293 §3.10.7.2 LISTEN, third check, before the SYN,ACK goes out: RCV.NXT = SEG.SEQ+1,
+// IRS = SEG.SEQ, the options settled, SYN-RECEIVED. Shared with the SYN-cookie open
+// (cookie_open.h), which replays it on the SYN its cookie describes.
+template <Buffer Buf>
+void accept_syn(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
+  t.irs = seg.seq;
+  t.rcv_nxt = seg.seq + 1;
+  t.rcv_adv = t.rcv_nxt;
+  t.passive = true;
+  negotiate(t, seg, now);
+  t.snd_wnd = seg.window;  // RFC 7323 §2.2: unscaled in a SYN
+  t.max_snd_wnd = t.snd_wnd;
+  t.snd_una = t.iss;
+  t.state = State::kSynReceived;
+  t.rtt_start = now;
+}
+
 // RFC 9293 §3.10.7.2: LISTEN. `t` holds the configuration and ISS chosen for this tuple.
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
@@ -47,16 +64,7 @@ void input_listen(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcep
   // third: SYN. RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ, send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
   // Data and FIN on the SYN are not queued (they come again after the handshake): a named
   // simplification, since tempo's listener keeps no state before the SYN,ACK.
-  t.irs = seg.seq;
-  t.rcv_nxt = seg.seq + 1;
-  t.rcv_adv = t.rcv_nxt;
-  t.passive = true;
-  negotiate(t, seg, now);
-  t.snd_wnd = seg.window;  // RFC 7323 §2.2: unscaled in a SYN
-  t.max_snd_wnd = t.snd_wnd;
-  t.snd_una = t.iss;
-  t.state = State::kSynReceived;
-  t.rtt_start = now;
+  accept_syn(t, seg, now);
   send_syn(t, now, s);
 }
 

@@ -185,10 +185,11 @@ void reset_for(const Segment<Buf>& seg, S& s) noexcept {
   }
 }
 
-// Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), first or retransmitted.
-template <Buffer Buf, class S>
-requires Sink<S, Buf>
-void send_syn(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+// Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), built and recorded as sent (SND.NXT, the
+// advertised window, Last.ACK.sent); send_syn puts it on the wire. The SYN-cookie open
+// (cookie_open.h) records with it the SYN,ACK that cookie_syn_ack() sent statelessly.
+template <Buffer Buf>
+OutSegment<Buf> syn_segment(Tcb<Buf>& t, Ticks now) noexcept {
   const bool synack = t.state == State::kSynReceived;
   OutSegment<Buf> o;
   o.seq = t.iss;
@@ -205,6 +206,14 @@ void send_syn(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   finish_segment(t, o, now);
   t.snd_nxt = t.iss + 1;
   t.snd_max = max(t.snd_max, t.snd_nxt);
+  return o;
+}
+
+// Our SYN (SYN-SENT) or SYN,ACK (SYN-RECEIVED), first or retransmitted.
+template <Buffer Buf, class S>
+requires Sink<S, Buf>
+void send_syn(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  const OutSegment<Buf> o = syn_segment(t, now);
   ++s.core().counters.segs_out;
   s.emit(o);
   arm(t, TimerKind::kRetransmit, now + rto(t), s);

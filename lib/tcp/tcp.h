@@ -4,10 +4,12 @@
 //   tcp::on_timer                          a timer fired (timers.h)
 //   tcp::send / consume / shutdown / close / abort / set_nagle   user calls (user.h)
 //   tcp::reply_closed                      a segment for no connection (input.h)
+//   tcp::cookie_syn_ack / open_from_cookie SYN cookies, backlog full (cookie_open.h)
 #pragma once
 
 #include "tcp/buffer.h"
 #include "tcp/config.h"
+#include "tcp/cookie_open.h"
 #include "tcp/counters.h"
 #include "tcp/input.h"
 #include "tcp/segment.h"

@@ -47,6 +47,7 @@ constexpr Named kNamed[] = {
     {"drop.tcp.data_no_mbuf", &StackCounters::tcp_rx_data_dropped},
     {"tcp.active_opens", &StackCounters::tcp_active_opens},
     {"tcp.connect_failed", &StackCounters::tcp_connect_failed},
+    {"drop.tcp.listen_overflow", &StackCounters::tcp_listen_overflow},
     {"tx_parked", &StackCounters::tx_parked},
     {"tx_cksum_offloaded", &StackCounters::tx_cksum_offloaded},
     {"drop.no_neighbor", &StackCounters::drop_no_neighbor},
