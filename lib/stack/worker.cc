@@ -118,6 +118,10 @@ uint32_t Worker::poll() noexcept {
       // rte_mempool_avail_count walks the per-lcore caches: once per burst, not per packet.
       p.rx_low = rte_mempool_avail_count(p.iface.rx_pool) < p.iface.rx_pool->size / 4;
       p.tx_low = rte_mempool_avail_count(p.iface.pool) < p.iface.pool->size / 4;
+      if (p.rx_low != rcv_pressure_) {
+        rcv_pressure_ = p.rx_low;
+        counters_.rx_pressure_changes++;
+      }
     }
     rte_mbuf** rx = burst.data();
     if (p.rx_faults) [[unlikely]] {

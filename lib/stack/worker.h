@@ -316,6 +316,7 @@ class Worker {
   std::array<tcp::Config, 8> cfgs_{};
   const tcp::Config& cfg_for(bool v6, const ConnOptions& o) const noexcept;
   bool default_keepalive_ = false;
+  bool rcv_pressure_ = false;  // some port's RX pool is low: windows stop opening (tcp::Config)
   bool default_cubic_ = true;
   // ConnOptions::nagle over the configured default.
   static void apply_nagle(Conn& c) noexcept;

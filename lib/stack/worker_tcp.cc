@@ -152,6 +152,7 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
       k.mss = static_cast<uint16_t>(cfg.mss - 20);  // the IPv6 header is 20 bytes longer
     }
     k.keepalive = (i & 2) != 0;
+    k.rcv_pressure = &rcv_pressure_;
     k.cc = (i & 1) != 0 ? tcp::cc::Algorithm::kCubic : tcp::cc::Algorithm::kNewReno;
   }
   default_keepalive_ = cfg.keepalive;

@@ -19,6 +19,10 @@ struct Config {
   bool timestamps = true;         // RFC 7323 §3
   bool sack = true;               // RFC 2018
   bool nagle = true;              // RFC 9293 §3.7.4; per connection it can be switched
+  // When it points at true, receive memory is short (the Worker sets it per burst): windows
+  // stop opening, so peers slow down instead of sending what would be copied or dropped.
+  // Never a shrink (RFC 9293 §3.8.6): the right edge already advertised stays.
+  const bool* rcv_pressure = nullptr;
   // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: a delayed ACK MUST be sent within 0.5 s.
   Ticks delack_timeout = Ticks::from_ms(40);
   // RFC 6298 §2.1 initial RTO 1 s, §2.4 minimum 1 s (we follow Linux's 200 ms, a named

@@ -68,6 +68,9 @@ inline uint8_t wscale_for(uint32_t rcv_buf) noexcept {
 // by at least min(RCV.BUFF / 2, MSS)) and §3.8.6 (never shrink the window).
 template <Buffer Buf>
 SeqNum rcv_right_edge(const Tcb<Buf>& t) noexcept {
+  if (t.cfg->rcv_pressure != nullptr && *t.cfg->rcv_pressure) [[unlikely]] {
+    return max(t.rcv_adv, t.rcv_nxt);  // memory pressure: hold the edge, offer nothing new
+  }
   const SeqNum fresh = t.rcv_nxt + t.rcv_space();
   const uint32_t step = std::min<uint32_t>(t.cfg->rcv_buf / 2, t.rcv_mss);
   if (fresh > t.rcv_adv && distance(t.rcv_adv, fresh) >= step) {

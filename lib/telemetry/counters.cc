@@ -48,6 +48,7 @@ constexpr Named kNamed[] = {
     {"tcp.active_opens", &StackCounters::tcp_active_opens},
     {"tcp.connect_failed", &StackCounters::tcp_connect_failed},
     {"drop.tcp.listen_overflow", &StackCounters::tcp_listen_overflow},
+    {"rx_pressure_changes", &StackCounters::rx_pressure_changes},
     {"tx_parked", &StackCounters::tx_parked},
     {"tx_cksum_offloaded", &StackCounters::tx_cksum_offloaded},
     {"drop.no_neighbor", &StackCounters::drop_no_neighbor},

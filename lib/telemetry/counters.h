@@ -52,6 +52,7 @@ struct StackCounters {
   uint64_t tcp_active_opens = 0;     // connect() calls that sent a SYN
   uint64_t tcp_connect_failed = 0;   // connect() refused: no route, local port or slot
   uint64_t tcp_listen_overflow = 0;  // SYNs dropped: backlog full and syncookies off
+  uint64_t rx_pressure_changes = 0;  // receive memory turned short or recovered (windows held)
   uint64_t tx_parked = 0;            // held until the next hop's address resolved
   uint64_t tx_cksum_offloaded = 0;   // TCP checksums left to the NIC
   uint64_t drop_no_neighbor = 0;     // held packets whose next hop never answered

@@ -131,6 +131,29 @@ TEST_F(Data, Rfc9293_3_8_6_2_2_WindowUpdateAfterConsume) {
   EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(4000)}));
 }
 
+// Under receive-memory pressure the window stops opening but never shrinks (RFC 9293 §3.8.6):
+// consuming sends no update, later ACKs keep the old right edge; when memory recovers the next
+// consume opens it.
+TEST_F(Data, Rfc9293_3_8_6_MemoryPressureHoldsTheWindowWithoutShrinking) {
+  bool pressure = false;
+  cfg.rcv_buf = 4000;
+  cfg.rcv_pressure = &pressure;
+  established_active();
+  in(S().seq(P).ack(L).win(10000).data(std::string(1000, 'a')));
+  in(S().seq(P + 1000).ack(L).win(10000).data(std::string(1000, 'b')));
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(2000)}));
+  pressure = true;
+  tcp::consume(tcb, 2000, now, sink);
+  EXPECT_EQ(out(), V{});  // no window update while memory is short
+  in(S().seq(P + 2000).ack(L).win(10000).data(std::string(1000, 'c')));
+  in(S().seq(P + 3000).ack(L).win(10000).data(std::string(1000, 'd')));
+  // The edge stays at P + 4000 (advertised before): the window closes, it is not shrunk.
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 4000).win(0)}));
+  pressure = false;
+  tcp::consume(tcb, 2000, now, sink);
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 4000).win(4000)}));
+}
+
 TEST_F(Data, SendQueueFullThenWritable) {
   cfg.snd_buf = 10;
   established_active(/*peer_win=*/0);
