@@ -3,7 +3,8 @@
 // bytes go both ways zero-copy (the Bytes that arrive are the Bytes that leave), a FIN is passed
 // on as a half-close, a reset or failure on one side aborts the other.
 //
-//   app: { proxy: { listen: 8080, backends: ["198.18.0.1:8000"], balance: round_robin } }
+//   app: { proxy: { listen: 8080, backends: ["198.18.0.1:8000"], balance: round_robin,
+//                   nagle: true, keepalive: false } }     (the last two: per-connection options)
 #include <cstdio>
 #include <deque>
 #include <vector>
@@ -17,6 +18,7 @@ namespace {
 struct Proxy {
   std::vector<tempo::Ipv4Endpoint> backends;
   size_t next = 0;
+  tempo::ConnOptions opts;  // both sides of every pair
 };
 
 // One side of a relayed pair. Bytes the other side refused wait here, unconsumed, so this
@@ -99,7 +101,7 @@ void on_accept(tempo::Conn& client, void* ctx) {
   back->other = front;
   tempo::set_user(client, front);
   auto conn = tempo::connect(tempo::worker_of(client), tempo::Endpoint::v4(be.addr, be.port),
-                             &kRelay, back);
+                             &kRelay, back, proxy->opts);
   if (!conn) {
     std::fprintf(stderr, "tempo-proxy: connect: %s\n", tempo::to_string(conn.error()));
     front->other = nullptr;
@@ -112,11 +114,18 @@ void on_accept(tempo::Conn& client, void* ctx) {
 
 int run(const tempo::Config& config) {
   const auto app = tempo::config::app_section(config, "proxy");
-  app.check_keys({"listen", "backends", "balance"});
+  app.check_keys({"listen", "backends", "balance", "nagle", "keepalive"});
   static Proxy proxy;
   const auto port = static_cast<uint16_t>(app.get_int("listen", 1, 65535, 8080));
   proxy.backends = app.get_endpoint_list("backends", {});
   (void)app.get_enum("balance", {"round_robin"}, "round_robin");
+  using Choice = tempo::ConnOptions::Choice;
+  if (app.has("nagle")) {
+    proxy.opts.nagle = app.get_bool("nagle", true) ? Choice::kOn : Choice::kOff;
+  }
+  if (app.has("keepalive")) {  // tcp.keepalive's timing, on the relay's connections only
+    proxy.opts.keepalive = app.get_bool("keepalive", false) ? Choice::kOn : Choice::kOff;
+  }
   if (proxy.backends.empty()) {
     throw tempo::config::ConfigError("config: app.proxy.backends: expected at least one backend");
   }
@@ -127,7 +136,7 @@ int run(const tempo::Config& config) {
                                       .on_writable = on_writable,
                                       .on_peer_closed = on_peer_closed,
                                       .on_closed = on_closed};
-  return tempo::serve(config, tempo::config::program_name("proxy"), port, &kClient,
+  return tempo::serve(config, tempo::config::program_name("proxy"), port, &kClient, proxy.opts,
                       "relay port " + std::to_string(port) + " to " +
                           std::to_string(proxy.backends.size()) + " backend(s)");
 }

@@ -171,7 +171,12 @@ void Stack::print_counters(std::FILE* out) const { rt_->print_counters(out); }
 
 int serve(const Config& config, const std::string& program, uint16_t port, const Handler* handler,
           const std::string& banner) {
-  return stack::serve(config, program, port, handler, banner);
+  return stack::serve(config, program, port, handler, ConnOptions{}, banner);
+}
+
+int serve(const Config& config, const std::string& program, uint16_t port, const Handler* handler,
+          const ConnOptions& opts, const std::string& banner) {
+  return stack::serve(config, program, port, handler, opts, banner);
 }
 
 // --- Worker --------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ tcp::Config tcp_config(const TcpConfig& c) {
   t.rto_min = Ticks::from_ms(static_cast<uint64_t>(c.min_rto_ms));
   t.rto_max = Ticks::from_ms(static_cast<uint64_t>(c.max_rto_ms));
   t.syn_retries = static_cast<uint8_t>(c.syn_retries);
+  t.synack_retries = static_cast<uint8_t>(c.synack_retries);
   t.keepalive = c.keepalive.enabled;
   t.keepalive_idle = Ticks::from_ms(static_cast<uint64_t>(c.keepalive.idle_ms));
   t.keepalive_interval = Ticks::from_ms(static_cast<uint64_t>(c.keepalive.interval_ms));
@@ -67,6 +68,7 @@ WorkerTcpConfig worker_tcp_config(const TcpConfig& c) {
   w.active_reuse_min_age = Ticks::from_ms(static_cast<uint64_t>(c.active_reuse_min_age_ms));
   w.listen_backlog = static_cast<uint32_t>(c.listen_backlog);
   w.syncookies = c.syncookies;
+  w.challenge_ack_limit_per_sec = static_cast<uint32_t>(c.challenge_ack_limit_per_sec);
   return w;
 }
 
@@ -255,6 +257,7 @@ void Runtime::print_counters(std::FILE* out) const {
     core.syncookies_sent += k.syncookies_sent;
     core.syncookies_ok += k.syncookies_ok;
     core.syncookies_failed += k.syncookies_failed;
+    core.keepalive_probes += k.keepalive_probes;
   }
   const std::pair<const char*, uint64_t> core_items[] = {
       {"tcp.retransmits", core.retransmits},
@@ -265,6 +268,7 @@ void Runtime::print_counters(std::FILE* out) const {
       {"tcp.syncookies_sent", core.syncookies_sent},
       {"tcp.syncookies_ok", core.syncookies_ok},
       {"tcp.syncookies_failed", core.syncookies_failed},
+      {"tcp.keepalive_probes", core.keepalive_probes},
   };
   for (const auto& [name, value] : core_items) {
     std::fprintf(out, "  %s: %llu\n", name, static_cast<unsigned long long>(value));
@@ -286,13 +290,13 @@ void Runtime::print_counters(std::FILE* out) const {
 }
 
 int serve(const Config& config, const std::string& program, uint16_t port, const AppHandler* app,
-          const std::string& banner) {
+          const ConnOptions& opts, const std::string& banner) {
   auto rt = Runtime::start(config, program);
   if (!rt) {
     std::fprintf(stderr, "%s: %s\n", program.c_str(), rt.error().c_str());
     return 1;
   }
-  (*rt)->listen(port, app);
+  (*rt)->listen(port, app, opts);
   Runtime::install_signal_handlers();
   std::printf("%s: %s; ready\n", program.c_str(), banner.c_str());
   std::fflush(stdout);

@@ -67,6 +67,6 @@ class Runtime {
 // worker, prints "<program>: <banner>; ready", runs until SIGINT/SIGTERM, prints the counters.
 // Returns the process exit code (0, or 1 when the stack could not start).
 int serve(const Config& config, const std::string& program, uint16_t port, const AppHandler* app,
-          const std::string& banner);
+          const ConnOptions& opts, const std::string& banner);
 
 }  // namespace tempo::stack

@@ -108,6 +108,7 @@ struct WorkerTcpConfig {
   Ticks active_reuse_min_age = Ticks::from_ms(1000);  // tcp.active_reuse_min_age_ms
   uint32_t listen_backlog = 4096;                     // tcp.listen_backlog, per listener
   SynCookies syncookies = SynCookies::kAuto;          // tcp.syncookies
+  uint32_t challenge_ack_limit_per_sec = 1000;        // RFC 5961 §7, per core
 };
 
 class Worker {

@@ -145,6 +145,7 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
                                            const timewait::TwTableConfig& tw,
                                            const WorkerTcpConfig& wcfg) {
   wcfg_ = wcfg;
+  core_.challenge_acks.limit_per_sec = wcfg.challenge_ack_limit_per_sec;
   for (size_t i = 0; i < cfgs_.size(); ++i) {
     tcp::Config& k = cfgs_[i];
     k = cfg;

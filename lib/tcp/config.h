@@ -30,8 +30,9 @@ struct Config {
   Ticks rto_initial = Ticks::from_sec(1);
   Ticks rto_min = Ticks::from_ms(200);
   Ticks rto_max = Ticks::from_sec(60);
-  uint8_t syn_retries = 6;   // RFC 1122 4.2.3.5 R2 for SYN: at least 3 minutes
-  uint8_t max_retries = 15;  // RFC 1122 4.2.3.5 R2: at least 100 s
+  uint8_t syn_retries = 6;     // RFC 1122 4.2.3.5 R2 for SYN: at least 3 minutes
+  uint8_t synack_retries = 5;  // SYN,ACK retransmissions before a SYN-RECEIVED gives up (Linux)
+  uint8_t max_retries = 15;    // RFC 1122 4.2.3.5 R2: at least 100 s
   uint8_t keepalive_probes = 9;
   bool keepalive = false;                        // RFC 1122 4.2.3.6: default off
   Ticks keepalive_idle = Ticks::from_sec(7200);  // RFC 1122 4.2.3.6: >= 2 hours

@@ -22,8 +22,10 @@ requires Sink<S, Buf>
 void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   Counters& c = s.core().counters;
   if (t.state == State::kSynSent || t.state == State::kSynReceived) {
-    // RFC 6298 §5.5 back off, RFC 1122 4.2.3.5: give up after syn_retries.
-    if (t.retries >= t.cfg->syn_retries) {
+    // RFC 6298 §5.5 back off, RFC 1122 4.2.3.5: give up after syn_retries (SYN) or
+    // synack_retries (SYN,ACK: a half-open connection holds a backlog slot).
+    const uint8_t limit = t.state == State::kSynSent ? t.cfg->syn_retries : t.cfg->synack_retries;
+    if (t.retries >= limit) {
       become_closed(t, CloseReason::kTimeout, s);
       return;
     }

@@ -21,9 +21,10 @@ PROXY_PORT = 8080
 BACKEND_PORT = 8000
 
 
-def proxy_config(tcp=None):
+def proxy_config(tcp=None, **proxy):
     def apply(cfg):
-        cfg["app"] = {"proxy": {"listen": PROXY_PORT, "backends": [f"{KERNEL_V4}:{BACKEND_PORT}"]}}
+        cfg["app"] = {"proxy": {"listen": PROXY_PORT, "backends": [f"{KERNEL_V4}:{BACKEND_PORT}"],
+                                **proxy}}
         if tcp:
             cfg["tcp"] = tcp
     return apply
@@ -137,6 +138,46 @@ print(repr(once()), flush=True)   # now old enough: the tuple is taken from TIME
             self.assertEqual(c.get("tcp.connect_failed"), 1, output)
             self.assertEqual(c.get("timewait.entered", 0), 2, output)
 
+
+    def test_per_connection_keepalive(self):
+        # Keepalive off stack-wide (tcp.keepalive.enabled: false) but on for the relay's
+        # connections (ConnOptions): an idle pair draws probes on both sides, the kernel answers
+        # them, and the relay still works afterwards.
+        tcp = {"keepalive": {"enabled": False, "idle_ms": 300, "interval_ms": 200, "probes": 3}}
+        changes = proxy_config(tcp, keepalive=True, nagle=False)
+        with harness.tap_setup("pxka", app="tempo-proxy", changes=changes) as (ns, app, _):
+            with backend(ns, "echo"):
+                script = f"""
+import socket, time
+s = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
+s.sendall(b"a")
+assert s.recv(10) == b"a"
+time.sleep(1.5)           # idle: several keepalive intervals
+s.sendall(b"b")
+print(s.recv(10).decode(), flush=True)
+"""
+                r = ns.sh("/usr/bin/python3", "-c", script, timeout=30)
+                self.assertEqual(r.stdout.strip(), "b", r.stdout + r.stderr)
+            rc, output = app.stop()
+            self.assertEqual(rc, 0, output)
+            c = harness.counters(output)
+            self.assertGreaterEqual(c.get("tcp.keepalive_probes", 0), 2, output)
+
+    def test_no_keepalive_by_default(self):
+        tcp = {"keepalive": {"enabled": False, "idle_ms": 300, "interval_ms": 200, "probes": 3}}
+        with harness.tap_setup("pxnk", app="tempo-proxy", changes=proxy_config(tcp)) as (ns, app, _):
+            with backend(ns, "echo"):
+                script = f"""
+import socket, time
+s = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
+s.sendall(b"a")
+assert s.recv(10) == b"a"
+time.sleep(1.0)
+"""
+                ns.sh("/usr/bin/python3", "-c", script, timeout=30)
+            rc, output = app.stop()
+            c = harness.counters(output)
+            self.assertEqual(c.get("tcp.keepalive_probes"), 0, output)
 
 if __name__ == "__main__":
     harness.require_root()

@@ -62,6 +62,32 @@ TEST_F(Timers, Rfc1122_4_2_3_5_GiveUpAfterMaxRetries) {
   EXPECT_TRUE(sink.timers.empty());
 }
 
+TEST_F(Timers, Rfc1122_4_2_3_5_SynRetriesThenTimeout) {
+  cfg.syn_retries = 2;
+  cfg.synack_retries = 9;  // the SYN-SENT limit is syn_retries
+  syn_sent();
+  out();
+  fire(TimerKind::kRetransmit);
+  fire(TimerKind::kRetransmit);
+  EXPECT_EQ(out().size(), 2u);  // two SYN retransmissions
+  events();
+  fire(TimerKind::kRetransmit);
+  EXPECT_EQ(events(), V{"closed:timeout"});
+}
+
+TEST_F(Timers, Rfc1122_4_2_3_5_SynAckRetriesThenTimeout) {
+  cfg.syn_retries = 9;
+  cfg.synack_retries = 1;  // the SYN-RECEIVED limit is synack_retries
+  syn_received();
+  out();
+  fire(TimerKind::kRetransmit);
+  EXPECT_EQ(out(), strs({S().seq(kIss).ack(P).flags(kSyn | kAck).win(W).mss(1460)}));
+  events();
+  fire(TimerKind::kRetransmit);
+  EXPECT_EQ(events(), V{"closed:timeout"});
+  EXPECT_EQ(tcb.state, State::kClosed);
+}
+
 TEST_F(Timers, Rfc6298_5_RtoGoesBackNThenAcksClockTheRest) {
   established_active();
   send_str(std::string(3000, 'r'));

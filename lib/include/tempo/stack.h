@@ -138,6 +138,8 @@ class Stack {
 // exit code: 0, or 1 when the stack could not start (the reason on stderr).
 int serve(const Config& config, const std::string& program, uint16_t port, const Handler* handler,
           const std::string& banner);
+int serve(const Config& config, const std::string& program, uint16_t port, const Handler* handler,
+          const ConnOptions& opts, const std::string& banner);
 
 // --- Worker calls (on its lcore) --------------------------------------------------------
 
