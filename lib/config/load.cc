@@ -264,7 +264,7 @@ void parse_routes(const YAML::Node& node, const std::string& path, PortConfig& p
 PortConfig parse_port(const YAML::Node& node, std::size_t index) {
   const MapView m(node, detail::join_index("ports", index));
   m.check_keys({"name", "device", "queues", "ipv4", "ipv6", "gateway", "gateway6", "mtu", "mbufs",
-                "routes"});
+                "tso", "routes"});
   PortConfig p;
   p.name = m.get_string("name", "port" + std::to_string(index));
   if (p.name.empty()) {
@@ -292,6 +292,7 @@ PortConfig parse_port(const YAML::Node& node, std::size_t index) {
   }
   p.mtu = static_cast<int>(m.get_int("mtu", 68, 9000, p.mtu));
   p.mbufs = static_cast<int>(m.get_int("mbufs", 1023, 16777215, p.mbufs));
+  p.tso = m.get_bool("tso", p.tso);
   if (m.has("routes")) {
     parse_routes(m.get("routes"), m.key_path("routes"), p);
   }

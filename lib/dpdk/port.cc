@@ -83,6 +83,11 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
     conf.txmode.offloads |= kTxCksum;
     port.tx_ip_cksum = port.tx_tcp_cksum = true;
   }
+  constexpr uint64_t kTso = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  if (port.tx_tcp_cksum && spec.tso && (info.tx_offload_capa & kTso) == kTso) {
+    conf.txmode.offloads |= kTso;
+    port.tx_tso = true;
+  }
   constexpr uint64_t kRxCksum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
   if ((info.rx_offload_capa & kRxCksum) == kRxCksum) {
     conf.rxmode.offloads |= kRxCksum;

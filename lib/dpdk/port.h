@@ -21,6 +21,7 @@ struct PortSpec {
   uint32_t mbufs_per_queue = 4095;  // each pool's size is this times `queues` (2^n - 1 is best)
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
+  bool tso = true;  // use TSO where the device has it (ports[].tso)
 };
 
 // What the Workers need to know about a started port.
@@ -34,6 +35,7 @@ struct Port {
   std::vector<uint16_t> reta;    // with rss: the redirection table (bucket -> queue)
   bool tx_ip_cksum = false;      // RTE_ETH_TX_OFFLOAD_IPV4_CKSUM in use
   bool tx_tcp_cksum = false;     // RTE_ETH_TX_OFFLOAD_TCP_CKSUM in use
+  bool tx_tso = false;           // RTE_ETH_TX_OFFLOAD_TCP_TSO (with MULTI_SEGS) in use
   bool rx_cksum = false;         // RTE_ETH_RX_OFFLOAD_{IPV4,TCP}_CKSUM in use
   // Two pools, so that receiving never waits on memory that only receiving can free: RX
   // descriptors refill from `rx_pool`; everything tempo allocates (headers, copies, replies)

@@ -109,6 +109,7 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
     spec.queues = static_cast<uint16_t>(pc.queues);
     spec.mtu = static_cast<uint16_t>(pc.mtu);
     spec.mbufs_per_queue = static_cast<uint32_t>(pc.mbufs);
+    spec.tso = pc.tso;
     // Descriptors are filled from the pool: keep them to a quarter of it.
     while (spec.rx_desc > 64 && spec.rx_desc > spec.mbufs_per_queue / 4) {
       spec.rx_desc /= 2;
@@ -147,6 +148,10 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
       iface.mtu = static_cast<uint16_t>(pc.mtu);
       iface.tx_tcp_cksum = port.tx_tcp_cksum;
       iface.tx_cksum_multiseg = port.driver != "net_tap";
+      iface.tx_tso = port.tx_tso;
+      iface.tso_v6 = port.driver != "net_tap";
+      iface.tso_even_pieces = port.driver == "net_tap";
+      iface.tso_l2_in_mtu = port.driver == "net_tap";
       if (port.rss && port.queues > 1) {
         iface.rss.emplace(flow::kSymmetricRssKey, port.reta);
       }
@@ -173,11 +178,12 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
   for (size_t i = 0; i < rt->ports_.size(); ++i) {
     const dpdk::Port& p = rt->ports_[i];
     const PortConfig& pc = config.ports[i];
-    std::printf("%s: port %s (%s, driver %s) mac %s, %s%s%s, %u queue%s%s\n", program.c_str(),
+    std::printf("%s: port %s (%s, driver %s) mac %s, %s%s%s, %u queue%s%s%s\n", program.c_str(),
                 pc.name.c_str(), p.name.c_str(), p.driver.c_str(),
                 wire::MacAddr(p.mac).to_string().c_str(), config::to_string(pc.ipv4).c_str(),
                 pc.ipv6 ? ", " : "", pc.ipv6 ? config::to_string(*pc.ipv6).c_str() : "", p.queues,
-                p.queues == 1 ? "" : "s", p.rss ? ", RSS" : "");
+                p.queues == 1 ? "" : "s", p.rss ? ", RSS" : "",
+                p.tx_tso ? ", TSO" : (p.tx_tcp_cksum ? ", TX checksum offload" : ""));
   }
   std::fflush(stdout);
   return rt;

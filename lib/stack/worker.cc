@@ -79,6 +79,9 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, time::TscClock clo
 
 Worker::~Worker() {
   for (Port& p : ports_) {
+    if (p.tso.m != nullptr) {
+      rte_pktmbuf_free(std::exchange(p.tso.m, nullptr));
+    }
     for (uint8_t k = 0; k < p.n_parked; ++k) {
       rte_pktmbuf_free(p.parked[k].m);
     }
@@ -667,6 +670,7 @@ void Worker::transmit(Port& p, rte_mbuf* m) noexcept {
 }
 
 void Worker::flush(Port& p) noexcept {
+  tso_flush(p);
   rte_mbuf** tx = p.tx.data();
   size_t len = p.tx_len;
   std::array<rte_mbuf*, 2 * kBurst> faulted;

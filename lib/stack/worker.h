@@ -65,6 +65,12 @@ struct Interface {
   // ... also over a chain. net_tap sums each segment on its own (DPDK 22.11
   // tap_write_mbufs), which is wrong for odd-length segments: single segments only there.
   bool tx_cksum_multiseg = true;
+  bool tx_tso = false;           // RTE_ETH_TX_OFFLOAD_TCP_TSO in use
+  bool tso_v6 = true;            // ... for IPv6 too (net_tap's GSO: IPv4 only in 22.11)
+  bool tso_even_pieces = false;  // ... only for chains of even-length pieces (net_tap)
+  // net_tap (22.11) checks tso_segsz + all headers, Ethernet's included, against the MTU:
+  // its wire segments are cut that much shorter than the core's.
+  bool tso_l2_in_mtu = false;
   // With RSS over several queues: the port's hash and redirection table, so that an active
   // open picks a source port whose replies come back to this queue. Absent: one queue.
   std::optional<flow::RssSteering> rss;
@@ -183,6 +189,18 @@ class Worker {
   static bool peer_closed(const Conn& c) noexcept { return c.tcb.peer_fin; }
 
  private:
+  // A TSO frame being built from consecutive segments of one connection (emit()).
+  struct TsoFrame {
+    rte_mbuf* m = nullptr;
+    Conn* c = nullptr;
+    uint32_t next_seq = 0;  // where the next merged segment must start
+    uint32_t payload = 0;
+    uint16_t seg_size = 0;  // payload per wire segment (the first segment's): tso_segsz
+    uint16_t tcp_off = 0;
+    uint16_t l3 = 0;
+    uint16_t l4 = 0;
+    bool last = false;  // a short segment joined: nothing may follow it
+  };
   struct Listener {
     uint16_t port;
     const AppHandler* app;
@@ -216,6 +234,7 @@ class Worker {
     // headers), so data copies are refused and the data dropped or pushed back (dpdk/port.h).
     bool rx_low = false;
     bool tx_low = false;
+    TsoFrame tso;  // open while the core emits one connection's segments back to back
     std::unique_ptr<MbufFaultStage> rx_faults;  // null unless `faults.rx` is configured
     std::unique_ptr<MbufFaultStage> tx_faults;
   };
@@ -274,6 +293,12 @@ class Worker {
   // Runs the queued application calls and frees a dead Conn, after the core returned.
   void finish(Conn& c) noexcept;
   void emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;
+  bool attach_payload(Port& p, rte_mbuf* m, const tcp::OutSegment<MbufBuf>& seg) noexcept;
+  static bool tso_fits(const Port& p, const Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;
+  bool tso_extend(Port& p, Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;
+  void tso_flush(Port& p) noexcept;
+  void finish_frame(Port& p, bool v6, rte_mbuf* m, uint16_t tcp_off, uint16_t l3,
+                    uint16_t l4) noexcept;
   void on_wheel_timer(time::Timer& t) noexcept;
   // A segment for a tuple in TIME_WAIT (DESIGN.md "TIME_WAIT: the rules the stack keeps").
   // Returns true when it was handled there; false when it reopens the tuple (RFC 6191) and

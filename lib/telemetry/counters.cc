@@ -51,6 +51,8 @@ constexpr Named kNamed[] = {
     {"rx_pressure_changes", &StackCounters::rx_pressure_changes},
     {"tx_parked", &StackCounters::tx_parked},
     {"tx_cksum_offloaded", &StackCounters::tx_cksum_offloaded},
+    {"tx_tso_frames", &StackCounters::tx_tso_frames},
+    {"tx_tso_merged", &StackCounters::tx_tso_merged},
     {"drop.no_neighbor", &StackCounters::drop_no_neighbor},
     {"drop.not_for_us", &StackCounters::drop_not_for_us},
     {"drop.ethertype", &StackCounters::drop_ethertype},

@@ -55,6 +55,8 @@ struct StackCounters {
   uint64_t rx_pressure_changes = 0;  // receive memory turned short or recovered (windows held)
   uint64_t tx_parked = 0;            // held until the next hop's address resolved
   uint64_t tx_cksum_offloaded = 0;   // TCP checksums left to the NIC
+  uint64_t tx_tso_frames = 0;        // frames the NIC cut into segments (TSO)
+  uint64_t tx_tso_merged = 0;        // segments that rode in a TSO frame after its first
   uint64_t drop_no_neighbor = 0;     // held packets whose next hop never answered
   // Drops that are not parse errors.
   uint64_t drop_not_for_us = 0;       // L2 or L3 destination is not this host

@@ -9,6 +9,7 @@ The same client program (kernel-peer) drives both: bulk throughput through an ec
 `Connection: close` (the server closes first, so the server holds TIME_WAIT). Rounds alternate
 tempo and kernel, and the result is the median of each and their ratio, because these machines
 are shared and noisy. Usage: perf/macro/compare.py [--build DIR] [--rounds N] [--seconds S]
+[--tso on|off]
 """
 
 import argparse
@@ -34,13 +35,15 @@ def measure(ns, peer, mode, addr, port, args):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def start_tempo(build, ns, app, iface, extra):
+def start_tempo(build, ns, app, iface, extra, tso=None):
     import yaml
     with open(os.path.join(SRC, "drivers-config", "net_tap.yaml")) as f:
         cfg = yaml.safe_load(f)
     cfg["eal"]["file_prefix"] = f"{ns}-{app}"
     cfg["ports"][0]["device"] = f"net_tap0,iface={iface}"
     cfg["app"] = extra
+    if tso is not None:
+        cfg["ports"][0]["tso"] = tso
     fd, path = tempfile.mkstemp(suffix=".yaml")
     with os.fdopen(fd, "w") as f:
         yaml.safe_dump(cfg, f)
@@ -73,7 +76,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--bulk-mbytes", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--tso", choices=["on", "off"], help="ports[].tso for tempo (default: the template's)")
     a = ap.parse_args()
+    tso = None if a.tso is None else a.tso == "on"
     peer = os.path.join(a.build, "perf", "macro", "kernel-peer")
     tag = os.getpid()
     t_ns, k_srv, k_cli = f"tempo-cmp-t{tag}", f"tempo-cmp-s{tag}", f"tempo-cmp-c{tag}"
@@ -96,7 +101,8 @@ def main():
         results = {"tempo": {"bulk": [], "short": []}, "kernel": {"bulk": [], "short": []}}
         for r in range(a.rounds):
             # tempo: one app at a time on the same net_tap namespace.
-            p, path = start_tempo(a.build, t_ns, "tempo-echo", f"tcmp{tag % 10000}", {"echo": {"port": 7}})
+            p, path = start_tempo(a.build, t_ns, "tempo-echo", f"tcmp{tag % 10000}", {"echo": {"port": 7}},
+                                  tso)
             results["tempo"]["bulk"].append(
                 measure(t_ns, peer, "bulk", "198.18.0.2", 7, [a.bulk_mbytes])["mbytes_per_s"])
             stop(p)
@@ -104,7 +110,7 @@ def main():
             results["kernel"]["bulk"].append(
                 measure(k_cli, peer, "bulk", "198.18.1.2", 7, [a.bulk_mbytes])["mbytes_per_s"])
             p, path = start_tempo(a.build, t_ns, "tempo-httpd", f"tcmp{tag % 10000}",
-                                  {"httpd": {"port": 80, "response_bytes": 1024}})
+                                  {"httpd": {"port": 80, "response_bytes": 1024}}, tso)
             results["tempo"]["short"].append(
                 measure(t_ns, peer, "short", "198.18.0.2", 80, [a.seconds, a.concurrency])["conn_per_s"])
             stop(p)

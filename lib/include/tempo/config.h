@@ -95,6 +95,9 @@ struct PortConfig {
   // mbufs per queue in the port's pool: RX descriptors, send queues, out-of-order data and
   // retransmissions all draw on it. An exhausted pool slows service, never corrupts it.
   int mbufs = 8191;
+  // TCP segmentation offload where the device has it: consecutive segments of one connection
+  // leave as one large frame the NIC cuts up.
+  bool tso = true;
   std::vector<Route4> routes;   // `routes:` entries with an IPv4 prefix
   std::vector<Route6> routes6;  // `routes:` entries with an IPv6 prefix
 };

@@ -59,7 +59,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "file_prefix, log_level, extra_args)"},
         ErrorCase{"port", port_with("ip4: 1.2.3.4"),
                   "config: ports[0].ip4: unknown key (known: name, device, queues, ipv4, ipv6, "
-                  "gateway, gateway6, mtu, mbufs, routes)"},
+                  "gateway, gateway6, mtu, mbufs, tso, routes)"},
         ErrorCase{"tcp", kPorts + "tcp: {time_wiat: {}}",
                   "config: tcp.time_wiat: unknown key (known: " + kTcpKeys + ")"},
         ErrorCase{"time_wait", kPorts + "tcp: {time_wait: {max_entry: 1}}",
@@ -78,7 +78,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"second_port",
                   "ports: [{device: net_tap0, ipv4: 198.18.0.2/24}, {devices: net_tap1}]",
                   "config: ports[1].devices: unknown key (known: name, device, queues, ipv4, "
-                  "ipv6, gateway, gateway6, mtu, mbufs, routes)"},
+                  "ipv6, gateway, gateway6, mtu, mbufs, tso, routes)"},
         ErrorCase{"duplicate", kPorts + "tcp: {mss: 1000, mss: 1200}",
                   "config: tcp.mss: duplicate key"},
         ErrorCase{"duplicate_app", kPorts + "app: {echo: {}, echo: {}}",
@@ -156,6 +156,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: ports[0].mtu: 67: expected an integer in [68, 9000]"},
         ErrorCase{"mtu_high", port_with("mtu: 9001"),
                   "config: ports[0].mtu: 9001: expected an integer in [68, 9000]"},
+        ErrorCase{"tso_not_bool", port_with("tso: maybe"),
+                  "config: ports[0].tso: maybe: expected true or false"},
         ErrorCase{"mbufs_low", port_with("mbufs: 1000"),
                   "config: ports[0].mbufs: 1000: expected an integer in [1023, 16777215]"},
         ErrorCase{"mss_low", kPorts + "tcp: {mss: 535}",
