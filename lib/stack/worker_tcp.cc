@@ -11,6 +11,7 @@
 #include "tcp/cookie_open.h"
 #include "tcp/isn.h"
 #include "tcp/ts_offset.h"
+#include "timewait/from_tcp.h"
 #include "timewait/policy.h"
 #include "wire/checksum.h"
 #include "wire/ip_protocol.h"
@@ -125,15 +126,7 @@ struct ConnSink {
   // the table counts either.
   void on_time_wait(const tcp::TimeWaitInfo& tw) noexcept {
     w.counters_.tcp_time_wait_entered++;
-    const timewait::TwConn rec{
-        .snd_nxt = tw.snd_nxt.raw(),
-        .rcv_nxt = tw.rcv_nxt.raw(),
-        .ts_recent = tw.ts_recent,
-        .ts_recent_age = timewait::ms32(tw.ts_recent_age),
-        .rcv_wnd = tw.rcv_wnd,
-        .flags = tw.timestamps ? timewait::TwConn::kTsOk : uint8_t{0},
-        .reserved = 0,
-    };
+    const timewait::TwConn rec = timewait::tw_conn(tw);
     if (c.v6) {
       (void)w.tw6_->insert(tw_tuple(c.key6), rec, w.now_);
     } else {

@@ -37,6 +37,7 @@
 #include "harness.h"
 #include "tcp/tcp.h"
 #include "test_buf.h"
+#include "timewait/from_tcp.h"
 #include "timewait/policy.h"
 #include "timewait/record.h"
 #include "timewait/table.h"
@@ -279,15 +280,7 @@ class Endpoint {
     if (cfg_.skip_time_wait) {
       return;
     }
-    const timewait::TwConn rec{
-        .snd_nxt = tw.snd_nxt.raw(),
-        .rcv_nxt = tw.rcv_nxt.raw(),
-        .ts_recent = tw.ts_recent,
-        .ts_recent_age = timewait::ms32(tw.ts_recent_age),
-        .rcv_wnd = tw.rcv_wnd,
-        .flags = tw.timestamps ? timewait::TwConn::kTsOk : uint8_t{0},
-        .reserved = 0,
-    };
+    const timewait::TwConn rec = timewait::tw_conn(tw);
     TEMPO_CHECK(table_->insert(tuple_, rec, now).ok());
   }
 

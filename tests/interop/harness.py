@@ -93,8 +93,9 @@ class App:
         self.ns = ns
         self.name = name
         self.log = tempfile.TemporaryFile(mode="w+")
+        exe = name if os.path.isabs(name) else app_path(name)
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns.name, app_path(name), "--config", config_path],
+            ["ip", "netns", "exec", ns.name, exe, "--config", config_path],
             stdout=self.log, stderr=subprocess.STDOUT, text=True)
         deadline = time.time() + ready_timeout
         while time.time() < deadline:
@@ -160,6 +161,9 @@ def tap_setup(tag, app="tempo-echo", changes=lambda cfg: None):
             assert wait_for(lambda: ns.sh("ip", "link", "show", iface, check=False).returncode == 0)
             ns.sh("ip", "addr", "add", f"{KERNEL_V4}/24", "dev", iface)
             ns.sh("ip", "-6", "addr", "add", f"{KERNEL_V6}/64", "dev", iface, "nodad")
+            # The kernel queues at most txqueuelen packets toward tempo (1000 by default) and
+            # drops the rest; bursts of hundreds of connections need more room than that.
+            ns.sh("ip", "link", "set", iface, "txqueuelen", "10000")
             ns.sh("ip", "link", "set", iface, "up")
             yield ns, proc, iface
         finally:

@@ -41,6 +41,7 @@ def backend(ns, mode):
     finally:
         proc.kill()
         proc.wait()
+        proc.stdout.close()
 
 
 def fetch(ns, count, pause=0.0):

@@ -47,8 +47,8 @@ class SynCookies(unittest.TestCase):
     def test_backlog_full_falls_back_to_cookies(self):
         with harness.tap_setup("ckauto", changes=tcp_cfg(listen_backlog=1)) as (ns, app, _):
             ok, out = echo(ns, TEMPO_V4, 20000, 300)
-            self.assertTrue(ok, out + app.output())
             rc, output = app.stop()
+            self.assertTrue(ok, out + output)
             c = harness.counters(output)
             # 300 SYNs in a burst against a backlog of one: most were answered by cookie.
             self.assertGreater(c.get("tcp.syncookies_ok", 0), 0, output)

@@ -120,8 +120,9 @@ class SmallMempool(unittest.TestCase):
         def small(cfg):
             cfg["ports"][0]["mbufs"] = 1023
         with harness.tap_setup("pool", changes=small) as (ns, app, iface):
-            ok, res, out = echo(ns, TEMPO_V4, 150000, conns=30, timeout=120)
-            self.assertTrue(ok, out)
+            ok, res, out = echo(ns, TEMPO_V4, 150000, conns=30, timeout=60)
+            if not ok:
+                self.fail(out + app.stop()[1])
             ok, res, out = echo(ns, TEMPO_V4, 1000)
             self.assertTrue(ok, out)
             rc, output = app.stop()
