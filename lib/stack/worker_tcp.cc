@@ -820,7 +820,11 @@ bool Worker::tso_extend(Port& p, Conn& c, const tcp::OutSegment<MbufBuf>& seg) n
     return false;
   }
   if (!attach_payload(p, f.m, seg)) {
-    return false;  // what was attached stays: the frame is cut short below
+    // The pool ran dry part way: the pieces attached are this segment's first bytes, at the
+    // right sequence numbers. The frame ends with them; TCP retransmits the rest.
+    f.payload = rte_pktmbuf_pkt_len(f.m) - (wire::EthView::kHeaderLen + f.l3 + f.l4);
+    f.last = true;
+    return true;
   }
   // The newest ACK, window and PSH ride in the frame's header (one call of the core: the
   // same values as the segments it replaces, or newer).

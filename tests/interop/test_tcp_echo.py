@@ -117,8 +117,16 @@ class SmallMempool(unittest.TestCase):
         """1023 mbufs per pool against 30 connections of 150 KB: received payload drains the RX
         pool, tempo copies it out (or drops data but keeps ACKs) instead of starving reception,
         every byte still comes back, and every mbuf is back in its pool at the end."""
+        self.exhaust(tso=False)
+
+    def test_exhausted_pool_with_tso(self):
+        """The same with TSO frames being built while the pool runs dry."""
+        self.exhaust(tso=True)
+
+    def exhaust(self, tso):
         def small(cfg):
             cfg["ports"][0]["mbufs"] = 1023
+            cfg["ports"][0]["tso"] = tso
         with harness.tap_setup("pool", changes=small) as (ns, app, iface):
             ok, res, out = echo(ns, TEMPO_V4, 150000, conns=30, timeout=60)
             if not ok:
