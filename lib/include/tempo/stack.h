@@ -1,5 +1,5 @@
 // The embedding API: what an L4 proxy, a load balancer or a server includes to serve TCP from
-// NIC queues (DESIGN.md "The embedding API, in one picture"). apps/tempo-relay shows all of it.
+// NIC queues (DESIGN.md "The embedding API, in one picture"). apps/tempo-proxy shows all of it.
 //
 //   auto stack = tempo::Stack::start(config, "myproxy");   // EAL, ports, one Worker per lcore
 //   stack.value()->listen(8080, &client_handler);          // on every worker
