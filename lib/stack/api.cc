@@ -17,19 +17,15 @@ namespace tempo {
 
 // --- Bytes --------------------------------------------------------------------------------
 
-namespace {
-void ref_chain(rte_mbuf* m) noexcept {
-  for (; m != nullptr; m = m->next) {
-    rte_mbuf_refcnt_update(m, 1);
-  }
-}
-}  // namespace
+using stack::MbufBuf;
 
-Bytes::Bytes(const Bytes& o) noexcept : m_(o.m_), off_(o.off_), len_(o.len_) { ref_chain(m_); }
+Bytes::Bytes(const Bytes& o) noexcept : m_(o.m_), off_(o.off_), len_(o.len_) {
+  MbufBuf::ref_chain(m_);
+}
 
 Bytes& Bytes::operator=(const Bytes& o) noexcept {
   if (this != &o) {
-    ref_chain(o.m_);
+    MbufBuf::ref_chain(o.m_);
     if (m_ != nullptr) {
       rte_pktmbuf_free(m_);
     }
@@ -61,7 +57,7 @@ Bytes::~Bytes() {
 Bytes Bytes::slice(uint32_t off, uint32_t len) const noexcept {
   off = std::min(off, len_);
   len = std::min(len, len_ - off);
-  ref_chain(m_);
+  MbufBuf::ref_chain(m_);
   return Bytes(m_, off_ + off, len);
 }
 
@@ -70,10 +66,7 @@ size_t Bytes::copy_to(uint32_t off, std::span<std::byte> dst) const noexcept {
     return 0;
   }
   const auto n = static_cast<uint32_t>(std::min<size_t>(dst.size(), len_ - off));
-  const void* p = rte_pktmbuf_read(m_, off_ + off, n, dst.data());
-  if (p != nullptr && p != dst.data()) {
-    std::memcpy(dst.data(), p, n);
-  }
+  MbufBuf::read(m_, off_ + off, n, dst.data());
   return n;
 }
 
@@ -243,7 +236,7 @@ Result<void, SendError> send(Conn& c, const Bytes& data) noexcept {
   if (data.empty()) {
     return {};
   }
-  ref_chain(data.mbuf());  // the send queue's own reference
+  MbufBuf::ref_chain(data.mbuf());  // the send queue's own reference
   auto r = c.worker->send(c, stack::MbufBuf(data.mbuf(), data.offset(), data.size()));
   if (!r) {
     return fail(static_cast<SendError>(r.error()));

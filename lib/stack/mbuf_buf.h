@@ -20,12 +20,12 @@ class MbufBuf {
   explicit MbufBuf(rte_mbuf* m) noexcept : m_(m), len_(m == nullptr ? 0 : rte_pktmbuf_pkt_len(m)) {}
   // Takes over the caller's reference to `m`: the bytes [off, off + len) of it.
   MbufBuf(rte_mbuf* m, uint32_t off, uint32_t len) noexcept : m_(m), off_(off), len_(len) {}
-  MbufBuf(const MbufBuf& o) noexcept : m_(o.m_), off_(o.off_), len_(o.len_) { ref(m_); }
+  MbufBuf(const MbufBuf& o) noexcept : m_(o.m_), off_(o.off_), len_(o.len_) { ref_chain(m_); }
   MbufBuf(MbufBuf&& o) noexcept
       : m_(std::exchange(o.m_, nullptr)), off_(o.off_), len_(std::exchange(o.len_, 0)) {}
   MbufBuf& operator=(const MbufBuf& o) noexcept {
     if (this != &o) {
-      ref(o.m_);
+      ref_chain(o.m_);
       release();
       m_ = o.m_;
       off_ = o.off_;
@@ -56,24 +56,30 @@ class MbufBuf {
 
   // [off, off + len) of this window, sharing the mbufs. The range must be within size().
   MbufBuf slice(uint32_t off, uint32_t len) const noexcept {
-    ref(m_);
+    ref_chain(m_);
     return MbufBuf(m_, off_ + off, len);
   }
 
   // Copies [off, off + len) of this window into `dst`, across segments.
   void copy_out(uint32_t off, uint32_t len, std::byte* dst) const noexcept {
-    const void* p = rte_pktmbuf_read(m_, off_ + off, len, dst);
+    read(m_, off_ + off, len, dst);
+  }
+
+  // One more reference on every segment of the chain `m` (rte_pktmbuf_free drops one on each).
+  static void ref_chain(rte_mbuf* m) noexcept {
+    for (; m != nullptr; m = m->next) {
+      rte_mbuf_refcnt_update(m, 1);
+    }
+  }
+  // Copies [off, off + len) of the packet `m` into `dst`, across segments.
+  static void read(const rte_mbuf* m, uint32_t off, uint32_t len, std::byte* dst) noexcept {
+    const void* p = rte_pktmbuf_read(m, off, len, dst);
     if (p != nullptr && p != dst) {
       __builtin_memcpy(dst, p, len);
     }
   }
 
  private:
-  static void ref(rte_mbuf* m) noexcept {
-    for (; m != nullptr; m = m->next) {
-      rte_mbuf_refcnt_update(m, 1);
-    }
-  }
   void release() noexcept {
     if (m_ != nullptr) {
       rte_pktmbuf_free(m_);

@@ -147,11 +147,8 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
       iface.link_local = wire::Ipv6Addr::link_local_from_mac(iface.mac);
       iface.mtu = static_cast<uint16_t>(pc.mtu);
       iface.tx_tcp_cksum = port.tx_tcp_cksum;
-      iface.tx_cksum_multiseg = port.driver != "net_tap";
       iface.tx_tso = port.tx_tso;
-      iface.tso_v6 = port.driver != "net_tap";
-      iface.tso_even_pieces = port.driver == "net_tap";
-      iface.tso_l2_in_mtu = port.driver == "net_tap";
+      iface.tap_offloads = port.driver == "net_tap";
       if (port.rss && port.queues > 1) {
         iface.rss.emplace(flow::kSymmetricRssKey, port.reta);
       }

@@ -62,15 +62,13 @@ struct Interface {
   wire::Ipv6Addr link_local;  // fe80::/64 from the MAC (RFC 4291 appendix A)
   uint16_t mtu = 1500;
   bool tx_tcp_cksum = false;  // the port computes TCP checksums (RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
-  // ... also over a chain. net_tap sums each segment on its own (DPDK 22.11
-  // tap_write_mbufs), which is wrong for odd-length segments: single segments only there.
-  bool tx_cksum_multiseg = true;
-  bool tx_tso = false;           // RTE_ETH_TX_OFFLOAD_TCP_TSO in use
-  bool tso_v6 = true;            // ... for IPv6 too (net_tap's GSO: IPv4 only in 22.11)
-  bool tso_even_pieces = false;  // ... only for chains of even-length pieces (net_tap)
-  // net_tap (22.11) checks tso_segsz + all headers, Ethernet's included, against the MTU:
-  // its wire segments are cut that much shorter than the core's.
-  bool tso_l2_in_mtu = false;
+  bool tx_tso = false;        // RTE_ETH_TX_OFFLOAD_TCP_TSO in use
+  // net_tap (DPDK 22.11), whose offloads are software in the PMD, with three defects tempo
+  // works around: it sums each segment of a chain on its own, wrong after an odd-length one
+  // (checksum offload for single segments only, TSO for even-length pieces only); its GSO has
+  // no IPv6 (no TSO there); it checks tso_segsz plus every header, Ethernet's included,
+  // against the MTU (its wire segments are cut that much shorter than the core's).
+  bool tap_offloads = false;
   // With RSS over several queues: the port's hash and redirection table, so that an active
   // open picks a source port whose replies come back to this queue. Absent: one queue.
   std::optional<flow::RssSteering> rss;
@@ -91,11 +89,7 @@ std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr ds
 struct MbufOps {
   void free(rte_mbuf* m) const noexcept { rte_pktmbuf_free(m); }
   // Every segment: rte_pktmbuf_free drops one reference on each segment of a chain.
-  void ref(rte_mbuf* m) const noexcept {
-    for (; m != nullptr; m = m->next) {
-      rte_mbuf_refcnt_update(m, 1);
-    }
-  }
+  void ref(rte_mbuf* m) const noexcept { MbufBuf::ref_chain(m); }
 };
 using MbufFaultStage = FaultStage<rte_mbuf*, MbufOps>;
 
@@ -276,7 +270,6 @@ class Worker {
   // RFC 4987 §3.6: the stateless SYN,ACK of a listener whose backlog is full.
   void send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& opts,
                            wire::TcpPacketSpec& reply, const Listener& l) noexcept;
-  static crypto::FlowTuple flow_tuple(const Conn& c) noexcept;
   // A free Conn entered in the connection table under `spec`'s addresses (src = local), or
   // nullptr (counted). Sets *tuple for the keyed ISN and timestamp offset.
   Conn* new_conn(Port& p, const wire::TcpPacketSpec& spec, uint16_t lport, uint16_t rport,
@@ -285,7 +278,8 @@ class Worker {
   uint32_t choose_iss(const crypto::FlowTuple& tuple, std::optional<uint32_t> floor) noexcept;
   // A source port for an active open, or nullopt; *iss_floor is set when it reuses a tuple
   // from TIME_WAIT.
-  std::optional<uint16_t> pick_local_port(Port& p, const Remote& remote,
+  // `spec` holds the addresses (src = local).
+  std::optional<uint16_t> pick_local_port(Port& p, const wire::TcpPacketSpec& spec, uint16_t rport,
                                           std::optional<uint32_t>* iss_floor) noexcept;
   // Builds `spec` into an mbuf (padded to the Ethernet minimum) and queues it.
   void send_built(Port& p, const wire::TcpPacketSpec& spec) noexcept;

@@ -50,6 +50,38 @@ CloseReason public_reason(tcp::CloseReason r) {
   return static_cast<CloseReason>(r);
 }
 
+// The connection-table keys and the keyed-hash tuple of a packet spec (src = local).
+flow::FlowKey4 key4(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) {
+  return {.local = r.src4.value(),
+          .remote = r.dst4.value(),
+          .local_port = lport,
+          .remote_port = rport,
+          .pad = 0};
+}
+flow::FlowKey6 key6(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) {
+  flow::FlowKey6 k{};
+  k.local = r.src6.bytes();
+  k.remote = r.dst6.bytes();
+  k.local_port = lport;
+  k.remote_port = rport;
+  return k;
+}
+crypto::FlowTuple flow_tuple(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) {
+  return r.ipv6 ? crypto::FlowTuple{ip_of(r.src6), ip_of(r.dst6), lport, rport}
+                : crypto::FlowTuple{ip_of(r.src4), ip_of(r.dst4), lport, rport};
+}
+
+// A received segment's header as the protocol core takes it (the payload is the caller's).
+tcp::Segment<MbufBuf> segment_of(const wire::TcpView& tcp, const wire::TcpOptions& opts) {
+  tcp::Segment<MbufBuf> seg;
+  seg.seq = tcp::SeqNum(tcp.seq());
+  seg.ack = tcp::SeqNum(tcp.ack());
+  seg.flags = tcp.flags().bits();
+  seg.window = tcp.window();
+  seg.opts = opts;
+  return seg;
+}
+
 Remote remote_of(const Conn& c) {
   Remote r;
   r.v6 = c.v6;
@@ -215,20 +247,7 @@ const tcp::Config& Worker::cfg_for(bool v6, const ConnOptions& o) const noexcept
 }
 
 Conn* Worker::find_conn(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) noexcept {
-  if (!r.ipv6) {
-    const flow::FlowKey4 k{.local = r.src4.value(),
-                           .remote = r.dst4.value(),
-                           .local_port = lport,
-                           .remote_port = rport,
-                           .pad = 0};
-    return table4_->find(k);
-  }
-  flow::FlowKey6 k{};
-  k.local = r.src6.bytes();
-  k.remote = r.dst6.bytes();
-  k.local_port = lport;
-  k.remote_port = rport;
-  return table6_->find(k);
+  return r.ipv6 ? table6_->find(key6(r, lport, rport)) : table4_->find(key4(r, lport, rport));
 }
 
 Conn* Worker::new_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
@@ -247,29 +266,19 @@ Conn* Worker::new_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, ui
   c.mac_ok = true;
   c.dead = false;
   c.in_core = false;
-  if (!r.ipv6) {
-    c.key4 = flow::FlowKey4{.local = r.src4.value(),
-                            .remote = r.dst4.value(),
-                            .local_port = lport,
-                            .remote_port = rport,
-                            .pad = 0};
-    if (!table4_->insert(c.key4, &c)) {
-      counters_.tcp_conn_exhausted++;
-      return nullptr;
-    }
-    *tuple = {ip_of(r.src4), ip_of(r.dst4), lport, rport};
+  bool inserted;
+  if (r.ipv6) {
+    c.key6 = key6(r, lport, rport);
+    inserted = table6_->insert(c.key6, &c).ok();
   } else {
-    c.key6 = flow::FlowKey6{};
-    c.key6.local = r.src6.bytes();
-    c.key6.remote = r.dst6.bytes();
-    c.key6.local_port = lport;
-    c.key6.remote_port = rport;
-    if (!table6_->insert(c.key6, &c)) {
-      counters_.tcp_conn_exhausted++;
-      return nullptr;
-    }
-    *tuple = {ip_of(r.src6), ip_of(r.dst6), lport, rport};
+    c.key4 = key4(r, lport, rport);
+    inserted = table4_->insert(c.key4, &c).ok();
   }
+  if (!inserted) {
+    counters_.tcp_conn_exhausted++;
+    return nullptr;
+  }
+  *tuple = flow_tuple(r, lport, rport);
   free_head_ = c.next_free;
   c.in_use = true;
   ++conns_used_;
@@ -304,7 +313,8 @@ Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, u
   return c;
 }
 
-std::optional<uint16_t> Worker::pick_local_port(Port& p, const Remote& remote,
+std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSpec& spec,
+                                                uint16_t rport,
                                                 std::optional<uint32_t>* iss_floor) noexcept {
   const uint16_t lo = wcfg_.local_port_lo;
   const uint16_t hi = wcfg_.local_port_hi;
@@ -312,16 +322,16 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const Remote& remote,
   // RFC 6056 §3.3.3: offset = F(local, remote, remote port, secret), then next_ephemeral.
   std::array<std::byte, 2 * 16 + 2 + 1> msg{};
   msg[0] = std::byte{'P'};
-  if (remote.v6) {
-    std::memcpy(&msg[1], p.iface.ipv6.bytes().data(), 16);
-    std::memcpy(&msg[17], remote.ip6.bytes().data(), 16);
+  if (spec.ipv6) {
+    std::memcpy(&msg[1], spec.src6.bytes().data(), 16);
+    std::memcpy(&msg[17], spec.dst6.bytes().data(), 16);
   } else {
-    const uint32_t l = p.iface.ipv4.value();
-    const uint32_t r = remote.ip4.value();
+    const uint32_t l = spec.src4.value();
+    const uint32_t r = spec.dst4.value();
     std::memcpy(&msg[1], &l, 4);
     std::memcpy(&msg[17], &r, 4);
   }
-  std::memcpy(&msg[33], &remote.port, 2);
+  std::memcpy(&msg[33], &rport, 2);
   const uint32_t offset = static_cast<uint32_t>(prf_->eval(msg));
   uint32_t cursor = (offset + next_ephemeral_) % span;
   const uint32_t start = cursor;
@@ -347,35 +357,19 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const Remote& remote,
       *iss_floor = floor;
       return false;
     };
-    if (remote.v6) {
-      flow::FlowKey6 k{};
-      k.local = p.iface.ipv6.bytes();
-      k.remote = remote.ip6.bytes();
-      k.local_port = lport;
-      k.remote_port = remote.port;
-      if (table6_->find(k) != nullptr) {
-        return true;
-      }
-      return try_tw(*tw6_, tw_tuple(k));
-    }
-    const flow::FlowKey4 k{.local = p.iface.ipv4.value(),
-                           .remote = remote.ip4.value(),
-                           .local_port = lport,
-                           .remote_port = remote.port,
-                           .pad = 0};
-    if (table4_->find(k) != nullptr) {
+    if (find_conn(spec, lport, rport) != nullptr) {
       return true;
     }
-    return try_tw(*tw4_, tw_tuple(k));
+    return spec.ipv6 ? try_tw(*tw6_, tw_tuple(key6(spec, lport, rport)))
+                     : try_tw(*tw4_, tw_tuple(key4(spec, lport, rport)));
   };
   static const flow::RssSteering kOneQueue(flow::kSymmetricRssKey, {});
   const flow::RssSteering& rss = p.iface.rss ? *p.iface.rss : kOneQueue;
   const uint16_t queue = p.iface.rss ? p.iface.queue : 0;
   std::optional<uint16_t> port =
-      remote.v6 ? rss.pick_local_port(p.iface.ipv6.bytes(), remote.ip6.bytes(), remote.port, queue,
-                                      lo, hi, &cursor, taken)
-                : rss.pick_local_port(p.iface.ipv4, remote.ip4, remote.port, queue, lo, hi, &cursor,
-                                      taken);
+      spec.ipv6 ? rss.pick_local_port(spec.src6.bytes(), spec.dst6.bytes(), rport, queue, lo, hi,
+                                      &cursor, taken)
+                : rss.pick_local_port(spec.src4, spec.dst4, rport, queue, lo, hi, &cursor, taken);
   next_ephemeral_ += (cursor + span - start) % span;
   return port;
 }
@@ -403,15 +397,6 @@ Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoSlot);
   }
-  std::optional<uint32_t> iss_floor;
-  const std::optional<uint16_t> lport = pick_local_port(p, remote, &iss_floor);
-  if (!lport) {
-    counters_.tcp_connect_failed++;
-    return fail(ConnectError::kNoLocalPort);
-  }
-  // Soliciting now overlaps address resolution with building the SYN, which waits for it.
-  const std::optional<wire::MacAddr> mac =
-      remote.v6 ? resolve(port, remote.ip6) : resolve(port, remote.ip4);
   wire::TcpPacketSpec spec{};
   spec.ipv6 = remote.v6;
   if (remote.v6) {
@@ -421,6 +406,15 @@ Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
     spec.src4 = p.iface.ipv4;
     spec.dst4 = remote.ip4;
   }
+  std::optional<uint32_t> iss_floor;
+  const std::optional<uint16_t> lport = pick_local_port(p, spec, remote.port, &iss_floor);
+  if (!lport) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoLocalPort);
+  }
+  // Soliciting now overlaps address resolution with building the SYN, which waits for it.
+  const std::optional<wire::MacAddr> mac =
+      remote.v6 ? resolve(port, remote.ip6) : resolve(port, remote.ip4);
   crypto::FlowTuple tuple;
   Conn* c = new_conn(p, spec, *lport, remote.port, app, &tuple);
   if (c == nullptr) {
@@ -539,24 +533,16 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   std::optional<uint32_t> iss_floor;
   if (c == nullptr && !conns_.empty()) {
     // TIME_WAIT is looked up before the listeners (DESIGN.md, issue: the demultiplex path).
-    const bool handled =
-        reply.ipv6 ? input_time_wait(p, *tw6_,
-                                     timewait::TwTupleV6{.local_addr = reply.src6.bytes(),
-                                                         .remote_addr = reply.dst6.bytes(),
-                                                         .local_port = lport,
-                                                         .remote_port = rport},
-                                     *tcp, *opts, reply, &iss_floor)
-                   : input_time_wait(p, *tw4_,
-                                     timewait::TwTupleV4{.local_addr = reply.src4.value(),
-                                                         .remote_addr = reply.dst4.value(),
-                                                         .local_port = lport,
-                                                         .remote_port = rport},
-                                     *tcp, *opts, reply, &iss_floor);
+    const bool handled = reply.ipv6 ? input_time_wait(p, *tw6_, tw_tuple(key6(reply, lport, rport)),
+                                                      *tcp, *opts, reply, &iss_floor)
+                                    : input_time_wait(p, *tw4_, tw_tuple(key4(reply, lport, rport)),
+                                                      *tcp, *opts, reply, &iss_floor);
     if (handled) {
       return;
     }
   }
   bool cookie_ack = false;  // an ACK that may return one of our SYN cookies
+  crypto::FlowTuple tuple;  // set when cookie_ack
   if (c == nullptr) {
     Listener* listener = nullptr;
     for (Listener& l : listeners_) {
@@ -570,7 +556,6 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
     // cookies (RFC 4987 §3.6) an ACK without SYN or RST may return one.
     if (listener != nullptr && cookies && f.ack() && !f.syn() && !f.rst()) {
       cookie_ack = true;
-      crypto::FlowTuple tuple;
       c = new_conn(p, reply, lport, rport, listener->app, &tuple);
       if (c == nullptr) {
         return;  // counted: no slot; the peer retransmits
@@ -600,12 +585,7 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   c->peer_mac = reply.eth_dst;
   c->mac_ok = true;
 
-  tcp::Segment<MbufBuf> seg;
-  seg.seq = tcp::SeqNum(tcp->seq());
-  seg.ack = tcp::SeqNum(tcp->ack());
-  seg.flags = tcp->flags().bits();
-  seg.window = tcp->window();
-  seg.opts = *opts;
+  tcp::Segment<MbufBuf> seg = segment_of(*tcp, *opts);
   seg.len = static_cast<uint32_t>(tcp->payload().size());
   if (seg.len > 0) {
     const auto off = static_cast<uint32_t>(tcp->payload().data() - rte_pktmbuf_mtod(m, std::byte*));
@@ -634,7 +614,6 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   ConnSink sink{*this, *c};
   c->in_core = true;
   if (cookie_ack) [[unlikely]] {
-    const crypto::FlowTuple tuple = flow_tuple(*c);
     if (!tcp::open_from_cookie(c->tcb, cfg_for(c->v6, c->opts), *prf_, tuple, seg, now_, sink)) {
       // Not one of our cookies (or too old): answer as LISTEN does, keep nothing.
       c->in_core = false;
@@ -652,18 +631,9 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
 
 void Worker::send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& opts,
                                  wire::TcpPacketSpec& reply, const Listener& l) noexcept {
-  const crypto::FlowTuple tuple =
-      reply.ipv6
-          ? crypto::FlowTuple{ip_of(reply.src6), ip_of(reply.dst6), tcp.dst_port(), tcp.src_port()}
-          : crypto::FlowTuple{ip_of(reply.src4), ip_of(reply.dst4), tcp.dst_port(), tcp.src_port()};
-  tcp::Segment<MbufBuf> syn;
-  syn.seq = tcp::SeqNum(tcp.seq());
-  syn.ack = tcp::SeqNum(tcp.ack());
-  syn.flags = tcp.flags().bits();
-  syn.window = tcp.window();
-  syn.opts = opts;
-  const tcp::OutSegment<MbufBuf> o =
-      tcp::cookie_syn_ack(cfg_for(reply.ipv6, l.opts), *prf_, tuple, syn, now_, core_);
+  const tcp::OutSegment<MbufBuf> o = tcp::cookie_syn_ack(
+      cfg_for(reply.ipv6, l.opts), *prf_, flow_tuple(reply, tcp.dst_port(), tcp.src_port()),
+      segment_of(tcp, opts), now_, core_);
   reply.tcp = wire::TcpHeaderFields{.src_port = tcp.dst_port(),
                                     .dst_port = tcp.src_port(),
                                     .seq = o.seq.raw(),
@@ -673,15 +643,6 @@ void Worker::send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::
                                     .urgent = 0};
   reply.options = o.opts;
   send_built(p, reply);
-}
-
-crypto::FlowTuple Worker::flow_tuple(const Conn& c) noexcept {
-  if (c.v6) {
-    return {ip_of(wire::Ipv6Addr(c.key6.local)), ip_of(wire::Ipv6Addr(c.key6.remote)),
-            c.key6.local_port, c.key6.remote_port};
-  }
-  return {ip_of(wire::Ipv4Addr(c.key4.local)), ip_of(wire::Ipv4Addr(c.key4.remote)),
-          c.key4.local_port, c.key4.remote_port};
 }
 
 template <class Tuple>
@@ -790,10 +751,10 @@ bool Worker::attach_payload(Port& p, rte_mbuf* m, const tcp::OutSegment<MbufBuf>
 bool Worker::tso_fits(const Port& p, const Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
   const Interface& i = p.iface;
   if (!i.tx_tso || seg.len < kTsoMinSegment || !c.mac_ok ||
-      (seg.flags & ~(tcp::flag::kAck | tcp::flag::kPsh)) != 0 || (c.v6 && !i.tso_v6)) {
+      (seg.flags & ~(tcp::flag::kAck | tcp::flag::kPsh)) != 0 || (c.v6 && i.tap_offloads)) {
     return false;
   }
-  if (i.tso_even_pieces) {
+  if (i.tap_offloads) {
     for (const auto& ref : seg.payload()) {
       if ((ref.len & 1) != 0) {
         return false;
@@ -860,7 +821,7 @@ void Worker::tso_flush(Port& p) noexcept {
   m->l3_len = f.l3;
   m->l4_len = f.l4;
   m->tso_segsz = f.seg_size;
-  if (p.iface.tso_l2_in_mtu) {
+  if (p.iface.tap_offloads) {
     // Even, so that the cut pieces stay even (tso_fits).
     const int room = p.iface.mtu - wire::EthView::kHeaderLen - f.l3 - f.l4;
     m->tso_segsz = static_cast<uint16_t>(std::min<int>(f.seg_size, room) & ~1);
@@ -889,7 +850,7 @@ void Worker::finish_frame(Port& p, bool v6, rte_mbuf* m, uint16_t tcp_off, uint1
                           uint16_t l4) noexcept {
   const Interface& i = p.iface;
   const size_t ip_off = wire::EthView::kHeaderLen;
-  if (i.tx_tcp_cksum && (m->nb_segs == 1 || i.tx_cksum_multiseg)) {
+  if (i.tx_tcp_cksum && (m->nb_segs == 1 || !i.tap_offloads)) {
     // The NIC sums the segment; it wants the pseudo-header sum in the checksum field.
     m->l2_len = wire::EthView::kHeaderLen;
     m->l3_len = l3;
