@@ -127,6 +127,23 @@ class App:
         return self.proc.returncode, self.output()
 
 
+@contextlib.contextmanager
+def kernel_server(ns, addr, port, mode):
+    """tests/interop/backend.py (a kernel TCP server: `echo` or `greet`) listening on
+    addr:port in `ns` for the life of a `with` block; yields its process, whose stdout lists
+    the peers it accepted."""
+    backend = os.path.join(os.path.dirname(os.path.abspath(__file__)), "backend.py")
+    proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "/usr/bin/python3", backend, addr,
+                             str(port), mode], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
 def counters(output):
     """The `name: value` counter lines an app prints when it stops."""
     found = {}

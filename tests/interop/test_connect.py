@@ -3,7 +3,6 @@ tempo connects to kernel echo servers over IPv4 and IPv6, from a Worker's poll h
 kernel's address still unresolved at first (the SYN waits for ARP/ND), sends a pattern and
 checks every echoed byte in place."""
 
-import contextlib
 import os
 import subprocess
 import unittest
@@ -11,22 +10,7 @@ import unittest
 import harness
 from harness import KERNEL_V4, KERNEL_V6
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BACKEND = os.path.join(HERE, "backend.py")
 EXE = os.path.join(harness.BUILD, "tests", "interop", "tempo-connect-test")
-
-
-@contextlib.contextmanager
-def echo_server(ns, addr):
-    proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "/usr/bin/python3", BACKEND, addr,
-                             "7", "echo"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
 
 
 def connect_config(target, count, size):
@@ -40,7 +24,7 @@ class Connect(unittest.TestCase):
     def run_client(self, target, addr, count, size):
         with harness.tap_setup("conn", app=EXE, changes=connect_config(target, count, size)) as (
                 ns, app, _):
-            with echo_server(ns, addr):
+            with harness.kernel_server(ns, addr, 7, "echo"):
                 try:
                     app.proc.wait(timeout=120)
                 except subprocess.TimeoutExpired:

@@ -4,11 +4,7 @@ intact both ways; with one local port the backend connections reuse one 4-tuple 
 the kernel holding TIME_WAIT (it closes first) or tempo holding it (active early reuse, only
 once the last segment from the peer is active_reuse_min_age_ms old)."""
 
-import contextlib
 import os
-import socket
-import subprocess
-import time
 import unittest
 
 import harness
@@ -16,7 +12,6 @@ from harness import KERNEL_V4, TEMPO_V4
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ECHO_CLIENT = os.path.join(HERE, "echo_client.py")
-BACKEND = os.path.join(HERE, "backend.py")
 PROXY_PORT = 8080
 BACKEND_PORT = 8000
 
@@ -30,28 +25,22 @@ def proxy_config(tcp=None, **proxy):
     return apply
 
 
-@contextlib.contextmanager
 def backend(ns, mode):
-    proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "/usr/bin/python3", BACKEND,
-                             KERNEL_V4, str(BACKEND_PORT), mode],
-                            stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
+    return harness.kernel_server(ns, KERNEL_V4, BACKEND_PORT, mode)
 
 
-def fetch(ns, count, pause=0.0):
-    """`count` sequential connections to the proxy; each reads to EOF. Returns the replies
-    (b"" for a connection reset or refused)."""
+def fetch(ns, pauses, send=b""):
+    """One connection to the proxy per entry of `pauses` (seconds to wait after it), in turn:
+    each sends `send` and half-closes (when `send` is set), then reads to EOF. Returns the
+    replies (b"" for a connection reset or refused)."""
     script = f"""
-import socket, sys, time
-for i in range({count}):
+import socket, time
+for pause in {list(pauses)!r}:
     try:
         s = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
+        if {send!r}:
+            s.sendall({send!r})
+            s.shutdown(socket.SHUT_WR)
         data = b""
         while True:
             chunk = s.recv(4096)
@@ -59,10 +48,10 @@ for i in range({count}):
                 break
             data += chunk
         s.close()
-    except OSError as e:
+    except OSError:
         data = b""
     print(repr(data), flush=True)
-    time.sleep({pause})
+    time.sleep(pause)
 """
     r = ns.sh("/usr/bin/python3", "-c", script, timeout=120)
     return [eval(line) for line in r.stdout.splitlines()]
@@ -86,7 +75,7 @@ class Proxy(unittest.TestCase):
         tcp = {"local_port_range": [40000, 40000]}
         with harness.tap_setup("pxtw", app="tempo-proxy", changes=proxy_config(tcp)) as (ns, app, _):
             with backend(ns, "greet") as be:
-                replies = fetch(ns, 5)
+                replies = fetch(ns, [0] * 5)
                 # The kernel closed first each time: its TIME_WAIT holds the tuple, and its
                 # RFC 6191-style check accepts our SYN because our timestamps only grow.
                 for i, reply in enumerate(replies):
@@ -107,38 +96,16 @@ class Proxy(unittest.TestCase):
             with backend(ns, "echo"):
                 # The client closes first; the proxy passes the FIN on, so tempo closes the
                 # backend connection first and holds its tuple in TIME_WAIT.
-                script = f"""
-import socket, time
-def once():
-    try:
-        s = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
-        s.sendall(b"ping")
-        s.shutdown(socket.SHUT_WR)
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        return data
-    except OSError:
-        return b""
-print(repr(once()), flush=True)
-time.sleep(0.2)
-print(repr(once()), flush=True)   # the tuple's last peer segment is < 1.5 s old: no reuse
-time.sleep(2.0)
-print(repr(once()), flush=True)   # now old enough: the tuple is taken from TIME_WAIT
-"""
-                r = ns.sh("/usr/bin/python3", "-c", script, timeout=60)
-                replies = [eval(l) for l in r.stdout.splitlines()]
+                # The second one follows 0.2 s after the first: the tuple's last peer segment
+                # is < 1.5 s old, no reuse. The third, 2 s later, takes it from TIME_WAIT.
+                replies = fetch(ns, [0.2, 2.0, 0], send=b"ping")
             rc, output = app.stop()
-            self.assertEqual(replies, [b"ping", b"", b"ping"], r.stdout + output)
+            self.assertEqual(replies, [b"ping", b"", b"ping"], output)
             self.assertEqual(rc, 0, output)
             c = harness.counters(output)
             self.assertEqual(c.get("timewait.active_reuse"), 1, output)
             self.assertEqual(c.get("tcp.connect_failed"), 1, output)
             self.assertEqual(c.get("timewait.entered", 0), 2, output)
-
 
     def test_per_connection_keepalive(self):
         # Keepalive off stack-wide (tcp.keepalive.enabled: false) but on for the relay's

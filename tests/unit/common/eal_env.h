@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 #include <rte_eal.h>
+#include <rte_mbuf.h>
 
 namespace tempo::test {
 
@@ -31,6 +32,25 @@ class EalEnvironment : public ::testing::Environment {
 
  private:
   std::string name_;
+};
+
+// A packet mbuf pool made once the EAL is up (register it after EalEnvironment), freed at the
+// end; tests draw from *out.
+class MbufPoolEnvironment : public ::testing::Environment {
+ public:
+  MbufPoolEnvironment(std::string name, unsigned n, rte_mempool** out)
+      : name_(std::move(name)), n_(n), out_(out) {}
+
+  void SetUp() override {
+    *out_ = rte_pktmbuf_pool_create(name_.c_str(), n_, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    ASSERT_NE(*out_, nullptr);
+  }
+  void TearDown() override { rte_mempool_free(*out_); }
+
+ private:
+  std::string name_;
+  unsigned n_;
+  rte_mempool** out_;
 };
 
 }  // namespace tempo::test

@@ -14,15 +14,6 @@ namespace {
 
 rte_mempool* g_pool = nullptr;
 
-class Pool : public ::testing::Environment {
- public:
-  void SetUp() override {
-    g_pool = rte_pktmbuf_pool_create("ck", 255, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-    ASSERT_NE(g_pool, nullptr);
-  }
-  void TearDown() override { rte_mempool_free(g_pool); }
-};
-
 // `bytes` cut at `cuts` (ascending offsets) into a chain.
 rte_mbuf* chain(const std::vector<uint8_t>& bytes, const std::vector<size_t>& cuts) {
   rte_mbuf* head = nullptr;
@@ -85,6 +76,7 @@ TEST(Cksum, SumWithCarriesAcrossAnOddCut) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::AddGlobalTestEnvironment(new tempo::test::EalEnvironment("cksum"));
-  ::testing::AddGlobalTestEnvironment(new tempo::stack::Pool());
+  ::testing::AddGlobalTestEnvironment(
+      new tempo::test::MbufPoolEnvironment("ck", 255, &tempo::stack::g_pool));
   return RUN_ALL_TESTS();
 }

@@ -17,16 +17,6 @@ namespace {
 
 rte_mempool* g_pool = nullptr;
 
-// The pool the tests draw from, made once the EAL is up.
-class Pool : public ::testing::Environment {
- public:
-  void SetUp() override {
-    g_pool = rte_pktmbuf_pool_create("ut", 63, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-    ASSERT_NE(g_pool, nullptr);
-  }
-  void TearDown() override { rte_mempool_free(g_pool); }
-};
-
 rte_mbuf* packet(const std::string& text) {
   rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
   char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(text.size()));
@@ -99,6 +89,7 @@ TEST(MbufBuf, SlicesAreWindowsOnTheSameMbufs) {
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::AddGlobalTestEnvironment(new tempo::test::EalEnvironment("mbuf_buf_test"));
-  ::testing::AddGlobalTestEnvironment(new tempo::stack::Pool);
+  ::testing::AddGlobalTestEnvironment(
+      new tempo::test::MbufPoolEnvironment("ut", 63, &tempo::stack::g_pool));
   return RUN_ALL_TESTS();
 }
