@@ -122,7 +122,8 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
     rt->ports_.push_back(*port);
   }
 
-  const time::TscClock clock(rte_get_tsc_hz());
+  rt->clock_.emplace(rte_get_tsc_hz());
+  const time::TscClock& clock = *rt->clock_;
   for (uint16_t w = 0; w < n_workers; ++w) {
     std::vector<Interface> ifaces;
     for (size_t i = 0; i < config.ports.size(); ++i) {
@@ -163,7 +164,7 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
       }
       ifaces.push_back(iface);
     }
-    auto worker = std::make_unique<Worker>(w, std::move(ifaces), clock, config.faults);
+    auto worker = std::make_unique<Worker>(w, std::move(ifaces), clock.now(), config.faults);
     if (auto r = worker->init_tcp(tcp_config(config.tcp), kMaxConnsPerWorker,
                                   tw_config(config.tcp.time_wait), worker_tcp_config(config.tcp));
         !r) {
@@ -187,19 +188,23 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
 }
 
 int Runtime::lcore_main(void* arg) {
-  auto* worker = static_cast<Worker*>(arg);
+  const auto* lc = static_cast<const Lcore*>(arg);
   while (!stop_requested()) {
-    worker->poll();
+    lc->worker->poll(lc->clock->now());  // the clock, read once per loop turn
   }
   return 0;
 }
 
 void Runtime::run() {
+  lcores_.clear();
+  for (auto& w : workers_) {
+    lcores_.push_back(Lcore{w.get(), &*clock_});
+  }
   for (size_t w = 1; w < workers_.size(); ++w) {
-    rte_eal_remote_launch(&Runtime::lcore_main, workers_[w].get(), worker_lcores_[w]);
+    rte_eal_remote_launch(&Runtime::lcore_main, &lcores_[w], worker_lcores_[w]);
   }
   if (!workers_.empty()) {
-    lcore_main(workers_[0].get());
+    lcore_main(&lcores_[0]);
   }
   rte_eal_mp_wait_lcore();
 }
@@ -244,6 +249,9 @@ void Runtime::print_counters(std::FILE* out) const {
       {"timewait.paws_drops", tw.paws_drops},
       {"timewait.passive_reuse_accepted", tw.passive_reuse_accepted},
       {"timewait.passive_reuse_refused", tw.passive_reuse_refused},
+      {"timewait.passive_reuse_no_listener", tw.passive_reuse_no_listener},
+      {"timewait.passive_reuse_not_taken", tw.passive_reuse_not_taken},
+      {"timewait.acks_rate_limited", tw.acks_rate_limited},
   };
   for (const auto& [name, value] : tw_items) {
     std::fprintf(out, "  %s: %llu\n", name, static_cast<unsigned long long>(value));

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "dpdk/port.h"
 #include "stack/worker.h"
 #include "telemetry/counters.h"
+#include "time/clock.h"
 
 namespace tempo::stack {
 
@@ -55,9 +57,16 @@ class Runtime {
 
  private:
   Runtime() = default;
+  // What one lcore's loop runs: its Worker, polled at the TSC clock's time.
+  struct Lcore {
+    Worker* worker;
+    const time::TscClock* clock;
+  };
   static int lcore_main(void* arg);
 
   std::string program_;
+  std::optional<time::TscClock> clock_;  // after EAL start (rte_get_tsc_hz)
+  std::vector<Lcore> lcores_;
   std::vector<dpdk::Port> ports_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<unsigned> worker_lcores_;

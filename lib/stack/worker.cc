@@ -59,9 +59,9 @@ std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr ds
   return iface.gateway4;
 }
 
-Worker::Worker(uint16_t index, std::vector<Interface> ifaces, time::TscClock clock,
+Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
                const FaultConfig& faults)
-    : index_(index), clock_(clock), wheel_(clock.now()) {
+    : index_(index), now_(start), wheel_(start) {
   ports_.reserve(ifaces.size());
   for (const Interface& i : ifaces) {
     Port& p = ports_.emplace_back();
@@ -97,8 +97,8 @@ Worker::~Worker() {
   }
 }
 
-uint32_t Worker::poll() noexcept {
-  now_ = clock_.now();
+uint32_t Worker::poll(Ticks now) noexcept {
+  now_ = now;
   if (now_ >= next_maintenance_) [[unlikely]] {
     next_maintenance_ = now_ + kMaintenanceInterval;
     maintain();
@@ -106,8 +106,7 @@ uint32_t Worker::poll() noexcept {
   if (!conns_.empty()) {
     wheel_.advance(now_, [this](time::Timer& t) { on_wheel_timer(t); });
     // One comparison when nothing is due (lib/timewait/table.h).
-    tw4_->expire(now_);
-    tw6_->expire(now_);
+    tw_->expire(now_);
   }
   if (poll_hook_ != nullptr) {
     poll_hook_(*this, poll_hook_ctx_);
@@ -474,7 +473,7 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
 
 std::vector<std::string> Worker::neighbors() const {
   std::vector<std::string> out;
-  const Ticks now = clock_.now();
+  const Ticks now = now_;  // the last poll's time
   for (const Port& p : ports_) {
     p.arp.for_each(now, [&](const wire::Ipv4Addr& ip, const wire::MacAddr& mac) {
       out.push_back(ip.to_string() + " lladdr " + mac.to_string());

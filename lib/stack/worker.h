@@ -32,7 +32,7 @@
 #include "telemetry/counters.h"
 #include "time/clock.h"
 #include "time/wheel.h"
-#include "timewait/table.h"
+#include "timewait/tables.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4_addr.h"
 #include "wire/ipv6_addr.h"
@@ -115,15 +115,18 @@ class Worker {
  public:
   static constexpr uint16_t kBurst = 32;
 
-  // `faults` (a test feature) adds fault-injection stages on RX and TX when configured.
-  Worker(uint16_t index, std::vector<Interface> ifaces, time::TscClock clock,
+  // `start` is the time of the first poll (DESIGN.md principle 3: time is a parameter, so a
+  // Worker runs on the TSC under the Runtime and on a virtual clock in tests). `faults` (a test
+  // feature) adds fault-injection stages on RX and TX when configured.
+  Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
          const FaultConfig& faults = FaultConfig{});
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // One loop iteration over every interface. Returns the packets received.
-  uint32_t poll() noexcept;
+  // One loop iteration over every interface at time `now` (read once by the caller; never
+  // earlier than the last poll's). Returns the packets received.
+  uint32_t poll(Ticks now) noexcept;
 
   // The MAC to send to `dst` through interface `port`: from the neighbour cache, or nullopt
   // after (rate-limited) sending an ARP request / neighbour solicitation for the next hop.
@@ -166,6 +169,11 @@ class Worker {
   }
   Ticks now() const noexcept { return now_; }
   size_t num_ports() const noexcept { return ports_.size(); }
+
+  // --- Diagnostics (tools and tests) ----------------------------------------------------
+  // What holds the 4-tuple from `local_port` on interface `port` to `remote`: its
+  // connection's state, kTimeWait when a TIME_WAIT entry does, kClosed when nothing does.
+  tcp::State tuple_state(size_t port, const Remote& remote, uint16_t local_port) noexcept;
 
   // --- TCP (application calls; from callbacks they are queued, see stack/conn.h) -------
   // Queues `data` (a reference) for sending. kQueueFull: on_writable follows.
@@ -294,14 +302,33 @@ class Worker {
   void finish_frame(Port& p, bool v6, rte_mbuf* m, uint16_t tcp_off, uint16_t l3,
                     uint16_t l4) noexcept;
   void on_wheel_timer(time::Timer& t) noexcept;
-  // A segment for a tuple in TIME_WAIT (DESIGN.md "TIME_WAIT: the rules the stack keeps").
-  // Returns true when it was handled there; false when it reopens the tuple (RFC 6191) and
-  // should go on to the listener, with *iss_floor set above the old connection's sequence
-  // space.
+  // A SYN that a TIME_WAIT entry lets reopen its tuple (RFC 6191), while the listener decides:
+  // the entry goes only when a listener takes the SYN (DESIGN.md, "TIME_WAIT: the rules the
+  // stack keeps"); otherwise it stays, counted.
+  struct TwReuse {
+    uint32_t idx = timewait::kNoIndex;  // kNoIndex: no reuse pending
+    bool v6 = false;
+    timewait::TwSegment seg;
+    timewait::TwVerdict verdict;
+    uint32_t iss_floor = 0;  // above the old connection's sequence space
+  };
+  // A segment for a tuple that has no connection, looked up in TIME_WAIT before the listeners.
+  // Returns true when TIME_WAIT handled it (or there is no entry: false, reuse->idx unset);
+  // false with reuse->idx set when it is a SYN that may reopen the tuple on `listener`.
   template <class Tuple>
   bool input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tuple& tuple,
                        const wire::TcpView& tcp, const wire::TcpOptions& opts,
-                       wire::TcpPacketSpec& reply, std::optional<uint32_t>* iss_floor) noexcept;
+                       wire::TcpPacketSpec& reply, const Listener* listener,
+                       TwReuse* reuse) noexcept;
+  // The entry's ACK (RFC 9293 §3.10.7.4), unless rate limited (timewait::oow_ack_allowed and
+  // the per-core RFC 5961 §7 budget; counted).
+  template <class Tuple>
+  void time_wait_ack(Port& p, timewait::TwTable<Tuple>& table, uint32_t idx,
+                     const timewait::TwSegment& seg, const timewait::TwVerdict& v,
+                     const wire::TcpView& tcp, wire::TcpPacketSpec& reply) noexcept;
+  // The end of a pending reuse: `taken` (a connection or a SYN cookie answers the SYN) removes
+  // the entry; else it stays and the SYN is dropped (kReuseNotTaken).
+  void settle_reuse(const TwReuse& reuse, bool taken) noexcept;
   // RFC 9293 §3.10.7.1: the answer to a segment for a connection that does not exist.
   void reply_reset(Port& p, const wire::TcpView& tcp, wire::TcpPacketSpec& reply) noexcept;
 
@@ -313,7 +340,6 @@ class Worker {
   void flush(Port& p) noexcept;
 
   uint16_t index_;
-  time::TscClock clock_;
   Ticks now_{};
   Ticks next_maintenance_{};
   std::vector<Port> ports_;
@@ -341,9 +367,9 @@ class Worker {
   // ConnOptions::nagle over the configured default.
   static void apply_nagle(Conn& c) noexcept;
   std::optional<crypto::Mgr> crypto_;
-  std::optional<crypto::Prf> prf_;  // ISNs (RFC 6528) and timestamp offsets
-  std::optional<timewait::TwTableV4> tw4_;
-  std::optional<timewait::TwTableV6> tw6_;
+  std::optional<crypto::Prf> prf_;        // ISNs (RFC 6528) and timestamp offsets
+  uint64_t tw_acks_limited_ = 0;          // TwCounters::acks_rate_limited (time_wait_ack)
+  std::optional<timewait::TwTables> tw_;  // IPv4 and IPv6, one bound (tcp.time_wait.max_entries)
 };
 
 }  // namespace tempo::stack

@@ -158,11 +158,11 @@ struct ConnSink {
   // the table counts either.
   void on_time_wait(const tcp::TimeWaitInfo& tw) noexcept {
     w.counters_.tcp_time_wait_entered++;
-    const timewait::TwConn rec = timewait::tw_conn(tw);
+    const timewait::TwConn rec = timewait::tw_conn(tw, w.now_);
     if (c.v6) {
-      (void)w.tw6_->insert(tw_tuple(c.key6), rec, w.now_);
+      (void)w.tw_->insert(tw_tuple(c.key6), rec, w.now_);
     } else {
-      (void)w.tw4_->insert(tw_tuple(c.key4), rec, w.now_);
+      (void)w.tw_->insert(tw_tuple(c.key4), rec, w.now_);
     }
     c.dead = true;
     if (c.app != nullptr && c.app->on_closed != nullptr) {
@@ -216,14 +216,12 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
   timewait::TwTableConfig twc = tw;
   const std::string tw_label = "timewait" + suffix;
   twc.seed = prf_->eval(std::as_bytes(std::span(tw_label)));
-  auto tw4 = timewait::TwTableV4::create(twc);
-  auto tw6 = timewait::TwTableV6::create(twc);
-  if (!tw4 || !tw6) {
+  auto tws = timewait::TwTables::create(twc);
+  if (!tws) {
     return fail(std::string("timewait: cannot map the table for ") +
                 std::to_string(tw.max_entries) + " entries");
   }
-  tw4_.emplace(std::move(*tw4));
-  tw6_.emplace(std::move(*tw6));
+  tw_.emplace(std::move(*tws));
   conns_ = std::vector<Conn>(max_conns);
   for (uint32_t i = 0; i < max_conns; ++i) {
     conns_[i].next_free = i + 1 < max_conns ? i + 1 : UINT32_MAX;
@@ -360,8 +358,8 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSp
     if (find_conn(spec, lport, rport) != nullptr) {
       return true;
     }
-    return spec.ipv6 ? try_tw(*tw6_, tw_tuple(key6(spec, lport, rport)))
-                     : try_tw(*tw4_, tw_tuple(key4(spec, lport, rport)));
+    return spec.ipv6 ? try_tw(tw_->v6(), tw_tuple(key6(spec, lport, rport)))
+                     : try_tw(tw_->v4(), tw_tuple(key4(spec, lport, rport)));
   };
   static const flow::RssSteering kOneQueue(flow::kSymmetricRssKey, {});
   const flow::RssSteering& rss = p.iface.rss ? *p.iface.rss : kOneQueue;
@@ -436,6 +434,27 @@ Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
   apply_nagle(*c);
   finish(*c);
   return c;
+}
+
+tcp::State Worker::tuple_state(size_t port, const Remote& remote, uint16_t local_port) noexcept {
+  if (conns_.empty() || port >= ports_.size()) {
+    return tcp::State::kClosed;
+  }
+  const Interface& i = ports_[port].iface;
+  wire::TcpPacketSpec spec{};
+  spec.ipv6 = remote.v6;
+  spec.src4 = i.ipv4;
+  spec.dst4 = remote.ip4;
+  spec.src6 = i.ipv6;
+  spec.dst6 = remote.ip6;
+  if (const Conn* c = find_conn(spec, local_port, remote.port); c != nullptr) {
+    return c->tcb.state;
+  }
+  const bool tw =
+      remote.v6
+          ? tw_->v6().find(tw_tuple(key6(spec, local_port, remote.port))) != timewait::kNoIndex
+          : tw_->v4().find(tw_tuple(key4(spec, local_port, remote.port))) != timewait::kNoIndex;
+  return tw ? tcp::State::kTimeWait : tcp::State::kClosed;
 }
 
 void Worker::leave_backlog(Conn& c) noexcept {
@@ -527,20 +546,14 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
     counters_.drop(Layer::kTcp, opts.error());
     return;
   }
+  if (conns_.empty()) {
+    counters_.drop_tcp_no_endpoint++;
+    reply_reset(p, *tcp, reply);
+    return;
+  }
   const uint16_t lport = tcp->dst_port();
   const uint16_t rport = tcp->src_port();
-  Conn* c = conns_.empty() ? nullptr : find_conn(reply, lport, rport);
-  std::optional<uint32_t> iss_floor;
-  if (c == nullptr && !conns_.empty()) {
-    // TIME_WAIT is looked up before the listeners (DESIGN.md, issue: the demultiplex path).
-    const bool handled = reply.ipv6 ? input_time_wait(p, *tw6_, tw_tuple(key6(reply, lport, rport)),
-                                                      *tcp, *opts, reply, &iss_floor)
-                                    : input_time_wait(p, *tw4_, tw_tuple(key4(reply, lport, rport)),
-                                                      *tcp, *opts, reply, &iss_floor);
-    if (handled) {
-      return;
-    }
-  }
+  Conn* c = find_conn(reply, lport, rport);
   bool cookie_ack = false;  // an ACK that may return one of our SYN cookies
   crypto::FlowTuple tuple;  // set when cookie_ack
   if (c == nullptr) {
@@ -550,33 +563,73 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
         listener = &l;
       }
     }
+    // TIME_WAIT is looked up before the listeners: its entry answers for the old connection.
+    TwReuse reuse;
+    const bool handled = reply.ipv6
+                             ? input_time_wait(p, tw_->v6(), tw_tuple(key6(reply, lport, rport)),
+                                               *tcp, *opts, reply, listener, &reuse)
+                             : input_time_wait(p, tw_->v4(), tw_tuple(key4(reply, lport, rport)),
+                                               *tcp, *opts, reply, listener, &reuse);
+    if (handled) {
+      return;
+    }
+    const std::optional<uint32_t> iss_floor =
+        reuse.idx != timewait::kNoIndex ? std::optional<uint32_t>(reuse.iss_floor) : std::nullopt;
     const wire::TcpFlags f = tcp->flags();
     const bool cookies = wcfg_.syncookies != SynCookies::kOff;
-    // RFC 9293 §3.10.7.2, LISTEN: only a SYN without ACK or RST opens a connection; with SYN
-    // cookies (RFC 4987 §3.6) an ACK without SYN or RST may return one.
-    if (listener != nullptr && cookies && f.ack() && !f.syn() && !f.rst()) {
+    if (listener == nullptr) {
+      // RFC 9293 §3.10.7.1, CLOSED: anything but a RST draws a RST.
+      counters_.drop_tcp_no_endpoint++;
+      reply_reset(p, *tcp, reply);
+      return;
+    }
+    // RFC 9293 §3.10.7.2, LISTEN: first an RST is ignored; second, any ACK draws
+    // <SEQ=SEG.ACK><CTL=RST> (with SYN cookies, RFC 4987 §3.6, an ACK without SYN may first
+    // return a cookie); third, a SYN opens a connection; fourth, "any other control or
+    // text-bearing segment (not containing SYN) must have an ACK and thus would have been
+    // discarded by the ACK processing": a FIN or data without ACK is dropped, no RST.
+    if (f.rst()) {
+      counters_.drop_tcp_listen++;
+      return;
+    }
+    if (f.ack() && !f.syn() && cookies) {
       cookie_ack = true;
       c = new_conn(p, reply, lport, rport, listener->app, &tuple);
       if (c == nullptr) {
         return;  // counted: no slot; the peer retransmits
       }
       c->opts = listener->opts;
-    } else if (listener == nullptr || !f.syn() || f.ack() || f.rst()) {
-      counters_.drop_tcp_no_endpoint++;
+    } else if (f.ack()) {
+      counters_.drop_tcp_listen++;
       reply_reset(p, *tcp, reply);
+      return;
+    } else if (!f.syn() || f.fin()) {
+      // A SYN+FIN is dropped too, as Linux and FreeBSD (net.inet.tcp.drop_synfin) do: no
+      // legitimate opener sends one, scanners do.
+      counters_.drop_tcp_listen++;
+      if (reuse.idx != timewait::kNoIndex) {
+        settle_reuse(reuse, false);
+      }
       return;
     } else if (wcfg_.syncookies == SynCookies::kAlways ||
                listener->embryonic >= wcfg_.listen_backlog) {
       // The backlog is full (SYN flood, or a burst of opens): answer statelessly, or, with
-      // cookies off, drop the SYN (the peer retries), as Linux does.
+      // cookies off, drop the SYN (the peer retries), as Linux does. A cookie answer takes a
+      // reused tuple out of TIME_WAIT: its returning ACK must find no entry.
       if (cookies) {
         send_cookie_syn_ack(p, *tcp, *opts, reply, *listener);
       } else {
         counters_.tcp_listen_overflow++;
       }
+      if (reuse.idx != timewait::kNoIndex) {
+        settle_reuse(reuse, cookies);
+      }
       return;
     } else {
       c = open_conn(p, reply, lport, rport, *listener, iss_floor);
+      if (reuse.idx != timewait::kNoIndex) {
+        settle_reuse(reuse, c != nullptr);
+      }
       if (c == nullptr) {
         return;  // counted: no room; the peer's SYN retry may find some
       }
@@ -648,8 +701,8 @@ void Worker::send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::
 template <class Tuple>
 bool Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tuple& tuple,
                              const wire::TcpView& tcp, const wire::TcpOptions& opts,
-                             wire::TcpPacketSpec& reply,
-                             std::optional<uint32_t>* iss_floor) noexcept {
+                             wire::TcpPacketSpec& reply, const Listener* listener,
+                             TwReuse* reuse) noexcept {
   const uint32_t idx = table.find(tuple);
   if (idx == timewait::kNoIndex) {
     return false;
@@ -661,44 +714,82 @@ bool Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tup
                                 .payload_len = static_cast<uint32_t>(tcp.payload().size()),
                                 .tsval = opts.tsval,
                                 .tsecr = opts.tsecr};
-  const auto& rec = table.at(idx);
-  const timewait::TwVerdict v = timewait::on_segment(rec, seg, now_, table.policy());
-  if (v.action == timewait::TwAction::kAck || v.action == timewait::TwAction::kAckRestart) {
-    // The record's ACK (RFC 9293 §3.10.7.4: SEQ=SND.NXT, ACK=RCV.NXT), with timestamps from
-    // the keyed per-address-pair offset (re-derived: the record does not store it).
-    reply.tcp = wire::TcpHeaderFields{.src_port = tcp.dst_port(),
-                                      .dst_port = tcp.src_port(),
-                                      .seq = rec.conn.snd_nxt,
-                                      .ack = rec.conn.rcv_nxt,
-                                      .flags = wire::TcpFlags(wire::TcpFlags::kAck),
-                                      .window = rec.conn.rcv_wnd,
-                                      .urgent = 0};
-    reply.options = wire::TcpOptions{};
-    if (rec.conn.ts_ok()) {
-      const auto local = reply.ipv6 ? ip_of(reply.src6) : ip_of(reply.src4);
-      const auto remote = reply.ipv6 ? ip_of(reply.dst6) : ip_of(reply.dst4);
-      reply.options.has_timestamps = true;
-      reply.options.tsval = tcp::ts_value(now_, tcp::ts_offset(*prf_, local, remote));
-      // The segment's TSval when the verdict takes it as the new TS.Recent (RFC 7323 §4.3: the
-      // update comes before the reply), else the stored one.
-      reply.options.tsecr = v.update_ts ? seg.tsval : rec.conn.ts_recent;
-    }
-    send_built(p, reply);
-  }
+  timewait::TwVerdict v = timewait::on_segment(table.at(idx), seg, now_, table.policy());
   if (v.action == timewait::TwAction::kReuse) {
-    *iss_floor = timewait::reuse_iss_floor(rec.conn);
+    if (listener != nullptr) {
+      // The listener decides; settle_reuse() removes the entry only if it takes the SYN.
+      *reuse = TwReuse{.idx = idx,
+                       .v6 = reply.ipv6,
+                       .seg = seg,
+                       .verdict = v,
+                       .iss_floor = timewait::reuse_iss_floor(table.at(idx).conn)};
+      return false;
+    }
+    // Nothing listens: the SYN cannot be a new connection, so it is answered as TIME_WAIT
+    // answers a refused SYN (Linux: TCP_TW_SYN with no listener falls through to TCP_TW_ACK),
+    // and the entry keeps guarding the tuple (its ISS floor and reuse age with it).
+    v = timewait::TwVerdict{timewait::TwAction::kAck, timewait::TwReason::kReuseNoListener, false};
+  }
+  if (v.action == timewait::TwAction::kAck || v.action == timewait::TwAction::kAckRestart) {
+    time_wait_ack(p, table, idx, seg, v, tcp, reply);
   }
   table.apply(idx, v, seg, now_);
-  return v.action != timewait::TwAction::kReuse;
+  return true;
+}
+
+template <class Tuple>
+void Worker::time_wait_ack(Port& p, timewait::TwTable<Tuple>& table, uint32_t idx,
+                           const timewait::TwSegment& seg, const timewait::TwVerdict& v,
+                           const wire::TcpView& tcp, wire::TcpPacketSpec& reply) noexcept {
+  timewait::TwConn& rec = table.at(idx).conn;
+  if (timewait::oow_rate_limited_kind(seg)) {
+    if (!timewait::oow_ack_allowed(rec, seg, now_) || !core_.challenge_acks.allow(now_)) {
+      tw_acks_limited_++;
+      return;
+    }
+    rec.oow_ack = timewait::oow_stamp(now_);
+  }
+  // The record's ACK (RFC 9293 §3.10.7.4: SEQ=SND.NXT, ACK=RCV.NXT), with timestamps from
+  // the keyed per-address-pair offset (re-derived: the record does not store it).
+  reply.tcp = wire::TcpHeaderFields{.src_port = tcp.dst_port(),
+                                    .dst_port = tcp.src_port(),
+                                    .seq = rec.snd_nxt,
+                                    .ack = rec.rcv_nxt,
+                                    .flags = wire::TcpFlags(wire::TcpFlags::kAck),
+                                    .window = rec.rcv_wnd,
+                                    .urgent = 0};
+  reply.options = wire::TcpOptions{};
+  if (rec.ts_ok()) {
+    const auto local = reply.ipv6 ? ip_of(reply.src6) : ip_of(reply.src4);
+    const auto remote = reply.ipv6 ? ip_of(reply.dst6) : ip_of(reply.dst4);
+    reply.options.has_timestamps = true;
+    reply.options.tsval = tcp::ts_value(now_, tcp::ts_offset(*prf_, local, remote));
+    // The segment's TSval when the verdict takes it as the new TS.Recent (RFC 7323 §4.3: the
+    // update comes before the reply), else the stored one.
+    reply.options.tsecr = v.update_ts ? seg.tsval : rec.ts_recent;
+  }
+  send_built(p, reply);
+}
+
+void Worker::settle_reuse(const TwReuse& r, bool taken) noexcept {
+  const timewait::TwVerdict v =
+      taken ? r.verdict
+            : timewait::TwVerdict{timewait::TwAction::kDrop, timewait::TwReason::kReuseNotTaken,
+                                  false};
+  if (r.v6) {
+    tw_->v6().apply(r.idx, v, r.seg, now_);
+  } else {
+    tw_->v4().apply(r.idx, v, r.seg, now_);
+  }
 }
 
 timewait::TwCounters Worker::tw_counters() const noexcept {
-  timewait::TwCounters sum = tw4_->counters();
-  sum += tw6_->counters();
+  timewait::TwCounters sum = tw_->counters();
+  sum.acks_rate_limited += tw_acks_limited_;
   return sum;
 }
 
-size_t Worker::tw_entries() const noexcept { return tw4_ ? tw4_->size() + tw6_->size() : 0; }
+size_t Worker::tw_entries() const noexcept { return tw_ ? tw_->size() : 0; }
 
 void Worker::on_wheel_timer(time::Timer& t) noexcept {
   const auto offset =

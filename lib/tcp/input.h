@@ -159,6 +159,19 @@ void rtt_sample(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
   }
 }
 
+// RFC 7323 §4.3 (R3 in §5.3): TS.Recent follows the segment that covers Last.ACK.sent. Taken
+// only once the segment's ACK is acceptable, as Linux (FLAG_UPDATE_TS_RECENT in tcp_ack): a
+// segment dropped for its ACK (above SND.NXT, or too old) must not move TS.Recent, or its TSval
+// would be echoed and then PAWS would drop the peer's next legitimate segment.
+template <Buffer Buf>
+void update_ts_recent(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
+  if (t.ts_ok && seg.opts.has_timestamps && seg.seq <= t.last_ack_sent &&
+      TsVal(seg.opts.tsval) >= t.ts_recent) {
+    t.ts_recent = TsVal(seg.opts.tsval);
+    t.ts_recent_age = now;
+  }
+}
+
 // Fifth check, ACK in a synchronized state (and SYN-RECEIVED after it moved on). Returns false
 // when the segment must not be processed further.
 template <Buffer Buf, class S>
@@ -177,6 +190,7 @@ bool process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept
     send_ack(t, now, s);
     return false;
   }
+  update_ts_recent(t, seg, now);
   const uint32_t wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
   const bool advances = seg.ack > t.snd_una;
   uint32_t data = 0;
@@ -327,13 +341,6 @@ void input_synchronized(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) n
   t.last_rcv = now;
   t.probes = 0;
 
-  // RFC 7323 §4.3 (R3 in §5.3): TS.Recent follows the segment that covers Last.ACK.sent.
-  if (t.ts_ok && seg.opts.has_timestamps && seg.seq <= t.last_ack_sent &&
-      TsVal(seg.opts.tsval) >= t.ts_recent) {
-    t.ts_recent = TsVal(seg.opts.tsval);
-    t.ts_recent_age = now;
-  }
-
   // Second check: RST (RFC 5961 §3.2). Exactly RCV.NXT resets; elsewhere in the window a
   // challenge ACK asks the true peer to resend it at RCV.NXT.
   if (rst) {
@@ -391,6 +398,7 @@ void input_synchronized(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) n
       send_rst_raw<Buf>(seg.ack, SeqNum(0), false, s);
       return;
     }
+    update_ts_recent(t, seg, now);
     establish(t, seg, now, s);
     // The SYN is acknowledged (snd_una moved past ISS); continue with the text of the ACK.
   } else if (!process_ack(t, seg, now, s)) {

@@ -61,6 +61,7 @@ constexpr Named kNamed[] = {
     {"drop.icmp_type", &StackCounters::drop_icmp_type},
     {"drop.no_mbuf", &StackCounters::drop_no_mbuf},
     {"drop.tcp.no_endpoint", &StackCounters::drop_tcp_no_endpoint},
+    {"drop.tcp.listen", &StackCounters::drop_tcp_listen},
 };
 
 }  // namespace

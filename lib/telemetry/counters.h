@@ -66,6 +66,7 @@ struct StackCounters {
   uint64_t drop_icmp_type = 0;        // ICMP/ICMPv6 types tempo does not answer
   uint64_t drop_no_mbuf = 0;          // mempool exhausted when building a packet
   uint64_t drop_tcp_no_endpoint = 0;  // TCP to a port nothing listens on
+  uint64_t drop_tcp_listen = 0;       // LISTEN: an RST, an ACK (reset), or no SYN (RFC 9293)
   FaultCounters faults_rx;
   FaultCounters faults_tx;
   std::array<std::array<uint64_t, kWireErrors>, static_cast<size_t>(Layer::kCount)> parse{};

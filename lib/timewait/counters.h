@@ -26,6 +26,9 @@ struct TwCounters {
   uint64_t paws_drops = 0;
   uint64_t passive_reuse_accepted = 0;
   uint64_t passive_reuse_refused = 0;
+  uint64_t passive_reuse_no_listener = 0;  // a reusing SYN for a port nothing listens on
+  uint64_t passive_reuse_not_taken = 0;    // a reusing SYN no listener took: record kept
+  uint64_t acks_rate_limited = 0;          // ACKs not sent (oow_ack_allowed, challenge budget)
 
   constexpr void count(TwReason r) noexcept {
     switch (r) {
@@ -56,6 +59,12 @@ struct TwCounters {
       case TwReason::kReuseRefused:
         ++passive_reuse_refused;
         return;
+      case TwReason::kReuseNoListener:
+        ++passive_reuse_no_listener;
+        return;
+      case TwReason::kReuseNotTaken:
+        ++passive_reuse_not_taken;
+        return;
     }
   }
 
@@ -75,6 +84,9 @@ struct TwCounters {
     paws_drops += o.paws_drops;
     passive_reuse_accepted += o.passive_reuse_accepted;
     passive_reuse_refused += o.passive_reuse_refused;
+    passive_reuse_no_listener += o.passive_reuse_no_listener;
+    passive_reuse_not_taken += o.passive_reuse_not_taken;
+    acks_rate_limited += o.acks_rate_limited;
     return *this;
   }
 };

@@ -9,7 +9,8 @@
 
 namespace tempo::timewait {
 
-inline TwConn tw_conn(const tcp::TimeWaitInfo& tw) noexcept {
+// `now`: when the connection enters TIME_WAIT (its first rate-limited ACK may go at once).
+inline TwConn tw_conn(const tcp::TimeWaitInfo& tw, Ticks now) noexcept {
   return TwConn{
       .snd_nxt = tw.snd_nxt.raw(),
       .rcv_nxt = tw.rcv_nxt.raw(),
@@ -17,7 +18,7 @@ inline TwConn tw_conn(const tcp::TimeWaitInfo& tw) noexcept {
       .ts_recent_age = ms32(tw.ts_recent_age),
       .rcv_wnd = tw.rcv_wnd,
       .flags = tw.timestamps ? TwConn::kTsOk : uint8_t{0},
-      .reserved = 0,
+      .oow_ack = static_cast<uint8_t>(oow_stamp(now) - kOowSpacing),
   };
 }
 

@@ -74,6 +74,11 @@ enum class TwReason : uint8_t {
   kPawsDrop,       // -> paws_drops
   kReuseAccepted,  // -> passive_reuse_accepted
   kReuseRefused,   // -> passive_reuse_refused
+  // Set by the demultiplexer, not by on_segment: a SYN that on_segment would let reopen the
+  // tuple, but nothing takes it. The record stays (DESIGN.md: it is removed only when a
+  // listener takes the SYN).
+  kReuseNoListener,  // -> passive_reuse_no_listener: answered as a refused SYN (ACK)
+  kReuseNotTaken,    // -> passive_reuse_not_taken: no slot, backlog full or a SYN+FIN
 };
 
 struct TwVerdict {
@@ -175,6 +180,31 @@ constexpr TwVerdict on_segment(const TwConn& c, const TwSegment& s, Ticks now,
   // acceptable one carrying data is ACKed too, and its text ignored (TIME-WAIT, "process the
   // segment text": "This should not occur since a FIN has been received").
   return {TwAction::kAck, TwReason::kDupAck, update_ts};
+}
+
+// RFC 5961 §7 for TIME_WAIT (Linux tcp_timewait_check_oow_rate_limit): the ACKs an entry sends
+// for segments without data or FIN (pure ACKs out of window or failing PAWS, refused SYNs) are
+// spaced per entry and drawn from the per-core challenge-ACK budget, so that millions of
+// entries are never a reflector, nor half of an ACK loop. A retransmitted FIN, or data, is
+// always answered: that is the lost-final-ACK case TIME_WAIT exists for.
+constexpr bool oow_rate_limited_kind(const TwSegment& s) noexcept {
+  const bool syn = (s.flags & TwSegment::kSyn) != 0;
+  const bool fin = (s.flags & TwSegment::kFin) != 0;
+  return syn || (s.payload_len == 0 && !fin);
+}
+
+// One byte of time for TwConn::oow_ack: ms32(now) in units of 128 ms, wrapping every 32.8 s.
+constexpr uint8_t oow_stamp(Ticks now) noexcept { return static_cast<uint8_t>(ms32(now) >> 7); }
+// At least kOowSpacing units (384 to 512 ms) between two rate-limited ACKs of one entry: Linux
+// tcp_invalid_ratelimit is 500 ms. After a wrap (32.8 s later) a stamp can look recent again:
+// at worst one ACK is then held back, which the peer's retransmission repairs.
+inline constexpr uint8_t kOowSpacing = 4;
+
+// Whether an ACK for `s` may go now, by the entry's spacing alone (the caller also asks the
+// per-core budget, and records oow_stamp(now) in c.oow_ack when it sends).
+constexpr bool oow_ack_allowed(const TwConn& c, const TwSegment& s, Ticks now) noexcept {
+  return !oow_rate_limited_kind(s) ||
+         static_cast<uint8_t>(oow_stamp(now) - c.oow_ack) >= kOowSpacing;
 }
 
 template <class Tuple>

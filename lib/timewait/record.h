@@ -63,7 +63,9 @@ struct TwConn {
   uint32_t ts_recent_age = 0;
   uint16_t rcv_wnd = 0;  // the window field of our ACKs, already scaled
   uint8_t flags = 0;
-  uint8_t reserved = 0;
+  // oow_stamp() of the last rate-limited ACK this entry sent (policy.h, oow_ack_allowed): one
+  // byte where Linux keeps a 32-bit tw_last_oow_ack_time, so the record stays 44 bytes.
+  uint8_t oow_ack = 0;
 
   constexpr bool ts_ok() const noexcept { return (flags & kTsOk) != 0; }
 };

@@ -280,7 +280,7 @@ class Endpoint {
     if (cfg_.skip_time_wait) {
       return;
     }
-    const timewait::TwConn rec = timewait::tw_conn(tw);
+    const timewait::TwConn rec = timewait::tw_conn(tw, now);
     TEMPO_CHECK(table_->insert(tuple_, rec, now).ok());
   }
 

@@ -79,6 +79,29 @@ TEST_F(Paws, Rfc7323_4_3_TsRecentOnlyFromSegmentCoveringLastAckSent) {
   EXPECT_EQ(tcb.ts_recent, TsVal(600));
 }
 
+// A segment whose ACK is for data never sent (SEG.ACK > SND.NXT, RFC 5961 §5.2) is dropped with
+// an ACK; its TSval must not become TS.Recent (Linux: FLAG_UPDATE_TS_RECENT). Before the fix
+// the ACK echoed 9000 and the peer's next segment, TSval 700, was dropped by PAWS: a stall.
+TEST_F(Paws, Rfc7323_4_3_NoTsRecentFromSegmentWithUnsentAck) {
+  established_ts(500);
+  in(S().seq(P).ack(L + 1000).win(100).ts(9000, 100000));
+  EXPECT_EQ(ctr().drop_ack_unsent, 1u);
+  EXPECT_EQ(tcb.ts_recent, TsVal(500));
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).win(W).ts(our_ts(), 500)}));
+  in(S().seq(P).ack(L).win(100).ts(700, 100000).data("next"));
+  EXPECT_EQ(ctr().drop_paws, 0u);
+  EXPECT_EQ(events(), V{"data:next"});
+  EXPECT_EQ(tcb.ts_recent, TsVal(700));
+}
+
+// RFC 5961 §5.2: an ACK older than SND.UNA - MAX.SND.WND is dropped; TS.Recent stays.
+TEST_F(Paws, Rfc7323_4_3_NoTsRecentFromSegmentWithTooOldAck) {
+  established_ts(500);
+  in(S().seq(P).ack(L - 0x40000000u).win(100).ts(9000, 100000));
+  EXPECT_EQ(ctr().drop_ack_too_old, 1u);
+  EXPECT_EQ(tcb.ts_recent, TsVal(500));
+}
+
 TEST_F(Paws, Rfc7323_TimeWaitHandOffCarriesTimestampState) {
   cfg.timestamps = true;
   tcb.ts_offset = 0;

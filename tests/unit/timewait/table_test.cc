@@ -1,5 +1,6 @@
 // TwTable against a reference model (std::map) under random operations, for IPv4 and IPv6, and
-// the bound (both on_full policies), apply(), expiry order and the counters.
+// the bound (both on_full policies), a forced cuckoo placement failure (both on_full policies),
+// apply(), expiry order and the counters.
 #include "timewait/table.h"
 
 #include <algorithm>
@@ -243,6 +244,153 @@ TYPED_TEST(TimewaitTable, FillsToTheBoundWithoutCuckooFailure) {
     }
   }
   EXPECT_LE(table->bytes_per_entry_at_bound(), sizeof(TwRecord<TypeParam>) + 8.0);
+}
+
+// Cuckoo placement failure (no path within kMaxKicks), forced with tuples that all share one
+// bucket pair under a fixed seed: 20 of them fill the pair's 20 slots, and every cuckoo move
+// from those buckets leads back into them, so the 21st has no path. The table's bound (1000) is
+// far away, so what acts is the placement failure path, not the bound.
+struct Collisions {
+  std::vector<uint32_t> pair_ids;   // buckets_of() == the pair, in id order
+  std::vector<uint32_t> other_ids;  // neither bucket in the pair
+};
+
+template <class Tuple>
+Collisions find_collisions(const TwTable<Tuple>& t, size_t want_pair, size_t want_other) {
+  Collisions c;
+  const auto pair = t.buckets_of(make_tuple<Tuple>(0));
+  for (uint32_t id = 0; id < (1u << 24) && c.pair_ids.size() < want_pair; ++id) {
+    const auto b = t.buckets_of(make_tuple<Tuple>(id));
+    if (b == pair) {
+      c.pair_ids.push_back(id);
+    } else if (c.other_ids.size() < want_other && b.first != pair.first && b.first != pair.second &&
+               b.second != pair.first && b.second != pair.second) {
+      c.other_ids.push_back(id);
+    }
+  }
+  return c;
+}
+
+constexpr uint32_t kCollideMax = 1000;  // 112 buckets; 20 + 2 held, far below the bound
+constexpr uint64_t kCollideSeed = 0x5eed5eed5eed5eedULL;
+
+TYPED_TEST(TimewaitTable, BucketsOfNamesTheTwoBucketsInRange) {
+  auto t = TwTable<TypeParam>::create(config(kCollideMax, TwOnFull::kRefuse, kCollideSeed));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->bucket_count(), (kCollideMax + 8) / 9);
+  for (uint32_t id = 0; id < 1000; ++id) {
+    const auto [b1, b2] = t->buckets_of(make_tuple<TypeParam>(id));
+    EXPECT_LT(b1, t->bucket_count());
+    EXPECT_LT(b2, t->bucket_count());
+    EXPECT_NE(b1, b2);
+  }
+}
+
+// Two unrelated entries first (U0, U1: older than all, elsewhere in the index), then C0..C19
+// filling the pair, then C0 restarted (it becomes the newest). The FIFO is U0, U1, C1..C19, C0.
+template <class Tuple>
+void fill_pair(TwTable<Tuple>& t, const Collisions& c, Ticks t0, std::vector<uint32_t>& idx) {
+  ASSERT_GE(c.pair_ids.size(), 21u);
+  ASSERT_EQ(c.other_ids.size(), 2u);
+  uint32_t ms = 0;
+  for (const uint32_t id : c.other_ids) {
+    const auto r = t.insert(make_tuple<Tuple>(id), conn_for(id), t0 + Ticks::from_ms(ms++));
+    ASSERT_TRUE(r.ok());
+    idx.push_back(*r);
+  }
+  for (size_t i = 0; i < 20; ++i) {
+    const uint32_t id = c.pair_ids[i];
+    const auto r = t.insert(make_tuple<Tuple>(id), conn_for(id), t0 + Ticks::from_ms(ms++));
+    ASSERT_TRUE(r.ok()) << i;
+    idx.push_back(*r);
+  }
+  t.restart(idx[2], t0 + Ticks::from_ms(30));
+  ASSERT_EQ(t.size(), 22u);
+  ASSERT_LT(t.size(), t.max_entries());
+  ASSERT_EQ(t.counters().evicted, 0u);
+}
+
+TYPED_TEST(TimewaitTable, CuckooFailureEvictsFifoHeadsUntilPlaced) {
+  auto t = TwTable<TypeParam>::create(config(kCollideMax, TwOnFull::kEvictOldest, kCollideSeed));
+  ASSERT_TRUE(t.ok());
+  const Collisions c = find_collisions(*t, 21, 2);
+  const Ticks t0 = Ticks::from_sec(100);
+  std::vector<uint32_t> idx;
+  fill_pair(*t, c, t0, idx);
+  if (::testing::Test::HasFatalFailure()) {
+    return;
+  }
+
+  // C20: both buckets full, no cuckoo path. The FIFO heads go, oldest first, until a slot of
+  // the pair is free: U0 and U1 (which free nothing in the pair), then C1 (the oldest of the
+  // pair; not C0, restarted).
+  const uint32_t id20 = c.pair_ids[20];
+  const auto r = t->insert(make_tuple<TypeParam>(id20), conn_for(id20), t0 + Ticks::from_ms(40));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(t->counters().evicted, 3u);
+  EXPECT_EQ(t->counters().refused_full, 0u);
+  EXPECT_EQ(t->counters().entered, 23u);
+  EXPECT_EQ(t->size(), 20u);
+  EXPECT_EQ(t->find(make_tuple<TypeParam>(c.other_ids[0])), kNoIndex);
+  EXPECT_EQ(t->find(make_tuple<TypeParam>(c.other_ids[1])), kNoIndex);
+  EXPECT_EQ(t->find(make_tuple<TypeParam>(c.pair_ids[1])), kNoIndex);
+  // Every remaining entry is still found, at its index, by find and find_bulk.
+  std::vector<TypeParam> keys;
+  std::vector<uint32_t> want;
+  for (size_t i = 0; i <= 20; ++i) {
+    if (i == 1) {
+      continue;
+    }
+    keys.push_back(make_tuple<TypeParam>(c.pair_ids[i]));
+    want.push_back(i == 20 ? *r : idx[2 + i]);
+  }
+  std::vector<uint32_t> bulk(keys.size());
+  t->find_bulk(keys, bulk);
+  EXPECT_EQ(bulk, want);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_EQ(t->find(keys[i]), want[i]) << i;
+    EXPECT_TRUE(t->at(want[i]).tuple == keys[i]);
+    EXPECT_EQ(t->at(want[i]).conn.rcv_nxt, conn_for(id_of(keys[i])).rcv_nxt);
+  }
+  // The FIFO order is intact: C2..C19, then C0 (restarted), then C20.
+  std::vector<uint32_t> got;
+  t->expire(t0 + Ticks::from_sec(10),
+            [&](const TwRecord<TypeParam>& rec) { got.push_back(id_of(rec.tuple)); });
+  std::vector<uint32_t> order(c.pair_ids.begin() + 2, c.pair_ids.begin() + 20);
+  order.push_back(c.pair_ids[0]);
+  order.push_back(id20);
+  EXPECT_EQ(got, order);
+  EXPECT_EQ(t->size(), 0u);
+}
+
+TYPED_TEST(TimewaitTable, CuckooFailureRefusesAndLeavesTheTableUnchanged) {
+  auto t = TwTable<TypeParam>::create(config(kCollideMax, TwOnFull::kRefuse, kCollideSeed));
+  ASSERT_TRUE(t.ok());
+  const Collisions c = find_collisions(*t, 21, 2);
+  const Ticks t0 = Ticks::from_sec(100);
+  std::vector<uint32_t> idx;
+  fill_pair(*t, c, t0, idx);
+  if (::testing::Test::HasFatalFailure()) {
+    return;
+  }
+  const auto next = t->next_expiry(t0);
+
+  const uint32_t id20 = c.pair_ids[20];
+  const auto r = t->insert(make_tuple<TypeParam>(id20), conn_for(id20), t0 + Ticks::from_ms(40));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), TwInsertError::kFull);
+  EXPECT_EQ(t->counters().refused_full, 1u);
+  EXPECT_EQ(t->counters().evicted, 0u);
+  EXPECT_EQ(t->counters().entered, 22u);
+  EXPECT_EQ(t->size(), 22u);
+  EXPECT_EQ(t->find(make_tuple<TypeParam>(id20)), kNoIndex);
+  EXPECT_EQ(t->next_expiry(t0), next);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(t->find(make_tuple<TypeParam>(c.other_ids[i])), idx[i]) << i;
+  }
+  for (size_t i = 0; i < 20; ++i) {
+    EXPECT_EQ(t->find(make_tuple<TypeParam>(c.pair_ids[i])), idx[2 + i]) << i;
+  }
 }
 
 TEST(TimewaitTableBound, RefuseCountsAndKeepsOldEntries) {

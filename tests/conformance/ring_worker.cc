@@ -1,0 +1,188 @@
+#include "ring_worker.h"
+
+#include <cstring>
+#include <unistd.h>
+
+#include "wire/ip_protocol.h"
+
+namespace tempo::conformance {
+
+std::string flag_string(uint8_t flags) {
+  static constexpr std::pair<uint8_t, const char*> kNames[] = {{wire::TcpFlags::kSyn, "SYN"},
+                                                               {wire::TcpFlags::kFin, "FIN"},
+                                                               {wire::TcpFlags::kRst, "RST"},
+                                                               {wire::TcpFlags::kPsh, "PSH"},
+                                                               {wire::TcpFlags::kAck, "ACK"}};
+  std::string out;
+  for (const auto& [bit, name] : kNames) {
+    if ((flags & bit) != 0) {
+      out += out.empty() ? "" : "+";
+      out += name;
+    }
+  }
+  return out.empty() ? "none" : out;
+}
+
+void Eal::SetUp() {
+  const std::string prefix = "tempo-conformance-" + std::to_string(getpid());
+  std::vector<std::string> args = {"conformance",   "--no-huge", "-m", "256",         "--no-pci",
+                                   "--no-shconf",   "-l",        "0",  "--log-level", "3",
+                                   "--file-prefix", prefix};
+  std::vector<char*> argv;
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
+  ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0);
+  pool_ = rte_pktmbuf_pool_create("conf_pool", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                  static_cast<int>(rte_socket_id()));
+  ASSERT_NE(pool_, nullptr);
+}
+
+void Eal::TearDown() {
+  rte_mempool_free(pool_);
+  rte_eal_cleanup();
+}
+
+RingWorker::RingWorker(const RingWorkerConfig& cfg, Ticks start) : now_(start) {
+  static int instance = 0;
+  const std::string id = std::to_string(instance++);
+  const int socket = static_cast<int>(rte_socket_id());
+  rx_ = rte_ring_create(("conf_rx" + id).c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  tx_ = rte_ring_create(("conf_tx" + id).c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  EXPECT_TRUE(rx_ != nullptr && tx_ != nullptr);
+  const int port = rte_eth_from_rings(("net_conf" + id).c_str(), &rx_, 1, &tx_, 1,
+                                      static_cast<unsigned>(socket));
+  EXPECT_GE(port, 0);
+  port_id_ = static_cast<uint16_t>(port);
+  rte_eth_conf conf{};
+  EXPECT_EQ(rte_eth_dev_configure(port_id_, 1, 1, &conf), 0);
+  EXPECT_EQ(
+      rte_eth_rx_queue_setup(port_id_, 0, 256, static_cast<unsigned>(socket), nullptr, Eal::pool()),
+      0);
+  EXPECT_EQ(rte_eth_tx_queue_setup(port_id_, 0, 256, static_cast<unsigned>(socket), nullptr), 0);
+  EXPECT_EQ(rte_eth_dev_start(port_id_), 0);
+
+  stack::Interface iface;
+  iface.port_id = port_id_;
+  iface.queue = 0;
+  iface.pool = Eal::pool();
+  iface.mac = kTempoMac;
+  iface.ipv4 = kTempoIp;
+  iface.ipv4_prefix = 24;
+  iface.link_local = wire::Ipv6Addr::link_local_from_mac(kTempoMac);
+  std::vector<stack::Interface> ifaces{iface};
+  worker_ = std::make_unique<stack::Worker>(static_cast<uint16_t>(100 + instance), ifaces, now_);
+  auto r = worker_->init_tcp(cfg.tcp, cfg.max_conns, cfg.tw, cfg.worker);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
+}
+
+RingWorker::~RingWorker() {
+  worker_.reset();
+  rte_eth_dev_stop(port_id_);
+  rte_eth_dev_close(port_id_);
+  for (rte_ring* r : {rx_, tx_}) {
+    void* m = nullptr;
+    while (rte_ring_dequeue(r, &m) == 0) {
+      rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    }
+    rte_ring_free(r);
+  }
+}
+
+void RingWorker::send_frame(const std::vector<std::byte>& frame) {
+  rte_mbuf* m = rte_pktmbuf_alloc(Eal::pool());
+  ASSERT_NE(m, nullptr);
+  char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
+  ASSERT_NE(p, nullptr);
+  std::memcpy(p, frame.data(), frame.size());
+  ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
+}
+
+void RingWorker::send(const Seg& s) {
+  wire::TcpPacketSpec spec{};
+  spec.eth_src = kPeerMac;
+  spec.eth_dst = kTempoMac;
+  spec.src4 = kPeerIp;
+  spec.dst4 = kTempoIp;
+  spec.tcp = wire::TcpHeaderFields{.src_port = s.sport,
+                                   .dst_port = s.dport,
+                                   .seq = s.seq,
+                                   .ack = s.ack,
+                                   .flags = wire::TcpFlags(s.flags),
+                                   .window = s.win,
+                                   .urgent = 0};
+  spec.options = s.opts;
+  spec.payload = std::as_bytes(std::span(s.data.data(), s.data.size()));
+  send_frame(wire::make_tcp_packet(spec));
+}
+
+std::vector<Seg> RingWorker::poll(Ticks t) {
+  EXPECT_GE(t, now_);
+  now_ = t;
+  do {  // the Worker takes a burst per poll: poll until it has read everything sent
+    worker_->poll(now_);
+  } while (rte_ring_count(rx_) > 0);
+  std::vector<Seg> out;
+  void* obj = nullptr;
+  while (rte_ring_dequeue(tx_, &obj) == 0) {
+    auto* m = static_cast<rte_mbuf*>(obj);
+    const std::span<const std::byte> frame(rte_pktmbuf_mtod(m, const std::byte*),
+                                           rte_pktmbuf_data_len(m));
+    auto eth = wire::EthView::parse(frame);
+    EXPECT_TRUE(eth.ok());
+    if (eth.ok() && eth->ethertype() == wire::kEtherTypeIpv4) {
+      auto ip = wire::Ipv4View::parse(eth->payload());
+      EXPECT_TRUE(ip.ok());
+      if (ip.ok() && ip->protocol() == wire::kIpProtoTcp) {
+        EXPECT_TRUE(wire::verify_tcp_checksum_ipv4(ip->src(), ip->dst(), ip->payload()));
+        auto tcp = wire::TcpView::parse(ip->payload());
+        EXPECT_TRUE(tcp.ok());
+        if (tcp.ok()) {
+          Seg s;
+          s.sport = tcp->src_port();
+          s.dport = tcp->dst_port();
+          s.seq = tcp->seq();
+          s.ack = tcp->ack();
+          s.flags = tcp->flags().bits();
+          s.win = tcp->window();
+          auto opts = wire::parse_tcp_options(tcp->options());
+          EXPECT_TRUE(opts.ok());
+          if (opts.ok()) {
+            s.opts = *opts;
+          }
+          s.data.assign(reinterpret_cast<const char*>(tcp->payload().data()),
+                        tcp->payload().size());
+          out.push_back(s);
+        }
+      } else {
+        ++other_frames_;
+      }
+    } else {
+      ++other_frames_;
+    }
+    rte_pktmbuf_free(m);
+  }
+  return out;
+}
+
+std::vector<Seg> RingWorker::run_until(Ticks t, Ticks step) {
+  std::vector<Seg> all;
+  while (now_ < t) {
+    const Ticks next = now_ + step < t ? now_ + step : t;
+    for (Seg& s : poll(next)) {
+      all.push_back(std::move(s));
+    }
+  }
+  return all;
+}
+
+void RingWorker::introduce_peer() {
+  std::vector<std::byte> frame(60);
+  const size_t l2 = *wire::write_eth(frame, kTempoMac, kPeerMac, wire::kEtherTypeArp);
+  (void)*wire::write_arp(std::span(frame).subspan(l2), wire::ArpOp::kRequest, kPeerMac, kPeerIp,
+                         wire::MacAddr{}, kTempoIp);
+  send_frame(frame);
+  (void)poll();
+}
+
+}  // namespace tempo::conformance
