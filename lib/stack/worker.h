@@ -32,6 +32,7 @@
 #include "telemetry/counters.h"
 #include "time/clock.h"
 #include "time/wheel.h"
+#include "timewait/demux.h"
 #include "timewait/tables.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4_addr.h"
@@ -302,33 +303,13 @@ class Worker {
   void finish_frame(Port& p, bool v6, rte_mbuf* m, uint16_t tcp_off, uint16_t l3,
                     uint16_t l4) noexcept;
   void on_wheel_timer(time::Timer& t) noexcept;
-  // A SYN that a TIME_WAIT entry lets reopen its tuple (RFC 6191), while the listener decides:
-  // the entry goes only when a listener takes the SYN (DESIGN.md, "TIME_WAIT: the rules the
-  // stack keeps"); otherwise it stays, counted.
-  struct TwReuse {
-    uint32_t idx = timewait::kNoIndex;  // kNoIndex: no reuse pending
-    bool v6 = false;
-    timewait::TwSegment seg;
-    timewait::TwVerdict verdict;
-    uint32_t iss_floor = 0;  // above the old connection's sequence space
-  };
-  // A segment for a tuple that has no connection, looked up in TIME_WAIT before the listeners.
-  // Returns true when TIME_WAIT handled it (or there is no entry: false, reuse->idx unset);
-  // false with reuse->idx set when it is a SYN that may reopen the tuple on `listener`.
+  // A segment for a tuple that has no connection, looked up in TIME_WAIT before the listeners
+  // (timewait::demux_time_wait, which the hazard bench runs too); sends the entry's ACK when
+  // the verdict has one. `listener`: a listener serves the port.
   template <class Tuple>
-  bool input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tuple& tuple,
-                       const wire::TcpView& tcp, const wire::TcpOptions& opts,
-                       wire::TcpPacketSpec& reply, const Listener* listener,
-                       TwReuse* reuse) noexcept;
-  // The entry's ACK (RFC 9293 §3.10.7.4), unless rate limited (timewait::oow_ack_allowed and
-  // the per-core RFC 5961 §7 budget; counted).
-  template <class Tuple>
-  void time_wait_ack(Port& p, timewait::TwTable<Tuple>& table, uint32_t idx,
-                     const timewait::TwSegment& seg, const timewait::TwVerdict& v,
-                     const wire::TcpView& tcp, wire::TcpPacketSpec& reply) noexcept;
-  // The end of a pending reuse: `taken` (a connection or a SYN cookie answers the SYN) removes
-  // the entry; else it stays and the SYN is dropped (kReuseNotTaken).
-  void settle_reuse(const TwReuse& reuse, bool taken) noexcept;
+  timewait::TwDemux input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tuple& tuple,
+                                    const wire::TcpView& tcp, const wire::TcpOptions& opts,
+                                    wire::TcpPacketSpec& reply, bool listener) noexcept;
   // RFC 9293 §3.10.7.1: the answer to a segment for a connection that does not exist.
   void reply_reset(Port& p, const wire::TcpView& tcp, wire::TcpPacketSpec& reply) noexcept;
 
@@ -368,7 +349,7 @@ class Worker {
   static void apply_nagle(Conn& c) noexcept;
   std::optional<crypto::Mgr> crypto_;
   std::optional<crypto::Prf> prf_;        // ISNs (RFC 6528) and timestamp offsets
-  uint64_t tw_acks_limited_ = 0;          // TwCounters::acks_rate_limited (time_wait_ack)
+  uint64_t tw_acks_limited_ = 0;          // TwCounters::acks_rate_limited (demux_time_wait)
   std::optional<timewait::TwTables> tw_;  // IPv4 and IPv6, one bound (tcp.time_wait.max_entries)
 };
 

@@ -10,7 +10,9 @@
 #include "stack/worker.h"
 #include "tcp/cookie_open.h"
 #include "tcp/isn.h"
+#include "tcp/listen.h"
 #include "tcp/ts_offset.h"
+#include "timewait/demux.h"
 #include "timewait/from_tcp.h"
 #include "timewait/policy.h"
 #include "wire/checksum.h"
@@ -285,13 +287,7 @@ Conn* Worker::new_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, ui
 
 uint32_t Worker::choose_iss(const crypto::FlowTuple& tuple,
                             std::optional<uint32_t> floor) noexcept {
-  const uint32_t iss = tcp::isn(*prf_, tuple, now_);
-  // RFC 6191 §2 / RFC 9293 §3.4.1: a connection on a tuple reused from TIME_WAIT starts above
-  // the old one's sequence space, so the peer cannot take its segments for old duplicates.
-  if (floor && static_cast<int32_t>(*floor - iss) > 0) {
-    return *floor;
-  }
-  return iss;
+  return timewait::iss_above_floor(tcp::isn(*prf_, tuple, now_), floor);
 }
 
 Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
@@ -564,75 +560,67 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
       }
     }
     // TIME_WAIT is looked up before the listeners: its entry answers for the old connection.
-    TwReuse reuse;
-    const bool handled = reply.ipv6
-                             ? input_time_wait(p, tw_->v6(), tw_tuple(key6(reply, lport, rport)),
-                                               *tcp, *opts, reply, listener, &reuse)
-                             : input_time_wait(p, tw_->v4(), tw_tuple(key4(reply, lport, rport)),
-                                               *tcp, *opts, reply, listener, &reuse);
-    if (handled) {
+    const timewait::TwDemux tw =
+        reply.ipv6 ? input_time_wait(p, tw_->v6(), tw_tuple(key6(reply, lport, rport)), *tcp, *opts,
+                                     reply, listener != nullptr)
+                   : input_time_wait(p, tw_->v4(), tw_tuple(key4(reply, lport, rport)), *tcp, *opts,
+                                     reply, listener != nullptr);
+    if (tw.kind == timewait::TwDemux::Kind::kHandled) {
       return;
     }
-    const std::optional<uint32_t> iss_floor =
-        reuse.idx != timewait::kNoIndex ? std::optional<uint32_t>(reuse.iss_floor) : std::nullopt;
-    const wire::TcpFlags f = tcp->flags();
-    const bool cookies = wcfg_.syncookies != SynCookies::kOff;
+    const bool reusing = tw.kind == timewait::TwDemux::Kind::kReuse;
+    auto settle = [&](bool taken) {
+      if (reusing) {
+        reply.ipv6 ? timewait::settle_reuse(tw_->v6(), tw, taken, now_)
+                   : timewait::settle_reuse(tw_->v4(), tw, taken, now_);
+      }
+    };
     if (listener == nullptr) {
       // RFC 9293 §3.10.7.1, CLOSED: anything but a RST draws a RST.
       counters_.drop_tcp_no_endpoint++;
       reply_reset(p, *tcp, reply);
       return;
     }
-    // RFC 9293 §3.10.7.2, LISTEN: first an RST is ignored; second, any ACK draws
-    // <SEQ=SEG.ACK><CTL=RST> (with SYN cookies, RFC 4987 §3.6, an ACK without SYN may first
-    // return a cookie); third, a SYN opens a connection; fourth, "any other control or
-    // text-bearing segment (not containing SYN) must have an ACK and thus would have been
-    // discarded by the ACK processing": a FIN or data without ACK is dropped, no RST.
-    if (f.rst()) {
-      counters_.drop_tcp_listen++;
-      return;
-    }
-    if (f.ack() && !f.syn() && cookies) {
-      cookie_ack = true;
-      c = new_conn(p, reply, lport, rport, listener->app, &tuple);
-      if (c == nullptr) {
-        return;  // counted: no slot; the peer retransmits
-      }
-      c->opts = listener->opts;
-    } else if (f.ack()) {
-      counters_.drop_tcp_listen++;
-      reply_reset(p, *tcp, reply);
-      return;
-    } else if (!f.syn() || f.fin()) {
-      // A SYN+FIN is dropped too, as Linux and FreeBSD (net.inet.tcp.drop_synfin) do: no
-      // legitimate opener sends one, scanners do.
-      counters_.drop_tcp_listen++;
-      if (reuse.idx != timewait::kNoIndex) {
-        settle_reuse(reuse, false);
-      }
-      return;
-    } else if (wcfg_.syncookies == SynCookies::kAlways ||
-               listener->embryonic >= wcfg_.listen_backlog) {
-      // The backlog is full (SYN flood, or a burst of opens): answer statelessly, or, with
-      // cookies off, drop the SYN (the peer retries), as Linux does. A cookie answer takes a
-      // reused tuple out of TIME_WAIT: its returning ACK must find no entry.
-      if (cookies) {
-        send_cookie_syn_ack(p, *tcp, *opts, reply, *listener);
-      } else {
-        counters_.tcp_listen_overflow++;
-      }
-      if (reuse.idx != timewait::kNoIndex) {
-        settle_reuse(reuse, cookies);
-      }
-      return;
-    } else {
-      c = open_conn(p, reply, lport, rport, *listener, iss_floor);
-      if (reuse.idx != timewait::kNoIndex) {
-        settle_reuse(reuse, c != nullptr);
-      }
-      if (c == nullptr) {
-        return;  // counted: no room; the peer's SYN retry may find some
-      }
+    const bool cookies = wcfg_.syncookies != SynCookies::kOff;
+    switch (tcp::listen_action(tcp->flags().bits(), cookies)) {
+      case tcp::ListenAction::kIgnore:
+      case tcp::ListenAction::kDrop:
+        counters_.drop_tcp_listen++;
+        settle(false);
+        return;
+      case tcp::ListenAction::kReset:
+        counters_.drop_tcp_listen++;
+        reply_reset(p, *tcp, reply);
+        return;
+      case tcp::ListenAction::kCookie:
+        cookie_ack = true;
+        c = new_conn(p, reply, lport, rport, listener->app, &tuple);
+        if (c == nullptr) {
+          return;  // counted: no slot; the peer retransmits
+        }
+        c->opts = listener->opts;
+        break;
+      case tcp::ListenAction::kOpen:
+        if (wcfg_.syncookies == SynCookies::kAlways ||
+            listener->embryonic >= wcfg_.listen_backlog) {
+          // The backlog is full (SYN flood, or a burst of opens): answer statelessly, or, with
+          // cookies off, drop the SYN (the peer retries), as Linux does. A cookie answer takes
+          // a reused tuple out of TIME_WAIT: its returning ACK must find no entry.
+          if (cookies) {
+            send_cookie_syn_ack(p, *tcp, *opts, reply, *listener);
+          } else {
+            counters_.tcp_listen_overflow++;
+          }
+          settle(cookies);
+          return;
+        }
+        c = open_conn(p, reply, lport, rport, *listener,
+                      reusing ? std::optional<uint32_t>(tw.iss_floor) : std::nullopt);
+        settle(c != nullptr);
+        if (c == nullptr) {
+          return;  // counted: no room; the peer's SYN retry may find some
+        }
+        break;
     }
   }
   c->peer_mac = reply.eth_dst;
@@ -699,14 +687,10 @@ void Worker::send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::
 }
 
 template <class Tuple>
-bool Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tuple& tuple,
-                             const wire::TcpView& tcp, const wire::TcpOptions& opts,
-                             wire::TcpPacketSpec& reply, const Listener* listener,
-                             TwReuse* reuse) noexcept {
-  const uint32_t idx = table.find(tuple);
-  if (idx == timewait::kNoIndex) {
-    return false;
-  }
+timewait::TwDemux Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& table,
+                                          const Tuple& tuple, const wire::TcpView& tcp,
+                                          const wire::TcpOptions& opts, wire::TcpPacketSpec& reply,
+                                          bool listener) noexcept {
   const timewait::TwSegment seg{.flags = tcp.flags().bits(),
                                 .has_ts = opts.has_timestamps,
                                 .seq = tcp.seq(),
@@ -714,73 +698,29 @@ bool Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tup
                                 .payload_len = static_cast<uint32_t>(tcp.payload().size()),
                                 .tsval = opts.tsval,
                                 .tsecr = opts.tsecr};
-  timewait::TwVerdict v = timewait::on_segment(table.at(idx), seg, now_, table.policy());
-  if (v.action == timewait::TwAction::kReuse) {
-    if (listener != nullptr) {
-      // The listener decides; settle_reuse() removes the entry only if it takes the SYN.
-      *reuse = TwReuse{.idx = idx,
-                       .v6 = reply.ipv6,
-                       .seg = seg,
-                       .verdict = v,
-                       .iss_floor = timewait::reuse_iss_floor(table.at(idx).conn)};
-      return false;
+  timewait::TwDemux d = timewait::demux_time_wait(
+      table, tuple, seg, now_, listener, [this] { return core_.challenge_acks.allow(now_); },
+      tw_acks_limited_);
+  if (d.ack) {
+    reply.tcp = wire::TcpHeaderFields{.src_port = tcp.dst_port(),
+                                      .dst_port = tcp.src_port(),
+                                      .seq = d.ack->seq,
+                                      .ack = d.ack->ack,
+                                      .flags = wire::TcpFlags(wire::TcpFlags::kAck),
+                                      .window = d.ack->window,
+                                      .urgent = 0};
+    reply.options = wire::TcpOptions{};
+    if (d.ack->has_ts) {
+      // The keyed per-address-pair offset, re-derived: the record does not store it.
+      const auto local = reply.ipv6 ? ip_of(reply.src6) : ip_of(reply.src4);
+      const auto remote = reply.ipv6 ? ip_of(reply.dst6) : ip_of(reply.dst4);
+      reply.options.has_timestamps = true;
+      reply.options.tsval = tcp::ts_value(now_, tcp::ts_offset(*prf_, local, remote));
+      reply.options.tsecr = d.ack->tsecr;
     }
-    // Nothing listens: the SYN cannot be a new connection, so it is answered as TIME_WAIT
-    // answers a refused SYN (Linux: TCP_TW_SYN with no listener falls through to TCP_TW_ACK),
-    // and the entry keeps guarding the tuple (its ISS floor and reuse age with it).
-    v = timewait::TwVerdict{timewait::TwAction::kAck, timewait::TwReason::kReuseNoListener, false};
+    send_built(p, reply);
   }
-  if (v.action == timewait::TwAction::kAck || v.action == timewait::TwAction::kAckRestart) {
-    time_wait_ack(p, table, idx, seg, v, tcp, reply);
-  }
-  table.apply(idx, v, seg, now_);
-  return true;
-}
-
-template <class Tuple>
-void Worker::time_wait_ack(Port& p, timewait::TwTable<Tuple>& table, uint32_t idx,
-                           const timewait::TwSegment& seg, const timewait::TwVerdict& v,
-                           const wire::TcpView& tcp, wire::TcpPacketSpec& reply) noexcept {
-  timewait::TwConn& rec = table.at(idx).conn;
-  if (timewait::oow_rate_limited_kind(seg)) {
-    if (!timewait::oow_ack_allowed(rec, seg, now_) || !core_.challenge_acks.allow(now_)) {
-      tw_acks_limited_++;
-      return;
-    }
-    rec.oow_ack = timewait::oow_stamp(now_);
-  }
-  // The record's ACK (RFC 9293 §3.10.7.4: SEQ=SND.NXT, ACK=RCV.NXT), with timestamps from
-  // the keyed per-address-pair offset (re-derived: the record does not store it).
-  reply.tcp = wire::TcpHeaderFields{.src_port = tcp.dst_port(),
-                                    .dst_port = tcp.src_port(),
-                                    .seq = rec.snd_nxt,
-                                    .ack = rec.rcv_nxt,
-                                    .flags = wire::TcpFlags(wire::TcpFlags::kAck),
-                                    .window = rec.rcv_wnd,
-                                    .urgent = 0};
-  reply.options = wire::TcpOptions{};
-  if (rec.ts_ok()) {
-    const auto local = reply.ipv6 ? ip_of(reply.src6) : ip_of(reply.src4);
-    const auto remote = reply.ipv6 ? ip_of(reply.dst6) : ip_of(reply.dst4);
-    reply.options.has_timestamps = true;
-    reply.options.tsval = tcp::ts_value(now_, tcp::ts_offset(*prf_, local, remote));
-    // The segment's TSval when the verdict takes it as the new TS.Recent (RFC 7323 §4.3: the
-    // update comes before the reply), else the stored one.
-    reply.options.tsecr = v.update_ts ? seg.tsval : rec.ts_recent;
-  }
-  send_built(p, reply);
-}
-
-void Worker::settle_reuse(const TwReuse& r, bool taken) noexcept {
-  const timewait::TwVerdict v =
-      taken ? r.verdict
-            : timewait::TwVerdict{timewait::TwAction::kDrop, timewait::TwReason::kReuseNotTaken,
-                                  false};
-  if (r.v6) {
-    tw_->v6().apply(r.idx, v, r.seg, now_);
-  } else {
-    tw_->v4().apply(r.idx, v, r.seg, now_);
-  }
+  return d;
 }
 
 timewait::TwCounters Worker::tw_counters() const noexcept {

@@ -3,19 +3,18 @@
 // "TIME_WAIT: the rules the stack keeps"; RFC 9293 §3.6.1, RFC 1337, RFC 7323 §5, RFC 6191).
 //
 // Both ends are an `Endpoint`: one Tcb slot for the single 4-tuple under test, a listener flag,
-// a TIME_WAIT table and policy, wired as lib/stack/worker_tcp.cc wires them:
-//  - ConnSink::on_time_wait builds the TwConn exactly as the Worker does and inserts it;
-//  - Worker::input_time_wait: a segment for the tuple with no Tcb is checked against the
-//    TIME_WAIT record first (timewait::on_segment; the record's ACK carries
-//    SEQ=snd_nxt, ACK=rcv_nxt, WND=rcv_wnd, TSval from the per-address-pair offset and
-//    TSecr=TS.Recent as updated by the verdict), then TwTable::apply; kReuse falls through to the
-//    listener with the reuse_iss_floor;
-//  - Worker::open_conn: ISS = the RFC 6528 clock (4 µs) plus a per-tuple constant (the keyed
-//    PRF of lib/tcp/isn.h, replaced by a constant here: it is one value per tuple anyway),
-//    raised to the floor when the tuple came out of TIME_WAIT;
-//  - active open on a tuple in TIME_WAIT (Linux tcp_twsk_unique, which the Worker does not have
-//    yet): allowed only with `active_reuse` on and can_reuse_active
-//    (TwTable::take_for_active_open), the ISS then at least reuse_iss_floor.
+// a TIME_WAIT table and policy. The decisions are the Worker's own functions, not copies
+// (STYLE.md §11); what the bench supplies is only the I/O around them:
+//  - timewait::tw_conn builds the record the Worker inserts (ConnSink::on_time_wait);
+//  - timewait::demux_time_wait is the Worker's TIME_WAIT step for a segment with no Tcb (the
+//    verdict, the entry's ACK, the rate limits, the table effects), settle_reuse ends a
+//    reusing SYN as the listener decides, and tcp::listen_action is the Worker's LISTEN rule;
+//  - timewait::iss_above_floor is the Worker's ISS rule after reuse. ISS itself: the RFC 6528
+//    clock (4 us) plus a per-tuple constant (the keyed PRF of lib/tcp/isn.h, a constant here:
+//    it is one value per tuple anyway);
+//  - an active open on a tuple in TIME_WAIT goes through TwTable::take_for_active_open, as
+//    Worker::pick_local_port does, the ISS then at least reuse_iss_floor. The end-to-end runs of
+//    the same rules on the Worker itself are tests/conformance (ring port, virtual clock).
 // Test-only switches (never in lib/): `skip_time_wait` (the Tcb's TIME_WAIT hand-off inserts no
 // record, as a table refusing at its bound) and `rfc793_syn_reset` (a SYN reaching a
 // synchronized Tcb is answered the RFC 793 way, by a reset that ends the connection, instead of
@@ -35,8 +34,10 @@
 #include <vector>
 
 #include "harness.h"
+#include "tcp/listen.h"
 #include "tcp/tcp.h"
 #include "test_buf.h"
+#include "timewait/demux.h"
 #include "timewait/from_tcp.h"
 #include "timewait/policy.h"
 #include "timewait/record.h"
@@ -156,7 +157,7 @@ class Endpoint {
     if (live_ != nullptr) {
       return false;
     }
-    std::optional<uint32_t> floor;
+    uint32_t floor = 0;
     const uint32_t idx = table_->find(tuple_);
     if (idx != timewait::kNoIndex) {
       const timewait::TwConn old = table_->at(idx).conn;
@@ -167,7 +168,7 @@ class Endpoint {
       // Linux tcp_twsk_unique: the new ISS starts beyond the old SND.NXT + one window.
       floor = timewait::reuse_iss_floor(old);
     }
-    Conn& c = fresh(now, floor);
+    Conn& c = fresh(now, floor, idx != timewait::kNoIndex);
     ConnSink s{*this, c, now};
     tcp::connect(c.tcb, cfg_.tcp, tcp::SeqNum(c.tcb.iss), cfg_.ts_offset, now, s);
     finish(c, now);
@@ -207,47 +208,47 @@ class Endpoint {
       finish(c, now);
       return;
     }
-    // TIME_WAIT before the listener (Worker::input_time_wait).
-    std::optional<uint32_t> floor;
-    const uint32_t idx = table_->find(tuple_);
-    if (idx != timewait::kNoIndex) {
-      const timewait::TwSegment tws{.flags = in.flags_,
-                                    .has_ts = in.opts_.has_timestamps,
-                                    .seq = in.seq_,
-                                    .ack = in.ack_,
-                                    .payload_len = static_cast<uint32_t>(in.data_.size()),
-                                    .tsval = in.opts_.tsval,
-                                    .tsecr = in.opts_.tsecr};
-      const auto& rec = table_->at(idx);
-      const timewait::TwVerdict v = timewait::on_segment(rec, tws, now, table_->policy());
-      if (v.action == timewait::TwAction::kAck || v.action == timewait::TwAction::kAckRestart) {
-        // As the Worker: TSecr is the segment's TSval when the verdict makes it TS.Recent
-        // (RFC 7323 §4.3: the update comes before the reply), else the stored TS.Recent.
-        S ack;
-        ack.seq(rec.conn.snd_nxt).ack(rec.conn.rcv_nxt).win(rec.conn.rcv_wnd);
-        if (rec.conn.ts_ok()) {
-          ack.ts(ts_now(now), v.update_ts ? tws.tsval : rec.conn.ts_recent);
-        }
-        outbox_.push_back(ack);
+    // TIME_WAIT before the listener: the Worker's own step (timewait::demux_time_wait).
+    const timewait::TwSegment tws{.flags = in.flags_,
+                                  .has_ts = in.opts_.has_timestamps,
+                                  .seq = in.seq_,
+                                  .ack = in.ack_,
+                                  .payload_len = static_cast<uint32_t>(in.data_.size()),
+                                  .tsval = in.opts_.tsval,
+                                  .tsecr = in.opts_.tsecr};
+    const timewait::TwDemux tw = timewait::demux_time_wait(
+        *table_, tuple_, tws, now, cfg_.listen,
+        [this, now] { return core_.challenge_acks.allow(now); }, tw_acks_limited_);
+    if (tw.ack) {
+      S ack;
+      ack.seq(tw.ack->seq).ack(tw.ack->ack).win(tw.ack->window);
+      if (tw.ack->has_ts) {
+        ack.ts(ts_now(now), tw.ack->tsecr);
       }
-      if (v.action == timewait::TwAction::kReuse) {
-        floor = timewait::reuse_iss_floor(rec.conn);
-      }
-      table_->apply(idx, v, tws, now);
-      if (v.action != timewait::TwAction::kReuse) {
-        return;
-      }
+      outbox_.push_back(ack);
     }
-    // RFC 9293 §3.10.7.2: only a SYN without ACK or RST opens a connection.
-    const bool opens =
-        seg.has(tcp::flag::kSyn) && !seg.has(tcp::flag::kAck) && !seg.has(tcp::flag::kRst);
-    if (!cfg_.listen || !opens) {
-      Conn scratch;
-      ConnSink s{*this, scratch, now};
-      tcp::reply_closed(seg, s);
+    if (tw.kind == timewait::TwDemux::Kind::kHandled) {
       return;
     }
-    Conn& c = fresh(now, floor);
+    const bool reusing = tw.kind == timewait::TwDemux::Kind::kReuse;
+    // The listener (RFC 9293 §3.10.7.2, the Worker's tcp::listen_action; no SYN cookies here).
+    const tcp::ListenAction action =
+        cfg_.listen ? tcp::listen_action(in.flags_, false) : tcp::ListenAction::kReset;
+    if (action != tcp::ListenAction::kOpen) {
+      if (reusing) {
+        timewait::settle_reuse(*table_, tw, false, now);
+      }
+      if (action == tcp::ListenAction::kReset) {
+        Conn scratch;
+        ConnSink s{*this, scratch, now};
+        tcp::reply_closed(seg, s);
+      }
+      return;
+    }
+    if (reusing) {
+      timewait::settle_reuse(*table_, tw, true, now);
+    }
+    Conn& c = fresh(now, tw.iss_floor, reusing);
     tcp::open_passive(c.tcb, cfg_.tcp, tcp::SeqNum(c.tcb.iss), cfg_.ts_offset);
     ConnSink s{*this, c, now};
     tcp::input(c.tcb, seg, now, s);
@@ -287,16 +288,15 @@ class Endpoint {
   void push_out(const S& s) { outbox_.push_back(s); }
 
  private:
-  Conn& fresh(Ticks now, std::optional<uint32_t> floor) {
+  // `floor` applies when `reused` (g++ 12 -O3 sees an uninitialised std::optional otherwise).
+  Conn& fresh(Ticks now, uint32_t floor, bool reused) {
     auto c = std::make_unique<Conn>();
     c->id = static_cast<int>(conns_.size());
-    uint32_t iss = next_iss_ ? *next_iss_ : clock_isn(now);
+    const uint32_t iss = next_iss_ ? *next_iss_ : clock_isn(now);
     next_iss_.reset();
-    // Worker::open_conn: RFC 6191 §2 / RFC 9293 §3.4.1, start above the old sequence space.
-    if (floor && static_cast<int32_t>(*floor - iss) > 0) {
-      iss = *floor;
-    }
-    c->tcb.iss = tcp::SeqNum(iss);
+    // Worker::choose_iss: the same floor rule (RFC 6191 §2 / RFC 9293 §3.4.1).
+    c->tcb.iss = tcp::SeqNum(
+        timewait::iss_above_floor(iss, reused ? std::optional<uint32_t>(floor) : std::nullopt));
     conns_.push_back(std::move(c));
     live_ = conns_.back().get();
     return *live_;
@@ -326,6 +326,7 @@ class Endpoint {
   std::optional<Table> table_;
   timewait::TwTupleV4 tuple_{};
   tcp::CoreState core_{};
+  uint64_t tw_acks_limited_ = 0;
   std::vector<std::unique_ptr<Conn>> conns_;
   Conn* live_ = nullptr;
   std::vector<S> outbox_;
