@@ -20,40 +20,6 @@ const Handler kHandler{.ctx = nullptr,
 
 }  // namespace
 
-const char* name(St s) {
-  static constexpr const char* kNames[] = {"Listen",   "SynSent",  "SynReceived", "Established",
-                                           "FinWait1", "FinWait2", "CloseWait",   "Closing",
-                                           "LastAck",  "TimeWait", "Closed"};
-  return kNames[static_cast<int>(s)];
-}
-St from_core(tcp::State s) {
-  switch (s) {
-    case tcp::State::kClosed:
-      return St::kClosed;
-    case tcp::State::kListen:
-      return St::kListen;
-    case tcp::State::kSynSent:
-      return St::kSynSent;
-    case tcp::State::kSynReceived:
-      return St::kSynReceived;
-    case tcp::State::kEstablished:
-      return St::kEstablished;
-    case tcp::State::kFinWait1:
-      return St::kFinWait1;
-    case tcp::State::kFinWait2:
-      return St::kFinWait2;
-    case tcp::State::kCloseWait:
-      return St::kCloseWait;
-    case tcp::State::kClosing:
-      return St::kClosing;
-    case tcp::State::kLastAck:
-      return St::kLastAck;
-    case tcp::State::kTimeWait:
-      return St::kTimeWait;
-  }
-  return St::kClosed;
-}
-
 Peer::Peer(RingWorker& bench, uint16_t listen_port, uint16_t first_port)
     : b_(bench), listen_port_(listen_port), next_port_(first_port) {
   b_.worker().listen(listen_port_, &kHandler);
@@ -111,9 +77,7 @@ void Peer::none(Flow& f) {
   EXPECT_TRUE(got.empty()) << "set-up: unexpected " << flag_string(got[0].flags);
   note(f, got);
 }
-St Peer::state(const Flow& f) {
-  return from_core(b_.worker().tuple_state(0, b_.peer(f.pport), f.tport));
-}
+St Peer::state(const Flow& f) { return b_.worker().tuple_state(0, b_.peer(f.pport), f.tport); }
 
 Flow Peer::open(St st) {
   Flow f;

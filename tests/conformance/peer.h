@@ -21,21 +21,9 @@ constexpr uint8_t kF = wire::TcpFlags::kFin, kS = wire::TcpFlags::kSyn, kR = wir
                   kP = wire::TcpFlags::kPsh, kA = wire::TcpFlags::kAck;
 }  // namespace flags
 
-enum class St : uint8_t {
-  kListen,
-  kSynSent,
-  kSynReceived,
-  kEstablished,
-  kFinWait1,
-  kFinWait2,
-  kCloseWait,
-  kClosing,
-  kLastAck,
-  kTimeWait,
-  kClosed,  // after only
-};
-const char* name(St s);
-St from_core(tcp::State s);
+// A connection's state, as Worker::tuple_state() reports it (kTimeWait: a TIME_WAIT entry).
+using St = tcp::State;
+inline const char* name(St s) { return tcp::to_string(s); }
 
 constexpr uint32_t kPeerTs = 5000;  // the peer's TSval throughout the set-up: TS.Recent
 constexpr uint16_t kPeerWin = 65535;
