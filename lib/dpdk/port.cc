@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -43,6 +44,26 @@ std::vector<uint16_t> query_reta(uint16_t port_id, uint16_t reta_size, uint16_t 
 
 }  // namespace
 
+bool software_queues(const std::string& driver) noexcept {
+  static constexpr const char* kSoftware[] = {"net_tap",   "net_af_packet", "net_af_xdp",
+                                              "net_memif", "net_ring",      "net_virtio_user",
+                                              "net_pcap",  "net_null"};
+  for (const char* d : kSoftware) {
+    if (driver == d) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<uint8_t> rss_key(uint8_t hash_key_size) {
+  std::vector<uint8_t> key(hash_key_size != 0 ? hash_key_size : flow::kSymmetricRssKey.size());
+  for (size_t i = 0; i < key.size(); ++i) {
+    key[i] = flow::kSymmetricRssKey[i % 2];
+  }
+  return key;
+}
+
 Result<Port, std::string> port_start(const PortSpec& spec, int index) {
   Port port;
   port.name = device_name(spec.device);
@@ -64,19 +85,18 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
   }
 
   rte_eth_conf conf{};
-  // A copy: rss_conf.rss_key is a non-const pointer.
-  std::array<uint8_t, 40> key = flow::kSymmetricRssKey;
+  std::vector<uint8_t> key = rss_key(info.hash_key_size);
   const uint64_t rss_hf =
       info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
-  if (spec.queues > 1 && rss_hf != 0) {
+  if (spec.queues > 1 && rss_hf != 0 && !software_queues(port.driver) &&
+      key.size() >= flow::RssSteering::kKeyLen) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_key = key.data();
-    conf.rx_adv_conf.rss_conf.rss_key_len =
-        info.hash_key_size != 0 && info.hash_key_size < key.size()
-            ? info.hash_key_size
-            : static_cast<uint8_t>(key.size());
+    conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<uint8_t>(key.size());
     conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
     port.rss = true;
+  } else if (spec.queues > 1) {
+    port.soft_steer = true;
   }
   constexpr uint64_t kTxCksum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
   if ((info.tx_offload_capa & kTxCksum) == kTxCksum) {
@@ -140,6 +160,21 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
   (void)rte_eth_allmulticast_enable(port.port_id);
 
   if (port.rss) {
+    // The software model (flow/rss.h) must hash as the device does: read the key back, and
+    // the redirection table (which the model then uses as it is).
+    std::vector<uint8_t> back(key.size());
+    rte_eth_rss_conf got{};
+    got.rss_key = back.data();
+    got.rss_key_len = static_cast<uint8_t>(back.size());
+    if (int rc = rte_eth_dev_rss_hash_conf_get(port.port_id, &got); rc == 0) {
+      if (std::memcmp(back.data(), key.data(), flow::RssSteering::kKeyLen) != 0) {
+        return fail("port " + spec.device +
+                    ": the RSS key read back is not the symmetric key tempo set; replies would "
+                    "reach the wrong worker");
+      }
+    } else if (rc != -ENOTSUP) {
+      return fail(error(spec.device, "rte_eth_dev_rss_hash_conf_get", rc));
+    }
     port.reta = query_reta(port.port_id, info.reta_size, spec.queues);
   }
 

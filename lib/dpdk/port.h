@@ -31,12 +31,15 @@ struct Port {
   std::string name;              // the ethdev name: "net_tap0", "0000:03:00.0"
   std::string driver;            // the PMD's name, for logs
   std::array<uint8_t, 6> mac{};  // the port's own MAC address
-  bool rss = false;              // RSS across `queues`
-  std::vector<uint16_t> reta;    // with rss: the redirection table (bucket -> queue)
-  bool tx_ip_cksum = false;      // RTE_ETH_TX_OFFLOAD_IPV4_CKSUM in use
-  bool tx_tcp_cksum = false;     // RTE_ETH_TX_OFFLOAD_TCP_CKSUM in use
-  bool tx_tso = false;           // RTE_ETH_TX_OFFLOAD_TCP_TSO (with MULTI_SEGS) in use
-  bool rx_cksum = false;         // RTE_ETH_RX_OFFLOAD_{IPV4,TCP}_CKSUM in use
+  bool rss = false;              // RSS across `queues`, by the device (key and RETA read back)
+  // Several queues but no RSS tempo can model (net_tap, af_packet, memif...: the device or the
+  // kernel spreads packets by a hash of its own): the Workers steer TCP in software.
+  bool soft_steer = false;
+  std::vector<uint16_t> reta;  // with rss: the redirection table (bucket -> queue)
+  bool tx_ip_cksum = false;    // RTE_ETH_TX_OFFLOAD_IPV4_CKSUM in use
+  bool tx_tcp_cksum = false;   // RTE_ETH_TX_OFFLOAD_TCP_CKSUM in use
+  bool tx_tso = false;         // RTE_ETH_TX_OFFLOAD_TCP_TSO (with MULTI_SEGS) in use
+  bool rx_cksum = false;       // RTE_ETH_RX_OFFLOAD_{IPV4,TCP}_CKSUM in use
   // Two pools, so that receiving never waits on memory that only receiving can free: RX
   // descriptors refill from `rx_pool`; everything tempo allocates (headers, copies, replies)
   // comes from `pool`. Received payload held by connections drains `rx_pool`; the Worker then
@@ -49,6 +52,14 @@ struct Port {
 // The ethdev name in an EAL device string: what precedes the first ',' ("net_tap0,iface=x"
 // -> "net_tap0"); a PCI address is its own name.
 std::string device_name(const std::string& device);
+
+// Drivers whose queues are filled by a hash tempo cannot program or model (a software device,
+// or the kernel's flow hash behind it): several queues on them mean software steering.
+bool software_queues(const std::string& driver) noexcept;
+
+// The symmetric RSS key (flow/rss.h, 0x6d5a repeated) at the device's key length (40 bytes when
+// it does not say; 52 on i40e and ice).
+std::vector<uint8_t> rss_key(uint8_t hash_key_size);
 
 // Finds the port the EAL created for spec.device, configures it, starts it. Errors are one
 // line naming the device and the failing call.

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -152,6 +153,12 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
       iface.tap_offloads = port.driver == "net_tap";
       if (port.rss && port.queues > 1) {
         iface.rss.emplace(flow::kSymmetricRssKey, port.reta);
+      } else if (port.soft_steer) {
+        // A virtual redirection table over the same symmetric Toeplitz hash: the Workers steer
+        // each segment to its owner by it, and active opens pick ports by it.
+        iface.rss.emplace(flow::kSymmetricRssKey,
+                          flow::RssSteering::default_reta(port.queues, kSoftwareReta));
+        iface.soft_steer = true;
       }
       if (pc.gateway) {
         iface.gateway4 = to_wire(*pc.gateway);
@@ -172,6 +179,16 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
     }
     rt->workers_.push_back(std::move(worker));
   }
+  if (n_workers > 1) {
+    auto mesh = Mesh::create(n_workers, std::to_string(getpid()));
+    if (!mesh) {
+      return fail(mesh.error());
+    }
+    rt->mesh_ = std::move(*mesh);
+    for (auto& w : rt->workers_) {
+      w->join(rt->mesh_.get());
+    }
+  }
 
   for (size_t i = 0; i < rt->ports_.size(); ++i) {
     const dpdk::Port& p = rt->ports_[i];
@@ -180,7 +197,8 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
                 pc.name.c_str(), p.name.c_str(), p.driver.c_str(),
                 wire::MacAddr(p.mac).to_string().c_str(), config::to_string(pc.ipv4).c_str(),
                 pc.ipv6 ? ", " : "", pc.ipv6 ? config::to_string(*pc.ipv6).c_str() : "", p.queues,
-                p.queues == 1 ? "" : "s", p.rss ? ", RSS" : "",
+                p.queues == 1 ? "" : "s",
+                p.rss ? ", RSS" : (p.soft_steer ? ", software steering" : ""),
                 p.tx_tso ? ", TSO" : (p.tx_tcp_cksum ? ", TX checksum offload" : ""));
   }
   std::fflush(stdout);
@@ -227,6 +245,20 @@ void Runtime::print_counters(std::FILE* out) const {
   std::fprintf(out, "%s: counters\n", program_.c_str());
   for (const auto& [name, value] : totals().items()) {
     std::fprintf(out, "  %s: %llu\n", name.c_str(), static_cast<unsigned long long>(value));
+  }
+  if (workers_.size() > 1) {  // how the work spread
+    for (const auto& w : workers_) {
+      const telemetry::StackCounters& c = w->counters();
+      const std::pair<const char*, uint64_t> per[] = {{"rx_packets", c.rx_packets},
+                                                      {"tcp.passive_opens", c.tcp_passive_opens},
+                                                      {"tcp.active_opens", c.tcp_active_opens},
+                                                      {"steer.in", c.steered_in},
+                                                      {"neighbor.shared_in", c.neighbor_shared_in}};
+      for (const auto& [name, value] : per) {
+        std::fprintf(out, "  worker%u.%s: %llu\n", w->index(), name,
+                     static_cast<unsigned long long>(value));
+      }
+    }
   }
   timewait::TwCounters tw;
   uint64_t tw_now = 0;
@@ -319,6 +351,7 @@ int serve(const Config& config, const std::string& program, uint16_t port, const
 
 Runtime::~Runtime() {
   workers_.clear();
+  mesh_.reset();  // frees what is still in flight between Workers
   for (const dpdk::Port& p : ports_) {
     dpdk::port_stop(p);
   }

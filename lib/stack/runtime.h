@@ -16,6 +16,7 @@
 #include <tempo/result.h>
 
 #include "dpdk/port.h"
+#include "stack/mesh.h"
 #include "stack/worker.h"
 #include "telemetry/counters.h"
 #include "time/clock.h"
@@ -26,6 +27,8 @@ class Runtime {
  public:
   // Connection slots per worker, allocated at start.
   static constexpr uint32_t kMaxConnsPerWorker = 65536;
+  // Buckets of the virtual redirection table of a software-steered port.
+  static constexpr uint16_t kSoftwareReta = 128;
 
   // Starts the EAL and the ports. `program` is argv[0] for the EAL and the log prefix.
   static Result<std::unique_ptr<Runtime>, std::string> start(const Config& config,
@@ -69,6 +72,7 @@ class Runtime {
   std::vector<Lcore> lcores_;
   std::vector<dpdk::Port> ports_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Mesh> mesh_;  // with more than one Worker
   std::vector<unsigned> worker_lcores_;
 };
 

@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include <rte_ethdev.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "wire/arp.h"
 #include "wire/checksum.h"
@@ -108,6 +110,9 @@ uint32_t Worker::poll(Ticks now) noexcept {
     // One comparison when nothing is due (lib/timewait/table.h).
     tw_->expire(now_);
   }
+  if (mesh_ != nullptr) {
+    receive_neighbors();
+  }
   if (poll_hook_ != nullptr) {
     poll_hook_(*this, poll_hook_ctx_);
   }
@@ -136,13 +141,190 @@ uint32_t Worker::poll(Ticks now) noexcept {
     for (size_t i = 0; i < n; ++i) {
       counters_.rx_packets++;
       counters_.rx_bytes += rte_pktmbuf_pkt_len(rx[i]);
+      if (p.iface.soft_steer) {
+        if (const uint16_t owner = owner_of(p, rx[i]); owner != index_) {
+          steer(owner, rx[i]);
+          continue;
+        }
+      }
       input(p, rx[i]);
       rte_pktmbuf_free(rx[i]);
     }
     received += static_cast<uint32_t>(n);
+    if (mesh_ != nullptr) {
+      flush_steered();
+    }
     flush(p);
   }
+  if (mesh_ != nullptr) {
+    receive_steered();
+  }
   return received;
+}
+
+void Worker::join(const Mesh* mesh) noexcept {
+  mesh_ = mesh != nullptr && mesh->workers() > 1 ? mesh : nullptr;
+  steer_out_.assign(mesh_ != nullptr ? mesh_->workers() : 0, SteerBatch{});
+}
+
+uint16_t Worker::owner_of(const Port& p, const rte_mbuf* m) const noexcept {
+  // Only the fields the Toeplitz hash reads; input() validates the packet properly.
+  const auto* b = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t len = rte_pktmbuf_data_len(m);
+  constexpr uint32_t kEth = wire::EthView::kHeaderLen;
+  if (len < kEth + wire::Ipv4View::kMinHeaderLen + 4) {
+    return index_;
+  }
+  const uint16_t type = static_cast<uint16_t>(b[12] << 8 | b[13]);
+  auto be16 = [&](uint32_t off) { return static_cast<uint16_t>(b[off] << 8 | b[off + 1]); };
+  if (type == wire::kEtherTypeIpv4) {
+    const uint32_t ihl = (b[kEth] & 0x0fu) * 4u;
+    const bool fragment = (be16(kEth + 6) & 0x3fffu) != 0;  // MF or an offset
+    if ((b[kEth] >> 4) != 4 || ihl < 20 || b[kEth + 9] != wire::kIpProtoTcp || fragment ||
+        len < kEth + ihl + 4) {
+      return index_;
+    }
+    auto be32 = [&](uint32_t off) {
+      return uint32_t{b[off]} << 24 | uint32_t{b[off + 1]} << 16 | uint32_t{b[off + 2]} << 8 |
+             b[off + 3];
+    };
+    return p.iface.rss->queue(wire::Ipv4Addr(be32(kEth + 12)), wire::Ipv4Addr(be32(kEth + 16)),
+                              be16(kEth + ihl), be16(kEth + ihl + 2));
+  }
+  if (type == wire::kEtherTypeIpv6) {
+    constexpr uint32_t kIp6 = wire::Ipv6View::kHeaderLen;
+    if (len < kEth + kIp6 + 4 || b[kEth + 6] != wire::kIpProtoTcp) {
+      return index_;
+    }
+    std::array<uint8_t, 16> src;
+    std::array<uint8_t, 16> dst;
+    std::memcpy(src.data(), b + kEth + 8, 16);
+    std::memcpy(dst.data(), b + kEth + 24, 16);
+    return p.iface.rss->queue_of_hash(
+        p.iface.rss->hash(src, dst, be16(kEth + kIp6), be16(kEth + kIp6 + 2)));
+  }
+  return index_;
+}
+
+void Worker::steer(uint16_t to, rte_mbuf* m) noexcept {
+  if (to >= steer_out_.size()) {  // a queue with no Worker: nobody owns the tuple here
+    rte_pktmbuf_free(m);
+    counters_.steer_dropped++;
+    return;
+  }
+  SteerBatch& b = steer_out_[to];
+  b.m[b.n++] = m;
+  if (b.n == b.m.size()) {
+    flush_steered();
+  }
+}
+
+void Worker::flush_steered() noexcept {
+  for (uint16_t to = 0; to < steer_out_.size(); ++to) {
+    SteerBatch& b = steer_out_[to];
+    if (b.n == 0) {
+      continue;
+    }
+    const unsigned sent = rte_ring_sp_enqueue_burst(
+        mesh_->packets(index_, to), reinterpret_cast<void**>(b.m.data()), b.n, nullptr);
+    counters_.steered_out += sent;
+    if (sent < b.n) {  // the owner is behind: drop, as a full RX queue would
+      rte_pktmbuf_free_bulk(b.m.data() + sent, b.n - sent);
+      counters_.steer_dropped += b.n - sent;
+    }
+    b.n = 0;
+  }
+}
+
+void Worker::receive_steered() noexcept {
+  std::array<rte_mbuf*, kBurst> in;
+  for (uint16_t from = 0; from < mesh_->workers(); ++from) {
+    if (from == index_) {
+      continue;
+    }
+    const unsigned n = rte_ring_sc_dequeue_burst(
+        mesh_->packets(from, index_), reinterpret_cast<void**>(in.data()), kBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+      counters_.steered_in++;
+      Port* p = nullptr;
+      for (Port& q : ports_) {
+        if (q.iface.port_id == in[i]->port) {
+          p = &q;
+        }
+      }
+      if (p != nullptr) {
+        input(*p, in[i]);
+      } else {
+        counters_.steer_dropped++;
+      }
+      rte_pktmbuf_free(in[i]);
+    }
+  }
+  for (Port& p : ports_) {
+    flush(p);
+  }
+}
+
+void Worker::share(NeighborMsg msg) noexcept {
+  if (mesh_ == nullptr) {
+    return;
+  }
+  for (uint16_t to = 0; to < mesh_->workers(); ++to) {
+    if (to != index_ &&
+        rte_ring_sp_enqueue_elem(mesh_->neighbors(index_, to), &msg, sizeof(NeighborMsg)) != 0) {
+      counters_.neighbor_share_dropped++;
+    }
+  }
+}
+
+void Worker::share_neighbor(const Port& p, const wire::Ipv4Addr& ip,
+                            const wire::MacAddr& mac) noexcept {
+  NeighborMsg msg;
+  msg.port = static_cast<uint8_t>(&p - ports_.data());
+  msg.v6 = 0;
+  const uint32_t v = ip.value();
+  msg.ip = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+            static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+  std::memcpy(msg.mac.data(), mac.bytes().data(), 6);
+  share(msg);
+}
+
+void Worker::share_neighbor(const Port& p, const wire::Ipv6Addr& ip,
+                            const wire::MacAddr& mac) noexcept {
+  NeighborMsg msg;
+  msg.port = static_cast<uint8_t>(&p - ports_.data());
+  msg.v6 = 1;
+  std::memcpy(msg.ip.data(), ip.bytes().data(), 16);
+  std::memcpy(msg.mac.data(), mac.bytes().data(), 6);
+  share(msg);
+}
+
+void Worker::receive_neighbors() noexcept {
+  std::array<NeighborMsg, 16> in;
+  for (uint16_t from = 0; from < mesh_->workers(); ++from) {
+    if (from == index_) {
+      continue;
+    }
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(mesh_->neighbors(from, index_), in.data(),
+                                                      sizeof(NeighborMsg), in.size(), nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+      const NeighborMsg& msg = in[i];
+      if (msg.port >= ports_.size()) {
+        continue;
+      }
+      Port& p = ports_[msg.port];
+      const wire::MacAddr mac(msg.mac);
+      if (msg.v6 != 0) {
+        p.nd.learn(wire::Ipv6Addr(msg.ip), mac, now_);
+      } else {
+        p.arp.learn(wire::Ipv4Addr(msg.ip[0], msg.ip[1], msg.ip[2], msg.ip[3]), mac, now_);
+      }
+      counters_.neighbor_shared_in++;
+      if (p.n_parked > 0) {
+        release_parked(p);
+      }
+    }
+  }
 }
 
 std::span<std::byte> Worker::bytes(rte_mbuf* m) noexcept {
@@ -199,6 +381,9 @@ void Worker::input_arp(Port& p, const wire::EthView& eth) noexcept {
     if (p.arp.learn(arp->spa(), arp->sha(), now_)) {
       counters_.arp_learned++;
     }
+    // Every time, not only when new: the other Workers' entries age too, and the answer to
+    // another Worker's request may arrive here.
+    share_neighbor(p, arp->spa(), arp->sha());
     if (p.n_parked > 0) {
       release_parked(p);
     }
@@ -394,8 +579,11 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
 
   if (icmp->is_neighbor_advert()) {
     // RFC 4861 §7.2.5: update the entry for the target from the target link-layer option.
-    if (auto ll = icmp->target_ll(); ll && p.nd.learn(icmp->nd_target(), *ll, now_)) {
-      counters_.nd_learned++;
+    if (auto ll = icmp->target_ll(); ll) {
+      if (p.nd.learn(icmp->nd_target(), *ll, now_)) {
+        counters_.nd_learned++;
+      }
+      share_neighbor(p, icmp->nd_target(), *ll);
     }
     if (p.n_parked > 0) {
       release_parked(p);
@@ -419,6 +607,7 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
       if (p.nd.learn(src, *ll, now_)) {
         counters_.nd_learned++;
       }
+      share_neighbor(p, src, *ll);
       if (p.n_parked > 0) {
         release_parked(p);
       }

@@ -7,8 +7,8 @@
 // allocation after construction: replies come from the port's mempool and an empty pool is a
 // counted drop.
 //
-// Neighbour caches are per Worker. With RSS, ARP (no L4 header) reaches queue 0 only; when
-// TCP runs on several queues, worker 0 will pass what it learns to the others over rte_ring.
+// Neighbour caches are per Worker; what one Worker learns from the wire it passes to the others
+// (stack/mesh.h), since ARP and neighbour discovery reach whichever queue the device picks.
 #pragma once
 
 #include <array>
@@ -28,6 +28,7 @@
 #include "flow/rss.h"
 #include "stack/conn.h"
 #include "stack/faults.h"
+#include "stack/mesh.h"
 #include "stack/neighbor.h"
 #include "telemetry/counters.h"
 #include "time/clock.h"
@@ -73,6 +74,10 @@ struct Interface {
   // With RSS over several queues: the port's hash and redirection table, so that an active
   // open picks a source port whose replies come back to this queue. Absent: one queue.
   std::optional<flow::RssSteering> rss;
+  // The device spreads packets over its queues by a hash of its own (net_tap, af_packet,
+  // memif): `rss` is then a virtual table, and the Worker passes each TCP segment to the
+  // Worker that owns its tuple by it (software steering, stack/mesh.h).
+  bool soft_steer = false;
   std::optional<wire::Ipv4Addr> gateway4;
   std::optional<wire::Ipv6Addr> gateway6;
   struct Route4 {
@@ -124,6 +129,10 @@ class Worker {
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
+
+  // Joins the other Workers of the process (software steering and neighbour sharing); before
+  // the first poll. The Worker's index is its place in the mesh.
+  void join(const Mesh* mesh) noexcept;
 
   // One loop iteration over every interface at time `now` (read once by the caller; never
   // earlier than the last poll's). Returns the packets received.
@@ -261,6 +270,19 @@ class Worker {
   void send_neighbor_solicit(Port& p, const wire::Ipv6Addr& target) noexcept;
 
   void input(Port& p, rte_mbuf* m) noexcept;
+  // Software steering (Interface::soft_steer): the Worker that owns `m`'s tuple (this one for
+  // anything but TCP over IPv4 or IPv6 without extension headers or fragments).
+  uint16_t owner_of(const Port& p, const rte_mbuf* m) const noexcept;
+  // Passes `m` to Worker `to` (batched; flush_steered sends the batches).
+  void steer(uint16_t to, rte_mbuf* m) noexcept;
+  void flush_steered() noexcept;
+  // What the other Workers passed here: their steered segments and the neighbours they learned.
+  void receive_steered() noexcept;
+  void receive_neighbors() noexcept;
+  // A neighbour entry was learned here from the wire: tell the other Workers.
+  void share_neighbor(const Port& p, const wire::Ipv4Addr& ip, const wire::MacAddr& mac) noexcept;
+  void share_neighbor(const Port& p, const wire::Ipv6Addr& ip, const wire::MacAddr& mac) noexcept;
+  void share(NeighborMsg msg) noexcept;  // a copy: rte_ring_enqueue_elem takes void*
   void input_arp(Port& p, const wire::EthView& eth) noexcept;
   void input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
   void input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
@@ -322,6 +344,12 @@ class Worker {
 
   uint16_t index_;
   Ticks now_{};
+  const Mesh* mesh_ = nullptr;  // other Workers; null when alone
+  struct SteerBatch {
+    std::array<rte_mbuf*, kBurst> m{};
+    uint16_t n = 0;
+  };
+  std::vector<SteerBatch> steer_out_;  // per destination Worker
   Ticks next_maintenance_{};
   std::vector<Port> ports_;
   telemetry::StackCounters counters_;

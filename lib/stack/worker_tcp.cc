@@ -303,6 +303,7 @@ Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, u
   c->embryonic = true;
   ++listeners_[c->listener].embryonic;
   tcp::open_passive(c->tcb, cfg_for(c->v6, l.opts), tcp::SeqNum(choose_iss(tuple, iss_floor)), tso);
+  counters_.tcp_passive_opens++;
   apply_nagle(*c);
   return c;
 }
@@ -663,6 +664,7 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
       reply_reset(p, *tcp, reply);
       return;
     }
+    counters_.tcp_passive_opens++;
     apply_nagle(*c);
   } else {
     tcp::input(c->tcb, seg, now_, sink);

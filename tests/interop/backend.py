@@ -3,6 +3,8 @@
   backend.py ADDR PORT echo        echo every connection's bytes until EOF, then close
   backend.py ADDR PORT greet       send "hello N from PEER\n" and close first (the kernel
                                    then holds TIME_WAIT for the tuple)
+  backend.py ADDR PORT http        read one request head, answer 200 with a 1024-byte body,
+                                   close first
 Prints "ready" once listening, then one "peer IP PORT" line per accepted connection."""
 
 import socket
@@ -17,6 +19,18 @@ def echo(conn):
             if not data:
                 return
             conn.sendall(data)
+
+
+def http(conn):
+    with conn:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = conn.recv(4096)
+            if not data:
+                return
+            head += data
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\nConnection: close\r\n\r\n" +
+                     b"x" * 1024)
 
 
 def main():
@@ -34,6 +48,8 @@ def main():
         print(f"peer {peer[0]} {peer[1]}", flush=True)
         if mode == "echo":
             threading.Thread(target=echo, args=(conn,), daemon=True).start()
+        elif mode == "http":
+            threading.Thread(target=http, args=(conn,), daemon=True).start()
         else:
             with conn:
                 conn.sendall(f"hello {n} from {peer[0]}:{peer[1]}\n".encode())
