@@ -315,6 +315,12 @@ class Worker {
   // Builds `spec` into an mbuf (padded to the Ethernet minimum) and queues it.
   void send_built(Port& p, const wire::TcpPacketSpec& spec) noexcept;
   void free_conn(Conn& c) noexcept;
+  // The largest send queue seen, in buffers (a gauge: what zero-copy senders really queue).
+  void note_sndq(const Conn& c) noexcept {
+    if (c.tcb.sndq.entries() > counters_.tcp_sndq_peak_buffers) {
+      counters_.tcp_sndq_peak_buffers = c.tcb.sndq.entries();
+    }
+  }
   // Runs the queued application calls and frees a dead Conn, after the core returned.
   void finish(Conn& c) noexcept;
   void emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;
@@ -361,7 +367,9 @@ class Worker {
   void* poll_hook_ctx_ = nullptr;
   tcp::CoreState core_;
   time::Wheel wheel_;
-  std::vector<Conn> conns_;  // never resized after init_tcp: timers point into it
+  std::vector<std::byte> sndq_storage_;      // the send-queue chunks (init_tcp)
+  std::optional<tcp::ChunkPool> sndq_pool_;  // before conns_: their queues return chunks to it
+  std::vector<Conn> conns_;                  // never resized after init_tcp: timers point into it
   uint32_t free_head_ = UINT32_MAX;
   uint32_t conns_used_ = 0;
   std::optional<flow::ConnTable<flow::FlowKey4, Conn>> table4_;

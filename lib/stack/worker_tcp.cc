@@ -189,6 +189,16 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
     k.rcv_pressure = &rcv_pressure_;
     k.cc = (i & 1) != 0 ? tcp::cc::Algorithm::kCubic : tcp::cc::Algorithm::kNewReno;
   }
+  // Send-queue chunks (tcp/send_queue.h): half a chunk of 16 buffers per connection slot on
+  // average, each connection holding up to tcp.snd_buf. Connections that send one buffer per
+  // segment (a zero-copy relay) draw on it; the pool running dry pushes back (kQueueFull).
+  using Sndq = decltype(tcp::Tcb<MbufBuf>{}.sndq);
+  const size_t chunks = std::max<size_t>(64, max_conns / 2);
+  sndq_storage_ = std::vector<std::byte>(chunks * Sndq::kChunkBytes);
+  sndq_pool_.emplace(std::span(sndq_storage_), Sndq::kChunkBytes);
+  for (tcp::Config& k : cfgs_) {
+    k.sndq_pool = &*sndq_pool_;
+  }
   default_keepalive_ = cfg.keepalive;
   default_cubic_ = cfg.cc == tcp::cc::Algorithm::kCubic;
   auto mgr = crypto::Mgr::create();
@@ -500,6 +510,7 @@ void Worker::finish(Conn& c) noexcept {
       while (sent < c.pending_sends && tcp::send(c.tcb, c.pending[sent], now_, sink)) {
         c.pending[sent++] = MbufBuf();
       }
+      note_sndq(c);
       c.send_blocked = sent < c.pending_sends;
       std::move(c.pending.begin() + sent, c.pending.begin() + c.pending_sends, c.pending.begin());
       c.pending_sends = static_cast<uint8_t>(c.pending_sends - sent);
@@ -1023,6 +1034,7 @@ Result<void, tcp::SendError> Worker::send(Conn& c, const MbufBuf& data) noexcept
   ConnSink sink{*this, c};
   c.in_core = true;
   auto r = tcp::send(c.tcb, data, now_, sink);
+  note_sndq(c);
   finish(c);
   return r;
 }

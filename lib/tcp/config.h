@@ -8,6 +8,8 @@
 
 namespace tempo::tcp {
 
+class ChunkPool;  // send_queue.h
+
 struct Config {
   // Our MSS (RFC 9293 §3.7.1): advertised in SYNs. 1460 = 1500 MTU - 40.
   uint16_t mss = 1460;
@@ -23,6 +25,9 @@ struct Config {
   // stop opening, so peers slow down instead of sending what would be copied or dropped.
   // Never a shrink (RFC 9293 §3.8.6): the right edge already advertised stays.
   const bool* rcv_pressure = nullptr;
+  // Where send queues take chunks beyond their first 16 entries (send_queue.h), so that
+  // snd_buf bounds the bytes queued however many buffers carry them. nullptr: 16 at most.
+  ChunkPool* sndq_pool = nullptr;
   // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: a delayed ACK MUST be sent within 0.5 s.
   Ticks delack_timeout = Ticks::from_ms(40);
   // RFC 6298 §2.1 initial RTO 1 s, §2.4 minimum 1 s (we follow Linux's 200 ms, a named

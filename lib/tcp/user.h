@@ -33,6 +33,7 @@ template <Buffer Buf>
 void init(Tcb<Buf>& t, const Config& cfg, SeqNum iss, uint32_t ts_offset) noexcept {
   t = Tcb<Buf>{};
   t.cfg = &cfg;
+  t.sndq.attach(cfg.sndq_pool);
   t.iss = iss;
   t.snd_una = iss;
   t.snd_nxt = iss;

@@ -1,5 +1,7 @@
 #include "telemetry/counters.h"
 
+#include <algorithm>
+
 namespace tempo::telemetry {
 namespace {
 
@@ -47,6 +49,7 @@ constexpr Named kNamed[] = {
     {"drop.tcp.data_no_mbuf", &StackCounters::tcp_rx_data_dropped},
     {"tcp.active_opens", &StackCounters::tcp_active_opens},
     {"tcp.passive_opens", &StackCounters::tcp_passive_opens},
+    {"tcp.sndq_peak_buffers", &StackCounters::tcp_sndq_peak_buffers},
     {"tcp.connect_failed", &StackCounters::tcp_connect_failed},
     {"drop.tcp.listen_overflow", &StackCounters::tcp_listen_overflow},
     {"rx_pressure_changes", &StackCounters::rx_pressure_changes},
@@ -74,7 +77,11 @@ constexpr Named kNamed[] = {
 
 StackCounters& StackCounters::operator+=(const StackCounters& o) noexcept {
   for (const Named& n : kNamed) {
-    this->*n.field += o.*n.field;
+    if (n.field == &StackCounters::tcp_sndq_peak_buffers) {  // a gauge: the largest
+      this->*n.field = std::max(this->*n.field, o.*n.field);
+    } else {
+      this->*n.field += o.*n.field;
+    }
   }
   for (const NamedFault& f : kFaults) {
     (this->*f.dir).*f.field += (o.*f.dir).*f.field;

@@ -51,6 +51,7 @@ struct StackCounters {
   uint64_t tcp_rx_data_dropped = 0;     // payload dropped (ACK kept): no memory at all
   uint64_t tcp_active_opens = 0;        // connect() calls that sent a SYN
   uint64_t tcp_passive_opens = 0;       // SYNs a listener took (and SYN cookies that returned)
+  uint64_t tcp_sndq_peak_buffers = 0;   // gauge: most buffers one send queue held
   uint64_t tcp_connect_failed = 0;      // connect() refused: no route, local port or slot
   uint64_t tcp_listen_overflow = 0;     // SYNs dropped: backlog full and syncookies off
   uint64_t rx_pressure_changes = 0;     // receive memory turned short or recovered (windows held)

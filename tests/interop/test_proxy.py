@@ -69,6 +69,9 @@ class Proxy(unittest.TestCase):
             self.assertEqual(rc, 0, output)
             c = harness.counters(output)
             self.assertEqual(c.get("tcp.active_opens"), 22, output)
+            # Zero-copy relaying queues one buffer per received segment: the send queue holds
+            # far more than the 16 buffers it was once capped at (bounded by tcp.snd_buf now).
+            self.assertGreater(c.get("tcp.sndq_peak_buffers", 0), 16, output)
 
     def test_reconnect_same_tuple_kernel_closes_first(self):
         # One local port: every backend connection is 198.18.0.2:40000 -> 198.18.0.1:8000.

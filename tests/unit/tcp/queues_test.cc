@@ -1,6 +1,9 @@
 // The send queue and the out-of-order queue: zero-copy references, partial release, overlap
 // trimming, bounds, and RFC 2018 §4 SACK block order.
+#include <algorithm>
+#include <cstddef>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -37,17 +40,112 @@ TEST(SendQueue, ReferencesAcrossEntriesAndReleasesPartially) {
   EXPECT_EQ(flatten(o), "fg");
 }
 
-TEST(SendQueue, BoundedByEntriesAndBytes) {
+TEST(SendQueue, WithoutAPoolBoundedByItsOwnChunkAndBytes) {
   SendQueue<TestBuf, 2> q;
   EXPECT_TRUE(q.push(TestBuf("a"), 3));
   EXPECT_FALSE(q.push(TestBuf("bcd"), 3));  // 4 bytes > 3
   EXPECT_TRUE(q.push(TestBuf("bc"), 3));
-  EXPECT_FALSE(q.push(TestBuf("d"), 100));  // ring full
-  q.release(1);
-  EXPECT_TRUE(q.push(TestBuf("d"), 100));  // ring wraps
+  EXPECT_FALSE(q.push(TestBuf("d"), 100));  // its one chunk is full
+  q.release(3);
+  EXPECT_TRUE(q.push(TestBuf("d"), 100));  // empty again: the chunk is reused
   OutSegment<TestBuf> o;
   q.reference(0, 10, o);
-  EXPECT_EQ(flatten(o), "bcd");
+  EXPECT_EQ(flatten(o), "d");
+}
+
+// The queue a zero-copy relay builds: one buffer per received segment, bounded by bytes only
+// (issue: a ring of 16 buffers capped a relay at ~23 KB in flight whatever snd_buf said).
+TEST(SendQueue, WithAPoolBoundedByBytesNotBuffers) {
+  using Q = SendQueue<TestBuf, 4>;
+  std::vector<std::byte> storage(64 * Q::kChunkBytes);
+  ChunkPool pool(storage, Q::kChunkBytes);
+  Q q;
+  q.attach(&pool);
+  const std::string seg(1448, 's');
+  uint32_t pushed = 0;
+  while (q.push(TestBuf(seg), 256 * 1024)) {
+    ++pushed;
+  }
+  EXPECT_EQ(pushed, 256u * 1024 / 1448);  // 181 buffers: the byte bound, not the entry count
+  EXPECT_EQ(q.bytes(), pushed * 1448);
+  EXPECT_EQ(pool.available(), 64u - (pushed - 4 + 3) / 4);  // the first 4 live in the queue
+  q.release(q.bytes() - 10);
+  EXPECT_GT(pool.available(), 60u);  // acknowledged chunks went back
+  q.clear();
+  EXPECT_EQ(pool.available(), 64u);
+}
+
+TEST(SendQueue, AnEmptyPoolRefusesThenRecovers) {
+  using Q = SendQueue<TestBuf, 2>;
+  std::vector<std::byte> storage(1 * Q::kChunkBytes);
+  ChunkPool pool(storage, Q::kChunkBytes);
+  Q q;
+  q.attach(&pool);
+  for (const char* s : {"a", "b", "c", "d"}) {
+    EXPECT_TRUE(q.push(TestBuf(s), 100));
+  }
+  EXPECT_FALSE(q.push(TestBuf("e"), 100));  // 2 inline + 2 from the only chunk
+  q.release(2);                             // the inline chunk is free again
+  EXPECT_TRUE(q.push(TestBuf("e"), 100));
+  OutSegment<TestBuf> o;
+  q.reference(0, 10, o);
+  EXPECT_EQ(flatten(o), "cde");
+}
+
+// reference() keeps a hint of where the last call ended; check it against a plain model over
+// random pushes, references at moving offsets, and partial releases.
+TEST(SendQueue, ReferenceMatchesAModelAcrossChunks) {
+  using Q = SendQueue<TestBuf, 3>;
+  std::vector<std::byte> storage(512 * Q::kChunkBytes);
+  ChunkPool pool(storage, Q::kChunkBytes);
+  Q q;
+  q.attach(&pool);
+  std::string model;
+  uint64_t rng = 12345;
+  auto next = [&](uint32_t n) {
+    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<uint32_t>((rng >> 33) % n);
+  };
+  uint32_t offset = 0;
+  char fill = 'a';
+  for (int step = 0; step < 20000; ++step) {
+    switch (next(4)) {
+      case 0: {
+        const std::string b(1 + next(40), fill);
+        fill = fill == 'z' ? 'a' : static_cast<char>(fill + 1);
+        if (q.push(TestBuf(b), 4096)) {
+          model += b;
+        }
+        break;
+      }
+      case 1:
+      case 2: {
+        if (model.empty()) {
+          break;
+        }
+        offset = next(3) == 0 ? next(static_cast<uint32_t>(model.size()))
+                              : std::min<uint32_t>(offset + next(60),
+                                                   static_cast<uint32_t>(model.size()) - 1);
+        const uint32_t len = 1 + next(100);
+        OutSegment<TestBuf> o;
+        const uint32_t got = q.reference(offset, len, o);
+        ASSERT_EQ(flatten(o), model.substr(offset, got)) << "step " << step;
+        ASSERT_TRUE(got == std::min<uint32_t>(len, static_cast<uint32_t>(model.size()) - offset) ||
+                    o.num_refs == OutSegment<TestBuf>::kMaxRefs);
+        break;
+      }
+      case 3: {
+        const uint32_t n = next(static_cast<uint32_t>(model.size()) + 1);
+        q.release(n);
+        model.erase(0, n);
+        offset = offset > n ? offset - n : 0;
+        break;
+      }
+    }
+    ASSERT_EQ(q.bytes(), model.size());
+  }
+  q.clear();
+  EXPECT_EQ(pool.available(), pool.capacity());
 }
 
 TEST(SendQueue, SegmentRefsCappedAtMaxRefs) {
