@@ -14,11 +14,14 @@ import threading
 
 def echo(conn):
     with conn:
-        while True:
-            data = conn.recv(1 << 16)
-            if not data:
-                return
-            conn.sendall(data)
+        try:
+            while True:
+                data = conn.recv(1 << 16)
+                if not data:
+                    return
+                conn.sendall(data)
+        except ConnectionResetError:  # the proxy reset the pair (a test of its timeouts)
+            return
 
 
 def http(conn):

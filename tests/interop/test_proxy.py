@@ -4,6 +4,7 @@ intact both ways; with one local port the backend connections reuse one 4-tuple 
 the kernel holding TIME_WAIT (it closes first) or tempo holding it (active early reuse, only
 once the last segment from the peer is active_reuse_min_age_ms old)."""
 
+import json
 import os
 import unittest
 
@@ -12,6 +13,7 @@ from harness import KERNEL_V4, TEMPO_V4
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ECHO_CLIENT = os.path.join(HERE, "echo_client.py")
+HTTP_CLIENT = os.path.join(HERE, "http_client.py")
 PROXY_PORT = 8080
 BACKEND_PORT = 8000
 
@@ -27,6 +29,16 @@ def proxy_config(tcp=None, **proxy):
 
 def backend(ns, mode):
     return harness.kernel_server(ns, KERNEL_V4, BACKEND_PORT, mode)
+
+
+def http_clients(ns, port, count):
+    r = ns.sh("/usr/bin/python3", HTTP_CLIENT, TEMPO_V4, "--count", str(count), "--port", str(port),
+              check=False, timeout=180)
+    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    return (json.loads(lines[-1]) if lines else {}), r.stdout + r.stderr
+
+
+TWO_BACKENDS = [f"{KERNEL_V4}:{BACKEND_PORT}", f"{KERNEL_V4}:{BACKEND_PORT + 1}"]
 
 
 def fetch(ns, pauses, send=b""):
@@ -149,6 +161,111 @@ time.sleep(1.0)
             rc, output = app.stop()
             c = harness.counters(output)
             self.assertEqual(c.get("tcp.keepalive_probes"), 0, output)
+
+    def test_refusing_backend_is_skipped_and_its_clients_retried(self):
+        # The second backend has nothing listening: the kernel refuses it (RST). Its first
+        # client is moved to the other backend before any byte, and the refusing backend is
+        # skipped for backend_retry_ms, so it is tried once in all.
+        changes = proxy_config(backends=TWO_BACKENDS, backend_retry_ms=60000)
+        with harness.tap_setup("pxrf", app="tempo-proxy", changes=changes) as (ns, app, _):
+            with backend(ns, "http"):
+                res, out = http_clients(ns, PROXY_PORT, 20)
+                self.assertEqual(res.get("ok"), 20, out)
+            rc, output = app.stop()
+            self.assertEqual(rc, 0, output)
+            c = harness.counters(output)
+            self.assertEqual(c.get("proxy.backend_failures"), 1, output)
+            self.assertEqual(c.get("proxy.retries"), 1, output)
+            self.assertEqual(c.get("proxy.backend0.connections"), 20, output)
+            self.assertEqual(c.get("proxy.backend1.connections"), 0, output)
+            self.assertEqual(c.get("proxy.no_backend"), 0, output)
+
+    def test_round_robin_alternates(self):
+        changes = proxy_config(backends=TWO_BACKENDS, balance="round_robin")
+        with harness.tap_setup("pxrr", app="tempo-proxy", changes=changes) as (ns, app, _), \
+                harness.kernel_server(ns, KERNEL_V4, BACKEND_PORT, "http"), \
+                harness.kernel_server(ns, KERNEL_V4, BACKEND_PORT + 1, "http"):
+            res, out = http_clients(ns, PROXY_PORT, 10)
+            self.assertEqual(res.get("ok"), 10, out)
+            rc, output = app.stop()
+            c = harness.counters(output)
+            self.assertEqual(c.get("proxy.backend0.connections"), 5, output)
+            self.assertEqual(c.get("proxy.backend1.connections"), 5, output)
+
+    def test_least_connections_sends_new_clients_to_the_idle_backend(self):
+        # backend0 echoes, backend1 speaks HTTP. Four clients send "x" and stay: two land on
+        # each backend; those on backend1 (no echo: it waits for a whole request) leave. Then
+        # six HTTP requests: backend0 holds two connections and backend1 none, so least
+        # connections sends every one to backend1 (round robin would send half to the echo).
+        changes = proxy_config(backends=TWO_BACKENDS, balance="least_connections")
+        script = f"""
+import socket, time
+held = []
+for i in range(4):
+    s = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
+    s.sendall(b"x")
+    held.append(s)
+time.sleep(0.5)
+kept = []
+for s in held:
+    s.setblocking(False)
+    try:
+        if s.recv(10) == b"x":
+            kept.append(s)
+            continue
+    except BlockingIOError:
+        pass
+    s.close()
+time.sleep(0.5)
+ok = 0
+for i in range(6):
+    c = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
+    c.sendall(b"GET / HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n")
+    data = b""
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        data += b
+    c.close()
+    ok += data.startswith(b"HTTP/1.1 200")
+print(len(kept), ok, flush=True)
+"""
+        with harness.tap_setup("pxlc", app="tempo-proxy", changes=changes) as (ns, app, _), \
+                harness.kernel_server(ns, KERNEL_V4, BACKEND_PORT, "echo"), \
+                harness.kernel_server(ns, KERNEL_V4, BACKEND_PORT + 1, "http"):
+            r = ns.sh("/usr/bin/python3", "-c", script, timeout=60)
+            self.assertEqual(r.stdout.split(), ["2", "6"], r.stdout + r.stderr + app.output())
+            rc, output = app.stop()
+            c = harness.counters(output)
+            self.assertEqual(c.get("proxy.backend1.connections"), 8, output)
+
+    def test_idle_timeout_resets_silent_pairs_only(self):
+        changes = proxy_config(idle_timeout_ms=1000)
+        script = f"""
+import socket, time
+quiet = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
+busy = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
+for s in (quiet, busy):
+    s.sendall(b"a")
+    assert s.recv(10) == b"a"
+for i in range(10):            # 3 s: busy talks every 0.3 s, quiet says nothing
+    time.sleep(0.3)
+    busy.sendall(b"b")
+    assert busy.recv(10) == b"b"
+try:
+    quiet_gone = quiet.recv(10) == b""
+except ConnectionResetError:
+    quiet_gone = True
+print(quiet_gone, flush=True)
+"""
+        with harness.tap_setup("pxid", app="tempo-proxy", changes=changes) as (ns, app, _):
+            with backend(ns, "echo"):
+                r = ns.sh("/usr/bin/python3", "-c", script, timeout=60)
+                self.assertEqual(r.stdout.strip(), "True", r.stdout + r.stderr)
+            rc, output = app.stop()
+            c = harness.counters(output)
+            self.assertEqual(c.get("proxy.idle_closed"), 1, output)
 
 if __name__ == "__main__":
     harness.require_root()

@@ -1,8 +1,12 @@
 #include "flow/rss.h"
 
+#include <algorithm>
 #include <set>
+#include <vector>
 
 #include <gtest/gtest.h>
+
+#include "dpdk/port.h"
 
 namespace tempo::flow {
 namespace {
@@ -146,6 +150,34 @@ TEST(RssSteering, OneQueueTakesAnyFreePort) {
                                   &cursor, [](uint16_t p) { return p == 5000; });
   ASSERT_TRUE(port);
   EXPECT_EQ(*port, 5001);
+}
+
+// dpdk/port.h sizes the key to the device (52 bytes on i40e and ice): the model, which reads the
+// first 40, must hash exactly as with the 40-byte key, in both directions.
+TEST(RssSteering, DeviceSizedKeyHashesAsTheModel) {
+  EXPECT_EQ(dpdk::rss_key(0).size(), 40u);
+  const std::vector<uint8_t> k52 = dpdk::rss_key(52);
+  ASSERT_EQ(k52.size(), 52u);
+  EXPECT_TRUE(std::equal(kSymmetric.begin(), kSymmetric.end(), k52.begin()));
+  const auto reta = RssSteering::default_reta(4, 128);
+  const RssSteering model(kSymmetric, reta);
+  const RssSteering device(k52, reta);
+  for (uint16_t p = 1000; p < 1100; ++p) {
+    const Ipv4Addr a(198, 18, 0, 1);
+    const Ipv4Addr b(198, 18, 0, 2);
+    EXPECT_EQ(device.hash(a, b, p, 80), model.hash(a, b, p, 80));
+    EXPECT_EQ(device.queue(a, b, p, 80), device.queue(b, a, 80, p));  // symmetric
+  }
+}
+
+// Devices whose queues are filled by a hash tempo cannot set or model get software steering.
+TEST(RssSteering, SoftwareQueuedDrivers) {
+  for (const char* d : {"net_tap", "net_af_packet", "net_af_xdp", "net_memif"}) {
+    EXPECT_TRUE(dpdk::software_queues(d)) << d;
+  }
+  for (const char* d : {"mlx5_pci", "net_ice", "net_i40e", "net_ixgbe", "net_ena"}) {
+    EXPECT_FALSE(dpdk::software_queues(d)) << d;
+  }
 }
 
 }  // namespace
