@@ -323,6 +323,9 @@ class Worker {
   }
   // Runs the queued application calls and frees a dead Conn, after the core returned.
   void finish(Conn& c) noexcept;
+  // call(ConnSink&) into the protocol core for `c`, then finish(c); returns what call returns.
+  template <class F>
+  auto in_core(Conn& c, F&& call) noexcept;
   void emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;
   bool attach_payload(Port& p, rte_mbuf* m, const tcp::OutSegment<MbufBuf>& seg) noexcept;
   static bool tso_fits(const Port& p, const Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;

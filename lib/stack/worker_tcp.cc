@@ -3,6 +3,7 @@
 // calls. The protocol itself is lib/tcp.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include <rte_ip.h>
 
@@ -173,6 +174,23 @@ struct ConnSink {
   }
   tcp::CoreState& core() noexcept { return w.core_; }
 };
+
+// One call into the protocol core for `c`: the Sink, the re-entry guard (application calls
+// made from callbacks are queued on the Conn), then finish() runs what was queued and frees a
+// Conn the core closed.
+template <class F>
+auto Worker::in_core(Conn& c, F&& call) noexcept {
+  ConnSink sink{*this, c};
+  c.in_core = true;
+  if constexpr (std::is_void_v<decltype(call(sink))>) {
+    call(sink);
+    finish(c);
+  } else {
+    auto r = call(sink);
+    finish(c);
+    return r;
+  }
+}
 
 Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_conns,
                                            const timewait::TwTableConfig& tw,
@@ -749,10 +767,7 @@ void Worker::on_wheel_timer(time::Timer& t) noexcept {
       reinterpret_cast<const std::byte*>(&t) - reinterpret_cast<const std::byte*>(conns_.data());
   Conn& c = conns_[static_cast<size_t>(offset) / sizeof(Conn)];
   const auto kind = static_cast<tcp::TimerKind>(&t - c.timers.data());
-  ConnSink sink{*this, c};
-  c.in_core = true;
-  tcp::on_timer(c.tcb, kind, now_, sink);
-  finish(c);
+  in_core(c, [&](ConnSink& sink) { tcp::on_timer(c.tcb, kind, now_, sink); });
 }
 
 // Attaches the payload of `seg` to `m` by reference: an indirect mbuf per source segment
@@ -1031,12 +1046,11 @@ Result<void, tcp::SendError> Worker::send(Conn& c, const MbufBuf& data) noexcept
     }
     return {};
   }
-  ConnSink sink{*this, c};
-  c.in_core = true;
-  auto r = tcp::send(c.tcb, data, now_, sink);
-  note_sndq(c);
-  finish(c);
-  return r;
+  return in_core(c, [&](ConnSink& sink) {
+    auto r = tcp::send(c.tcb, data, now_, sink);
+    note_sndq(c);
+    return r;
+  });
 }
 
 uint32_t Worker::send_copy(Conn& c, std::span<const std::byte> bytes_in) noexcept {
@@ -1065,10 +1079,7 @@ void Worker::consume(Conn& c, uint32_t n) noexcept {
     c.pending_consume += n;
     return;
   }
-  ConnSink sink{*this, c};
-  c.in_core = true;
-  tcp::consume(c.tcb, n, now_, sink);
-  finish(c);
+  in_core(c, [&](ConnSink& sink) { tcp::consume(c.tcb, n, now_, sink); });
 }
 
 void Worker::apply_nagle(Conn& c) noexcept {
@@ -1082,10 +1093,7 @@ void Worker::set_nagle(Conn& c, bool on) noexcept {
     c.tcb.nagle = on;  // takes effect at the next send decision
     return;
   }
-  ConnSink sink{*this, c};
-  c.in_core = true;
-  tcp::set_nagle(c.tcb, on, now_, sink);
-  finish(c);
+  in_core(c, [&](ConnSink& sink) { tcp::set_nagle(c.tcb, on, now_, sink); });
 }
 
 void Worker::shutdown(Conn& c) noexcept {
