@@ -1,3 +1,8 @@
+// The Worker's loop and its L2/L3: poll() (clock, timers, RX burst, steering, TX flush),
+// Ethernet, IPv4 and IPv6 input, ICMP and ICMPv6 (echo, neighbour discovery answers), the reset
+// for a segment nothing takes, and the TX batch. The other rooms of the same class:
+// neighbors.cc, steer.cc, worker_tcp.cc (TCP demultiplexing, connections, application calls),
+// active_open.cc, tx_encoder.cc; what they share is stack/worker_detail.h.
 #include "stack/worker.h"
 
 #include <algorithm>
@@ -7,6 +12,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "stack/worker_detail.h"
 #include "wire/arp.h"
 #include "wire/checksum.h"
 #include "wire/icmp.h"
@@ -18,32 +24,7 @@
 namespace tempo::stack {
 
 using telemetry::Layer;
-
-namespace {
-
-// IEEE 802.3: a frame is at least 60 bytes before the FCS. Many NICs pad short frames
-// themselves, but not all, and a TAP device passes what it is given.
-constexpr uint16_t kMinFrame = 60;
-constexpr uint8_t kDefaultTtl = 64;  // RFC 1700 / Linux ip_default_ttl
-
-// Ethernet destination of an IPv6 multicast address (RFC 2464 §7).
-wire::MacAddr eth_for(const wire::Ipv6Addr& dst, const wire::MacAddr& unicast) {
-  return dst.is_multicast() ? dst.multicast_mac() : unicast;
-}
-
-wire::Ipv6Addr mapped(wire::Ipv4Addr a) {
-  const uint32_t v = a.value();
-  return wire::Ipv6Addr({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, static_cast<uint8_t>(v >> 24),
-                         static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8),
-                         static_cast<uint8_t>(v)});
-}
-
-bool same_prefix(wire::Ipv4Addr a, wire::Ipv4Addr b, uint8_t len) {
-  const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
-  return ((a.value() ^ b.value()) & mask) == 0;
-}
-
-}  // namespace
+using namespace detail;  // NOLINT: the Worker's own helpers
 
 std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr dst) noexcept {
   if (same_prefix(dst, iface.ipv4, iface.ipv4_prefix)) {
@@ -60,7 +41,6 @@ std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr ds
   }
   return iface.gateway4;
 }
-
 Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
                const FaultConfig& faults)
     : index_(index), now_(start), wheel_(start) {
@@ -78,7 +58,6 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
     }
   }
 }
-
 Worker::~Worker() {
   for (Port& p : ports_) {
     if (p.tso.m != nullptr) {
@@ -98,7 +77,6 @@ Worker::~Worker() {
     }
   }
 }
-
 uint32_t Worker::poll(Ticks now) noexcept {
   now_ = now;
   if (now_ >= next_maintenance_) [[unlikely]] {
@@ -161,176 +139,9 @@ uint32_t Worker::poll(Ticks now) noexcept {
   }
   return received;
 }
-
-void Worker::join(const Mesh* mesh) noexcept {
-  mesh_ = mesh != nullptr && mesh->workers() > 1 ? mesh : nullptr;
-  steer_out_.assign(mesh_ != nullptr ? mesh_->workers() : 0, SteerBatch{});
-}
-
-uint16_t Worker::owner_of(const Port& p, const rte_mbuf* m) const noexcept {
-  // Only the fields the Toeplitz hash reads; input() validates the packet properly.
-  const auto* b = rte_pktmbuf_mtod(m, const uint8_t*);
-  const uint32_t len = rte_pktmbuf_data_len(m);
-  constexpr uint32_t kEth = wire::EthView::kHeaderLen;
-  if (len < kEth + wire::Ipv4View::kMinHeaderLen + 4) {
-    return index_;
-  }
-  const uint16_t type = static_cast<uint16_t>(b[12] << 8 | b[13]);
-  auto be16 = [&](uint32_t off) { return static_cast<uint16_t>(b[off] << 8 | b[off + 1]); };
-  if (type == wire::kEtherTypeIpv4) {
-    const uint32_t ihl = (b[kEth] & 0x0fu) * 4u;
-    const bool fragment = (be16(kEth + 6) & 0x3fffu) != 0;  // MF or an offset
-    if ((b[kEth] >> 4) != 4 || ihl < 20 || b[kEth + 9] != wire::kIpProtoTcp || fragment ||
-        len < kEth + ihl + 4) {
-      return index_;
-    }
-    auto be32 = [&](uint32_t off) {
-      return uint32_t{b[off]} << 24 | uint32_t{b[off + 1]} << 16 | uint32_t{b[off + 2]} << 8 |
-             b[off + 3];
-    };
-    return p.iface.rss->queue(wire::Ipv4Addr(be32(kEth + 12)), wire::Ipv4Addr(be32(kEth + 16)),
-                              be16(kEth + ihl), be16(kEth + ihl + 2));
-  }
-  if (type == wire::kEtherTypeIpv6) {
-    constexpr uint32_t kIp6 = wire::Ipv6View::kHeaderLen;
-    if (len < kEth + kIp6 + 4 || b[kEth + 6] != wire::kIpProtoTcp) {
-      return index_;
-    }
-    std::array<uint8_t, 16> src;
-    std::array<uint8_t, 16> dst;
-    std::memcpy(src.data(), b + kEth + 8, 16);
-    std::memcpy(dst.data(), b + kEth + 24, 16);
-    return p.iface.rss->queue_of_hash(
-        p.iface.rss->hash(src, dst, be16(kEth + kIp6), be16(kEth + kIp6 + 2)));
-  }
-  return index_;
-}
-
-void Worker::steer(uint16_t to, rte_mbuf* m) noexcept {
-  if (to >= steer_out_.size()) {  // a queue with no Worker: nobody owns the tuple here
-    rte_pktmbuf_free(m);
-    counters_.steer_dropped++;
-    return;
-  }
-  SteerBatch& b = steer_out_[to];
-  b.m[b.n++] = m;
-  if (b.n == b.m.size()) {
-    flush_steered();
-  }
-}
-
-void Worker::flush_steered() noexcept {
-  for (uint16_t to = 0; to < steer_out_.size(); ++to) {
-    SteerBatch& b = steer_out_[to];
-    if (b.n == 0) {
-      continue;
-    }
-    const unsigned sent = rte_ring_sp_enqueue_burst(
-        mesh_->packets(index_, to), reinterpret_cast<void**>(b.m.data()), b.n, nullptr);
-    counters_.steered_out += sent;
-    if (sent < b.n) {  // the owner is behind: drop, as a full RX queue would
-      rte_pktmbuf_free_bulk(b.m.data() + sent, b.n - sent);
-      counters_.steer_dropped += b.n - sent;
-    }
-    b.n = 0;
-  }
-}
-
-void Worker::receive_steered() noexcept {
-  std::array<rte_mbuf*, kBurst> in;
-  for (uint16_t from = 0; from < mesh_->workers(); ++from) {
-    if (from == index_) {
-      continue;
-    }
-    const unsigned n = rte_ring_sc_dequeue_burst(
-        mesh_->packets(from, index_), reinterpret_cast<void**>(in.data()), kBurst, nullptr);
-    for (unsigned i = 0; i < n; ++i) {
-      counters_.steered_in++;
-      Port* p = nullptr;
-      for (Port& q : ports_) {
-        if (q.iface.port_id == in[i]->port) {
-          p = &q;
-        }
-      }
-      if (p != nullptr) {
-        input(*p, in[i]);
-      } else {
-        counters_.steer_dropped++;
-      }
-      rte_pktmbuf_free(in[i]);
-    }
-  }
-  for (Port& p : ports_) {
-    flush(p);
-  }
-}
-
-void Worker::share(NeighborMsg msg) noexcept {
-  if (mesh_ == nullptr) {
-    return;
-  }
-  for (uint16_t to = 0; to < mesh_->workers(); ++to) {
-    if (to != index_ &&
-        rte_ring_sp_enqueue_elem(mesh_->neighbors(index_, to), &msg, sizeof(NeighborMsg)) != 0) {
-      counters_.neighbor_share_dropped++;
-    }
-  }
-}
-
-void Worker::share_neighbor(const Port& p, const wire::Ipv4Addr& ip,
-                            const wire::MacAddr& mac) noexcept {
-  NeighborMsg msg;
-  msg.port = static_cast<uint8_t>(&p - ports_.data());
-  msg.v6 = 0;
-  const uint32_t v = ip.value();
-  msg.ip = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
-            static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-  std::memcpy(msg.mac.data(), mac.bytes().data(), 6);
-  share(msg);
-}
-
-void Worker::share_neighbor(const Port& p, const wire::Ipv6Addr& ip,
-                            const wire::MacAddr& mac) noexcept {
-  NeighborMsg msg;
-  msg.port = static_cast<uint8_t>(&p - ports_.data());
-  msg.v6 = 1;
-  std::memcpy(msg.ip.data(), ip.bytes().data(), 16);
-  std::memcpy(msg.mac.data(), mac.bytes().data(), 6);
-  share(msg);
-}
-
-void Worker::receive_neighbors() noexcept {
-  std::array<NeighborMsg, 16> in;
-  for (uint16_t from = 0; from < mesh_->workers(); ++from) {
-    if (from == index_) {
-      continue;
-    }
-    const unsigned n = rte_ring_sc_dequeue_burst_elem(mesh_->neighbors(from, index_), in.data(),
-                                                      sizeof(NeighborMsg), in.size(), nullptr);
-    for (unsigned i = 0; i < n; ++i) {
-      const NeighborMsg& msg = in[i];
-      if (msg.port >= ports_.size()) {
-        continue;
-      }
-      Port& p = ports_[msg.port];
-      const wire::MacAddr mac(msg.mac);
-      if (msg.v6 != 0) {
-        p.nd.learn(wire::Ipv6Addr(msg.ip), mac, now_);
-      } else {
-        p.arp.learn(wire::Ipv4Addr(msg.ip[0], msg.ip[1], msg.ip[2], msg.ip[3]), mac, now_);
-      }
-      counters_.neighbor_shared_in++;
-      if (p.n_parked > 0) {
-        release_parked(p);
-      }
-    }
-  }
-}
-
 std::span<std::byte> Worker::bytes(rte_mbuf* m) noexcept {
   return {rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_data_len(m)};
 }
-
 void Worker::input(Port& p, rte_mbuf* m) noexcept {
   if (m->nb_segs != 1) [[unlikely]] {
     // Multi-segment frames arrive only with jumbo MTUs on scattered RX, which tempo does not
@@ -363,51 +174,6 @@ void Worker::input(Port& p, rte_mbuf* m) noexcept {
       return;
   }
 }
-
-// RFC 826 "Packet Reception": merge the sender into the cache if it is there already; if we
-// are the target, add it, and answer a request.
-void Worker::input_arp(Port& p, const wire::EthView& eth) noexcept {
-  auto arp = wire::ArpView::parse(eth.payload());
-  if (!arp) {
-    counters_.drop(Layer::kArp, arp.error());
-    return;
-  }
-  const bool for_us = arp->tpa() == p.iface.ipv4;
-  if (arp->spa().is_unspecified() || arp->sha().is_multicast()) {
-    counters_.drop(Layer::kArp, wire::WireError::kBadAddress);
-    return;
-  }
-  if (for_us || p.arp.lookup(arp->spa(), now_)) {
-    if (p.arp.learn(arp->spa(), arp->sha(), now_)) {
-      counters_.arp_learned++;
-    }
-    // Every time, not only when new: the other Workers' entries age too, and the answer to
-    // another Worker's request may arrive here.
-    share_neighbor(p, arp->spa(), arp->sha());
-    if (p.n_parked > 0) {
-      release_parked(p);
-    }
-  }
-  if (!for_us) {
-    counters_.drop_not_for_us++;
-    return;
-  }
-  if (!arp->is_request()) {
-    return;  // a reply to us: learned above
-  }
-  rte_mbuf* m = alloc(p, kMinFrame);
-  if (m == nullptr) {
-    return;
-  }
-  std::span<std::byte> out = bytes(m);
-  std::fill(out.begin(), out.end(), std::byte{0});
-  const size_t l2 = *wire::write_eth(out, arp->sha(), p.iface.mac, wire::kEtherTypeArp);
-  (void)*wire::write_arp(out.subspan(l2), wire::ArpOp::kReply, p.iface.mac, p.iface.ipv4,
-                         arp->sha(), arp->spa());
-  counters_.arp_replied++;
-  transmit(p, m);
-}
-
 void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept {
   auto ip = wire::Ipv4View::parse(eth.payload());
   if (!ip) {
@@ -444,7 +210,6 @@ void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
       return;
   }
 }
-
 // RFC 9293 §3.10.7.1, CLOSED: an incoming RST is discarded; any other segment gets a reset:
 // without ACK, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; with ACK, <SEQ=SEG.ACK><CTL=RST>.
 // So a kernel client's connect() to a port nobody serves fails at once ("connection refused")
@@ -466,7 +231,6 @@ void Worker::reply_reset(Port& p, const wire::TcpView& tcp, wire::TcpPacketSpec&
   counters_.tcp_rst_sent++;
   send_built(p, reply);
 }
-
 void Worker::send_built(Port& p, const wire::TcpPacketSpec& spec) noexcept {
   // Headers and options only: at most 14 + 40 + 60 bytes.
   rte_mbuf* m = alloc(
@@ -484,7 +248,6 @@ void Worker::send_built(Port& p, const wire::TcpPacketSpec& spec) noexcept {
   rte_pktmbuf_trim(m, static_cast<uint16_t>(out.size() - std::max<size_t>(*len, kMinFrame)));
   transmit(p, m);
 }
-
 // RFC 1122 §3.2.2.6: every host MUST implement an ICMP Echo server; the reply carries the
 // request's identifier, sequence number and data.
 void Worker::input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View& ip) noexcept {
@@ -520,7 +283,6 @@ void Worker::input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View&
   counters_.icmp_echo_replied++;
   transmit(p, m);
 }
-
 void Worker::input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept {
   auto ip = wire::Ipv6View::parse(eth.payload());
   if (!ip) {
@@ -563,7 +325,6 @@ void Worker::input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
       return;
   }
 }
-
 void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6View& ip) noexcept {
   auto icmp = wire::Icmpv6View::parse(ip);
   if (!icmp) {
@@ -659,183 +420,6 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
   }
   transmit(p, m);
 }
-
-std::vector<std::string> Worker::neighbors() const {
-  std::vector<std::string> out;
-  const Ticks now = now_;  // the last poll's time
-  for (const Port& p : ports_) {
-    p.arp.for_each(now, [&](const wire::Ipv4Addr& ip, const wire::MacAddr& mac) {
-      out.push_back(ip.to_string() + " lladdr " + mac.to_string());
-    });
-    p.nd.for_each(now, [&](const wire::Ipv6Addr& ip, const wire::MacAddr& mac) {
-      out.push_back(ip.to_string() + " lladdr " + mac.to_string());
-    });
-  }
-  return out;
-}
-
-void Worker::maintain() noexcept {
-  for (size_t i = 0; i < ports_.size(); ++i) {
-    const Interface& iface = ports_[i].iface;
-    if (iface.gateway4) {
-      (void)resolve(i, *iface.gateway4);
-    }
-    if (iface.gateway6) {
-      (void)resolve(i, *iface.gateway6);
-    }
-  }
-  for (Port& p : ports_) {
-    if (p.n_parked > 0) {
-      release_parked(p);
-    }
-    flush(p);
-  }
-}
-
-std::optional<wire::MacAddr> Worker::lookup(Port& p, const Remote& dst) noexcept {
-  const auto i = static_cast<size_t>(&p - ports_.data());
-  return dst.v6 ? resolve(i, dst.ip6, false) : resolve(i, dst.ip4, false);
-}
-
-void Worker::park(Port& p, const Remote& dst, rte_mbuf* m) noexcept {
-  if (p.n_parked == p.parked.size()) {
-    // Full: the oldest goes (its connection retransmits), as a neighbour queue does.
-    rte_pktmbuf_free(p.parked[0].m);
-    counters_.drop_no_neighbor++;
-    std::move(p.parked.begin() + 1, p.parked.end(), p.parked.begin());
-    --p.n_parked;
-  }
-  p.parked[p.n_parked++] = Port::Parked{.dst = dst, .m = m, .since = now_};
-  counters_.tx_parked++;
-}
-
-void Worker::release_parked(Port& p) noexcept {
-  uint8_t kept = 0;
-  for (uint8_t k = 0; k < p.n_parked; ++k) {
-    Port::Parked& e = p.parked[k];
-    if (auto mac = lookup(p, e.dst)) {
-      // The destination MAC is the frame's first six bytes.
-      std::memcpy(rte_pktmbuf_mtod(e.m, std::byte*), mac->bytes().data(), 6);
-      transmit(p, e.m);
-    } else if (now_ - e.since > kParkTimeout) {
-      rte_pktmbuf_free(e.m);
-      counters_.drop_no_neighbor++;
-    } else {
-      p.parked[kept++] = e;
-    }
-  }
-  p.n_parked = kept;
-}
-
-std::optional<wire::MacAddr> Worker::resolve(size_t port, wire::Ipv4Addr dst,
-                                             bool solicit) noexcept {
-  Port& p = ports_[port];
-  const auto hop = next_hop(p.iface, dst);
-  if (!hop) {
-    return std::nullopt;
-  }
-  if (auto mac = p.arp.lookup(*hop, now_)) {
-    return mac;
-  }
-  if (solicit && may_solicit(p, mapped(*hop))) {
-    send_arp_request(p, *hop);
-  }
-  return std::nullopt;
-}
-
-std::optional<wire::MacAddr> Worker::resolve(size_t port, const wire::Ipv6Addr& dst,
-                                             bool solicit) noexcept {
-  Port& p = ports_[port];
-  if (dst.is_multicast()) {
-    return dst.multicast_mac();
-  }
-  // IPv6 next hop: on-link when the /64 (or configured prefix) matches or link-local, else the
-  // gateway.
-  const Interface& i = p.iface;
-  bool on_link = dst.is_link_local();
-  if (!on_link && i.has_ipv6) {
-    on_link = true;
-    for (uint8_t bit = 0; bit < i.ipv6_prefix; ++bit) {
-      const uint8_t m = static_cast<uint8_t>(0x80 >> (bit % 8));
-      if ((dst.bytes()[bit / 8] & m) != (i.ipv6.bytes()[bit / 8] & m)) {
-        on_link = false;
-        break;
-      }
-    }
-  }
-  const wire::Ipv6Addr hop = on_link ? dst : i.gateway6.value_or(wire::Ipv6Addr());
-  if (hop.is_unspecified()) {
-    return std::nullopt;
-  }
-  if (auto mac = p.nd.lookup(hop, now_)) {
-    return mac;
-  }
-  if (solicit && may_solicit(p, hop)) {
-    send_neighbor_solicit(p, hop);
-  }
-  return std::nullopt;
-}
-
-bool Worker::may_solicit(Port& p, const wire::Ipv6Addr& addr) noexcept {
-  Port::Pending* oldest = &p.pending[0];
-  for (Port::Pending& e : p.pending) {
-    if (e.addr == addr) {
-      if (now_ - e.sent < kSolicitInterval && e.sent != Ticks{}) {
-        return false;
-      }
-      e.sent = now_;
-      return true;
-    }
-    if (e.sent < oldest->sent) {
-      oldest = &e;
-    }
-  }
-  *oldest = Port::Pending{addr, now_};
-  return true;
-}
-
-void Worker::send_arp_request(Port& p, wire::Ipv4Addr target) noexcept {
-  rte_mbuf* m = alloc(p, kMinFrame);
-  if (m == nullptr) {
-    return;
-  }
-  std::span<std::byte> out = bytes(m);
-  std::fill(out.begin(), out.end(), std::byte{0});
-  const size_t l2 =
-      *wire::write_eth(out, wire::MacAddr::broadcast(), p.iface.mac, wire::kEtherTypeArp);
-  (void)*wire::write_arp(out.subspan(l2), wire::ArpOp::kRequest, p.iface.mac, p.iface.ipv4,
-                         wire::MacAddr(), target);
-  counters_.arp_requests_sent++;
-  transmit(p, m);
-}
-
-// RFC 4861 §7.2.2: a multicast solicitation to the target's solicited-node address, with our
-// link-layer address in a source option, hop limit 255.
-void Worker::send_neighbor_solicit(Port& p, const wire::Ipv6Addr& target) noexcept {
-  const Interface& i = p.iface;
-  const wire::Ipv6Addr src = target.is_link_local() || !i.has_ipv6 ? i.link_local : i.ipv6;
-  const wire::Ipv6Addr dst = target.solicited_node();
-  constexpr size_t kBody = wire::Icmpv6View::kNdMinLen + 8;
-  constexpr size_t kLen = wire::EthView::kHeaderLen + wire::Ipv6View::kHeaderLen + kBody;
-  rte_mbuf* m = alloc(p, kLen);
-  if (m == nullptr) {
-    return;
-  }
-  std::span<std::byte> out = bytes(m);
-  size_t off = *wire::write_eth(out, dst.multicast_mac(), i.mac, wire::kEtherTypeIpv6);
-  off += *wire::write_ipv6(out.subspan(off),
-                           wire::Ipv6HeaderFields{.src = src,
-                                                  .dst = dst,
-                                                  .next_header = wire::kIpProtoIcmpv6,
-                                                  .payload_len = kBody,
-                                                  .hop_limit = wire::kNdHopLimit,
-                                                  .traffic_class = 0,
-                                                  .flow_label = 0});
-  (void)*wire::write_icmpv6_ns(out.subspan(off), src, dst, target, i.mac);
-  counters_.nd_solicit_sent++;
-  transmit(p, m);
-}
-
 rte_mbuf* Worker::alloc(Port& p, uint16_t len) noexcept {
   rte_mbuf* m = rte_pktmbuf_alloc(p.iface.pool);
   if (m == nullptr) [[unlikely]] {
@@ -849,14 +433,12 @@ rte_mbuf* Worker::alloc(Port& p, uint16_t len) noexcept {
   }
   return m;
 }
-
 void Worker::transmit(Port& p, rte_mbuf* m) noexcept {
   p.tx[p.tx_len++] = m;
   if (p.tx_len == p.tx.size()) {
     flush(p);
   }
 }
-
 void Worker::flush(Port& p) noexcept {
   tso_flush(p);
   rte_mbuf** tx = p.tx.data();
@@ -884,5 +466,4 @@ void Worker::flush(Port& p) noexcept {
     rte_pktmbuf_free_bulk(&tx[sent], static_cast<unsigned>(len - sent));
   }
 }
-
 }  // namespace tempo::stack

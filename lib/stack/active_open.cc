@@ -1,0 +1,149 @@
+// Active open (RFC 9293 §3.10.1): the ISS (RFC 6528, raised above a reused tuple's old sequence
+// space), the source port (RFC 6056 algorithm 3, steered by the RSS model so the replies reach
+// this Worker, taking a tuple from TIME_WAIT only where timestamps make it safe), and the SYN.
+#include <array>
+#include <cstring>
+
+#include "stack/worker.h"
+#include "stack/worker_detail.h"
+#include "tcp/isn.h"
+#include "tcp/ts_offset.h"
+#include "timewait/demux.h"
+#include "timewait/policy.h"
+
+namespace tempo::stack {
+
+using telemetry::Layer;
+using namespace detail;  // NOLINT: the Worker's own helpers
+
+uint32_t Worker::choose_iss(const crypto::FlowTuple& tuple,
+                            std::optional<uint32_t> floor) noexcept {
+  return timewait::iss_above_floor(tcp::isn(*prf_, tuple, now_), floor);
+}
+
+std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSpec& spec,
+                                                uint16_t rport,
+                                                std::optional<uint32_t>* iss_floor) noexcept {
+  const uint16_t lo = wcfg_.local_port_lo;
+  const uint16_t hi = wcfg_.local_port_hi;
+  const uint32_t span = uint32_t{hi} - lo + 1;
+  // RFC 6056 §3.3.3: offset = F(local, remote, remote port, secret), then next_ephemeral.
+  std::array<std::byte, 2 * 16 + 2 + 1> msg{};
+  msg[0] = std::byte{'P'};
+  if (spec.ipv6) {
+    std::memcpy(&msg[1], spec.src6.bytes().data(), 16);
+    std::memcpy(&msg[17], spec.dst6.bytes().data(), 16);
+  } else {
+    const uint32_t l = spec.src4.value();
+    const uint32_t r = spec.dst4.value();
+    std::memcpy(&msg[1], &l, 4);
+    std::memcpy(&msg[17], &r, 4);
+  }
+  std::memcpy(&msg[33], &rport, 2);
+  const uint32_t offset = static_cast<uint32_t>(prf_->eval(msg));
+  uint32_t cursor = (offset + next_ephemeral_) % span;
+  const uint32_t start = cursor;
+
+  const Ticks min_age = wcfg_.active_reuse_min_age;
+  // Taken: a listener's port, a live connection, or a TIME_WAIT entry that may not be reused
+  // yet. A reusable entry is removed here; the picker returns this very port next.
+  auto taken = [&](uint16_t lport) {
+    for (const Listener& l : listeners_) {
+      if (l.port == lport) {
+        return true;
+      }
+    }
+    auto try_tw = [&](auto& tw, const auto& tuple) {
+      const uint32_t idx = tw.find(tuple);
+      if (idx == timewait::kNoIndex) {
+        return false;
+      }
+      const uint32_t floor = timewait::reuse_iss_floor(tw.at(idx).conn);
+      if (!tw.take_for_active_open(idx, now_, min_age)) {
+        return true;
+      }
+      *iss_floor = floor;
+      return false;
+    };
+    if (find_conn(spec, lport, rport) != nullptr) {
+      return true;
+    }
+    return spec.ipv6 ? try_tw(tw_->v6(), tw_tuple(key6(spec, lport, rport)))
+                     : try_tw(tw_->v4(), tw_tuple(key4(spec, lport, rport)));
+  };
+  static const flow::RssSteering kOneQueue(flow::kSymmetricRssKey, {});
+  const flow::RssSteering& rss = p.iface.rss ? *p.iface.rss : kOneQueue;
+  const uint16_t queue = p.iface.rss ? p.iface.queue : 0;
+  std::optional<uint16_t> port =
+      spec.ipv6 ? rss.pick_local_port(spec.src6.bytes(), spec.dst6.bytes(), rport, queue, lo, hi,
+                                      &cursor, taken)
+                : rss.pick_local_port(spec.src4, spec.dst4, rport, queue, lo, hi, &cursor, taken);
+  next_ephemeral_ += (cursor + span - start) % span;
+  return port;
+}
+
+Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
+                                            const AppHandler* app, void* user,
+                                            const ConnOptions& opts) noexcept {
+  if (conns_.empty()) {
+    return fail(ConnectError::kNoTcp);
+  }
+  if (port >= ports_.size()) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoRoute);
+  }
+  Port& p = ports_[port];
+  if (remote.v6 && !p.iface.has_ipv6) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoAddress);
+  }
+  if (!remote.v6 && !next_hop(p.iface, remote.ip4)) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoRoute);
+  }
+  if (free_head_ == UINT32_MAX) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoSlot);
+  }
+  wire::TcpPacketSpec spec{};
+  spec.ipv6 = remote.v6;
+  if (remote.v6) {
+    spec.src6 = p.iface.ipv6;
+    spec.dst6 = remote.ip6;
+  } else {
+    spec.src4 = p.iface.ipv4;
+    spec.dst4 = remote.ip4;
+  }
+  std::optional<uint32_t> iss_floor;
+  const std::optional<uint16_t> lport = pick_local_port(p, spec, remote.port, &iss_floor);
+  if (!lport) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoLocalPort);
+  }
+  // Soliciting now overlaps address resolution with building the SYN, which waits for it.
+  const std::optional<wire::MacAddr> mac =
+      remote.v6 ? resolve(port, remote.ip6) : resolve(port, remote.ip4);
+  crypto::FlowTuple tuple;
+  Conn* c = new_conn(p, spec, *lport, remote.port, app, &tuple);
+  if (c == nullptr) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoSlot);
+  }
+  c->user = user;
+  c->mac_ok = mac.has_value();
+  if (mac) {
+    c->peer_mac = *mac;
+  }
+  counters_.tcp_active_opens++;
+  const uint32_t tso = tcp::ts_offset(*prf_, tuple.local, tuple.remote);
+  ConnSink sink{*this, *c};
+  c->in_core = true;
+  c->opts = opts;
+  tcp::connect(c->tcb, cfg_for(c->v6, opts), tcp::SeqNum(choose_iss(tuple, iss_floor)), tso, now_,
+               sink);
+  apply_nagle(*c);
+  finish(*c);
+  return c;
+}
+
+}  // namespace tempo::stack

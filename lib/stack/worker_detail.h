@@ -1,0 +1,202 @@
+// What the files of the Worker share (lib/stack/worker*.cc, neighbors.cc, steer.cc,
+// active_open.cc, tx_encoder.cc): the protocol core's Sink, the call-into-the-core sequence, and
+// the small conversions between packet specs, table keys and TIME_WAIT tuples. Internal to
+// lib/stack.
+#pragma once
+
+#include <array>
+#include <cstring>
+#include <type_traits>
+
+#include "stack/worker.h"
+#include "timewait/from_tcp.h"
+
+namespace tempo::stack {
+namespace detail {
+
+// IEEE 802.3: a frame is at least 60 bytes before the FCS. Many NICs pad short frames
+// themselves, but not all, and a TAP device passes what it is given.
+inline constexpr uint16_t kMinFrame = 60;
+inline constexpr uint8_t kDefaultTtl = 64;  // RFC 1700 / Linux ip_default_ttl
+
+// Ethernet destination of an IPv6 multicast address (RFC 2464 §7).
+inline wire::MacAddr eth_for(const wire::Ipv6Addr& dst, const wire::MacAddr& unicast) {
+  return dst.is_multicast() ? dst.multicast_mac() : unicast;
+}
+
+inline wire::Ipv6Addr mapped(wire::Ipv4Addr a) {
+  const uint32_t v = a.value();
+  return wire::Ipv6Addr({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, static_cast<uint8_t>(v >> 24),
+                         static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8),
+                         static_cast<uint8_t>(v)});
+}
+
+inline bool same_prefix(wire::Ipv4Addr a, wire::Ipv4Addr b, uint8_t len) {
+  const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+  return ((a.value() ^ b.value()) & mask) == 0;
+}
+
+inline crypto::IpAddress ip_of(const wire::Ipv4Addr& a) { return crypto::IpAddress::v4(a.value()); }
+inline crypto::IpAddress ip_of(const wire::Ipv6Addr& a) {
+  std::array<std::byte, 16> b;
+  std::memcpy(b.data(), a.bytes().data(), 16);
+  return crypto::IpAddress::v6(b);
+}
+
+inline timewait::TwTupleV4 tw_tuple(const flow::FlowKey4& k) {
+  return {.local_addr = k.local,
+          .remote_addr = k.remote,
+          .local_port = k.local_port,
+          .remote_port = k.remote_port};
+}
+inline timewait::TwTupleV6 tw_tuple(const flow::FlowKey6& k) {
+  return {.local_addr = k.local,
+          .remote_addr = k.remote,
+          .local_port = k.local_port,
+          .remote_port = k.remote_port};
+}
+
+inline CloseReason public_reason(tcp::CloseReason r) {
+  static_assert(static_cast<int>(CloseReason::kAborted) ==
+                static_cast<int>(tcp::CloseReason::kAborted));
+  return static_cast<CloseReason>(r);
+}
+
+// The connection-table keys and the keyed-hash tuple of a packet spec (src = local).
+inline flow::FlowKey4 key4(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) {
+  return {.local = r.src4.value(),
+          .remote = r.dst4.value(),
+          .local_port = lport,
+          .remote_port = rport,
+          .pad = 0};
+}
+inline flow::FlowKey6 key6(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) {
+  flow::FlowKey6 k{};
+  k.local = r.src6.bytes();
+  k.remote = r.dst6.bytes();
+  k.local_port = lport;
+  k.remote_port = rport;
+  return k;
+}
+inline crypto::FlowTuple flow_tuple(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) {
+  return r.ipv6 ? crypto::FlowTuple{ip_of(r.src6), ip_of(r.dst6), lport, rport}
+                : crypto::FlowTuple{ip_of(r.src4), ip_of(r.dst4), lport, rport};
+}
+
+// A received segment's header as the protocol core takes it (the payload is the caller's).
+inline tcp::Segment<MbufBuf> segment_of(const wire::TcpView& tcp, const wire::TcpOptions& opts) {
+  tcp::Segment<MbufBuf> seg;
+  seg.seq = tcp::SeqNum(tcp.seq());
+  seg.ack = tcp::SeqNum(tcp.ack());
+  seg.flags = tcp.flags().bits();
+  seg.window = tcp.window();
+  seg.opts = opts;
+  return seg;
+}
+
+inline Remote remote_of(const Conn& c) {
+  Remote r;
+  r.v6 = c.v6;
+  if (c.v6) {
+    r.ip6 = wire::Ipv6Addr(c.key6.remote);
+    r.port = c.key6.remote_port;
+  } else {
+    r.ip4 = wire::Ipv4Addr(c.key4.remote);
+    r.port = c.key4.remote_port;
+  }
+  return r;
+}
+
+// Payloads up to this size are copied into the header mbuf; larger ones are attached by
+// reference (an indirect mbuf per source segment), which costs an mbuf but no copy.
+inline constexpr uint32_t kCopyBelow = 256;
+
+// TSO frames: segments of at least this much payload merge; a frame holds at most
+// kTsoMaxPayload bytes (the IPv4 total length, less headers) in at most kTsoMaxSegs mbufs.
+inline constexpr uint32_t kTsoMinSegment = 512;
+inline constexpr uint32_t kTsoMaxPayload = 65535 - 60 - 60;
+inline constexpr uint32_t kTsoMaxSegs = 64;
+
+}  // namespace detail
+
+// The protocol core's Sink for one call on one Conn (tcp/sink.h).
+struct ConnSink {
+  Worker& w;
+  Conn& c;
+
+  void emit(const tcp::OutSegment<MbufBuf>& seg) noexcept { w.emit(c, seg); }
+  void arm_timer(tcp::TimerKind k, Ticks t) noexcept {
+    w.wheel_.arm(c.timers[static_cast<size_t>(k)], t);
+  }
+  void cancel_timer(tcp::TimerKind k) noexcept {
+    w.wheel_.cancel(c.timers[static_cast<size_t>(k)]);
+  }
+  void on_connected() noexcept {
+    w.leave_backlog(c);
+    if (c.app != nullptr && c.app->on_connected != nullptr) {
+      c.app->on_connected(c, c.app->ctx);
+    }
+  }
+  void on_data(const MbufBuf& b, uint32_t off, uint32_t len) noexcept {
+    if (c.app != nullptr && c.app->on_data != nullptr) {
+      // The slice's reference passes to the Bytes: no extra reference counting.
+      MbufBuf window = b.slice(off, len);
+      const uint32_t window_off = window.offset();
+      const Bytes data(window.release_ref(), window_off, len);
+      c.app->on_data(c, data, c.app->ctx);
+    } else {
+      c.pending_consume += len;  // nobody reads: drop the bytes, keep the window open
+    }
+  }
+  // Space in the send queue: retry the queued sends, then tell the application (finish()).
+  void on_writable() noexcept {
+    c.send_blocked = false;
+    c.notify_writable = true;
+  }
+  void on_peer_fin() noexcept {
+    if (c.app != nullptr && c.app->on_peer_closed != nullptr) {
+      c.app->on_peer_closed(c, c.app->ctx);
+    }
+  }
+  void on_closed(tcp::CloseReason r) noexcept {
+    c.dead = true;
+    if (c.app != nullptr && c.app->on_closed != nullptr) {
+      c.app->on_closed(c, detail::public_reason(r), c.app->ctx);
+    }
+  }
+  // The control block and its buffers go; a compact record takes the tuple's place in the
+  // TIME_WAIT table (DESIGN.md principle 5). At the table's bound on_full decides: the oldest
+  // entry is evicted, or this one is refused (closed at once, as Linux at tcp_max_tw_buckets);
+  // the table counts either.
+  void on_time_wait(const tcp::TimeWaitInfo& tw) noexcept {
+    w.counters_.tcp_time_wait_entered++;
+    const timewait::TwConn rec = timewait::tw_conn(tw, w.now_);
+    if (c.v6) {
+      (void)w.tw_->insert(detail::tw_tuple(c.key6), rec, w.now_);
+    } else {
+      (void)w.tw_->insert(detail::tw_tuple(c.key4), rec, w.now_);
+    }
+    c.dead = true;
+    if (c.app != nullptr && c.app->on_closed != nullptr) {
+      c.app->on_closed(c, CloseReason::kNormal, c.app->ctx);
+    }
+  }
+  tcp::CoreState& core() noexcept { return w.core_; }
+};
+// One call into the protocol core for `c`: the Sink, the re-entry guard (application calls
+// made from callbacks are queued on the Conn), then finish() runs what was queued and frees a
+// Conn the core closed.
+template <class F>
+auto Worker::in_core(Conn& c, F&& call) noexcept {
+  ConnSink sink{*this, c};
+  c.in_core = true;
+  if constexpr (std::is_void_v<decltype(call(sink))>) {
+    call(sink);
+    finish(c);
+  } else {
+    auto r = call(sink);
+    finish(c);
+    return r;
+  }
+}
+}  // namespace tempo::stack
