@@ -10,6 +10,7 @@ skip counts as a failure (tests/run.sh).
 """
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -216,3 +217,16 @@ def af_packet_setup(tag, app="tempo-echo", changes=lambda cfg: None):
                     proc.stop()
                 proc.log.close()
             os.unlink(path)
+
+
+def http_clients(ns, addr, count, port=80, source_port=0, timeout=600):
+    """tests/interop/http_client.py in `ns`: `count` short HTTP/1.1 requests to addr:port, one a
+    connection (from one fixed source port when `source_port` is set). Returns its JSON summary
+    ({} when it printed none) and everything it printed."""
+    client = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_client.py")
+    args = ["/usr/bin/python3", client, addr, "--count", str(count), "--port", str(port)]
+    if source_port:
+        args += ["--source-port", str(source_port)]
+    r = ns.sh(*args, check=False, timeout=timeout)
+    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    return (json.loads(lines[-1]) if lines else {}), r.stdout + r.stderr

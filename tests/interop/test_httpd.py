@@ -2,14 +2,10 @@
 `Connection: close`; tempo closing first holds the TIME_WAIT entries in its compact table,
 and a kernel client reusing the same 4-tuple gets served (RFC 6191 passive early reuse)."""
 
-import json
-import os
 import unittest
 
 import harness
 from harness import TEMPO_V4, TEMPO_V6
-
-CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_client.py")
 
 
 def httpd(cfg):
@@ -17,12 +13,7 @@ def httpd(cfg):
 
 
 def clients(ns, addr, count, source_port=0, timeout=600):
-    args = ["/usr/bin/python3", CLIENT, addr, "--count", str(count)]
-    if source_port:
-        args += ["--source-port", str(source_port)]
-    r = ns.sh(*args, check=False, timeout=timeout)
-    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
-    return (json.loads(lines[-1]) if lines else {}), r.stdout + r.stderr
+    return harness.http_clients(ns, addr, count, source_port=source_port, timeout=timeout)
 
 
 class Httpd(unittest.TestCase):

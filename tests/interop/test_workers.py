@@ -4,7 +4,6 @@ own to their owner (software steering, lib/stack/mesh.h), and the neighbours one
 reach the other. Passive opens land on both Workers; tempo-proxy's active opens from both
 Workers get their replies back; every request is answered and every byte relayed intact."""
 
-import json
 import os
 import unittest
 
@@ -12,7 +11,6 @@ import harness
 from harness import KERNEL_V4, TEMPO_V4
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-HTTP_CLIENT = os.path.join(HERE, "http_client.py")
 ECHO_CLIENT = os.path.join(HERE, "echo_client.py")
 PROXY_PORT = 8080
 BACKEND_PORT = 8000
@@ -34,10 +32,7 @@ PROXY = {"proxy": {"listen": PROXY_PORT, "backends": [f"{KERNEL_V4}:{BACKEND_POR
 
 def http_clients(ns, port, count):
     # A bound that a working stack never nears (a second or two here) and a broken one reaches.
-    r = ns.sh("/usr/bin/python3", HTTP_CLIENT, TEMPO_V4, "--count", str(count), "--port", str(port),
-              check=False, timeout=180)
-    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
-    return (json.loads(lines[-1]) if lines else {}), r.stdout + r.stderr
+    return harness.http_clients(ns, TEMPO_V4, count, port=port, timeout=180)
 
 
 def per_worker(c, name):
