@@ -32,10 +32,41 @@ struct Server {
   bool keepalive = true;
 };
 
-// Per-connection request assembly: the head so far (requests rarely span segments).
+// Per-connection state, made only when needed: the request head so far (requests rarely span
+// segments), and the part of a response the send buffer did not take yet (on_writable sends
+// it; pipelined requests wait behind it).
 struct Request {
   std::string head;
+  const std::string* out = nullptr;
+  size_t out_off = 0;
+  bool close_after = false;
 };
+
+Request& state_of(Conn& c) {
+  auto* req = static_cast<Request*>(tempo::user(c));
+  if (req == nullptr) {
+    req = new Request();
+    tempo::set_user(c, req);
+  }
+  return *req;
+}
+
+// Sends `resp` from `off`; what is not taken waits in the connection's state. Returns true
+// when all of it went (and closes the connection when `close`).
+bool respond(Conn& c, const std::string& resp, size_t off, bool close) {
+  off += tempo::send_copy(c, std::as_bytes(std::span(resp)).subspan(off));
+  if (off < resp.size()) {
+    Request& req = state_of(c);
+    req.out = &resp;
+    req.out_off = off;
+    req.close_after = close;
+    return false;
+  }
+  if (close) {
+    tempo::close(c);  // we close first: TIME_WAIT is ours
+  }
+  return true;
+}
 
 bool ieq_contains(std::string_view hay, std::string_view needle) {
   auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(),
@@ -43,11 +74,16 @@ bool ieq_contains(std::string_view hay, std::string_view needle) {
   return it != hay.end();
 }
 
-// Answers every complete request head at the front of `in` (pipelining), in order. Returns
-// the bytes consumed; sets *closed when a response closed the connection.
+// Answers every complete request head at the front of `in` (pipelining), in order, until a
+// response waits for room. Returns the bytes consumed; sets *closed when a response closed
+// the connection (or will once it is sent).
 size_t serve(Conn& c, const Server& srv, std::string_view in, bool* closed) {
   size_t used = 0;
   for (;;) {
+    const auto* req = static_cast<const Request*>(tempo::user(c));
+    if (req != nullptr && req->out != nullptr) {
+      return used;  // a response is still going out
+    }
     const size_t end = in.find("\r\n\r\n", used);
     if (end == std::string_view::npos) {
       return used;
@@ -57,10 +93,9 @@ size_t serve(Conn& c, const Server& srv, std::string_view in, bool* closed) {
     const bool close = !srv.keepalive || ieq_contains(head, "connection: close") ||
                        (http10 && !ieq_contains(head, "connection: keep-alive"));
     const std::string& resp = close ? srv.response_close : srv.response_keepalive;
-    tempo::send_copy(c, std::as_bytes(std::span(resp)));
     used = end + 4;
+    respond(c, resp, 0, close);
     if (close) {
-      tempo::close(c);  // we close first: TIME_WAIT is ours
       *closed = true;
       return used;
     }
@@ -79,15 +114,11 @@ void on_data(Conn& c, const Bytes& data, void* ctx) {
     const std::string_view in(buf.data(), data.size());
     const size_t used = serve(c, *srv, in, &closed);
     if (used < in.size() && !closed) {
-      req = new Request();
-      tempo::set_user(c, req);
-      req->head.assign(in.substr(used));
+      state_of(c).head.assign(in.substr(used));
     }
+    req = static_cast<Request*>(tempo::user(c));  // respond() may have made it
   } else {
-    if (req == nullptr) {
-      req = new Request();
-      tempo::set_user(c, req);
-    }
+    req = &state_of(c);
     const size_t old = req->head.size();
     req->head.resize(old + data.size());
     data.copy_to(0, std::as_writable_bytes(std::span(req->head).subspan(old)));
@@ -102,7 +133,31 @@ void on_data(Conn& c, const Bytes& data, void* ctx) {
   }
 }
 
-void on_peer_closed(Conn& c, void* /*ctx*/) { tempo::close(c); }
+// The rest of a response that did not fit, then the requests that waited behind it.
+void on_writable(Conn& c, void* ctx) {
+  const auto* srv = static_cast<const Server*>(ctx);
+  auto* req = static_cast<Request*>(tempo::user(c));
+  if (req == nullptr || req->out == nullptr) {
+    return;
+  }
+  const std::string& resp = *req->out;
+  const size_t off = req->out_off;
+  req->out = nullptr;
+  if (!respond(c, resp, off, req->close_after) || req->close_after) {
+    return;
+  }
+  bool closed = false;
+  req->head.erase(0, serve(c, *srv, req->head, &closed));
+}
+
+void on_peer_closed(Conn& c, void* /*ctx*/) {
+  auto* req = static_cast<Request*>(tempo::user(c));
+  if (req == nullptr || req->out == nullptr) {
+    tempo::close(c);
+  } else {
+    req->close_after = true;  // once the response is out
+  }
+}
 
 void on_closed(Conn& c, tempo::CloseReason /*why*/, void* /*ctx*/) {
   delete static_cast<Request*>(tempo::user(c));
@@ -133,7 +188,7 @@ int run(const tempo::Config& config) {
       .ctx = &srv,
       .on_connected = nullptr,
       .on_data = on_data,
-      .on_writable = nullptr,
+      .on_writable = on_writable,
       .on_peer_closed = on_peer_closed,
       .on_closed = on_closed,
   };

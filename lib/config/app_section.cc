@@ -116,6 +116,45 @@ std::vector<Ipv4Endpoint> AppSection::get_endpoint_list(std::string_view key,
   return out;
 }
 
+std::vector<Ipv4Prefix> AppSection::get_ipv4_block_list(std::string_view key, int min_len) const {
+  const MapView m = view(tree_, app_, path_);
+  if (!m.has(key)) {
+    return {};
+  }
+  const YAML::Node list = m.get(key);
+  const std::string path = m.key_path(key);
+  if (!list.IsSequence()) {
+    detail::fail_value(path, list, "expected a list of addresses or address blocks (A.B.C.D/LEN)");
+  }
+  std::vector<Ipv4Prefix> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string here = detail::join_index(path, i);
+    const std::string text = detail::read_string(list[i], here);
+    bool bad_len = false;
+    std::optional<Ipv4Prefix> p;
+    if (text.find('/') == std::string::npos) {
+      if (const auto a = detail::parse_ipv4(text)) {
+        p = Ipv4Prefix{*a, 32};
+      }
+    } else {
+      p = detail::parse_ipv4_prefix(text, bad_len);
+    }
+    if (!p) {
+      detail::fail_text(here, text, "expected an IPv4 address or block like 198.18.1.0/26");
+    }
+    if (p->len < min_len) {
+      detail::fail_text(here, text,
+                        "expected a prefix length in [" + std::to_string(min_len) + ", 32]");
+    }
+    if (!(detail::network_of(*p) == *p)) {
+      detail::fail_text(here, text,
+                        "host bits set; the block is " + to_string(detail::network_of(*p)));
+    }
+    out.push_back(*p);
+  }
+  return out;
+}
+
 AppSection app_section(const Config& config, std::string_view app) {
   return AppSection(config.app, std::string(app));
 }

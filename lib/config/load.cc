@@ -261,10 +261,58 @@ void parse_routes(const YAML::Node& node, const std::string& path, PortConfig& p
   }
 }
 
+// `ipv4_secondary`: addresses and blocks of addresses on the port's own subnet, none of them
+// the primary address, the subnet's network or broadcast address, or in another entry.
+void parse_secondary(const YAML::Node& node, const std::string& path, PortConfig& port) {
+  if (!node.IsSequence()) {
+    fail_value(path, node, "expected a list of addresses or address blocks (198.18.1.0/26)");
+  }
+  const auto host = [](const Ipv4Addr& a) {
+    return std::uint32_t{a.bytes[0]} << 24 | std::uint32_t{a.bytes[1]} << 16 |
+           std::uint32_t{a.bytes[2]} << 8 | a.bytes[3];
+  };
+  const auto range = [&](const Ipv4Prefix& p) {
+    const std::uint32_t mask = p.len == 0 ? 0 : ~std::uint32_t{0} << (32 - p.len);
+    return std::pair{host(p.addr) & mask, (host(p.addr) & mask) | ~mask};
+  };
+  const auto [net_lo, net_hi] = range(port.ipv4);
+  const std::uint32_t primary = host(port.ipv4.addr);
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string here = detail::join_index(path, i);
+    const std::string text = detail::read_string(node[i], here);
+    Ipv4Prefix p;
+    if (text.find('/') == std::string::npos) {
+      p.addr = read_ipv4(node[i], here);
+      p.len = 32;
+    } else {
+      p = read_ipv4_prefix(node[i], here, 16);
+      check_network(p, here);
+    }
+    const auto [lo, hi] = range(p);
+    if (lo < net_lo || hi > net_hi) {
+      fail_text(here, text,
+                "outside the port's subnet " + to_string(detail::network_of(port.ipv4)));
+    }
+    if (port.ipv4.len < 31 && (lo == net_lo || hi == net_hi)) {
+      fail_text(here, text, "holds the subnet's network or broadcast address");
+    }
+    if (lo <= primary && primary <= hi) {
+      fail_text(here, text, "holds the port's own ipv4 address");
+    }
+    for (std::size_t j = 0; j < port.ipv4_secondary.size(); ++j) {
+      const auto [olo, ohi] = range(port.ipv4_secondary[j]);
+      if (lo <= ohi && olo <= hi) {
+        fail_text(here, text, "overlaps " + detail::join_index(path, j));
+      }
+    }
+    port.ipv4_secondary.push_back(p);
+  }
+}
+
 PortConfig parse_port(const YAML::Node& node, std::size_t index) {
   const MapView m(node, detail::join_index("ports", index));
-  m.check_keys({"name", "device", "queues", "ipv4", "ipv6", "gateway", "gateway6", "mtu", "mbufs",
-                "tso", "routes"});
+  m.check_keys({"name", "device", "queues", "ipv4", "ipv4_secondary", "ipv6", "gateway", "gateway6",
+                "mtu", "mbufs", "tso", "routes"});
   PortConfig p;
   p.name = m.get_string("name", "port" + std::to_string(index));
   if (p.name.empty()) {
@@ -281,6 +329,9 @@ PortConfig parse_port(const YAML::Node& node, std::size_t index) {
   }
   p.queues = static_cast<int>(m.get_int("queues", 1, 64, p.queues));
   p.ipv4 = read_ipv4_prefix(m.require("ipv4"), m.key_path("ipv4"), 1);
+  if (m.has("ipv4_secondary")) {
+    parse_secondary(m.get("ipv4_secondary"), m.key_path("ipv4_secondary"), p);
+  }
   if (m.has("ipv6")) {
     p.ipv6 = read_ipv6_prefix(m.get("ipv6"), m.key_path("ipv6"), 1);
   }

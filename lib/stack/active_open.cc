@@ -84,7 +84,8 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSp
 
 Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
                                             const AppHandler* app, void* user,
-                                            const ConnOptions& opts) noexcept {
+                                            const ConnOptions& opts,
+                                            wire::Ipv4Addr source) noexcept {
   if (conns_.empty()) {
     return fail(ConnectError::kNoTcp);
   }
@@ -94,6 +95,10 @@ Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
   }
   Port& p = ports_[port];
   if (remote.v6 && !p.iface.has_ipv6) {
+    counters_.tcp_connect_failed++;
+    return fail(ConnectError::kNoAddress);
+  }
+  if (!remote.v6 && source != wire::Ipv4Addr{} && !p.iface.is_local4(source)) {
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoAddress);
   }
@@ -111,7 +116,7 @@ Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
     spec.src6 = p.iface.ipv6;
     spec.dst6 = remote.ip6;
   } else {
-    spec.src4 = p.iface.ipv4;
+    spec.src4 = source == wire::Ipv4Addr{} ? p.iface.ipv4 : source;
     spec.dst4 = remote.ip4;
   }
   std::optional<uint32_t> iss_floor;

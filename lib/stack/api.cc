@@ -161,6 +161,7 @@ void Stack::run() { rt_->run(); }
 void Stack::request_stop() noexcept { stack::Runtime::request_stop(); }
 void Stack::install_signal_handlers() { stack::Runtime::install_signal_handlers(); }
 void Stack::print_counters(std::FILE* out) const { rt_->print_counters(out); }
+uint64_t Stack::counter(std::string_view name) const { return rt_->counter(name); }
 
 int serve(const Config& config, const std::string& program, uint16_t port, const Handler* handler,
           const std::string& banner) {
@@ -180,20 +181,50 @@ void listen(Worker& w, uint16_t port, const Handler* handler, const ConnOptions&
   w.listen(port, handler, opts);
 }
 
-Result<Conn*, ConnectError> connect(Worker& w, const Endpoint& remote, const Handler* handler,
-                                    void* user, const ConnOptions& opts,
-                                    size_t port_index) noexcept {
+namespace {
+wire::Ipv4Addr to_wire(const Ipv4Addr& a) {
+  return wire::Ipv4Addr(a.bytes[0], a.bytes[1], a.bytes[2], a.bytes[3]);
+}
+stack::Remote to_remote(const Endpoint& remote) {
   stack::Remote r;
   r.v6 = remote.v6;
   r.port = remote.port;
   if (remote.v6) {
     r.ip6 = wire::Ipv6Addr(remote.ip6.bytes);
   } else {
-    const auto& b = remote.ip4.bytes;
-    r.ip4 = wire::Ipv4Addr(b[0], b[1], b[2], b[3]);
+    r.ip4 = to_wire(remote.ip4);
   }
-  return w.connect(port_index, r, handler, user, opts);
+  return r;
 }
+}  // namespace
+
+Result<Conn*, ConnectError> connect(Worker& w, const Endpoint& remote, const Handler* handler,
+                                    void* user, const ConnOptions& opts,
+                                    size_t port_index) noexcept {
+  return w.connect(port_index, to_remote(remote), handler, user, opts);
+}
+
+Result<Conn*, ConnectError> connect_from(Worker& w, const Endpoint& local, const Endpoint& remote,
+                                         const Handler* handler, void* user,
+                                         const ConnOptions& opts, size_t port_index) noexcept {
+  if (local.port != 0) {
+    return fail(ConnectError::kNoLocalPort);
+  }
+  if (local.v6 != remote.v6) {
+    return fail(ConnectError::kNoAddress);
+  }
+  if (local.v6) {
+    return w.connect(port_index, to_remote(remote), handler, user, opts);
+  }
+  const wire::Ipv4Addr src = to_wire(local.ip4);
+  if (src == wire::Ipv4Addr{}) {
+    return fail(ConnectError::kNoAddress);
+  }
+  return w.connect(port_index, to_remote(remote), handler, user, opts, src);
+}
+
+bool link_up(const Worker& w, size_t port_index) noexcept { return w.link_up(port_index); }
+uint64_t time_wait_entries(const Worker& w) noexcept { return w.tw_entries(); }
 
 void set_poll_hook(Worker& w, void (*fn)(Worker&, void* ctx), void* ctx) noexcept {
   w.set_poll_hook(fn, ctx);

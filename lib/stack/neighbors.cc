@@ -91,7 +91,7 @@ void Worker::input_arp(Port& p, const wire::EthView& eth) noexcept {
     counters_.drop(Layer::kArp, arp.error());
     return;
   }
-  const bool for_us = arp->tpa() == p.iface.ipv4;
+  const bool for_us = p.iface.is_local4(arp->tpa());
   if (arp->spa().is_unspecified() || arp->sha().is_multicast()) {
     counters_.drop(Layer::kArp, wire::WireError::kBadAddress);
     return;
@@ -121,8 +121,8 @@ void Worker::input_arp(Port& p, const wire::EthView& eth) noexcept {
   std::span<std::byte> out = bytes(m);
   std::fill(out.begin(), out.end(), std::byte{0});
   const size_t l2 = *wire::write_eth(out, arp->sha(), p.iface.mac, wire::kEtherTypeArp);
-  (void)*wire::write_arp(out.subspan(l2), wire::ArpOp::kReply, p.iface.mac, p.iface.ipv4,
-                         arp->sha(), arp->spa());
+  (void)*wire::write_arp(out.subspan(l2), wire::ArpOp::kReply, p.iface.mac, arp->tpa(), arp->sha(),
+                         arp->spa());
   counters_.arp_replied++;
   transmit(p, m);
 }
@@ -161,7 +161,7 @@ void Worker::maintain() noexcept {
 
 std::optional<wire::MacAddr> Worker::lookup(Port& p, const Remote& dst) noexcept {
   const auto i = static_cast<size_t>(&p - ports_.data());
-  return dst.v6 ? resolve(i, dst.ip6, false) : resolve(i, dst.ip4, false);
+  return dst.v6 ? resolve(i, dst.ip6) : resolve(i, dst.ip4);
 }
 
 void Worker::park(Port& p, const Remote& dst, rte_mbuf* m) noexcept {

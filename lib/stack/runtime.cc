@@ -141,6 +141,12 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
       iface.mac = wire::MacAddr(port.mac);
       iface.ipv4 = to_wire(pc.ipv4.addr);
       iface.ipv4_prefix = pc.ipv4.len;
+      for (const Ipv4Prefix& b : pc.ipv4_secondary) {
+        const uint32_t first = to_wire(b.addr).value();
+        const uint32_t size_less_1 = b.len == 32 ? 0 : (uint32_t{1} << (32 - b.len)) - 1;
+        iface.ipv4_secondary.emplace_back(first, first + size_less_1);
+      }
+      std::sort(iface.ipv4_secondary.begin(), iface.ipv4_secondary.end());
       if (pc.ipv6) {
         iface.has_ipv6 = true;
         iface.ipv6 = to_wire(pc.ipv6->addr);
@@ -241,11 +247,8 @@ telemetry::StackCounters Runtime::totals() const {
   return sum;
 }
 
-void Runtime::print_counters(std::FILE* out) const {
-  std::fprintf(out, "%s: counters\n", program_.c_str());
-  for (const auto& [name, value] : totals().items()) {
-    std::fprintf(out, "  %s: %llu\n", name.c_str(), static_cast<unsigned long long>(value));
-  }
+std::vector<std::pair<std::string, uint64_t>> Runtime::counter_values() const {
+  std::vector<std::pair<std::string, uint64_t>> all = totals().items();
   if (workers_.size() > 1) {  // how the work spread
     for (const auto& w : workers_) {
       const telemetry::StackCounters& c = w->counters();
@@ -255,19 +258,21 @@ void Runtime::print_counters(std::FILE* out) const {
                                                       {"steer.in", c.steered_in},
                                                       {"neighbor.shared_in", c.neighbor_shared_in}};
       for (const auto& [name, value] : per) {
-        std::fprintf(out, "  worker%u.%s: %llu\n", w->index(), name,
-                     static_cast<unsigned long long>(value));
+        all.emplace_back("worker" + std::to_string(w->index()) + "." + name, value);
       }
     }
   }
   timewait::TwCounters tw;
   uint64_t tw_now = 0;
+  uint64_t tw_peak = 0;  // each Worker's peak, summed: exact with one Worker, a bound with more
   for (const auto& w : workers_) {
     tw += w->tw_counters();
     tw_now += w->tw_entries();
+    tw_peak += w->tw_peak();
   }
   const std::pair<const char*, uint64_t> tw_items[] = {
       {"timewait.entries", tw_now},
+      {"timewait.entries_peak", tw_peak},
       {"timewait.entered", tw.entered},
       {"timewait.expired", tw.expired},
       {"timewait.evicted", tw.evicted},
@@ -286,7 +291,7 @@ void Runtime::print_counters(std::FILE* out) const {
       {"timewait.acks_rate_limited", tw.acks_rate_limited},
   };
   for (const auto& [name, value] : tw_items) {
-    std::fprintf(out, "  %s: %llu\n", name, static_cast<unsigned long long>(value));
+    all.emplace_back(name, value);
   }
   // The protocol core's own counters (tcp/counters.h), the ones an operator watches.
   tcp::Counters core;
@@ -314,7 +319,24 @@ void Runtime::print_counters(std::FILE* out) const {
       {"tcp.keepalive_probes", core.keepalive_probes},
   };
   for (const auto& [name, value] : core_items) {
-    std::fprintf(out, "  %s: %llu\n", name, static_cast<unsigned long long>(value));
+    all.emplace_back(name, value);
+  }
+  return all;
+}
+
+uint64_t Runtime::counter(std::string_view name) const {
+  for (const auto& [n, value] : counter_values()) {
+    if (n == name) {
+      return value;
+    }
+  }
+  return 0;
+}
+
+void Runtime::print_counters(std::FILE* out) const {
+  std::fprintf(out, "%s: counters\n", program_.c_str());
+  for (const auto& [name, value] : counter_values()) {
+    std::fprintf(out, "  %s: %llu\n", name.c_str(), static_cast<unsigned long long>(value));
   }
   for (size_t i = 0; i < ports_.size(); ++i) {
     for (auto [pool, kind] :

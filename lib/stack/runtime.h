@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <tempo/config.h>
@@ -55,6 +57,10 @@ class Runtime {
   // Serves TCP `port` on every worker with `app`, which outlives the Runtime.
   void listen(uint16_t port, const AppHandler* app, const ConnOptions& opts = ConnOptions{});
 
+  // Every counter by name, summed over workers (print_counters' lines, in its order).
+  std::vector<std::pair<std::string, uint64_t>> counter_values() const;
+  // One of them; 0 for a name that is not one.
+  uint64_t counter(std::string_view name) const;
   // "  name: value" lines, after a "<program>: counters" heading.
   void print_counters(std::FILE* out) const;
 

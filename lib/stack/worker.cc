@@ -77,6 +77,15 @@ Worker::~Worker() {
     }
   }
 }
+bool Worker::link_up(size_t port) const noexcept {
+  if (port >= ports_.size()) {
+    return false;
+  }
+  rte_eth_link link{};
+  return rte_eth_link_get_nowait(ports_[port].iface.port_id, &link) == 0 &&
+         link.link_status == RTE_ETH_LINK_UP;
+}
+
 uint32_t Worker::poll(Ticks now) noexcept {
   now_ = now;
   if (now_ >= next_maintenance_) [[unlikely]] {
@@ -180,7 +189,7 @@ void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
     counters_.drop(Layer::kIpv4, ip.error());
     return;
   }
-  if (ip->dst() != p.iface.ipv4) {
+  if (!p.iface.is_local4(ip->dst())) {
     counters_.drop_not_for_us++;
     return;
   }
@@ -196,7 +205,7 @@ void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
       wire::TcpPacketSpec reply{};
       reply.eth_src = p.iface.mac;
       reply.eth_dst = eth.src();
-      reply.src4 = p.iface.ipv4;
+      reply.src4 = ip->dst();
       reply.dst4 = ip->src();
       if (!wire::verify_tcp_checksum_ipv4(ip->src(), ip->dst(), ip->payload())) {
         counters_.drop(Layer::kTcp, wire::WireError::kBadChecksum);
@@ -270,7 +279,7 @@ void Worker::input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View&
   std::fill(out.begin() + static_cast<ptrdiff_t>(len), out.end(), std::byte{0});
   size_t off = *wire::write_eth(out, eth.src(), p.iface.mac, wire::kEtherTypeIpv4);
   off += *wire::write_ipv4(out.subspan(off),
-                           wire::Ipv4HeaderFields{.src = p.iface.ipv4,
+                           wire::Ipv4HeaderFields{.src = ip.dst(),
                                                   .dst = ip.src(),
                                                   .protocol = wire::kIpProtoIcmp,
                                                   .payload_len = static_cast<uint16_t>(icmp_len),

@@ -11,8 +11,10 @@
 // (stack/mesh.h), since ARP and neighbour discovery reach whichever queue the device picks.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
@@ -58,6 +60,18 @@ struct Interface {
   wire::MacAddr mac;
   wire::Ipv4Addr ipv4;
   uint8_t ipv4_prefix = 0;
+  // ports[].ipv4_secondary: blocks of more local addresses, [first, last] in host order,
+  // sorted and disjoint.
+  std::vector<std::pair<uint32_t, uint32_t>> ipv4_secondary;
+  // `a` is one of this port's IPv4 addresses.
+  bool is_local4(wire::Ipv4Addr a) const noexcept {
+    if (a == ipv4) {
+      return true;
+    }
+    auto it = std::upper_bound(ipv4_secondary.begin(), ipv4_secondary.end(),
+                               std::pair{a.value(), UINT32_MAX});
+    return it != ipv4_secondary.begin() && a.value() <= std::prev(it)->second;
+  }
   bool has_ipv6 = false;
   wire::Ipv6Addr ipv6;
   uint8_t ipv6_prefix = 0;
@@ -155,6 +169,7 @@ class Worker {
   // IPv4 and IPv6 TIME_WAIT tables together.
   timewait::TwCounters tw_counters() const noexcept;
   size_t tw_entries() const noexcept;
+  size_t tw_peak() const noexcept;  // the most entries held at once
 
   // --- TCP (startup) -----------------------------------------------------------------
   // Sets up the connection array and tables. `name` makes the rte_hash names unique.
@@ -168,9 +183,11 @@ class Worker {
   // (RFC 6056 algorithm 3) whose replies RSS steers to this Worker's queue, taking a tuple
   // still in TIME_WAIT only where timestamps make it safe (DESIGN.md, active early reuse),
   // and sends the SYN (held until the next hop resolves). on_connected or on_closed follows.
+  // `source` is the local IPv4 address (the port's own or one of its ipv4_secondary; 0.0.0.0:
+  // the port's own); kNoAddress when it is not the port's.
   Result<Conn*, ConnectError> connect(size_t port, const Remote& remote, const AppHandler* app,
-                                      void* user = nullptr,
-                                      const ConnOptions& opts = ConnOptions{}) noexcept;
+                                      void* user = nullptr, const ConnOptions& opts = ConnOptions{},
+                                      wire::Ipv4Addr source = {}) noexcept;
   // Called at the end of every poll(), on this Worker's lcore: where an application starts
   // work of its own (connects, timers of its own).
   void set_poll_hook(void (*fn)(Worker&, void* ctx), void* ctx) noexcept {
@@ -179,6 +196,8 @@ class Worker {
   }
   Ticks now() const noexcept { return now_; }
   size_t num_ports() const noexcept { return ports_.size(); }
+  // rte_eth_link_get_nowait: the port's link is up (false for a port it does not have).
+  bool link_up(size_t port) const noexcept;
 
   // --- Diagnostics (tools and tests) ----------------------------------------------------
   // What holds the 4-tuple from `local_port` on interface `port` to `remote`: its
@@ -259,7 +278,9 @@ class Worker {
   void park(Port& p, const Remote& dst, rte_mbuf* m) noexcept;
   // After a neighbour was learned: sends what now resolves; drops what waited too long.
   void release_parked(Port& p) noexcept;
-  // The cached MAC for `dst`'s next hop, without soliciting.
+  // The cached MAC for `dst`'s next hop; when there is none, a solicitation (at most one a
+  // second per address, may_solicit) so that a packet parked or retransmitted while the first
+  // request went unanswered still resolves (Linux: the neighbour's probes while it queues).
   std::optional<wire::MacAddr> lookup(Port& p, const Remote& dst) noexcept;
 
   // Once a second: keep the gateways resolved, so the first packet to them need not wait.

@@ -453,6 +453,7 @@ timewait::TwCounters Worker::tw_counters() const noexcept {
   return sum;
 }
 size_t Worker::tw_entries() const noexcept { return tw_ ? tw_->size() : 0; }
+size_t Worker::tw_peak() const noexcept { return tw_ ? tw_->peak() : 0; }
 
 void Worker::on_wheel_timer(time::Timer& t) noexcept {
   const auto offset =

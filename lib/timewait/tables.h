@@ -25,6 +25,7 @@
 // shrinks.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <type_traits>
@@ -107,6 +108,8 @@ class TwTables {
   // Entries held in both tables; never above max_entries().
   uint32_t size() const noexcept { return v4_.size() + v6_.size(); }
   uint32_t max_entries() const noexcept { return v4_.max_entries(); }
+  // The most entries held at once so far (a gauge: timewait.entries_peak).
+  uint32_t peak() const noexcept { return peak_; }
   // Both tables' counters, summed.
   TwCounters counters() const noexcept {
     TwCounters sum = v4_.counters();
@@ -154,7 +157,9 @@ class TwTables {
     }
     // Below the shared bound, hence below the table's own: TwTable::insert evicts nothing for
     // the bound (it may for a cuckoo placement failure, see the top of this file).
-    return table.insert(tuple, conn, now);
+    auto r = table.insert(tuple, conn, now);
+    peak_ = std::max(peak_, size());
+    return r;
   }
 
   // The core's oldest entry: the FIFO head that expires first. Both heads expire within one
@@ -174,6 +179,7 @@ class TwTables {
   TwTableV4 v4_;
   TwTableV6 v6_;
   TwOnFull on_full_;
+  uint32_t peak_ = 0;
 };
 
 }  // namespace tempo::timewait

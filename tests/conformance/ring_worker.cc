@@ -69,6 +69,7 @@ RingWorker::RingWorker(const RingWorkerConfig& cfg, Ticks start) : now_(start) {
   iface.mac = kTempoMac;
   iface.ipv4 = kTempoIp;
   iface.ipv4_prefix = 24;
+  iface.ipv4_secondary = cfg.ipv4_secondary;
   iface.link_local = wire::Ipv6Addr::link_local_from_mac(kTempoMac);
   std::vector<stack::Interface> ifaces{iface};
   worker_ = std::make_unique<stack::Worker>(static_cast<uint16_t>(100 + instance), ifaces, now_);
@@ -102,8 +103,8 @@ void RingWorker::send(const Seg& s) {
   wire::TcpPacketSpec spec{};
   spec.eth_src = kPeerMac;
   spec.eth_dst = kTempoMac;
-  spec.src4 = kPeerIp;
-  spec.dst4 = kTempoIp;
+  spec.src4 = s.src == wire::Ipv4Addr{} ? kPeerIp : s.src;
+  spec.dst4 = s.dst == wire::Ipv4Addr{} ? kTempoIp : s.dst;
   spec.tcp = wire::TcpHeaderFields{.src_port = s.sport,
                                    .dst_port = s.dport,
                                    .seq = s.seq,
@@ -145,6 +146,8 @@ std::vector<Seg> RingWorker::poll(Ticks t) {
           s.ack = tcp->ack();
           s.flags = tcp->flags().bits();
           s.win = tcp->window();
+          s.src = ip->src();
+          s.dst = ip->dst();
           auto opts = wire::parse_tcp_options(tcp->options());
           EXPECT_TRUE(opts.ok());
           if (opts.ok()) {
@@ -158,6 +161,12 @@ std::vector<Seg> RingWorker::poll(Ticks t) {
         ++other_frames_;
       }
     } else {
+      if (eth.ok() && eth->ethertype() == wire::kEtherTypeArp) {
+        auto arp = wire::ArpView::parse(eth->payload());
+        if (arp.ok() && !arp->is_request()) {
+          arp_replies_from_.push_back(arp->spa());
+        }
+      }
       ++other_frames_;
     }
     rte_pktmbuf_free(m);

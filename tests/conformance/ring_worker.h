@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -49,6 +50,9 @@ struct Seg {
   uint16_t win = 0;
   wire::TcpOptions opts;
   std::string data;
+  // IPv4 addresses: as received from the Worker; on send, unset means peer -> kTempoIp.
+  wire::Ipv4Addr src;
+  wire::Ipv4Addr dst;
 
   bool has(uint8_t f) const { return (flags & f) == f; }
 };
@@ -71,6 +75,8 @@ struct RingWorkerConfig {
   timewait::TwTableConfig tw{};
   stack::WorkerTcpConfig worker{};
   uint32_t max_conns = 4096;
+  // Interface::ipv4_secondary: [first, last] host-order blocks, sorted.
+  std::vector<std::pair<uint32_t, uint32_t>> ipv4_secondary;
 };
 
 class RingWorker {
@@ -97,6 +103,8 @@ class RingWorker {
   // Advances the clock to `t` in `step`s, polling each, and returns everything sent.
   std::vector<Seg> run_until(Ticks t, Ticks step = Ticks::from_ms(10));
   uint64_t other_frames() const { return other_frames_; }
+  // The sender address of every ARP reply the Worker sent, in order.
+  const std::vector<wire::Ipv4Addr>& arp_replies_from() const { return arp_replies_from_; }
 
   // The peer makes itself known (an ARP request to tempo, which learns it and answers).
   void introduce_peer();
@@ -115,6 +123,7 @@ class RingWorker {
   std::unique_ptr<stack::Worker> worker_;
   Ticks now_;
   uint64_t other_frames_ = 0;
+  std::vector<wire::Ipv4Addr> arp_replies_from_;
 };
 
 }  // namespace tempo::conformance

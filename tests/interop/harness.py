@@ -116,6 +116,16 @@ class App:
         m = re.search(r"mac ([0-9a-f:]{17})", self.output())
         return m.group(1) if m else None
 
+    def wait(self, timeout=120):
+        """For an app that ends by itself (tempo-loadgen): its exit code and output."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"{self.name} still running after {timeout}s:\n{self.output()}")
+        return self.proc.returncode, self.output()
+
     def stop(self, timeout=20):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
@@ -163,8 +173,10 @@ def wait_for(predicate, timeout=10, interval=0.1):
 
 
 @contextlib.contextmanager
-def tap_setup(tag, app="tempo-echo", changes=lambda cfg: None):
-    """A namespace with tempo on net_tap (iface `tp<pid>`) and the kernel side addressed."""
+def tap_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=lambda ns: None):
+    """A namespace with tempo on net_tap (iface `tp<pid>`) and the kernel side addressed.
+    `before_app(ns)` runs in the new namespace before tempo starts (and so before the tap
+    device and its addresses exist: a kernel server started there binds the wildcard)."""
     with Namespace(tag) as ns:
         iface = f"tp{os.getpid() % 100000}"
 
@@ -175,6 +187,7 @@ def tap_setup(tag, app="tempo-echo", changes=lambda cfg: None):
         path = write_config("net_tap.yaml", ns, apply)
         proc = None
         try:
+            before_app(ns)
             proc = App(ns, app, path)
             assert wait_for(lambda: ns.sh("ip", "link", "show", iface, check=False).returncode == 0)
             ns.sh("ip", "addr", "add", f"{KERNEL_V4}/24", "dev", iface)
@@ -193,8 +206,9 @@ def tap_setup(tag, app="tempo-echo", changes=lambda cfg: None):
 
 
 @contextlib.contextmanager
-def af_packet_setup(tag, app="tempo-echo", changes=lambda cfg: None):
-    """A namespace with a veth pair: the kernel owns veth-k, tempo drives veth-t by AF_PACKET."""
+def af_packet_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=lambda ns: None):
+    """A namespace with a veth pair: the kernel owns veth-k, tempo drives veth-t by AF_PACKET.
+    `before_app(ns)` runs once the kernel's side is addressed and up, before tempo starts."""
     with Namespace(tag) as ns:
         ns.sh("ip", "link", "add", "veth-k", "type", "veth", "peer", "name", "veth-t")
         ns.sh("sysctl", "-qw", "net.ipv6.conf.veth-t.disable_ipv6=1")
@@ -206,6 +220,7 @@ def af_packet_setup(tag, app="tempo-echo", changes=lambda cfg: None):
         ns.sh("ip", "-6", "addr", "add", f"{KERNEL_V6}/64", "dev", "veth-k", "nodad")
         ns.sh("ip", "link", "set", "veth-k", "up")
         ns.sh("ip", "link", "set", "veth-t", "up")
+        before_app(ns)
         path = write_config("af_packet.yaml", ns, changes)
         proc = None
         try:

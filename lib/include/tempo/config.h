@@ -89,6 +89,11 @@ struct PortConfig {
   int queues = 1;  // RX/TX queue pairs, one per worker lcore
   Ipv4Prefix ipv4;
   std::optional<Ipv6Prefix> ipv6;
+  // More IPv4 addresses of this port, all inside `ipv4`'s subnet: each entry one address
+  // ("198.18.1.7", kept as a /32) or a block of them ("198.18.1.0/26": every address in it,
+  // prefix length 16 or more). tempo answers ARP and accepts traffic for each, and connect()
+  // may open from any (a load generator's many sources; a proxy's source pool).
+  std::vector<Ipv4Prefix> ipv4_secondary;
   std::optional<Ipv4Addr> gateway;
   std::optional<Ipv6Addr> gateway6;
   int mtu = 1500;
@@ -239,6 +244,10 @@ class AppSection {
   Ipv4Endpoint require_endpoint(std::string_view key) const;
   std::vector<Ipv4Endpoint> get_endpoint_list(std::string_view key,
                                               std::vector<Ipv4Endpoint> def = {}) const;
+
+  // Addresses and blocks of addresses: "198.18.1.7" (as a /32) or "198.18.1.0/26" (prefix
+  // length at least `min_len`, no host bits set). Absent: empty.
+  std::vector<Ipv4Prefix> get_ipv4_block_list(std::string_view key, int min_len = 0) const;
 
   // "app.NAME"
   const std::string& path() const noexcept { return path_; }

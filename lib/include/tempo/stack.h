@@ -22,6 +22,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <tempo/bytes.h>
 #include <tempo/config.h>
@@ -127,6 +128,10 @@ class Stack {
 
   // "<program>: counters" then "  name: value" per non-zero counter, summed over Workers.
   void print_counters(std::FILE* out) const;
+  // One of those counters by name ("timewait.active_reuse"), summed over Workers; 0 for a
+  // name print_counters does not print. Read it once run() has returned (the Workers write
+  // their counters without synchronisation while they run).
+  uint64_t counter(std::string_view name) const;
 
  private:
   explicit Stack(std::unique_ptr<stack::Runtime> rt);
@@ -152,11 +157,22 @@ void listen(Worker& w, uint16_t port, const Handler* handler, const ConnOptions&
 Result<Conn*, ConnectError> connect(Worker& w, const Endpoint& remote, const Handler* handler,
                                     void* user = nullptr, const ConnOptions& opts = {},
                                     size_t port_index = 0) noexcept;
+// As connect(), from `local`'s address: the port's `ipv4` or one of its `ipv4_secondary`
+// (kNoAddress otherwise). `local.port` must be 0: the source port is chosen as connect() does
+// (anything else is refused with kNoLocalPort). IPv4 only: an IPv6 remote uses the port's ipv6.
+Result<Conn*, ConnectError> connect_from(Worker& w, const Endpoint& local, const Endpoint& remote,
+                                         const Handler* handler, void* user = nullptr,
+                                         const ConnOptions& opts = {},
+                                         size_t port_index = 0) noexcept;
+// The link of the Worker's port `port_index` is up (a memif port is up once its peer is).
+bool link_up(const Worker& w, size_t port_index = 0) noexcept;
 // `fn` runs once per loop turn on this Worker's lcore (start connections here).
 void set_poll_hook(Worker& w, void (*fn)(Worker&, void* ctx), void* ctx) noexcept;
 // Milliseconds on the Worker's clock (read once per loop turn).
 uint64_t now_ms(const Worker& w) noexcept;
 uint32_t connections(const Worker& w) noexcept;
+// TIME_WAIT entries this Worker holds now (IPv4 and IPv6).
+uint64_t time_wait_entries(const Worker& w) noexcept;
 
 // --- Conn calls --------------------------------------------------------------------------
 

@@ -48,8 +48,17 @@ TEST(AppSectionTest, ValuesAndDefaults) {
   ASSERT_EQ(eps.size(), 2u);
   EXPECT_EQ(to_string(eps[0]), "198.18.0.1:8000");
   EXPECT_EQ(to_string(eps[1]), "198.18.0.3:8001");
+  EXPECT_TRUE(s.get_ipv4_block_list("sources").empty());
   const Ipv4Endpoint def{*detail::parse_ipv4("127.0.0.1"), 9};
   EXPECT_EQ(s.get_endpoint("target", def), def);
+}
+
+TEST(AppSectionTest, Ipv4BlockList) {
+  const Config c = with_app("  loadgen: {sources: [198.18.1.0/26, 198.18.2.7]}\n");
+  const auto blocks = app_section(c, "loadgen").get_ipv4_block_list("sources", 16);
+  ASSERT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(to_string(blocks[0]), "198.18.1.0/26");
+  EXPECT_EQ(to_string(blocks[1]), "198.18.2.7/32");
 }
 
 TEST(AppSectionTest, AbsentSectionAndInCodeConfig) {
@@ -136,6 +145,21 @@ INSTANTIATE_TEST_SUITE_P(
                      [](const AppSection& s) { (void)s.get_endpoint_list("backends"); }, "proxy",
                      "config: app.proxy.backends[1]: 1.2.3.4:0: expected ADDRESS:PORT like "
                      "198.18.0.1:8000"},
+        AppErrorCase{"block_bad", "  loadgen: {sources: [198.18.1.0/26, 198.18.1]}\n",
+                     [](const AppSection& s) { (void)s.get_ipv4_block_list("sources", 16); },
+                     "loadgen",
+                     "config: app.loadgen.sources[1]: 198.18.1: expected an IPv4 address or "
+                     "block like 198.18.1.0/26"},
+        AppErrorCase{"block_short", "  loadgen: {sources: [198.0.0.0/8]}\n",
+                     [](const AppSection& s) { (void)s.get_ipv4_block_list("sources", 16); },
+                     "loadgen",
+                     "config: app.loadgen.sources[0]: 198.0.0.0/8: expected a prefix length in "
+                     "[16, 32]"},
+        AppErrorCase{"block_host_bits", "  loadgen: {sources: [198.18.1.1/26]}\n",
+                     [](const AppSection& s) { (void)s.get_ipv4_block_list("sources", 16); },
+                     "loadgen",
+                     "config: app.loadgen.sources[0]: 198.18.1.1/26: host bits set; the block "
+                     "is 198.18.1.0/26"},
         AppErrorCase{"unknown_key", "  echo: {prot: 7}\n",
                      [](const AppSection& s) { s.check_keys({"port"}); }, "echo",
                      "config: app.echo.prot: unknown key (known: port)"},

@@ -58,8 +58,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: eal.lcore: unknown key (known: lcores, memory_mb, no_huge, "
                   "file_prefix, log_level, extra_args)"},
         ErrorCase{"port", port_with("ip4: 1.2.3.4"),
-                  "config: ports[0].ip4: unknown key (known: name, device, queues, ipv4, ipv6, "
-                  "gateway, gateway6, mtu, mbufs, tso, routes)"},
+                  "config: ports[0].ip4: unknown key (known: name, device, queues, ipv4, "
+                  "ipv4_secondary, ipv6, gateway, gateway6, mtu, mbufs, tso, routes)"},
         ErrorCase{"tcp", kPorts + "tcp: {time_wiat: {}}",
                   "config: tcp.time_wiat: unknown key (known: " + kTcpKeys + ")"},
         ErrorCase{"time_wait", kPorts + "tcp: {time_wait: {max_entry: 1}}",
@@ -78,7 +78,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"second_port",
                   "ports: [{device: net_tap0, ipv4: 198.18.0.2/24}, {devices: net_tap1}]",
                   "config: ports[1].devices: unknown key (known: name, device, queues, ipv4, "
-                  "ipv6, gateway, gateway6, mtu, mbufs, tso, routes)"},
+                  "ipv4_secondary, ipv6, gateway, gateway6, mtu, mbufs, tso, routes)"},
         ErrorCase{"duplicate", kPorts + "tcp: {mss: 1000, mss: 1200}",
                   "config: tcp.mss: duplicate key"},
         ErrorCase{"duplicate_app", kPorts + "app: {echo: {}, echo: {}}",
@@ -347,6 +347,39 @@ TEST(FileErrorsTest, SyntaxErrorNamesTheFile) {
                                          ":2:1: syntax error: end of sequence flow not found");
   }
 }
+
+// ports[].ipv4_secondary: on the port's subnet, not its own address, not the subnet's network
+// or broadcast address, not overlapping another entry.
+INSTANTIATE_TEST_SUITE_P(
+    Secondary, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"not_a_list", port_with("ipv4_secondary: 198.18.0.7"),
+                  "config: ports[0].ipv4_secondary: 198.18.0.7: expected a list of addresses or "
+                  "address blocks (198.18.1.0/26)"},
+        ErrorCase{"bad_address", port_with("ipv4_secondary: [198.18.0.300]"),
+                  "config: ports[0].ipv4_secondary[0]: 198.18.0.300: expected an IPv4 address "
+                  "like 198.18.0.1"},
+        ErrorCase{"outside", port_with("ipv4_secondary: [198.18.1.7]"),
+                  "config: ports[0].ipv4_secondary[0]: 198.18.1.7: outside the port's subnet "
+                  "198.18.0.0/24"},
+        ErrorCase{
+            "block_too_large",
+            "ports: [{device: net_tap0, ipv4: 198.18.0.2/8, ipv4_secondary: [10.0.0.0/15]}]\n",
+            "config: ports[0].ipv4_secondary[0]: 10.0.0.0/15: expected a prefix length in "
+            "[16, 32]"},
+        ErrorCase{"host_bits", port_with("ipv4_secondary: [198.18.0.65/26]"),
+                  "config: ports[0].ipv4_secondary[0]: 198.18.0.65/26: host bits set; the network "
+                  "is 198.18.0.64/26"},
+        ErrorCase{"own_address", port_with("ipv4_secondary: [198.18.0.0/30]"),
+                  "config: ports[0].ipv4_secondary[0]: 198.18.0.0/30: holds the subnet's network "
+                  "or broadcast address"},
+        ErrorCase{"primary", port_with("ipv4_secondary: [198.18.0.2]"),
+                  "config: ports[0].ipv4_secondary[0]: 198.18.0.2: holds the port's own ipv4 "
+                  "address"},
+        ErrorCase{"overlap", port_with("ipv4_secondary: [198.18.0.64/26, 198.18.0.70]"),
+                  "config: ports[0].ipv4_secondary[1]: 198.18.0.70: overlaps "
+                  "ports[0].ipv4_secondary[0]"}),
+    case_name);
 
 }  // namespace
 }  // namespace tempo::config

@@ -256,6 +256,19 @@ ports:
   EXPECT_EQ(c.eal.extra_args, std::vector<std::string>{"--huge-unlink"});
 }
 
+TEST(LoadTest, SecondaryAddressesAndBlocks) {
+  const Config c = load_string(
+      "ports: [{device: net_tap0, ipv4: 198.18.0.2/16,"
+      " ipv4_secondary: [198.18.1.0/26, 198.18.2.9, 198.18.3.0/32]}]\n");
+  ASSERT_EQ(c.ports[0].ipv4_secondary.size(), 3u);
+  EXPECT_EQ(to_string(c.ports[0].ipv4_secondary[0]), "198.18.1.0/26");
+  EXPECT_EQ(to_string(c.ports[0].ipv4_secondary[1]), "198.18.2.9/32");
+  EXPECT_EQ(to_string(c.ports[0].ipv4_secondary[2]), "198.18.3.0/32");
+  EXPECT_TRUE(load_string("ports: [{device: net_tap0, ipv4: 198.18.0.2/24}]\n")
+                  .ports[0]
+                  .ipv4_secondary.empty());
+}
+
 TEST(LoadTest, LoadFileReadsTheFile) {
   char path[] = "/tmp/tempo-config-test-XXXXXX";
   const int fd = mkstemp(path);
