@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -651,12 +652,9 @@ void print_progress(uint64_t now) {
   g_progress.last_ms = now;
 }
 
-void tick(tempo::Worker& w, void* ctx) {
-  Shard& s = *static_cast<Shard*>(ctx);
-  const uint64_t now = tempo::now_ms(w);
-  if (s.live.done.load(std::memory_order_relaxed)) {
-    return;
-  }
+// One shard's turn: begin at link up, start what the rate and concurrency allow, time out
+// what is late, and mark the shard done when its work is.
+void work(tempo::Worker& w, Shard& s, uint64_t now) {
   if (!s.begun) {
     if (s.created_ms == 0) {
       s.created_ms = now + 1;
@@ -725,9 +723,18 @@ void tick(tempo::Worker& w, void* ctx) {
     s.live.time_wait.store(tempo::time_wait_entries(w), std::memory_order_relaxed);
     s.live.done.store(true, std::memory_order_release);
   }
+}
+
+void tick(tempo::Worker& w, void* ctx) {
+  Shard& s = *static_cast<Shard*>(ctx);
+  const uint64_t now = tempo::now_ms(w);
+  if (!s.live.done.load(std::memory_order_relaxed)) {
+    work(w, s, now);
+  }
   if (s.index != 0) {
     return;
   }
+  // Worker 0 also reports, and stops the stack once every shard is done.
   if (g_cfg.progress && s.begun && now >= g_progress.next_ms) {
     g_progress.next_ms += 1000;
     print_progress(now);
@@ -884,6 +891,26 @@ void make_shards(tempo::Stack& stack) {
   }
 }
 
+// A /proc/self/status figure in KiB ("VmRSS", "VmHWM"); 0 where there is none.
+uint64_t status_kib(const char* key) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) {
+    return 0;
+  }
+  char line[256];
+  uint64_t kib = 0;
+  const size_t n = std::strlen(key);
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, key, n) == 0 && line[n] == ':') {
+      kib = std::strtoull(line + n + 1, nullptr, 10);
+      break;
+    }
+  }
+  std::fclose(f);
+  return kib;
+}
+uint64_t g_rss_ready_kib = 0;  // after the stack started, before any connection
+
 // The JSON summary: one line.
 std::string summary(const tempo::Stack& stack, uint64_t* failed_out) {
   Histogram lat;
@@ -947,9 +974,11 @@ std::string summary(const tempo::Stack& stack, uint64_t* failed_out) {
       u(stack.counter("timewait.entries")), u(stack.counter("timewait.entries_peak")),
       u(stack.counter("timewait.entered")), u(stack.counter("timewait.active_reuse")),
       u(stack.counter("timewait.evicted")));
-  add("\"tcp\":{\"active_opens\":%llu,\"connect_failed\":%llu,\"retransmits\":%llu}}",
+  add("\"tcp\":{\"active_opens\":%llu,\"connect_failed\":%llu,\"retransmits\":%llu},",
       u(stack.counter("tcp.active_opens")), u(stack.counter("tcp.connect_failed")),
       u(stack.counter("tcp.retransmits")));
+  // The process's memory: when the stack was ready, and its peak (what TIME_WAIT held here).
+  add("\"rss_kib\":{\"ready\":%llu,\"peak\":%llu}}", u(g_rss_ready_kib), u(status_kib("VmHWM")));
   return j;
 }
 
@@ -962,6 +991,7 @@ int run(const tempo::Config& config) {
     return 1;
   }
   make_shards(**stack);
+  g_rss_ready_kib = status_kib("VmRSS");
   tempo::Stack::install_signal_handlers();
   std::printf("%s: %s to %s, %llu connection(s)%s, %zu source(s), %zu worker(s); ready\n",
               program.c_str(), to_string(g_cfg.mode), g_cfg.target.to_string().c_str(),

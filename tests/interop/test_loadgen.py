@@ -39,7 +39,8 @@ def rates(output):
 
 
 @contextlib.contextmanager
-def memif_pair(tag, httpd, loadgen, client_tcp=None, client_changes=lambda cfg: None):
+def memif_pair(tag, httpd, loadgen, client_tcp=None, client_changes=lambda cfg: None,
+               server_changes=lambda cfg: None):
     """tempo-httpd (memif server role, lcore 0) and a tempo-loadgen config (client role, lcore
     1) in one namespace: the abstract control socket lives there. Yields (ns, httpd App,
     loadgen config path); the test starts tempo-loadgen."""
@@ -50,6 +51,7 @@ def memif_pair(tag, httpd, loadgen, client_tcp=None, client_changes=lambda cfg: 
             cfg["eal"]["file_prefix"] = f"{ns.name}-s"
             cfg["ports"][0]["device"] = f"net_memif0,role=server,id=0,socket={sock}"
             cfg["app"] = {"httpd": httpd}
+            server_changes(cfg)
 
         def client(cfg):
             cfg["eal"]["file_prefix"] = f"{ns.name}-c"
@@ -196,7 +198,7 @@ class Memif(unittest.TestCase):
 class Kernel(unittest.TestCase):
     """The kernel's TCP as the server (tests/interop/backend.py http: it closes first)."""
 
-    def run_against_kernel(self, setup, tag):
+    def run_against_kernel(self, setup, tag, workers=1):
         n = 2000
         log = tempfile.TemporaryFile(mode="w+")
         backend = os.path.join(HERE, "backend.py")
@@ -214,9 +216,12 @@ class Kernel(unittest.TestCase):
         def client(cfg):
             cfg["app"] = {"loadgen": {"target": f"{KERNEL_V4}:8000", "connections": n,
                                       "concurrency": 16, "timeout_ms": 20000}}
+            if workers > 1:
+                cfg["eal"]["lcores"] = f"0-{workers - 1}"
+                cfg["ports"][0]["queues"] = workers
 
         with setup(tag, app="tempo-loadgen", changes=client, before_app=serve) as (ns, app, _):
-            rc, out = app.wait(timeout=300)
+            rc, out = app.wait(timeout=int(os.environ.get("LG_WAIT", "300")))
             self.assertEqual(rc, 0, out)
             s = summary(out)
             self.assertEqual(s["connections"]["completed"], n, out)
@@ -225,6 +230,12 @@ class Kernel(unittest.TestCase):
             log.seek(0)
             peers = [l for l in log.read().splitlines() if l.startswith(f"peer {TEMPO_V4} ")]
             self.assertEqual(len(peers), n)  # the kernel accepted every one
+            self.assertEqual(s["workers"], workers, out)
+            if workers > 1:
+                # Each Worker opened its share, and the replies reached the opener.
+                c = harness.counters(out)
+                for w in range(workers):
+                    self.assertEqual(c.get(f"worker{w}.tcp.active_opens"), n // workers, out)
         log.close()
 
     def test_net_tap(self):
@@ -232,6 +243,11 @@ class Kernel(unittest.TestCase):
 
     def test_af_packet(self):
         self.run_against_kernel(harness.af_packet_setup, "lgafp")
+
+    def test_two_workers_net_tap(self):
+        # Each Worker a shard of the load; software steering returns each reply to the
+        # Worker whose source port it is.
+        self.run_against_kernel(harness.tap_setup, "lgtap2", workers=2)
 
 
 class Config(unittest.TestCase):
