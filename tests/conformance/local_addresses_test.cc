@@ -98,9 +98,3 @@ TEST(LocalAddresses, ActiveOpenFromASecondaryAddress) {
 
 }  // namespace
 }  // namespace tempo::conformance
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new tempo::conformance::Eal());
-  return RUN_ALL_TESTS();
-}

@@ -607,9 +607,3 @@ INSTANTIATE_TEST_SUITE_P(Rfc, Matrix, ::testing::ValuesIn(all_cases()),
 
 }  // namespace
 }  // namespace tempo::conformance
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new tempo::conformance::Eal());
-  return RUN_ALL_TESTS();
-}

@@ -190,9 +190,3 @@ TEST(TimeWaitDemux, AllEntriesShareThePerCoreBudget) {
 
 }  // namespace
 }  // namespace tempo::conformance
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  ::testing::AddGlobalTestEnvironment(new tempo::conformance::Eal());
-  return RUN_ALL_TESTS();
-}
