@@ -213,8 +213,15 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
 
 int Runtime::lcore_main(void* arg) {
   const auto* lc = static_cast<const Lcore*>(arg);
+  Worker& w = *lc->worker;
+  // One TSC read a turn: the end of one turn is the clock of the next.
+  uint64_t t = rte_rdtsc();
   while (!stop_requested()) {
-    lc->worker->poll(lc->clock->now());  // the clock, read once per loop turn
+    const uint64_t sent = w.counters().tx_packets;
+    const uint32_t got = w.poll(lc->clock->from_cycles(t));
+    const uint64_t end = rte_rdtsc();
+    w.account_turn(got > 0 || w.counters().tx_packets != sent, end - t);
+    t = end;
   }
   return 0;
 }
@@ -256,7 +263,9 @@ std::vector<std::pair<std::string, uint64_t>> Runtime::counter_values() const {
                                                       {"tcp.passive_opens", c.tcp_passive_opens},
                                                       {"tcp.active_opens", c.tcp_active_opens},
                                                       {"steer.in", c.steered_in},
-                                                      {"neighbor.shared_in", c.neighbor_shared_in}};
+                                                      {"neighbor.shared_in", c.neighbor_shared_in},
+                                                      {"cycles.busy", c.cycles_busy},
+                                                      {"cycles.idle", c.cycles_idle}};
       for (const auto& [name, value] : per) {
         all.emplace_back("worker" + std::to_string(w->index()) + "." + name, value);
       }
@@ -270,6 +279,7 @@ std::vector<std::pair<std::string, uint64_t>> Runtime::counter_values() const {
     tw_now += w->tw_entries();
     tw_peak += w->tw_peak();
   }
+  all.emplace_back("cycles.tsc_hz", clock_ ? clock_->tsc_hz() : 0);
   const std::pair<const char*, uint64_t> tw_items[] = {
       {"timewait.entries", tw_now},
       {"timewait.entries_peak", tw_peak},

@@ -1,28 +1,39 @@
-// The segment encoder: the protocol core's output segments into Ethernet frames in mbufs. Small
-// payloads are copied into the header mbuf, larger ones attached by reference (zero copy);
-// consecutive segments of one connection merge into one TSO frame where the port offers TSO;
-// TCP checksums go to the NIC where it can, else are summed here (stack/cksum.h).
+// TxEncoder (stack/tx_encoder.h): segments into frames, TSO merging, checksums.
+#include "stack/tx_encoder.h"
+
 #include <algorithm>
 #include <cstring>
 
 #include <rte_ip.h>
 
 #include "stack/cksum.h"
-#include "stack/worker.h"
-#include "stack/worker_detail.h"
+#include "wire/ethernet.h"
 #include "wire/ip_protocol.h"
 #include "wire/ipv4.h"
 #include "wire/ipv6.h"
+#include "wire/tcp.h"
+#include "wire/tcp_options.h"
 
 namespace tempo::stack {
 
-using telemetry::Layer;
-using namespace detail;  // NOLINT: the Worker's own helpers
+rte_mbuf* TxEncoder::alloc(const Interface& i, uint16_t len) noexcept {
+  rte_mbuf* m = rte_pktmbuf_alloc(i.pool);
+  if (m == nullptr) [[unlikely]] {
+    counters_.drop_no_mbuf++;
+    return nullptr;
+  }
+  if (rte_pktmbuf_append(m, len) == nullptr) [[unlikely]] {
+    rte_pktmbuf_free(m);
+    counters_.drop_no_mbuf++;
+    return nullptr;
+  }
+  return m;
+}
 
 // Attaches the payload of `seg` to `m` by reference: an indirect mbuf per source segment
-// (DESIGN.md principle 4). False when the pool ran out (counted; `m` is left as it was, minus
-// nothing: the caller frees it).
-bool Worker::attach_payload(Port& p, rte_mbuf* m, const tcp::OutSegment<MbufBuf>& seg) noexcept {
+// (DESIGN.md principle 4). False when the pool ran out (counted); the caller frees `m`.
+bool TxEncoder::attach_payload(const Interface& i, rte_mbuf* m,
+                               const tcp::OutSegment<MbufBuf>& seg) noexcept {
   for (const auto& ref : seg.payload()) {
     uint32_t want_off = ref.buf->offset() + ref.off;
     uint32_t want_len = ref.len;
@@ -32,7 +43,7 @@ bool Worker::attach_payload(Port& p, rte_mbuf* m, const tcp::OutSegment<MbufBuf>
         continue;
       }
       const uint32_t n = std::min<uint32_t>(want_len, s->data_len - want_off);
-      rte_mbuf* mi = rte_pktmbuf_alloc(p.iface.pool);
+      rte_mbuf* mi = rte_pktmbuf_alloc(i.pool);
       if (mi == nullptr) {
         counters_.drop_no_mbuf++;
         return false;
@@ -56,10 +67,10 @@ bool Worker::attach_payload(Port& p, rte_mbuf* m, const tcp::OutSegment<MbufBuf>
 // May `seg` ride in a TSO frame on this port? Data only (ACK, maybe PSH), full-sized enough
 // to be worth it; on net_tap IPv4 only and with even-length pieces (its software GSO sums each
 // piece on its own, like the DPDK checksum bug in stack/cksum.h).
-bool Worker::tso_fits(const Port& p, const Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
-  const Interface& i = p.iface;
-  if (!i.tx_tso || seg.len < kTsoMinSegment || !c.mac_ok ||
-      (seg.flags & ~(tcp::flag::kAck | tcp::flag::kPsh)) != 0 || (c.v6 && i.tap_offloads)) {
+bool TxEncoder::tso_fits(const Interface& i, const TxFlow& f,
+                         const tcp::OutSegment<MbufBuf>& seg) noexcept {
+  if (!i.tx_tso || seg.len < kTsoMinSegment || !f.dst_known ||
+      (seg.flags & ~(tcp::flag::kAck | tcp::flag::kPsh)) != 0 || (f.v6 && i.tap_offloads)) {
     return false;
   }
   if (i.tap_offloads) {
@@ -74,11 +85,12 @@ bool Worker::tso_fits(const Port& p, const Conn& c, const tcp::OutSegment<MbufBu
 
 // Appends `seg` to the port's open TSO frame when it continues it: same connection, next
 // sequence number, no longer than the frame's segment size, the same options, room left.
-bool Worker::tso_extend(Port& p, Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
-  TsoFrame& f = p.tso;
-  if (f.m == nullptr || f.c != &c || f.last || seg.seq.raw() != f.next_seq ||
+bool TxEncoder::tso_extend(const Interface& i, const TxFlow& flow,
+                           const tcp::OutSegment<MbufBuf>& seg) noexcept {
+  TsoFrame& f = tso_;
+  if (f.m == nullptr || f.id != flow.id || f.last || seg.seq.raw() != f.next_seq ||
       seg.len > f.seg_size || f.payload + seg.len > kTsoMaxPayload ||
-      f.m->nb_segs + seg.payload().size() > kTsoMaxSegs || !tso_fits(p, c, seg)) {
+      f.m->nb_segs + seg.payload().size() > kTsoMaxSegs || !tso_fits(i, flow, seg)) {
     return false;
   }
   std::array<std::byte, 40> opts{};
@@ -88,7 +100,7 @@ bool Worker::tso_extend(Port& p, Conn& c, const tcp::OutSegment<MbufBuf>& seg) n
           0) {
     return false;
   }
-  if (!attach_payload(p, f.m, seg)) {
+  if (!attach_payload(i, f.m, seg)) {
     // The pool ran dry part way: the pieces attached are this segment's first bytes, at the
     // right sequence numbers. The frame ends with them; TCP retransmits the rest.
     f.payload = rte_pktmbuf_pkt_len(f.m) - (wire::EthView::kHeaderLen + f.l3 + f.l4);
@@ -111,27 +123,25 @@ bool Worker::tso_extend(Port& p, Conn& c, const tcp::OutSegment<MbufBuf>& seg) n
   return true;
 }
 
-// Finishes the open TSO frame (lengths, checksum offsets) and queues it.
-void Worker::tso_flush(Port& p) noexcept {
-  TsoFrame& f = p.tso;
+rte_mbuf* TxEncoder::flush(const Interface& i) noexcept {
+  TsoFrame& f = tso_;
   if (f.m == nullptr) {
-    return;
+    return nullptr;
   }
   rte_mbuf* m = std::exchange(f.m, nullptr);
-  const bool v6 = f.c->v6;
+  const bool v6 = f.v6;
   if (f.payload == f.seg_size) {  // nothing joined it: an ordinary segment
-    finish_frame(p, v6, m, f.tcp_off, f.l3, f.l4);
-    transmit(p, m);
-    return;
+    finish_frame(i, v6, m, f.tcp_off, f.l3, f.l4);
+    return m;
   }
   const size_t ip_off = wire::EthView::kHeaderLen;
   m->l2_len = wire::EthView::kHeaderLen;
   m->l3_len = f.l3;
   m->l4_len = f.l4;
   m->tso_segsz = f.seg_size;
-  if (p.iface.tap_offloads) {
+  if (i.tap_offloads) {
     // Even, so that the cut pieces stay even (tso_fits).
-    const int room = p.iface.mtu - wire::EthView::kHeaderLen - f.l3 - f.l4;
+    const int room = i.mtu - wire::EthView::kHeaderLen - f.l3 - f.l4;
     m->tso_segsz = static_cast<uint16_t>(std::min<int>(f.seg_size, room) & ~1);
   }
   uint16_t phdr;
@@ -150,13 +160,12 @@ void Worker::tso_flush(Port& p) noexcept {
   }
   std::memcpy(rte_pktmbuf_mtod_offset(m, std::byte*, f.tcp_off + 16), &phdr, sizeof phdr);
   counters_.tx_tso_frames++;
-  transmit(p, m);
+  return m;
 }
 
 // The TCP checksum of a built frame: left to the NIC where it can, else summed here.
-void Worker::finish_frame(Port& p, bool v6, rte_mbuf* m, uint16_t tcp_off, uint16_t l3,
-                          uint16_t l4) noexcept {
-  const Interface& i = p.iface;
+void TxEncoder::finish_frame(const Interface& i, bool v6, rte_mbuf* m, uint16_t tcp_off,
+                             uint16_t l3, uint16_t l4) noexcept {
   const size_t ip_off = wire::EthView::kHeaderLen;
   if (i.tx_tcp_cksum && (m->nb_segs == 1 || !i.tap_offloads)) {
     // The NIC sums the segment; it wants the pseudo-header sum in the checksum field.
@@ -187,62 +196,52 @@ void Worker::finish_frame(Port& p, bool v6, rte_mbuf* m, uint16_t tcp_off, uint1
   std::memcpy(rte_pktmbuf_mtod_offset(m, std::byte*, tcp_off + 16), &cksum, sizeof cksum);
 }
 
-void Worker::emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
-  Port& p = ports_[c.port];
-  const Interface& i = p.iface;
-  if (!c.mac_ok) [[unlikely]] {
-    if (auto mac = lookup(p, remote_of(c))) {
-      c.peer_mac = *mac;
-      c.mac_ok = true;
-    }
-  }
+TxEncoder::Frames TxEncoder::encode(const Interface& i, const TxFlow& flow,
+                                    const tcp::OutSegment<MbufBuf>& seg) noexcept {
+  Frames out;
   // Segments the core sends back to back in one call merge into one TSO frame.
-  if (p.tso.m != nullptr) {
-    if (tso_extend(p, c, seg)) {
-      return;
+  if (tso_.m != nullptr) {
+    if (tso_extend(i, flow, seg)) {
+      return out;
     }
-    tso_flush(p);
+    out.m[out.n++] = flush(i);
   }
-  const size_t l3 = c.v6 ? wire::Ipv6View::kHeaderLen : wire::Ipv4View::kMinHeaderLen;
+  const size_t l3 = flow.v6 ? wire::Ipv6View::kHeaderLen : wire::Ipv4View::kMinHeaderLen;
   const size_t l4 = wire::TcpView::kMinHeaderLen + wire::tcp_options_length(seg.opts);
   const size_t hdr = wire::EthView::kHeaderLen + l3 + l4;
   const bool copy = seg.len <= kCopyBelow;
-  rte_mbuf* m = alloc(p, static_cast<uint16_t>(hdr + (copy ? seg.len : 0)));
+  rte_mbuf* m = alloc(i, static_cast<uint16_t>(hdr + (copy ? seg.len : 0)));
   if (m == nullptr) {
-    return;  // counted; the retransmission timer sends it again
+    return out;  // counted; the retransmission timer sends it again
   }
-  std::span<std::byte> out = bytes(m);
-  size_t off =
-      *wire::write_eth(out, c.peer_mac, i.mac, c.v6 ? wire::kEtherTypeIpv6 : wire::kEtherTypeIpv4);
+  std::span<std::byte> bytes(rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_data_len(m));
+  size_t off = *wire::write_eth(bytes, flow.dst_mac, i.mac,
+                                flow.v6 ? wire::kEtherTypeIpv6 : wire::kEtherTypeIpv4);
   const auto l4_len = static_cast<uint16_t>(l4 + seg.len);
-  if (c.v6) {
-    wire::Ipv6Addr src(c.key6.local);
-    wire::Ipv6Addr dst(c.key6.remote);
-    off +=
-        *wire::write_ipv6(out.subspan(off), wire::Ipv6HeaderFields{.src = src,
-                                                                   .dst = dst,
-                                                                   .next_header = wire::kIpProtoTcp,
-                                                                   .payload_len = l4_len,
-                                                                   .hop_limit = 64,
-                                                                   .traffic_class = 0,
-                                                                   .flow_label = 0});
-  } else {
-    off += *wire::write_ipv4(out.subspan(off),
-                             wire::Ipv4HeaderFields{.src = wire::Ipv4Addr(c.key4.local),
-                                                    .dst = wire::Ipv4Addr(c.key4.remote),
-                                                    .protocol = wire::kIpProtoTcp,
+  if (flow.v6) {
+    off += *wire::write_ipv6(bytes.subspan(off),
+                             wire::Ipv6HeaderFields{.src = flow.local6,
+                                                    .dst = flow.remote6,
+                                                    .next_header = wire::kIpProtoTcp,
                                                     .payload_len = l4_len,
-                                                    .ttl = 64,
-                                                    .id = 0,
-                                                    .dont_fragment = true,
-                                                    .tos = 0});
+                                                    .hop_limit = 64,
+                                                    .traffic_class = 0,
+                                                    .flow_label = 0});
+  } else {
+    off +=
+        *wire::write_ipv4(bytes.subspan(off), wire::Ipv4HeaderFields{.src = flow.local4,
+                                                                     .dst = flow.remote4,
+                                                                     .protocol = wire::kIpProtoTcp,
+                                                                     .payload_len = l4_len,
+                                                                     .ttl = 64,
+                                                                     .id = 0,
+                                                                     .dont_fragment = true,
+                                                                     .tos = 0});
   }
-  const uint16_t lport = c.v6 ? c.key6.local_port : c.key4.local_port;
-  const uint16_t rport = c.v6 ? c.key6.remote_port : c.key4.remote_port;
   const auto tcp_off = static_cast<uint16_t>(off);
-  off += *wire::write_tcp(out.subspan(off),
-                          wire::TcpHeaderFields{.src_port = lport,
-                                                .dst_port = rport,
+  off += *wire::write_tcp(bytes.subspan(off),
+                          wire::TcpHeaderFields{.src_port = flow.local_port,
+                                                .dst_port = flow.remote_port,
                                                 .seq = seg.seq.raw(),
                                                 .ack = seg.ack.raw(),
                                                 .flags = wire::TcpFlags(seg.flags),
@@ -251,33 +250,31 @@ void Worker::emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
                           seg.opts);
   if (copy) {
     for (const auto& ref : seg.payload()) {
-      ref.buf->copy_out(ref.off, ref.len, out.data() + off);
+      ref.buf->copy_out(ref.off, ref.len, bytes.data() + off);
       off += ref.len;
     }
-  } else if (!attach_payload(p, m, seg)) {
+  } else if (!attach_payload(i, m, seg)) {
     rte_pktmbuf_free(m);
-    return;  // counted; the retransmission timer sends it again
+    return out;  // counted; the retransmission timer sends it again
   }
   counters_.tcp_segments_sent++;
-  if (!copy && tso_fits(p, c, seg)) {
-    // Held open for the segments that follow in this call (tso_flush sends it).
-    p.tso = TsoFrame{.m = m,
-                     .c = &c,
-                     .next_seq = seg.seq.raw() + seg.len,
-                     .payload = seg.len,
-                     .seg_size = static_cast<uint16_t>(seg.len),
-                     .tcp_off = tcp_off,
-                     .l3 = static_cast<uint16_t>(l3),
-                     .l4 = static_cast<uint16_t>(l4),
-                     .last = false};
-    return;
+  if (!copy && tso_fits(i, flow, seg)) {
+    // Held open for the segments that follow in this call (flush() ends it).
+    tso_ = TsoFrame{.m = m,
+                    .id = flow.id,
+                    .v6 = flow.v6,
+                    .next_seq = seg.seq.raw() + seg.len,
+                    .payload = seg.len,
+                    .seg_size = static_cast<uint16_t>(seg.len),
+                    .tcp_off = tcp_off,
+                    .l3 = static_cast<uint16_t>(l3),
+                    .l4 = static_cast<uint16_t>(l4),
+                    .last = false};
+    return out;
   }
-  finish_frame(p, c.v6, m, tcp_off, static_cast<uint16_t>(l3), static_cast<uint16_t>(l4));
-  if (!c.mac_ok) [[unlikely]] {
-    park(p, remote_of(c), m);  // the SYN of an active open, while ARP/ND runs
-    return;
-  }
-  transmit(p, m);
+  finish_frame(i, flow.v6, m, tcp_off, static_cast<uint16_t>(l3), static_cast<uint16_t>(l4));
+  out.m[out.n++] = m;
+  return out;
 }
 
 }  // namespace tempo::stack

@@ -1,8 +1,9 @@
 // The Worker's loop and its L2/L3: poll() (clock, timers, RX burst, steering, TX flush),
 // Ethernet, IPv4 and IPv6 input, ICMP and ICMPv6 (echo, neighbour discovery answers), the reset
-// for a segment nothing takes, and the TX batch. The other rooms of the same class:
-// neighbors.cc, steer.cc, worker_tcp.cc (TCP demultiplexing, connections, application calls),
-// active_open.cc, tx_encoder.cc; what they share is stack/worker_detail.h.
+// for a segment nothing takes, and the TX batch (frames from the port's TxEncoder, a class of
+// its own: stack/tx_encoder.h). The other rooms of the same class: neighbors.cc, steer.cc,
+// worker_tcp.cc (TCP demultiplexing, connections, application calls), active_open.cc; what
+// they share is stack/worker_detail.h.
 #include "stack/worker.h"
 
 #include <algorithm>
@@ -46,7 +47,7 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
     : index_(index), now_(start), wheel_(start) {
   ports_.reserve(ifaces.size());
   for (const Interface& i : ifaces) {
-    Port& p = ports_.emplace_back();
+    Port& p = ports_.emplace_back(counters_);
     p.iface = i;
     // Each worker and port draws its own sequence from the configured seed.
     const uint64_t seed = faults.seed * 0x9e3779b97f4a7c15ULL + index * 131 + ports_.size();
@@ -60,9 +61,7 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
 }
 Worker::~Worker() {
   for (Port& p : ports_) {
-    if (p.tso.m != nullptr) {
-      rte_pktmbuf_free(std::exchange(p.tso.m, nullptr));
-    }
+    p.enc.discard();
     for (uint8_t k = 0; k < p.n_parked; ++k) {
       rte_pktmbuf_free(p.parked[k].m);
     }
@@ -207,7 +206,9 @@ void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
       reply.eth_dst = eth.src();
       reply.src4 = ip->dst();
       reply.dst4 = ip->src();
-      if (!wire::verify_tcp_checksum_ipv4(ip->src(), ip->dst(), ip->payload())) {
+      if (!tcp_checksum_ok(m, [&] {
+            return wire::verify_tcp_checksum_ipv4(ip->src(), ip->dst(), ip->payload());
+          })) {
         counters_.drop(Layer::kTcp, wire::WireError::kBadChecksum);
         return;
       }
@@ -322,7 +323,8 @@ void Worker::input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
         counters_.drop_not_for_us++;  // RFC 9293 §3.9.2.1: no TCP to multicast
         return;
       }
-      if (!wire::verify_tcp_checksum_ipv6(ip->src(), dst, ip->payload())) {
+      if (!tcp_checksum_ok(
+              m, [&] { return wire::verify_tcp_checksum_ipv6(ip->src(), dst, ip->payload()); })) {
         counters_.drop(Layer::kTcp, wire::WireError::kBadChecksum);
         return;
       }
@@ -441,6 +443,44 @@ rte_mbuf* Worker::alloc(Port& p, uint16_t len) noexcept {
     return nullptr;
   }
   return m;
+}
+void Worker::emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
+  Port& p = ports_[c.port];
+  if (!c.mac_ok) [[unlikely]] {
+    if (auto mac = lookup(p, remote_of(c))) {
+      c.peer_mac = *mac;
+      c.mac_ok = true;
+    }
+  }
+  TxFlow f;
+  f.id = &c;
+  f.v6 = c.v6;
+  if (c.v6) {
+    f.local6 = wire::Ipv6Addr(c.key6.local);
+    f.remote6 = wire::Ipv6Addr(c.key6.remote);
+    f.local_port = c.key6.local_port;
+    f.remote_port = c.key6.remote_port;
+  } else {
+    f.local4 = wire::Ipv4Addr(c.key4.local);
+    f.remote4 = wire::Ipv4Addr(c.key4.remote);
+    f.local_port = c.key4.local_port;
+    f.remote_port = c.key4.remote_port;
+  }
+  f.dst_mac = c.peer_mac;
+  f.dst_known = c.mac_ok;
+  const TxEncoder::Frames out = p.enc.encode(p.iface, f, seg);
+  for (uint8_t k = 0; k < out.n; ++k) {
+    if (k + 1 == out.n && !f.dst_known) [[unlikely]] {
+      park(p, remote_of(c), out.m[k]);  // the SYN of an active open, while ARP/ND runs
+    } else {
+      transmit(p, out.m[k]);
+    }
+  }
+}
+void Worker::tso_flush(Port& p) noexcept {
+  if (rte_mbuf* m = p.enc.flush(p.iface)) {
+    transmit(p, m);
+  }
 }
 void Worker::transmit(Port& p, rte_mbuf* m) noexcept {
   p.tx[p.tx_len++] = m;

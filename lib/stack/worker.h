@@ -11,10 +11,8 @@
 // (stack/mesh.h), since ARP and neighbour discovery reach whichever queue the device picks.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <cstdint>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
@@ -30,8 +28,10 @@
 #include "flow/rss.h"
 #include "stack/conn.h"
 #include "stack/faults.h"
+#include "stack/interface.h"
 #include "stack/mesh.h"
 #include "stack/neighbor.h"
+#include "stack/tx_encoder.h"
 #include "telemetry/counters.h"
 #include "time/clock.h"
 #include "time/wheel.h"
@@ -50,61 +50,6 @@ class Ipv6View;
 }  // namespace tempo::wire
 
 namespace tempo::stack {
-
-// One port as one Worker sees it: its queue, its addresses and its neighbour caches.
-struct Interface {
-  uint16_t port_id = 0;
-  uint16_t queue = 0;
-  rte_mempool* pool = nullptr;     // what the Worker allocates from (dpdk/port.h)
-  rte_mempool* rx_pool = nullptr;  // what RX descriptors refill from
-  wire::MacAddr mac;
-  wire::Ipv4Addr ipv4;
-  uint8_t ipv4_prefix = 0;
-  // ports[].ipv4_secondary: blocks of more local addresses, [first, last] in host order,
-  // sorted and disjoint.
-  std::vector<std::pair<uint32_t, uint32_t>> ipv4_secondary;
-  // `a` is one of this port's IPv4 addresses.
-  bool is_local4(wire::Ipv4Addr a) const noexcept {
-    if (a == ipv4) {
-      return true;
-    }
-    auto it = std::upper_bound(ipv4_secondary.begin(), ipv4_secondary.end(),
-                               std::pair{a.value(), UINT32_MAX});
-    return it != ipv4_secondary.begin() && a.value() <= std::prev(it)->second;
-  }
-  bool has_ipv6 = false;
-  wire::Ipv6Addr ipv6;
-  uint8_t ipv6_prefix = 0;
-  wire::Ipv6Addr link_local;  // fe80::/64 from the MAC (RFC 4291 appendix A)
-  uint16_t mtu = 1500;
-  bool tx_tcp_cksum = false;  // the port computes TCP checksums (RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
-  bool tx_tso = false;        // RTE_ETH_TX_OFFLOAD_TCP_TSO in use
-  // net_tap (DPDK 22.11), whose offloads are software in the PMD, with three defects tempo
-  // works around: it sums each segment of a chain on its own, wrong after an odd-length one
-  // (checksum offload for single segments only, TSO for even-length pieces only); its GSO has
-  // no IPv6 (no TSO there); it checks tso_segsz plus every header, Ethernet's included,
-  // against the MTU (its wire segments are cut that much shorter than the core's).
-  bool tap_offloads = false;
-  // With RSS over several queues: the port's hash and redirection table, so that an active
-  // open picks a source port whose replies come back to this queue. Absent: one queue.
-  std::optional<flow::RssSteering> rss;
-  // The device spreads packets over its queues by a hash of its own (net_tap, af_packet,
-  // memif): `rss` is then a virtual table, and the Worker passes each TCP segment to the
-  // Worker that owns its tuple by it (software steering, stack/mesh.h).
-  bool soft_steer = false;
-  std::optional<wire::Ipv4Addr> gateway4;
-  std::optional<wire::Ipv6Addr> gateway6;
-  struct Route4 {
-    wire::Ipv4Addr prefix;
-    uint8_t len = 0;
-    wire::Ipv4Addr via;
-  };
-  std::vector<Route4> routes4;  // longest prefix wins; the gateway is the default route
-};
-
-// The first hop toward `dst`: `dst` itself when on-link, else the route's or gateway's
-// address; nullopt when there is no route.
-std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr dst) noexcept;
 
 struct MbufOps {
   void free(rte_mbuf* m) const noexcept { rte_pktmbuf_free(m); }
@@ -151,6 +96,15 @@ class Worker {
   // One loop iteration over every interface at time `now` (read once by the caller; never
   // earlier than the last poll's). Returns the packets received.
   uint32_t poll(Ticks now) noexcept;
+  // The loop's accounting of one turn (Runtime): `cycles` TSC cycles, busy when it did work.
+  void account_turn(bool busy, uint64_t cycles) noexcept {
+    if (busy) {
+      counters_.cycles_busy += cycles;
+      ++counters_.loops_busy;
+    } else {
+      counters_.cycles_idle += cycles;
+    }
+  }
 
   // The MAC to send to `dst` through interface `port`: from the neighbour cache, or nullopt
   // after (rate-limited) sending an ARP request / neighbour solicitation for the next hop.
@@ -220,18 +174,6 @@ class Worker {
   static bool peer_closed(const Conn& c) noexcept { return c.tcb.peer_fin; }
 
  private:
-  // A TSO frame being built from consecutive segments of one connection (emit()).
-  struct TsoFrame {
-    rte_mbuf* m = nullptr;
-    Conn* c = nullptr;
-    uint32_t next_seq = 0;  // where the next merged segment must start
-    uint32_t payload = 0;
-    uint16_t seg_size = 0;  // payload per wire segment (the first segment's): tso_segsz
-    uint16_t tcp_off = 0;
-    uint16_t l3 = 0;
-    uint16_t l4 = 0;
-    bool last = false;  // a short segment joined: nothing may follow it
-  };
   struct Listener {
     uint16_t port;
     const AppHandler* app;
@@ -239,6 +181,7 @@ class Worker {
     uint32_t embryonic = 0;  // its connections in SYN-RECEIVED: the listen backlog
   };
   struct Port {
+    explicit Port(telemetry::StackCounters& counters) : enc(counters) {}
     Interface iface;
     NeighborCache<wire::Ipv4Addr> arp;
     NeighborCache<wire::Ipv6Addr> nd;
@@ -265,7 +208,7 @@ class Worker {
     // headers), so data copies are refused and the data dropped or pushed back (dpdk/port.h).
     bool rx_low = false;
     bool tx_low = false;
-    TsoFrame tso;  // open while the core emits one connection's segments back to back
+    TxEncoder enc;  // holds a TSO frame open while the core emits one connection's segments
     std::unique_ptr<MbufFaultStage> rx_faults;  // null unless `faults.rx` is configured
     std::unique_ptr<MbufFaultStage> tx_faults;
   };
@@ -306,6 +249,20 @@ class Worker {
   void share(NeighborMsg msg) noexcept;  // a copy: rte_ring_enqueue_elem takes void*
   void input_arp(Port& p, const wire::EthView& eth) noexcept;
   void input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
+  // The TCP checksum as the NIC verified it (RTE_ETH_RX_OFFLOAD_TCP_CKSUM: good or bad), else
+  // `sum()` here (no offload, or the device did not look: RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN).
+  template <class Sum>
+  bool tcp_checksum_ok(const rte_mbuf* m, Sum&& sum) noexcept {
+    switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+      case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+        counters_.rx_cksum_offloaded++;
+        return true;
+      case RTE_MBUF_F_RX_L4_CKSUM_BAD:
+        return false;
+      default:
+        return sum();
+    }
+  }
   void input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
   void input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View& ip) noexcept;
   void input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6View& ip) noexcept;
@@ -347,13 +304,11 @@ class Worker {
   // call(ConnSink&) into the protocol core for `c`, then finish(c); returns what call returns.
   template <class F>
   auto in_core(Conn& c, F&& call) noexcept;
+  // The core's segment out through the port's encoder; what it completes is queued (or
+  // parked while the next hop resolves).
   void emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;
-  bool attach_payload(Port& p, rte_mbuf* m, const tcp::OutSegment<MbufBuf>& seg) noexcept;
-  static bool tso_fits(const Port& p, const Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;
-  bool tso_extend(Port& p, Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept;
+  // The port's open TSO frame, finished and queued.
   void tso_flush(Port& p) noexcept;
-  void finish_frame(Port& p, bool v6, rte_mbuf* m, uint16_t tcp_off, uint16_t l3,
-                    uint16_t l4) noexcept;
   void on_wheel_timer(time::Timer& t) noexcept;
   // A segment for a tuple that has no connection, looked up in TIME_WAIT before the listeners
   // (timewait::demux_time_wait, which the hazard bench runs too); sends the entry's ACK when
@@ -381,8 +336,8 @@ class Worker {
   };
   std::vector<SteerBatch> steer_out_;  // per destination Worker
   Ticks next_maintenance_{};
+  telemetry::StackCounters counters_;  // before ports_: their encoders count into it
   std::vector<Port> ports_;
-  telemetry::StackCounters counters_;
 
   // TCP state (init_tcp).
   WorkerTcpConfig wcfg_;

@@ -1,5 +1,5 @@
 // What the files of the Worker share (lib/stack/worker*.cc, neighbors.cc, steer.cc,
-// active_open.cc, tx_encoder.cc): the protocol core's Sink, the call-into-the-core sequence, and
+// active_open.cc): the protocol core's Sink, the call-into-the-core sequence, and
 // the small conversions between packet specs, table keys and TIME_WAIT tuples. Internal to
 // lib/stack.
 #pragma once
@@ -106,16 +106,6 @@ inline Remote remote_of(const Conn& c) {
   }
   return r;
 }
-
-// Payloads up to this size are copied into the header mbuf; larger ones are attached by
-// reference (an indirect mbuf per source segment), which costs an mbuf but no copy.
-inline constexpr uint32_t kCopyBelow = 256;
-
-// TSO frames: segments of at least this much payload merge; a frame holds at most
-// kTsoMaxPayload bytes (the IPv4 total length, less headers) in at most kTsoMaxSegs mbufs.
-inline constexpr uint32_t kTsoMinSegment = 512;
-inline constexpr uint32_t kTsoMaxPayload = 65535 - 60 - 60;
-inline constexpr uint32_t kTsoMaxSegs = 64;
 
 }  // namespace detail
 

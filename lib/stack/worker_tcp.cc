@@ -1,7 +1,7 @@
 // The Worker's TCP layer: demultiplexing a segment to its connection, TIME_WAIT
 // (timewait::demux_time_wait) or a listener (tcp::listen_action, SYN cookies), the connection
 // slots and their tables, timers, and the application's calls. The protocol itself is lib/tcp;
-// active opens are active_open.cc, the segment encoder tx_encoder.cc.
+// active opens are active_open.cc, the segment encoder stack/tx_encoder.h.
 #include <algorithm>
 #include <cstring>
 #include <type_traits>

@@ -35,6 +35,14 @@ struct StackCounters {
   uint64_t tx_packets = 0;
   uint64_t tx_bytes = 0;
   uint64_t tx_full = 0;  // TX ring full: packet freed, counted
+  // TSC cycles of loop turns that did work (received, or sent: timers, the app's poll hook)
+  // and of turns that found nothing: what the Worker really costs, where a busy-polling loop
+  // is always 100% busy to the OS (as DPDK's lcore telemetry "busy cycles", VPP's `show
+  // runtime`). cycles.tsc_hz converts them.
+  uint64_t cycles_busy = 0;
+  uint64_t cycles_idle = 0;
+  uint64_t loops_busy = 0;          // turns that did work
+  uint64_t rx_cksum_offloaded = 0;  // TCP checksums the NIC verified (not summed here)
   uint64_t arp_replied = 0;
   uint64_t arp_requests_sent = 0;
   uint64_t arp_learned = 0;

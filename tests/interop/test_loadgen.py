@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 import unittest
 
 import yaml
@@ -90,6 +91,7 @@ class Memif(unittest.TestCase):
         with memif_pair("lgtw", {"port": 80, "response_bytes": 1024, "keepalive": False},
                         {"target": "198.18.0.1:80", "connections": n, "concurrency": 256,
                          "sources": ["198.18.1.0/26"]}) as (ns, httpd, cpath):
+            t0 = time.monotonic()
             rc, out, s = loadgen(ns, cpath)
             self.assertEqual(rc, 0, out)
             self.assertEqual(s["connections"]["completed"], n, out)
@@ -103,9 +105,22 @@ class Memif(unittest.TestCase):
             # The server closed first: the client holds no TIME_WAIT.
             self.assertEqual(s["time_wait"]["entered"], 0, out)
             rc, sout = httpd.stop()
+            wall = time.monotonic() - t0
             self.assertEqual(rc, 0, sout)
             c = harness.counters(sout)
             self.assertEqual(c.get("tcp.passive_opens"), n, sout)
+            # Busy-cycle accounting: the loop's turns, busy or idle, add up to the time it ran
+            # (from about when it said ready until it stopped); the busy part is what serving
+            # cost, which a busy-polling loop hides from the OS.
+            hz = c.get("cycles.tsc_hz", 0)
+            self.assertGreater(hz, 0, sout)
+            busy = c.get("cycles.busy", 0) / hz
+            idle = c.get("cycles.idle", 0) / hz
+            self.assertGreater(busy, 0, sout)
+            self.assertGreater(idle, 0, sout)
+            self.assertGreater(c.get("loops.busy", 0), 0, sout)
+            self.assertLessEqual(busy + idle, wall + 0.5, sout)
+            self.assertGreaterEqual(busy + idle, 0.8 * wall - 0.5, sout)
             # Every connection's tuple is still in TIME_WAIT at tempo-httpd (60 s): distinct
             # 4-tuples, more than one source address has.
             self.assertEqual(c.get("timewait.entries"), n, sout)

@@ -1,0 +1,78 @@
+// Interface: one port as one Worker sees it (its queue, pools, addresses, offloads and
+// routes), and next_hop(), the routing decision over it. Filled by the Runtime from the
+// configuration and the device (stack/runtime.cc), read by every room of the Worker and by the
+// segment encoder (stack/tx_encoder.h).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include <rte_mempool.h>
+
+#include "flow/rss.h"
+#include "wire/ipv4_addr.h"
+#include "wire/ipv6_addr.h"
+#include "wire/mac_addr.h"
+
+namespace tempo::stack {
+
+// One port as one Worker sees it: its queue, its addresses and its neighbour caches.
+struct Interface {
+  uint16_t port_id = 0;
+  uint16_t queue = 0;
+  rte_mempool* pool = nullptr;     // what the Worker allocates from (dpdk/port.h)
+  rte_mempool* rx_pool = nullptr;  // what RX descriptors refill from
+  wire::MacAddr mac;
+  wire::Ipv4Addr ipv4;
+  uint8_t ipv4_prefix = 0;
+  // ports[].ipv4_secondary: blocks of more local addresses, [first, last] in host order,
+  // sorted and disjoint.
+  std::vector<std::pair<uint32_t, uint32_t>> ipv4_secondary;
+  // `a` is one of this port's IPv4 addresses.
+  bool is_local4(wire::Ipv4Addr a) const noexcept {
+    if (a == ipv4) {
+      return true;
+    }
+    auto it = std::upper_bound(ipv4_secondary.begin(), ipv4_secondary.end(),
+                               std::pair{a.value(), UINT32_MAX});
+    return it != ipv4_secondary.begin() && a.value() <= std::prev(it)->second;
+  }
+  bool has_ipv6 = false;
+  wire::Ipv6Addr ipv6;
+  uint8_t ipv6_prefix = 0;
+  wire::Ipv6Addr link_local;  // fe80::/64 from the MAC (RFC 4291 appendix A)
+  uint16_t mtu = 1500;
+  bool tx_tcp_cksum = false;  // the port computes TCP checksums (RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+  bool tx_tso = false;        // RTE_ETH_TX_OFFLOAD_TCP_TSO in use
+  // net_tap (DPDK 22.11), whose offloads are software in the PMD, with three defects tempo
+  // works around: it sums each segment of a chain on its own, wrong after an odd-length one
+  // (checksum offload for single segments only, TSO for even-length pieces only); its GSO has
+  // no IPv6 (no TSO there); it checks tso_segsz plus every header, Ethernet's included,
+  // against the MTU (its wire segments are cut that much shorter than the core's).
+  bool tap_offloads = false;
+  // With RSS over several queues: the port's hash and redirection table, so that an active
+  // open picks a source port whose replies come back to this queue. Absent: one queue.
+  std::optional<flow::RssSteering> rss;
+  // The device spreads packets over its queues by a hash of its own (net_tap, af_packet,
+  // memif): `rss` is then a virtual table, and the Worker passes each TCP segment to the
+  // Worker that owns its tuple by it (software steering, stack/mesh.h).
+  bool soft_steer = false;
+  std::optional<wire::Ipv4Addr> gateway4;
+  std::optional<wire::Ipv6Addr> gateway6;
+  struct Route4 {
+    wire::Ipv4Addr prefix;
+    uint8_t len = 0;
+    wire::Ipv4Addr via;
+  };
+  std::vector<Route4> routes4;  // longest prefix wins; the gateway is the default route
+};
+
+// The first hop toward `dst`: `dst` itself when on-link, else the route's or gateway's
+// address; nullopt when there is no route.
+std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr dst) noexcept;
+
+}  // namespace tempo::stack
