@@ -1,15 +1,28 @@
 #!/usr/bin/env python3
 """tempo versus the Linux kernel, side by side in one run (root; namespaces it creates).
 
+--path t2t (the default): what a core of tempo does against what a core of Linux does, no
+client in the way.
+  tempo : tempo-loadgen (cpu 1) --memif--> tempo-httpd (cpu 0)     no kernel in the path
+  kernel: kernel-peer short (cpu 1) --veth--> kernel-peer http-server (cpu 0)
+Short connections (connect, GET, 1 KiB response, the server closes first) for --seconds,
+as fast as each goes, with --concurrency connections in flight: connections/s, and the CPU
+each connection costs, both sides together (tempo: the busy cycles its two loops counted;
+the kernel: the busy time of both CPUs in /proc/stat, softirqs included, since on a veth the
+receiver's protocol work runs on the sender's CPU).
+
+--path net_tap: the kernel's TCP as the client of tempo on net_tap.
   tempo : kernel client --net_tap--> tempo-echo / tempo-httpd   (198.18.0.0/24, one namespace)
   kernel: kernel client --veth-----> kernel-peer servers        (198.18.1.0/24, two namespaces)
-
 The same client program (kernel-peer) drives both: bulk throughput through an echo server
 (both directions' bytes per second) and the short-connection rate of HTTP/1.1 requests with
-`Connection: close` (the server closes first, so the server holds TIME_WAIT). Rounds alternate
-tempo and kernel, and the result is the median of each and their ratio, because these machines
-are shared and noisy. Usage: perf/macro/compare.py [--build DIR] [--rounds N] [--seconds S]
-[--tso on|off]
+`Connection: close` (the server closes first, so the server holds TIME_WAIT). net_tap costs a
+syscall and a signal per packet here: this path says little about tempo's own cost.
+
+Rounds alternate tempo and kernel, and the result is the median of each and their ratio,
+because these machines are shared and noisy. --smoke: one short round (CI: the figures are not
+judged there). Usage: perf/macro/compare.py [--build DIR] [--path t2t|net_tap] [--rounds N]
+[--seconds S] [--concurrency N] [--tso on|off] [--smoke]
 """
 
 import argparse
@@ -61,6 +74,72 @@ def start_tempo(build, ns, app, iface, extra, tso=None):
     return p, path
 
 
+def cpu_busy_s():
+    """Busy seconds of every CPU so far (/proc/stat: user, nice, system, irq, softirq)."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def t2t_tempo(build, seconds, concurrency):
+    """tempo-loadgen -> tempo-httpd over memif: (connections/s, CPU-us per connection)."""
+    os.environ["TEMPO_SRC"] = SRC
+    os.environ["TEMPO_BUILD"] = os.path.abspath(build)
+    sys.path.insert(0, os.path.join(SRC, "tests", "interop"))
+    import harness
+    import test_loadgen
+    lg = {"target": "198.18.0.1:80", "connections": 0, "duration_ms": int(seconds * 1000),
+          "concurrency": concurrency, "sources": ["198.18.1.0/26"], "progress": False}
+    with test_loadgen.memif_pair("cmpt2t", {"port": 80, "response_bytes": 1024,
+                                            "keepalive": False}, lg) as (ns, httpd, cpath):
+        rc, out, summary = test_loadgen.loadgen(ns, cpath, timeout=seconds + 120)
+        _, sout = httpd.stop()
+    if rc != 0 or not summary:
+        raise RuntimeError(f"tempo-loadgen failed:\n{out}")
+    busy = 0.0
+    for text in (out, sout):
+        c = harness.counters(text)
+        busy += c.get("cycles.busy", 0) / max(c.get("cycles.tsc_hz", 1), 1)
+    done = summary["connections"]["completed"]
+    return summary["connections"]["per_s"], (busy * 1e6 / done if done else None)
+
+
+def t2t_kernel(peer, cli_ns, seconds, concurrency):
+    """kernel-peer short (cpu 1) -> kernel-peer http-server (cpu 0) over veth."""
+    before = cpu_busy_s()
+    r = sh("taskset", "-c", "1", peer, "short", "198.18.1.2", "80", str(seconds),
+           str(concurrency), ns=cli_ns, timeout=seconds + 60)
+    busy = cpu_busy_s() - before
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    done = res["connections"]
+    return res["conn_per_s"], (busy * 1e6 / done if done else None)
+
+
+def run_t2t(a, peer, k_srv, k_cli):
+    subprocess.Popen(["ip", "netns", "exec", k_srv, "taskset", "-c", "0", peer, "http-server",
+                      "80", "1024"])
+    time.sleep(0.3)
+    runs = {"tempo": {"conn_per_s": [], "cpu_us_per_conn": []},
+            "kernel": {"conn_per_s": [], "cpu_us_per_conn": []}}
+    for _ in range(a.rounds):
+        for side, fn in (("tempo", lambda: t2t_tempo(a.build, a.seconds, a.concurrency)),
+                         ("kernel", lambda: t2t_kernel(peer, k_cli, a.seconds, a.concurrency))):
+            rate, cpu = fn()
+            runs[side]["conn_per_s"].append(round(rate, 1))
+            runs[side]["cpu_us_per_conn"].append(round(cpu, 2) if cpu else None)
+    out = {"path": "t2t: tempo-loadgen->tempo-httpd over memif vs kernel-peer over veth, "
+                   "client cpu 1, server cpu 0", "workload": "short connections, server closes"
+                   " first, 1 KiB responses", "rounds": a.rounds, "seconds": a.seconds}
+    for what in ("conn_per_s", "cpu_us_per_conn"):
+        t = statistics.median(x for x in runs["tempo"][what] if x is not None)
+        k = statistics.median(x for x in runs["kernel"][what] if x is not None)
+        out[what] = {"tempo_median": t, "kernel_median": k,
+                     "tempo_over_kernel": round(t / k, 3) if k else None,
+                     "tempo_runs": runs["tempo"][what], "kernel_runs": runs["kernel"][what]}
+    return out
+
+
 def stop(p):
     p.send_signal(signal.SIGINT)
     try:
@@ -71,13 +150,17 @@ def stop(p):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default=os.path.join(SRC, "build-release"))
+    ap.add_argument("--build", default=os.path.join(SRC, "build"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--bulk-mbytes", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--tso", choices=["on", "off"], help="ports[].tso for tempo (default: the template's)")
+    ap.add_argument("--path", choices=["t2t", "net_tap"], default="t2t")
+    ap.add_argument("--smoke", action="store_true", help="one round of a second: CI")
     a = ap.parse_args()
+    if a.smoke:
+        a.rounds, a.seconds, a.bulk_mbytes = 1, 1, 20
     tso = None if a.tso is None else a.tso == "on"
     peer = os.path.join(a.build, "perf", "macro", "kernel-peer")
     tag = os.getpid()
@@ -94,6 +177,9 @@ def main():
         sh("ip", "addr", "add", "198.18.1.2/24", "dev", "cmp-s", ns=k_srv)
         sh("ip", "link", "set", "cmp-c", "up", ns=k_cli)
         sh("ip", "link", "set", "cmp-s", "up", ns=k_srv)
+        if a.path == "t2t":
+            print(json.dumps(run_t2t(a, peer, k_srv, k_cli), indent=2))
+            return 0
         for args in (["echo-server", "7"], ["http-server", "80", "1024"]):
             procs.append(subprocess.Popen(["ip", "netns", "exec", k_srv, peer, *args]))
         time.sleep(0.3)
@@ -129,6 +215,9 @@ def main():
         for p in procs:
             p.kill()
         for ns in (t_ns, k_srv, k_cli):
+            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+            for pid in pids.stdout.split():
+                subprocess.run(["kill", "-9", pid], capture_output=True)
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
