@@ -16,20 +16,6 @@
 
 namespace tempo::stack {
 
-rte_mbuf* TxEncoder::alloc(const Interface& i, uint16_t len) noexcept {
-  rte_mbuf* m = rte_pktmbuf_alloc(i.pool);
-  if (m == nullptr) [[unlikely]] {
-    counters_.drop_no_mbuf++;
-    return nullptr;
-  }
-  if (rte_pktmbuf_append(m, len) == nullptr) [[unlikely]] {
-    rte_pktmbuf_free(m);
-    counters_.drop_no_mbuf++;
-    return nullptr;
-  }
-  return m;
-}
-
 // Attaches the payload of `seg` to `m` by reference: an indirect mbuf per source segment
 // (DESIGN.md principle 4). False when the pool ran out (counted); the caller frees `m`.
 bool TxEncoder::attach_payload(const Interface& i, rte_mbuf* m,
@@ -210,9 +196,10 @@ TxEncoder::Frames TxEncoder::encode(const Interface& i, const TxFlow& flow,
   const size_t l4 = wire::TcpView::kMinHeaderLen + wire::tcp_options_length(seg.opts);
   const size_t hdr = wire::EthView::kHeaderLen + l3 + l4;
   const bool copy = seg.len <= kCopyBelow;
-  rte_mbuf* m = alloc(i, static_cast<uint16_t>(hdr + (copy ? seg.len : 0)));
-  if (m == nullptr) {
-    return out;  // counted; the retransmission timer sends it again
+  rte_mbuf* m = alloc_frame(i.pool, static_cast<uint16_t>(hdr + (copy ? seg.len : 0)));
+  if (m == nullptr) [[unlikely]] {
+    counters_.drop_no_mbuf++;
+    return out;  // the retransmission timer sends it again
   }
   std::span<std::byte> bytes(rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_data_len(m));
   size_t off = *wire::write_eth(bytes, flow.dst_mac, i.mac,

@@ -26,6 +26,17 @@
 
 namespace tempo::stack {
 
+// An mbuf from `pool` holding `len` bytes of (uninitialised) frame; nullptr when the pool is
+// empty (the caller counts it). The encoder's headers and the Worker's replies both take these.
+inline rte_mbuf* alloc_frame(rte_mempool* pool, uint16_t len) noexcept {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  if (m != nullptr && rte_pktmbuf_append(m, len) == nullptr) [[unlikely]] {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  return m;
+}
+
 // What the encoder needs of a connection.
 struct TxFlow {
   const void* id = nullptr;  // tells connections apart: TSO merges one connection's segments
@@ -108,9 +119,6 @@ class TxEncoder {
                   const tcp::OutSegment<MbufBuf>& seg) noexcept;
   void finish_frame(const Interface& i, bool v6, rte_mbuf* m, uint16_t tcp_off, uint16_t l3,
                     uint16_t l4) noexcept;
-  // Allocates a frame of `len` bytes from `iface.pool`; nullptr (counted) when it is empty.
-  rte_mbuf* alloc(const Interface& i, uint16_t len) noexcept;
-
   TsoFrame tso_;
   telemetry::StackCounters& counters_;
 };

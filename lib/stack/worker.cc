@@ -432,15 +432,9 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
   transmit(p, m);
 }
 rte_mbuf* Worker::alloc(Port& p, uint16_t len) noexcept {
-  rte_mbuf* m = rte_pktmbuf_alloc(p.iface.pool);
+  rte_mbuf* m = alloc_frame(p.iface.pool, len);
   if (m == nullptr) [[unlikely]] {
     counters_.drop_no_mbuf++;
-    return nullptr;
-  }
-  if (rte_pktmbuf_append(m, len) == nullptr) [[unlikely]] {
-    rte_pktmbuf_free(m);
-    counters_.drop_no_mbuf++;
-    return nullptr;
   }
   return m;
 }
