@@ -5,7 +5,8 @@
 // request; otherwise tempo closes first after the response, so tempo holds the TIME_WAIT
 // entries (DESIGN.md "TIME_WAIT").
 //
-//   tempo-httpd --config FILE      app: { httpd: { port: 80, response_bytes: 1024 } }
+//   tempo-httpd --config FILE      app: { httpd: { port: 80, response_bytes: 1024,
+//                                                  keepalive: true, nagle: false } }
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -177,7 +178,7 @@ std::string response(size_t body_bytes, bool keepalive) {
 
 int run(const tempo::Config& config) {
   const auto app = tempo::config::app_section(config, "httpd");
-  app.check_keys({"port", "response_bytes", "keepalive"});
+  app.check_keys({"port", "response_bytes", "keepalive", "nagle"});
   const auto port = app.get_int("port", 1, 65535, 80);
   const auto bytes = app.get_int("response_bytes", 0, 1 << 20, 1024);
   static Server srv;
@@ -193,8 +194,13 @@ int run(const tempo::Config& config) {
       .on_closed = on_closed,
   };
 
+  // Nagle off unless asked for (as nginx's tcp_nodelay): a response's last, short segment
+  // would otherwise wait for the ACK of the rest, which a client may delay (40 ms here).
+  tempo::ConnOptions opts;
+  opts.nagle = app.get_bool("nagle", false) ? tempo::ConnOptions::Choice::kOn
+                                            : tempo::ConnOptions::Choice::kOff;
   return tempo::serve(config, tempo::config::program_name("httpd"), static_cast<uint16_t>(port),
-                      &kHttp,
+                      &kHttp, opts,
                       "http port " + std::to_string(port) + ", " + std::to_string(bytes) +
                           "-byte responses, keepalive " + (srv.keepalive ? "on" : "off"));
 }

@@ -5,11 +5,13 @@
 client in the way.
   tempo : tempo-loadgen (cpu 1) --memif--> tempo-httpd (cpu 0)     no kernel in the path
   kernel: kernel-peer short (cpu 1) --veth--> kernel-peer http-server (cpu 0)
-Short connections (connect, GET, 1 KiB response, the server closes first) for --seconds,
-as fast as each goes, with --concurrency connections in flight: connections/s, and the CPU
-each connection costs, both sides together (tempo: the busy cycles its two loops counted;
-the kernel: the busy time of both CPUs in /proc/stat, softirqs included, since on a veth the
-receiver's protocol work runs on the sender's CPU).
+Three workloads, each for --seconds as fast as it goes: short connections (connect, GET,
+1 KiB response, the server closes first; --concurrency in flight), keep-alive requests
+(--concurrency connections, 1 KiB responses) and bulk (one connection, 1 MiB responses). For
+each: the rate (conn/s, req/s, MB/s) and the CPU a unit of it costs, both sides together
+(tempo: the busy cycles its two loops counted; the kernel: the busy time of both CPUs in
+/proc/stat, softirqs included, since on a veth the receiver's protocol work runs on the
+sender's CPU).
 
 --path net_tap: the kernel's TCP as the client of tempo on net_tap.
   tempo : kernel client --net_tap--> tempo-echo / tempo-httpd   (198.18.0.0/24, one namespace)
@@ -82,61 +84,96 @@ def cpu_busy_s():
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def t2t_tempo(build, seconds, concurrency):
-    """tempo-loadgen -> tempo-httpd over memif: (connections/s, CPU-us per connection)."""
+# The tempo-to-tempo workloads: (httpd section, loadgen section, what the rate is, unit).
+T2T = {
+    "short": ({"response_bytes": 1024, "keepalive": False},
+              {"mode": "short", "connections": 0, "sources": ["198.18.1.0/26"]},
+              "connections", "conn/s"),
+    "keepalive": ({"response_bytes": 1024, "keepalive": True},
+                  {"mode": "keepalive"}, "requests", "req/s"),
+    "bulk": ({"response_bytes": 1 << 20, "keepalive": True},
+             {"mode": "bulk", "connections": 1}, "mbytes", "MB/s"),
+}
+
+
+def t2t_tempo(build, workload, seconds, concurrency):
+    """tempo-loadgen -> tempo-httpd over memif: (rate, CPU-us per unit of work)."""
     os.environ["TEMPO_SRC"] = SRC
     os.environ["TEMPO_BUILD"] = os.path.abspath(build)
     sys.path.insert(0, os.path.join(SRC, "tests", "interop"))
     import harness
     import test_loadgen
-    lg = {"target": "198.18.0.1:80", "connections": 0, "duration_ms": int(seconds * 1000),
-          "concurrency": concurrency, "sources": ["198.18.1.0/26"], "progress": False}
-    with test_loadgen.memif_pair("cmpt2t", {"port": 80, "response_bytes": 1024,
-                                            "keepalive": False}, lg) as (ns, httpd, cpath):
+    httpd, lg, what, _ = T2T[workload]
+    lg = dict(lg, target="198.18.0.1:80", duration_ms=int(seconds * 1000), progress=False,
+              concurrency=concurrency)
+    if workload == "keepalive":
+        lg["connections"] = concurrency
+    with test_loadgen.memif_pair(f"cmp{workload[:4]}", dict(httpd, port=80), lg) as (
+            ns, app, cpath):
         rc, out, summary = test_loadgen.loadgen(ns, cpath, timeout=seconds + 120)
-        _, sout = httpd.stop()
+        _, sout = app.stop()
     if rc != 0 or not summary:
         raise RuntimeError(f"tempo-loadgen failed:\n{out}")
     busy = 0.0
     for text in (out, sout):
         c = harness.counters(text)
         busy += c.get("cycles.busy", 0) / max(c.get("cycles.tsc_hz", 1), 1)
-    done = summary["connections"]["completed"]
-    return summary["connections"]["per_s"], (busy * 1e6 / done if done else None)
+    if what == "mbytes":
+        rate = summary["mbytes_per_s"]
+        units = summary["bytes_received"] / 1e6
+    else:
+        rate = summary[what]["per_s"]
+        units = summary[what]["completed"]
+    return rate, (busy * 1e6 / units if units else None)
 
 
-def t2t_kernel(peer, cli_ns, seconds, concurrency):
-    """kernel-peer short (cpu 1) -> kernel-peer http-server (cpu 0) over veth."""
+def t2t_kernel(peer, cli_ns, workload, seconds, concurrency):
+    """kernel-peer (cpu 1) -> kernel-peer http-server (cpu 0) over veth: (rate, CPU-us/unit)."""
+    if workload == "short":
+        args, key, count = ["short", "198.18.1.2", "80", str(seconds), str(concurrency)], \
+            "conn_per_s", "connections"
+    elif workload == "keepalive":
+        args, key, count = ["keepalive", "198.18.1.2", "80", str(seconds), str(concurrency),
+                            "1024"], "requests_per_s", "requests"
+    else:
+        args, key, count = ["keepalive", "198.18.1.2", "81", str(seconds), "1", str(1 << 20)], \
+            "mbytes_per_s", None
     before = cpu_busy_s()
-    r = sh("taskset", "-c", "1", peer, "short", "198.18.1.2", "80", str(seconds),
-           str(concurrency), ns=cli_ns, timeout=seconds + 60)
+    r = sh("taskset", "-c", "1", peer, *args, ns=cli_ns, timeout=seconds + 60)
     busy = cpu_busy_s() - before
     res = json.loads(r.stdout.strip().splitlines()[-1])
-    done = res["connections"]
-    return res["conn_per_s"], (busy * 1e6 / done if done else None)
+    units = res[count] if count else res["mbytes_per_s"] * res["seconds"]
+    return res[key], (busy * 1e6 / units if units else None)
 
 
 def run_t2t(a, peer, k_srv, k_cli):
-    subprocess.Popen(["ip", "netns", "exec", k_srv, "taskset", "-c", "0", peer, "http-server",
-                      "80", "1024"])
+    for port, size in (("80", "1024"), ("81", str(1 << 20))):
+        subprocess.Popen(["ip", "netns", "exec", k_srv, "taskset", "-c", "0", peer,
+                          "http-server", port, size])
     time.sleep(0.3)
-    runs = {"tempo": {"conn_per_s": [], "cpu_us_per_conn": []},
-            "kernel": {"conn_per_s": [], "cpu_us_per_conn": []}}
-    for _ in range(a.rounds):
-        for side, fn in (("tempo", lambda: t2t_tempo(a.build, a.seconds, a.concurrency)),
-                         ("kernel", lambda: t2t_kernel(peer, k_cli, a.seconds, a.concurrency))):
-            rate, cpu = fn()
-            runs[side]["conn_per_s"].append(round(rate, 1))
-            runs[side]["cpu_us_per_conn"].append(round(cpu, 2) if cpu else None)
     out = {"path": "t2t: tempo-loadgen->tempo-httpd over memif vs kernel-peer over veth, "
-                   "client cpu 1, server cpu 0", "workload": "short connections, server closes"
-                   " first, 1 KiB responses", "rounds": a.rounds, "seconds": a.seconds}
-    for what in ("conn_per_s", "cpu_us_per_conn"):
-        t = statistics.median(x for x in runs["tempo"][what] if x is not None)
-        k = statistics.median(x for x in runs["kernel"][what] if x is not None)
-        out[what] = {"tempo_median": t, "kernel_median": k,
-                     "tempo_over_kernel": round(t / k, 3) if k else None,
-                     "tempo_runs": runs["tempo"][what], "kernel_runs": runs["kernel"][what]}
+                   "client cpu 1, server cpu 0",
+           "cpu": "CPU-us per unit (connection, request, MB), both sides together: tempo's "
+                  "busy cycles, the kernel's busy time of both CPUs (/proc/stat)",
+           "rounds": a.rounds, "seconds": a.seconds, "concurrency": a.concurrency}
+    for workload, (_, _, _, unit) in T2T.items():
+        runs = {"tempo": {"rate": [], "cpu": []}, "kernel": {"rate": [], "cpu": []}}
+        for _ in range(a.rounds):
+            for side, fn in (
+                    ("tempo", lambda: t2t_tempo(a.build, workload, a.seconds, a.concurrency)),
+                    ("kernel", lambda: t2t_kernel(peer, k_cli, workload, a.seconds,
+                                                  a.concurrency))):
+                rate, cpu = fn()
+                runs[side]["rate"].append(round(rate, 1))
+                runs[side]["cpu"].append(round(cpu, 2) if cpu else None)
+        res = {"unit": unit}
+        for what in ("rate", "cpu"):
+            t = statistics.median(x for x in runs["tempo"][what] if x is not None)
+            k = statistics.median(x for x in runs["kernel"][what] if x is not None)
+            res[what] = {"tempo_median": t, "kernel_median": k,
+                         "tempo_over_kernel": round(t / k, 3) if k else None,
+                         "tempo_runs": runs["tempo"][what], "kernel_runs": runs["kernel"][what]}
+        out[workload] = res
     return out
 
 

@@ -9,6 +9,10 @@
 //                                                {"mbytes_per_s": ...} (both directions' bytes)
 //   kernel-peer short ADDR PORT SECONDS CONC     HTTP/1.1 "Connection: close" requests on CONC
 //                                                connections at a time; prints {"conn_per_s": ...}
+//   kernel-peer keepalive ADDR PORT SECONDS CONC BYTES
+//                                                keep-alive requests on CONC connections to an
+//                                                http-server BYTES; prints {"requests_per_s": ...,
+//                                                "mbytes_per_s": ...} (bodies)
 //
 // Not a test (tests live in tests/interop); a measuring tool, bounded in time and count.
 #include <algorithm>
@@ -297,6 +301,82 @@ int short_conns(const char* addr, int port, double seconds, int conc) {
   return 0;
 }
 
+// Keep-alive HTTP/1.1 requests on CONC connections for SECONDS, each response a head then a
+// BYTES-long body (what http-server BYTES sends): requests/s and body MB/s.
+int keepalive(const char* addr, int port, double seconds, int conc, size_t bytes) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!parse_addr(addr, port, &ss, &len)) {
+    die("address");
+  }
+  static constexpr char kReq[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  struct Slot {
+    int fd = -1;
+    bool in_head = true;
+    uint32_t crlf = 0;  // the last bytes of the head seen, as a shift register
+    size_t body_left = 0;
+  };
+  std::vector<Slot> slots(static_cast<size_t>(conc));
+  const int ep = epoll_create1(0);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    slots[i].fd = connect_to(ss, len, false);  // blocking connect, then non-blocking reads
+    fcntl(slots[i].fd, F_SETFL, O_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    epoll_ctl(ep, EPOLL_CTL_ADD, slots[i].fd, &ev);
+    write_all(slots[i].fd, kReq, sizeof kReq - 1);
+  }
+  uint64_t requests = 0;
+  uint64_t body_bytes = 0;
+  uint64_t errors = 0;
+  std::vector<epoll_event> events(256);
+  std::vector<char> buf(1 << 18);
+  const auto t0 = Clock::now();
+  const auto end = t0 + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+    for (int k = 0; k < n; ++k) {
+      Slot& s = slots[events[static_cast<size_t>(k)].data.u64];
+      const ssize_t r = read(s.fd, buf.data(), buf.size());
+      if (r <= 0) {
+        if (r == 0 || errno != EAGAIN) {
+          ++errors;
+          epoll_ctl(ep, EPOLL_CTL_DEL, s.fd, nullptr);
+        }
+        continue;
+      }
+      for (size_t off = 0; off < static_cast<size_t>(r);) {
+        if (s.in_head) {
+          s.crlf = s.crlf << 8 | static_cast<uint8_t>(buf[off++]);
+          if (s.crlf == 0x0d0a0d0a) {
+            s.in_head = false;
+            s.body_left = bytes;
+          }
+        } else {
+          const size_t take = std::min(s.body_left, static_cast<size_t>(r) - off);
+          s.body_left -= take;
+          body_bytes += take;
+          off += take;
+        }
+        if (!s.in_head && s.body_left == 0) {
+          ++requests;
+          s.in_head = true;
+          s.crlf = 0;
+          write_all(s.fd, kReq, sizeof kReq - 1);
+        }
+      }
+    }
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf(
+      "{\"requests\": %llu, \"errors\": %llu, \"seconds\": %.3f, \"requests_per_s\": %.1f, "
+      "\"mbytes_per_s\": %.2f}\n",
+      static_cast<unsigned long long>(requests), static_cast<unsigned long long>(errors), secs,
+      static_cast<double>(requests) / secs, static_cast<double>(body_bytes) / secs / 1e6);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -313,8 +393,13 @@ int main(int argc, char** argv) {
   if (mode == "short" && argc == 6) {
     return short_conns(argv[2], std::atoi(argv[3]), std::atof(argv[4]), std::atoi(argv[5]));
   }
+  if (mode == "keepalive" && argc == 7) {
+    return keepalive(argv[2], std::atoi(argv[3]), std::atof(argv[4]), std::atoi(argv[5]),
+                     static_cast<size_t>(std::atol(argv[6])));
+  }
   std::fprintf(stderr,
                "usage: kernel-peer echo-server PORT | http-server PORT BYTES |\n"
-               "       bulk ADDR PORT MBYTES | short ADDR PORT SECONDS CONCURRENCY\n");
+               "       bulk ADDR PORT MBYTES | short ADDR PORT SECONDS CONCURRENCY |\n"
+               "       keepalive ADDR PORT SECONDS CONCURRENCY BYTES\n");
   return 2;
 }
