@@ -126,6 +126,12 @@ class App:
             raise AssertionError(f"{self.name} still running after {timeout}s:\n{self.output()}")
         return self.proc.returncode, self.output()
 
+    def close(self):
+        """Stops it if it still runs (a test that failed midway) and frees its log."""
+        with contextlib.suppress(AssertionError):
+            self.stop()
+        self.log.close()
+
     def stop(self, timeout=20):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
@@ -199,9 +205,7 @@ def tap_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=lambda
             yield ns, proc, iface
         finally:
             if proc is not None:
-                with contextlib.suppress(AssertionError):
-                    proc.stop()
-                proc.log.close()
+                proc.close()
             os.unlink(path)
 
 
@@ -228,9 +232,7 @@ def af_packet_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=
             yield ns, proc, "veth-k"
         finally:
             if proc is not None:
-                with contextlib.suppress(AssertionError):
-                    proc.stop()
-                proc.log.close()
+                proc.close()
             os.unlink(path)
 
 

@@ -70,9 +70,7 @@ def memif_pair(tag, httpd, loadgen, client_tcp=None, client_changes=lambda cfg: 
             yield ns, app, cpath
         finally:
             if app is not None:
-                with contextlib.suppress(AssertionError):
-                    app.stop()
-                app.log.close()
+                app.close()
             os.unlink(spath)
             os.unlink(cpath)
 
