@@ -11,6 +11,8 @@ pkgs=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # tests and demo: namespaces, the kernel's peers, loss injection
   iproute2 ethtool iputils-ping iputils-arping nftables curl iperf3 python3 python3-yaml procps
+  # perf/macro/compare.py's plot
+  python3-matplotlib
 )
 
 missing=()

@@ -280,6 +280,13 @@ std::vector<std::pair<std::string, uint64_t>> Runtime::counter_values() const {
     tw_peak += w->tw_peak();
   }
   all.emplace_back("cycles.tsc_hz", clock_ ? clock_->tsc_hz() : 0);
+  // What a connection costs before it exists: every slot is allocated (and touched) at start.
+  uint64_t slots = 0;
+  for (const auto& w : workers_) {
+    slots += w->conn_slots();
+  }
+  all.emplace_back("conns.slots", slots);
+  all.emplace_back("conns.slot_bytes", sizeof(Conn));
   const std::pair<const char*, uint64_t> tw_items[] = {
       {"timewait.entries", tw_now},
       {"timewait.entries_peak", tw_peak},

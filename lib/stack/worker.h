@@ -123,7 +123,8 @@ class Worker {
   // IPv4 and IPv6 TIME_WAIT tables together.
   timewait::TwCounters tw_counters() const noexcept;
   size_t tw_entries() const noexcept;
-  size_t tw_peak() const noexcept;  // the most entries held at once
+  size_t tw_peak() const noexcept;                              // the most entries held at once
+  size_t conn_slots() const noexcept { return conns_.size(); }  // preallocated, resident
 
   // --- TCP (startup) -----------------------------------------------------------------
   // Sets up the connection array and tables. `name` makes the rte_hash names unique.

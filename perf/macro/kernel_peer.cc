@@ -7,8 +7,12 @@
 //                                                "Connection: close" (counterpart of tempo-httpd)
 //   kernel-peer bulk ADDR PORT MBYTES            streams MBYTES through an echo server; prints
 //                                                {"mbytes_per_s": ...} (both directions' bytes)
-//   kernel-peer short ADDR PORT SECONDS CONC     HTTP/1.1 "Connection: close" requests on CONC
-//                                                connections at a time; prints {"conn_per_s": ...}
+//   kernel-peer short ADDR PORT SECONDS CONC [rate=R] [client-close=BYTES]
+//                                                short HTTP/1.1 connections, CONC at a time
+//                                                (paced at R/s; the client closing first after
+//                                                a BYTES body); prints {"conn_per_s": ...,
+//                                                "latency_us": ..., "per_second": [...]}
+//   kernel-peer idle ADDR PORT CONC SECONDS      holds CONC idle connections for SECONDS
 //   kernel-peer keepalive ADDR PORT SECONDS CONC BYTES
 //                                                keep-alive requests on CONC connections to an
 //                                                http-server BYTES; prints {"requests_per_s": ...,
@@ -28,6 +32,7 @@
 #include <string>
 #include <string_view>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -231,46 +236,136 @@ int bulk(const char* addr, int port, size_t mbytes) {
   return 0;
 }
 
-int short_conns(const char* addr, int port, double seconds, int conc) {
+// rusage of this process (user + system seconds), for the CPU that is not the client's.
+double own_cpu_s() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// Latency samples in microseconds: p50/p99/p999 once, at the end.
+struct Latencies {
+  std::vector<uint32_t> us;
+  void add(Clock::duration d) {
+    us.push_back(
+        static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()));
+  }
+  uint32_t at(double q) {
+    if (us.empty()) {
+      return 0;
+    }
+    const auto k = static_cast<size_t>(q * static_cast<double>(us.size() - 1));
+    std::nth_element(us.begin(), us.begin() + static_cast<std::ptrdiff_t>(k), us.end());
+    return us[k];
+  }
+};
+
+// Short HTTP/1.1 connections on CONC slots for SECONDS. Options:
+//   rate=R             start at most R connections a second (open loop, paced), else at once
+//   client-close=BYTES send a keep-alive request, read the head and BYTES of body, then close
+//                      first (client-side TIME_WAIT); else "Connection: close" and read to EOF
+// A connect() that fails (EADDRNOTAVAIL: the port range is spent) is counted and its slot
+// tried again on the next turn. Prints connections, errors, latency (connect to response) and
+// completions per whole second.
+int short_conns(const char* addr, int port, double seconds, int conc, double rate,
+                long client_close) {
   sockaddr_storage ss;
   socklen_t len;
   if (!parse_addr(addr, port, &ss, &len)) {
     die("address");
   }
-  static constexpr char kReq[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  static constexpr char kClose[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  static constexpr char kKeep[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  const char* req = client_close >= 0 ? kKeep : kClose;
+  const size_t req_len = client_close >= 0 ? sizeof kKeep - 1 : sizeof kClose - 1;
   const int ep = epoll_create1(0);
   struct Slot {
     int fd = -1;
     bool sent = false;
+    bool in_head = true;
+    uint32_t crlf = 0;
+    long body_left = 0;
+    Clock::time_point t0;
   };
   std::vector<Slot> slots(static_cast<size_t>(conc));
+  std::vector<size_t> free_slots;
+  for (size_t i = slots.size(); i-- > 0;) {
+    free_slots.push_back(i);
+  }
+  uint64_t started = 0;
+  uint64_t done = 0;
+  uint64_t errors = 0;
+  uint64_t no_port = 0;
+  Latencies lat;
+  std::vector<uint64_t> per_second(static_cast<size_t>(seconds) + 2, 0);
+  const auto t0 = Clock::now();
+  const auto end = t0 + std::chrono::duration<double>(seconds);
   auto start = [&](size_t i) {
-    slots[i].fd = connect_to(ss, len, true);
-    slots[i].sent = false;
+    Slot& s = slots[i];
+    s.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (s.fd < 0) {
+      die("socket");
+    }
+    const int one = 1;
+    setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    s.t0 = Clock::now();
+    if (connect(s.fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
+      ++(errno == EADDRNOTAVAIL ? no_port : errors);
+      close(s.fd);
+      s.fd = -1;
+      return false;
+    }
+    s.sent = false;
+    s.in_head = true;
+    s.crlf = 0;
+    s.body_left = client_close;
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLIN;
     ev.data.u64 = i;
-    epoll_ctl(ep, EPOLL_CTL_ADD, slots[i].fd, &ev);
+    epoll_ctl(ep, EPOLL_CTL_ADD, s.fd, &ev);
+    return true;
   };
-  for (size_t i = 0; i < slots.size(); ++i) {
-    start(i);
-  }
-  uint64_t done = 0;
-  uint64_t errors = 0;
+  auto finish = [&](size_t i, bool ok) {
+    Slot& s = slots[i];
+    const auto now = Clock::now();
+    if (ok) {
+      ++done;
+      lat.add(now - s.t0);
+      const auto sec = static_cast<size_t>(std::chrono::duration<double>(now - t0).count());
+      if (sec < per_second.size()) {
+        ++per_second[sec];
+      }
+    } else {
+      ++errors;
+    }
+    close(s.fd);
+    s.fd = -1;
+    free_slots.push_back(i);
+  };
   std::vector<epoll_event> events(256);
   std::vector<char> buf(1 << 16);
-  const auto t0 = Clock::now();
-  const auto end = t0 + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end) {
-    const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 100);
+  for (auto now = t0; now < end; now = Clock::now()) {
+    // Start what the rate (and the free slots) allow.
+    const double due = rate > 0 ? std::chrono::duration<double>(now - t0).count() * rate
+                                : static_cast<double>(UINT64_MAX);
+    while (!free_slots.empty() && static_cast<double>(started) < due) {
+      const size_t i = free_slots.back();
+      ++started;
+      if (start(i)) {
+        free_slots.pop_back();
+      } else if (rate <= 0) {
+        break;  // the port range is spent: try again next turn
+      }
+    }
+    const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()),
+                             rate > 0 || !free_slots.empty() ? 1 : 100);
     for (int k = 0; k < n; ++k) {
       const size_t i = events[static_cast<size_t>(k)].data.u64;
       Slot& s = slots[i];
       if (!s.sent && (events[static_cast<size_t>(k)].events & EPOLLOUT)) {
-        if (write(s.fd, kReq, sizeof kReq - 1) != static_cast<ssize_t>(sizeof kReq - 1)) {
-          ++errors;
-          close(s.fd);
-          start(i);
+        if (write(s.fd, req, req_len) != static_cast<ssize_t>(req_len)) {
+          finish(i, false);
           continue;
         }
         s.sent = true;
@@ -281,23 +376,68 @@ int short_conns(const char* addr, int port, double seconds, int conc) {
         continue;
       }
       const ssize_t r = read(s.fd, buf.data(), buf.size());
-      if (r > 0 || (r < 0 && errno == EAGAIN)) {
+      if (r < 0 && errno == EAGAIN) {
         continue;
       }
-      if (r == 0) {
-        ++done;
-      } else {
-        ++errors;
+      if (r <= 0) {
+        finish(i, r == 0 && client_close < 0);
+        continue;
       }
-      close(s.fd);
-      start(i);
+      if (client_close < 0) {
+        continue;  // read to EOF
+      }
+      for (ssize_t off = 0; off < r;) {
+        if (s.in_head) {
+          s.crlf = s.crlf << 8 | static_cast<uint8_t>(buf[static_cast<size_t>(off++)]);
+          s.in_head = s.crlf != 0x0d0a0d0a;
+        } else {
+          const long take = std::min<long>(s.body_left, r - off);
+          s.body_left -= take;
+          off += take;
+        }
+        if (!s.in_head && s.body_left == 0) {
+          finish(i, true);  // the client closes first
+          break;
+        }
+      }
     }
   }
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::string series;
+  for (size_t k = 0; k < static_cast<size_t>(seconds); ++k) {
+    if (k > 0) {
+      series.push_back(',');
+    }
+    series.append(std::to_string(per_second[k]));
+  }
   std::printf(
-      "{\"connections\": %llu, \"errors\": %llu, \"seconds\": %.3f, \"conn_per_s\": %.1f}\n",
-      static_cast<unsigned long long>(done), static_cast<unsigned long long>(errors), s,
-      static_cast<double>(done) / s);
+      "{\"connections\": %llu, \"errors\": %llu, \"no_local_port\": %llu, \"seconds\": %.3f, "
+      "\"conn_per_s\": %.1f, \"latency_us\": {\"p50\": %u, \"p99\": %u, \"p999\": %u}, "
+      "\"per_second\": [%s], \"cpu_s\": %.3f}\n",
+      static_cast<unsigned long long>(done), static_cast<unsigned long long>(errors),
+      static_cast<unsigned long long>(no_port), s, static_cast<double>(done) / s, lat.at(0.5),
+      lat.at(0.99), lat.at(0.999), series.c_str(), own_cpu_s());
+  return 0;
+}
+
+// CONC idle connections held for SECONDS (blocking connects, one after another); prints how
+// many were open, once all were, so that the caller can read the kernel's memory meanwhile.
+int idle(const char* addr, int port, int conc, double seconds) {
+  sockaddr_storage ss;
+  socklen_t len;
+  if (!parse_addr(addr, port, &ss, &len)) {
+    die("address");
+  }
+  std::vector<int> fds;
+  for (int i = 0; i < conc; ++i) {
+    fds.push_back(connect_to(ss, len, false));
+  }
+  std::printf("{\"open\": %zu}\n", fds.size());
+  std::fflush(stdout);
+  usleep(static_cast<useconds_t>(seconds * 1e6));
+  for (const int fd : fds) {
+    close(fd);
+  }
   return 0;
 }
 
@@ -381,6 +521,12 @@ int keepalive(const char* addr, int port, double seconds, int conc, size_t bytes
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
+  // Idle runs hold tens of thousands of sockets: as many descriptors as the kernel allows.
+  rlimit nofile{1 << 20, 1 << 20};  // fs.nr_open's default; raising the hard limit needs root
+  if (setrlimit(RLIMIT_NOFILE, &nofile) != 0 && getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   if (mode == "echo-server" && argc == 3) {
     return echo_server(std::atoi(argv[2]));
   }
@@ -390,8 +536,25 @@ int main(int argc, char** argv) {
   if (mode == "bulk" && argc == 5) {
     return bulk(argv[2], std::atoi(argv[3]), static_cast<size_t>(std::atol(argv[4])));
   }
-  if (mode == "short" && argc == 6) {
-    return short_conns(argv[2], std::atoi(argv[3]), std::atof(argv[4]), std::atoi(argv[5]));
+  if (mode == "short" && argc >= 6) {
+    double rate = 0;
+    long client_close = -1;
+    for (int i = 6; i < argc; ++i) {
+      const std::string_view opt(argv[i]);
+      if (opt.starts_with("rate=")) {
+        rate = std::atof(argv[i] + 5);
+      } else if (opt.starts_with("client-close=")) {
+        client_close = std::atol(argv[i] + 13);
+      } else {
+        std::fprintf(stderr, "kernel-peer: short: unknown option %s\n", argv[i]);
+        return 2;
+      }
+    }
+    return short_conns(argv[2], std::atoi(argv[3]), std::atof(argv[4]), std::atoi(argv[5]), rate,
+                       client_close);
+  }
+  if (mode == "idle" && argc == 6) {
+    return idle(argv[2], std::atoi(argv[3]), std::atoi(argv[4]), std::atof(argv[5]));
   }
   if (mode == "keepalive" && argc == 7) {
     return keepalive(argv[2], std::atoi(argv[3]), std::atof(argv[4]), std::atoi(argv[5]),
