@@ -48,10 +48,8 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSp
   // Taken: a listener's port, a live connection, or a TIME_WAIT entry that may not be reused
   // yet. A reusable entry is removed here; the picker returns this very port next.
   auto taken = [&](uint16_t lport) {
-    for (const Listener& l : listeners_) {
-      if (l.port == lport) {
-        return true;
-      }
+    if (find_listener(lport) != nullptr) {
+      return true;
     }
     auto try_tw = [&](auto& tw, const auto& tuple) {
       const uint32_t idx = tw.find(tuple);

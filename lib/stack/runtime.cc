@@ -282,9 +282,12 @@ std::vector<std::pair<std::string, uint64_t>> Runtime::counter_values() const {
   all.emplace_back("cycles.tsc_hz", clock_ ? clock_->tsc_hz() : 0);
   // What a connection costs before it exists: every slot is allocated (and touched) at start.
   uint64_t slots = 0;
+  uint64_t hinted = 0;
   for (const auto& w : workers_) {
     slots += w->conn_slots();
+    hinted += w->burst_lookup_hits();
   }
+  all.emplace_back("tcp.burst_lookup_hits", hinted);
   all.emplace_back("conns.slots", slots);
   all.emplace_back("conns.slot_bytes", sizeof(Conn));
   const std::pair<const char*, uint64_t> tw_items[] = {

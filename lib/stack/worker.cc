@@ -124,7 +124,9 @@ uint32_t Worker::poll(Ticks now) noexcept {
     for (size_t i = 0; i < n; ++i) {
       rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
     }
+    lookup_burst(rx, n);
     for (size_t i = 0; i < n; ++i) {
+      rx_hint_ = &burst_hints_[i];
       counters_.rx_packets++;
       counters_.rx_bytes += rte_pktmbuf_pkt_len(rx[i]);
       if (p.iface.soft_steer) {
@@ -136,6 +138,7 @@ uint32_t Worker::poll(Ticks now) noexcept {
       input(p, rx[i]);
       rte_pktmbuf_free(rx[i]);
     }
+    rx_hint_ = nullptr;
     received += static_cast<uint32_t>(n);
     if (mesh_ != nullptr) {
       flush_steered();

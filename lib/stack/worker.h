@@ -125,6 +125,7 @@ class Worker {
   size_t tw_entries() const noexcept;
   size_t tw_peak() const noexcept;                              // the most entries held at once
   size_t conn_slots() const noexcept { return conns_.size(); }  // preallocated, resident
+  uint64_t burst_lookup_hits() const noexcept { return burst_hits_; }  // see RxHint
 
   // --- TCP (startup) -----------------------------------------------------------------
   // Sets up the connection array and tables. `name` makes the rte_hash names unique.
@@ -273,6 +274,17 @@ class Worker {
   void input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
                  wire::TcpPacketSpec& reply) noexcept;
   Conn* find_conn(const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport) noexcept;
+  // Burst lookup: poll() looks up the connections of a burst's IPv4 TCP segments together
+  // (rte_hash's bulk path hashes and prefetches them all before it compares), and input_tcp
+  // takes the answer for its segment when it still holds. A hit holds while its slot still
+  // has that key; a miss holds while no connection was inserted since.
+  struct RxHint {
+    const flow::FlowKey4* key = nullptr;  // null: no hint for this segment
+    Conn* conn = nullptr;
+    uint64_t inserts = 0;  // inserts4_ at the lookup
+  };
+  void lookup_burst(rte_mbuf* const* rx, size_t n) noexcept;
+  Conn* find_conn_hinted(const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport) noexcept;
   Conn* open_conn(Port& p, const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport,
                   Listener& l, std::optional<uint32_t> iss_floor) noexcept;
   // A connection leaves its listener's backlog (established, or gone).
@@ -354,7 +366,21 @@ class Worker {
   uint32_t conns_used_ = 0;
   std::optional<flow::ConnTable<flow::FlowKey4, Conn>> table4_;
   std::optional<flow::ConnTable<flow::FlowKey6, Conn>> table6_;
+  std::array<flow::FlowKey4, kBurst> burst_keys_{};
+  std::array<RxHint, 2 * kBurst> burst_hints_{};  // by position in the burst (faults: 2x)
+  const RxHint* rx_hint_ = nullptr;               // the segment input() is handling
+  uint64_t inserts4_ = 0;
+  uint64_t burst_hits_ = 0;
   std::vector<Listener> listeners_;
+  // Port -> 1 + its listener's index (0: none), 64K entries made by the first listen(): one
+  // load per segment that finds no connection, where a scan would cost one per listener.
+  std::vector<uint16_t> listener_at_;
+  Listener* find_listener(uint16_t port) noexcept {
+    if (listener_at_.empty() || listener_at_[port] == 0) {
+      return nullptr;
+    }
+    return &listeners_[listener_at_[port] - 1U];
+  }
   // The protocol core's settings per (IPv6, keepalive, CUBIC) choice: a Tcb points at one.
   std::array<tcp::Config, 8> cfgs_{};
   const tcp::Config& cfg_for(bool v6, const ConnOptions& o) const noexcept;

@@ -97,6 +97,10 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
 }
 void Worker::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts) {
   listeners_.push_back(Listener{port, app, opts});
+  if (listener_at_.empty()) {
+    listener_at_.assign(size_t{UINT16_MAX} + 1, 0);
+  }
+  listener_at_[port] = static_cast<uint16_t>(listeners_.size());  // a later listen() wins
 }
 const tcp::Config& Worker::cfg_for(bool v6, const ConnOptions& o) const noexcept {
   const bool ka = o.keepalive == ConnOptions::Choice::kDefault
@@ -109,6 +113,64 @@ const tcp::Config& Worker::cfg_for(bool v6, const ConnOptions& o) const noexcept
 }
 Conn* Worker::find_conn(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) noexcept {
   return r.ipv6 ? table6_->find(key6(r, lport, rport)) : table4_->find(key4(r, lport, rport));
+}
+void Worker::lookup_burst(rte_mbuf* const* rx, size_t n) noexcept {
+  std::array<const flow::FlowKey4*, kBurst> keys;
+  std::array<Conn*, kBurst> found;
+  std::array<uint8_t, kBurst> at;  // burst position of each key
+  uint32_t k = 0;
+  for (size_t i = 0; i < n; ++i) {
+    burst_hints_[i] = RxHint{};
+    if (k == kBurst || conns_.empty()) {
+      continue;
+    }
+    // Only what input_tcp will key the same way: one-segment IPv4 (no options needed, no
+    // fragment) carrying TCP, its headers in the first segment. Anything else gets no hint.
+    const rte_mbuf* m = rx[i];
+    const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    if (m->nb_segs != 1 || m->data_len < 14 + 20 + 20 || d[12] != 0x08 || d[13] != 0x00) {
+      continue;
+    }
+    const uint8_t* ip = d + 14;
+    const size_t ihl = size_t{ip[0] & 0x0fU} * 4;
+    if ((ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 6 || (ip[6] & 0x3fU) != 0 || ip[7] != 0 ||
+        m->data_len < 14 + ihl + 20) {
+      continue;
+    }
+    const uint8_t* tcp = ip + ihl;
+    auto be32 = [](const uint8_t* b) {
+      return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+    };
+    burst_keys_[k] = flow::FlowKey4{.local = be32(ip + 16),
+                                    .remote = be32(ip + 12),
+                                    .local_port = static_cast<uint16_t>(tcp[2] << 8 | tcp[3]),
+                                    .remote_port = static_cast<uint16_t>(tcp[0] << 8 | tcp[1]),
+                                    .pad = 0};
+    keys[k] = &burst_keys_[k];
+    at[k] = static_cast<uint8_t>(i);
+    ++k;
+  }
+  if (k == 0) {
+    return;
+  }
+  table4_->find_bulk(keys.data(), k, found.data());
+  for (uint32_t j = 0; j < k; ++j) {
+    burst_hints_[at[j]] = RxHint{keys[j], found[j], inserts4_};
+  }
+}
+Conn* Worker::find_conn_hinted(const wire::TcpPacketSpec& r, uint16_t lport,
+                               uint16_t rport) noexcept {
+  if (rx_hint_ != nullptr && rx_hint_->key != nullptr && !r.ipv6) {
+    const flow::FlowKey4 key = key4(r, lport, rport);
+    if (*rx_hint_->key == key) {
+      Conn* c = rx_hint_->conn;
+      if (c != nullptr ? c->in_use && !c->v6 && c->key4 == key : inserts4_ == rx_hint_->inserts) {
+        ++burst_hits_;
+        return c;
+      }
+    }
+  }
+  return find_conn(r, lport, rport);
 }
 Conn* Worker::new_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
                        const AppHandler* app, crypto::FlowTuple* tuple) noexcept {
@@ -133,6 +195,7 @@ Conn* Worker::new_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, ui
   } else {
     c.key4 = key4(r, lport, rport);
     inserted = table4_->insert(c.key4, &c).ok();
+    ++inserts4_;  // a miss looked up before now may be stale
   }
   if (!inserted) {
     counters_.tcp_conn_exhausted++;
@@ -275,16 +338,11 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   }
   const uint16_t lport = tcp->dst_port();
   const uint16_t rport = tcp->src_port();
-  Conn* c = find_conn(reply, lport, rport);
+  Conn* c = find_conn_hinted(reply, lport, rport);
   bool cookie_ack = false;  // an ACK that may return one of our SYN cookies
   crypto::FlowTuple tuple;  // set when cookie_ack
   if (c == nullptr) {
-    Listener* listener = nullptr;
-    for (Listener& l : listeners_) {
-      if (l.port == lport) {
-        listener = &l;
-      }
-    }
+    Listener* listener = find_listener(lport);
     // TIME_WAIT is looked up before the listeners: its entry answers for the old connection.
     const timewait::TwDemux tw =
         reply.ipv6 ? input_time_wait(p, tw_->v6(), tw_tuple(key6(reply, lport, rport)), *tcp, *opts,
