@@ -41,6 +41,27 @@ struct Interface {
                                std::pair{a.value(), UINT32_MAX});
     return it != ipv4_secondary.begin() && a.value() <= std::prev(it)->second;
   }
+  // RFC 1122 §3.2.1.3: a source address no host may send from (0/8, 127/8, multicast, class
+  // E and the limited broadcast, this subnet's network and broadcast addresses), or one of
+  // ours (a "land" packet, or spoofed ARP for our address). Discarded, never answered.
+  bool is_martian_src4(wire::Ipv4Addr a) const noexcept {
+    const uint32_t v = a.value();
+    const uint32_t top = v >> 24;
+    if (top == 0 || top == 127 || top >= 224 || is_local4(a)) {
+      return true;
+    }
+    if (ipv4_prefix > 30) {
+      return false;  // /31 and /32 have no network or broadcast address (RFC 3021)
+    }
+    const uint32_t host = ipv4_prefix == 0 ? UINT32_MAX : UINT32_MAX >> ipv4_prefix;
+    const bool on_subnet = ((v ^ ipv4.value()) & ~host) == 0;
+    return on_subnet && ((v & host) == 0 || (v & host) == host);
+  }
+  // RFC 4291 §2.7 (no multicast source), §2.5.3 (loopback never leaves a node), ours.
+  // The unspecified address is the caller's to judge (neighbour discovery's DAD uses it).
+  bool is_martian_src6(const wire::Ipv6Addr& a) const noexcept {
+    return a.is_multicast() || a.is_loopback() || a == link_local || (has_ipv6 && a == ipv6);
+  }
   bool has_ipv6 = false;
   wire::Ipv6Addr ipv6;
   uint8_t ipv6_prefix = 0;

@@ -96,6 +96,13 @@ void Worker::input_arp(Port& p, const wire::EthView& eth) noexcept {
     counters_.drop(Layer::kArp, wire::WireError::kBadAddress);
     return;
   }
+  // Someone claiming our address, the subnet's broadcast, a multicast or loopback address, or
+  // our MAC: never learned (it would point our replies at the claimant) and never answered.
+  if (p.iface.is_martian_src4(arp->spa()) || arp->sha() == p.iface.mac ||
+      arp->sha() == wire::MacAddr{}) {
+    counters_.drop_arp_martian++;
+    return;
+  }
   if (for_us || p.arp.lookup(arp->spa(), now_)) {
     if (p.arp.learn(arp->spa(), arp->sha(), now_)) {
       counters_.arp_learned++;

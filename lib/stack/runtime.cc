@@ -313,34 +313,14 @@ std::vector<std::pair<std::string, uint64_t>> Runtime::counter_values() const {
   for (const auto& [name, value] : tw_items) {
     all.emplace_back(name, value);
   }
-  // The protocol core's own counters (tcp/counters.h), the ones an operator watches.
+  // The protocol core's own counters (tcp/counters.h).
   tcp::Counters core;
   for (const auto& w : workers_) {
-    const tcp::Counters& k = w->tcp_counters();
-    core.retransmits += k.retransmits;
-    core.rto_expired += k.rto_expired;
-    core.fast_retransmits += k.fast_retransmits;
-    core.challenge_acks += k.challenge_acks;
-    core.drop_paws += k.drop_paws;
-    core.syncookies_sent += k.syncookies_sent;
-    core.syncookies_ok += k.syncookies_ok;
-    core.syncookies_failed += k.syncookies_failed;
-    core.keepalive_probes += k.keepalive_probes;
+    core += w->tcp_counters();
   }
-  const std::pair<const char*, uint64_t> core_items[] = {
-      {"tcp.retransmits", core.retransmits},
-      {"tcp.rto_expired", core.rto_expired},
-      {"tcp.fast_retransmits", core.fast_retransmits},
-      {"tcp.challenge_acks", core.challenge_acks},
-      {"tcp.paws_drops", core.drop_paws},
-      {"tcp.syncookies_sent", core.syncookies_sent},
-      {"tcp.syncookies_ok", core.syncookies_ok},
-      {"tcp.syncookies_failed", core.syncookies_failed},
-      {"tcp.keepalive_probes", core.keepalive_probes},
-  };
-  for (const auto& [name, value] : core_items) {
-    all.emplace_back(name, value);
-  }
+  tcp::for_each_counter(core, [&](const char* name, uint64_t value) {
+    all.emplace_back(std::string("tcp.") + name, value);
+  });
   return all;
 }
 

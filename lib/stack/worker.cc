@@ -195,6 +195,10 @@ void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
     counters_.drop_not_for_us++;
     return;
   }
+  if (p.iface.is_martian_src4(ip->src())) {
+    counters_.drop_martian4++;  // RFC 1122 §3.2.1.3, §4.2.3.10: silently discarded
+    return;
+  }
   if (ip->is_fragment()) {
     counters_.drop_ipv4_fragment++;
     return;
@@ -309,6 +313,11 @@ void Worker::input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
                       dst == wire::Ipv6Addr::all_nodes();
   if (!for_us) {
     counters_.drop_not_for_us++;
+    return;
+  }
+  if (i.is_martian_src6(ip->src()) ||
+      (ip->src().is_unspecified() && ip->protocol() != wire::kIpProtoIcmpv6)) {
+    counters_.drop_martian6++;  // only neighbour discovery may come from :: (RFC 4862 DAD)
     return;
   }
   switch (ip->protocol()) {

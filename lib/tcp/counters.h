@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "time/ticks.h"
 
@@ -48,6 +49,54 @@ struct Counters {
   uint64_t segs_in = 0;
   uint64_t segs_out = 0;
 };
+
+// Every counter an operator reads, by name (printed as tcp.<name>; rst_sent and the segment
+// totals are the Worker's, telemetry/counters.h). A new counter goes here too.
+inline constexpr std::pair<const char*, uint64_t Counters::*> kCounterNames[] = {
+    {"drop_unacceptable", &Counters::drop_unacceptable},
+    {"paws_drops", &Counters::drop_paws},
+    {"drop_rst_out_of_window", &Counters::drop_rst_out_of_window},
+    {"drop_rst_in_window", &Counters::drop_rst_in_window},
+    {"drop_syn_synchronized", &Counters::drop_syn_synchronized},
+    {"drop_no_ack", &Counters::drop_no_ack},
+    {"drop_ack_unsent", &Counters::drop_ack_unsent},
+    {"drop_ack_too_old", &Counters::drop_ack_too_old},
+    {"drop_syn_sent_bad_ack", &Counters::drop_syn_sent_bad_ack},
+    {"drop_syn_sent_no_syn", &Counters::drop_syn_sent_no_syn},
+    {"drop_listen", &Counters::drop_listen},
+    {"drop_closed", &Counters::drop_closed},
+    {"drop_ooo_full", &Counters::drop_ooo_full},
+    {"drop_data_after_close", &Counters::drop_data_after_close},
+    {"challenge_acks", &Counters::challenge_acks},
+    {"challenge_acks_limited", &Counters::challenge_acks_limited},
+    {"retransmits", &Counters::retransmits},
+    {"rto_expired", &Counters::rto_expired},
+    {"fast_retransmits", &Counters::fast_retransmits},
+    {"sack_recoveries", &Counters::sack_recoveries},
+    {"sack_rescue_rxts", &Counters::sack_rescue_rxts},
+    {"sack_blocks_invalid", &Counters::sack_blocks_invalid},
+    {"dsacks", &Counters::dsacks},
+    {"dup_acks", &Counters::dup_acks},
+    {"delayed_acks", &Counters::delayed_acks},
+    {"persist_probes", &Counters::persist_probes},
+    {"keepalive_probes", &Counters::keepalive_probes},
+    {"ooo_queued", &Counters::ooo_queued},
+    {"syncookies_sent", &Counters::syncookies_sent},
+    {"syncookies_ok", &Counters::syncookies_ok},
+    {"syncookies_failed", &Counters::syncookies_failed},
+};
+template <class F>
+void for_each_counter(const Counters& c, F&& f) {
+  for (const auto& [name, member] : kCounterNames) {
+    f(name, c.*member);
+  }
+}
+inline Counters& operator+=(Counters& a, const Counters& b) noexcept {
+  for (const auto& named : kCounterNames) {
+    a.*named.second += b.*named.second;
+  }
+  return a;
+}
 
 // RFC 5961 §7: challenge ACKs are rate limited per core (Linux tcp_challenge_ack_limit), so an
 // attacker cannot use them as an oracle or an amplifier.

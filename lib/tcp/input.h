@@ -179,15 +179,17 @@ requires Sink<S, Buf>
 bool process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
   Counters& c = s.core().counters;
   // RFC 5961 §5.2: acceptable iff (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT; otherwise
-  // send an ACK and drop. (We compare with snd_max: snd_nxt is rewound after an RTO.)
+  // send an ACK and drop. (We compare with snd_max: snd_nxt is rewound after an RTO.) That ACK
+  // is a challenge ACK and takes from the §7 budget (Linux tcp_send_challenge_ack), so a flood
+  // of ACKs for data never sent is not answered one for one.
   if (seg.ack > t.snd_max) {
     ++c.drop_ack_unsent;
-    send_ack(t, now, s);
+    challenge_ack(t, now, s);
     return false;
   }
   if (seg.ack < t.snd_una - t.max_snd_wnd) {
     ++c.drop_ack_too_old;
-    send_ack(t, now, s);
+    challenge_ack(t, now, s);
     return false;
   }
   update_ts_recent(t, seg, now);

@@ -51,12 +51,23 @@ Result<Ipv6View, WireError> Ipv6View::parse(std::span<const std::byte> packet) n
         nh != kIpProtoFragment) {
       break;  // upper-layer protocol (or No Next Header)
     }
-    if (nh == kIpProtoFragment) {
-      return fail(WireError::kFragment);
-    }
     // RFC 8200 §4.1: Hop-by-Hop Options MUST immediately follow the IPv6 header.
     if ((nh == kIpProtoHopByHop && off != kHeaderLen) || count == kMaxExtensionHeaders) {
       return fail(WireError::kBadExtensionHeader);
+    }
+    if (nh == kIpProtoFragment) {
+      // RFC 6946 §4: an atomic fragment (offset 0, M clear) is processed as if unfragmented,
+      // its Fragment header skipped; a real fragment would need reassembly, which tempo does
+      // not do. The header is 8 octets, Hdr Ext Len reserved.
+      if (off + 8 > buf.size()) {
+        return fail(WireError::kTruncated);
+      }
+      if ((detail::load_be16(&buf[off + 2]) & 0xfff9U) != 0) {
+        return fail(WireError::kFragment);
+      }
+      nh = detail::load8(&buf[off]);
+      off += 8;
+      continue;
     }
     // All three share the layout Next Header(1), Hdr Ext Len(1) in 8-octet units past the
     // first 8; the first 8 octets are always there.

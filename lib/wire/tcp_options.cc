@@ -61,18 +61,12 @@ Result<TcpOptions, WireError> parse_tcp_options(std::span<const std::byte> optio
         if (len != 4) {
           return fail(WireError::kBadOptionLength);
         }
-        if (o.has_mss) {
-          return fail(WireError::kDuplicateOption);
-        }
         o.has_mss = true;
         o.mss = detail::load_be16(p);
         break;
       case TcpOptionKind::kWindowScale:
         if (len != 3) {
           return fail(WireError::kBadOptionLength);
-        }
-        if (o.has_wscale) {
-          return fail(WireError::kDuplicateOption);
         }
         o.has_wscale = true;
         o.wscale = detail::load8(p);
@@ -81,9 +75,6 @@ Result<TcpOptions, WireError> parse_tcp_options(std::span<const std::byte> optio
         if (len != 2) {
           return fail(WireError::kBadOptionLength);
         }
-        if (o.sack_permitted) {
-          return fail(WireError::kDuplicateOption);
-        }
         o.sack_permitted = true;
         break;
       case TcpOptionKind::kSack: {
@@ -91,9 +82,6 @@ Result<TcpOptions, WireError> parse_tcp_options(std::span<const std::byte> optio
         const size_t n = (len - 2) / 8;
         if (len < 10 || (len - 2) % 8 != 0 || n > TcpOptions::kMaxSackBlocks) {
           return fail(WireError::kBadOptionLength);
-        }
-        if (o.num_sack != 0) {
-          return fail(WireError::kDuplicateOption);
         }
         o.num_sack = static_cast<uint8_t>(n);
         for (size_t b = 0; b < n; ++b) {
@@ -105,9 +93,6 @@ Result<TcpOptions, WireError> parse_tcp_options(std::span<const std::byte> optio
       case TcpOptionKind::kTimestamps:
         if (len != 10) {
           return fail(WireError::kBadOptionLength);
-        }
-        if (o.has_timestamps) {
-          return fail(WireError::kDuplicateOption);
         }
         o.has_timestamps = true;
         o.tsval = detail::load_be32(p);

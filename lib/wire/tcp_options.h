@@ -68,7 +68,9 @@ inline constexpr size_t kTcpSignatureOffset = 4;
 //   kBadOptionLength  length byte missing, 0 or 1, running past the end, or not the length the
 //                     kind allows (MSS 4, WS 3, SACK-permitted 2, SACK 2+8n with 1<=n<=4,
 //                     timestamps 10, MD5 18, TCP-AO 4+MAC with MAC <= 32);
-//   kDuplicateOption  a known kind appears twice.
+//   kDuplicateOption  MD5 or TCP-AO appears twice (a signature must be unambiguous).
+// Any other option that appears twice takes its last value, as Linux's tcp_parse_options does:
+// peers that repeat an option in a SYN are accepted where Linux accepts them.
 // md5_offset/ao_offset in the result are where the digest/MAC sits in `options`.
 Result<TcpOptions, WireError> parse_tcp_options(std::span<const std::byte> options) noexcept;
 

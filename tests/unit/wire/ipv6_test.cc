@@ -60,7 +60,26 @@ TEST(Ipv6, ExtensionHeadersSkipped) {
 }
 
 TEST(Ipv6, Fragment) {
+  // A first fragment (offset 0, M set) and a later one (offset 8 octets, M clear): reassembly.
   EXPECT_EQ(Ipv6View::parse(ip_of(bytes(testdata::kEthIpv6Frag))).error(), WireError::kFragment);
+  auto later = testdata::kEthIpv6Frag;
+  later[14 + 40 + 3] = 0x08;  // offset 1 (8 octets), M clear
+  EXPECT_EQ(Ipv6View::parse(ip_of(bytes(later))).error(), WireError::kFragment);
+}
+
+TEST(Ipv6, AtomicFragmentIsProcessedAsUnfragmented) {
+  // RFC 6946 §4: offset 0 and M clear: the Fragment header is skipped.
+  auto atomic = testdata::kEthIpv6Frag;
+  atomic[14 + 40 + 3] = 0x00;
+  const auto v = Ipv6View::parse(ip_of(bytes(atomic)));
+  ASSERT_TRUE(v.ok()) << static_cast<int>(v.error());
+  EXPECT_EQ(v->protocol(), kIpProtoTcp);
+  EXPECT_EQ(v->payload().size(), 20u);
+  EXPECT_EQ(static_cast<uint8_t>(v->payload()[0]), 0x9c);  // TCP source port 40000
+  // Truncated inside the Fragment header.
+  auto cut = atomic;
+  cut[14 + 5] = 4;  // payload length 4: half a Fragment header
+  EXPECT_EQ(Ipv6View::parse(ip_of(bytes(cut))).error(), WireError::kTruncated);
 }
 
 TEST(Ipv6, RoutingHeader) {

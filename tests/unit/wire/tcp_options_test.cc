@@ -110,14 +110,35 @@ TEST(TcpOptions, WrongFixedLengths) {
   EXPECT_EQ(parse({29, 4, 1, 2}).error(), WireError::kBadOptionLength);  // AO without MAC
 }
 
-TEST(TcpOptions, Duplicates) {
-  EXPECT_EQ(parse({2, 4, 0, 1, 2, 4, 0, 2}).error(), WireError::kDuplicateOption);
-  EXPECT_EQ(parse({3, 3, 1, 3, 3, 2}).error(), WireError::kDuplicateOption);
-  EXPECT_EQ(parse({4, 2, 4, 2}).error(), WireError::kDuplicateOption);
-  EXPECT_EQ(parse({8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0}).error(),
+TEST(TcpOptions, DuplicatesTakeTheLastValueAsLinuxDoes) {
+  auto mss = parse({2, 4, 0, 1, 2, 4, 0, 2});
+  ASSERT_TRUE(mss.ok());
+  EXPECT_EQ(mss->mss, 2);
+  auto ws = parse({3, 3, 1, 3, 3, 2});
+  ASSERT_TRUE(ws.ok());
+  EXPECT_EQ(ws->wscale, 2);
+  auto sp = parse({4, 2, 4, 2});
+  ASSERT_TRUE(sp.ok());
+  EXPECT_TRUE(sp->sack_permitted);
+  auto ts = parse({8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 8, 10, 0, 0, 0, 3, 0, 0, 0, 4});
+  ASSERT_TRUE(ts.ok());
+  EXPECT_EQ(ts->tsval, 3u);
+  EXPECT_EQ(ts->tsecr, 4u);
+  auto sack = parse({5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 5, 10, 0, 0, 0, 3, 0, 0, 0, 4});
+  ASSERT_TRUE(sack.ok());
+  ASSERT_EQ(sack->num_sack, 1);
+  EXPECT_EQ(sack->sack[0].left, 3u);
+}
+
+TEST(TcpOptions, DuplicateSignaturesAreRefused) {
+  std::vector<uint8_t> two_md5(36, 0);
+  two_md5[0] = 19;
+  two_md5[1] = 18;
+  two_md5[18] = 19;
+  two_md5[19] = 18;
+  EXPECT_EQ(parse_tcp_options(std::as_bytes(std::span(two_md5))).error(),
             WireError::kDuplicateOption);
-  EXPECT_EQ(parse({5, 10, 0, 0, 0, 1, 0, 0, 0, 2, 5, 10, 0, 0, 0, 3, 0, 0, 0, 4}).error(),
-            WireError::kDuplicateOption);
+  EXPECT_EQ(parse({29, 5, 1, 1, 0xaa, 29, 5, 1, 1, 0xbb}).error(), WireError::kDuplicateOption);
 }
 
 TEST(TcpOptions, Md5AndAo) {
