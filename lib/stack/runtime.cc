@@ -88,6 +88,9 @@ void Runtime::install_signal_handlers() {
 
 Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& config,
                                                              const std::string& program) {
+  // What only the running process can check (its CPUs, the app sections it read) fails as a
+  // configuration error, before anything starts.
+  config::check_environment(config);
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->program_ = program;
   if (auto r = dpdk::eal_init(config::eal_args(config, program)); !r) {

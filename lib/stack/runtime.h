@@ -32,7 +32,9 @@ class Runtime {
   // Buckets of the virtual redirection table of a software-steered port.
   static constexpr uint16_t kSoftwareReta = 128;
 
-  // Starts the EAL and the ports. `program` is argv[0] for the EAL and the log prefix.
+  // Starts the EAL and the ports. `program` is argv[0] for the EAL and the log prefix. First,
+  // before the EAL: config::check_environment (throws config::ConfigError: the lcores are not
+  // this machine's, or an app section nobody reads).
   static Result<std::unique_ptr<Runtime>, std::string> start(const Config& config,
                                                              const std::string& program);
   ~Runtime();

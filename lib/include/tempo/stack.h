@@ -107,7 +107,9 @@ struct ConnOptions {
 class Stack {
  public:
   // Starts the EAL and the ports from a validated Config. `program` names the process in
-  // logs. Errors are one line ("port net_tap0: rte_eth_dev_configure: ...").
+  // logs. Errors are one line ("port net_tap0: rte_eth_dev_configure: ..."). Before the EAL
+  // starts it runs config::check_environment, which throws config::ConfigError (an lcore this
+  // process may not run on; an app section nobody read: read yours first).
   static Result<std::unique_ptr<Stack>, std::string> start(const Config& config,
                                                            const std::string& program);
   ~Stack();
