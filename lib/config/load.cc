@@ -507,7 +507,8 @@ TcpConfig parse_tcp(const YAML::Node& node) {
                 "snd_buf_bytes",
                 "listen_backlog",
                 "syncookies",
-                "challenge_ack_limit_per_sec"});
+                "challenge_ack_limit_per_sec",
+                "stop_grace_ms"});
   TcpConfig t;
   t.time_wait = parse_time_wait(m.get("time_wait"));
   t.active_reuse_min_age_ms =
@@ -544,6 +545,7 @@ TcpConfig parse_tcp(const YAML::Node& node) {
   t.syncookies = static_cast<SynCookies>(m.get_enum("syncookies", {"auto", "always", "off"}, 0));
   t.challenge_ack_limit_per_sec = static_cast<int>(
       m.get_int("challenge_ack_limit_per_sec", 1, 1000000, t.challenge_ack_limit_per_sec));
+  t.stop_grace_ms = m.get_int("stop_grace_ms", 0, kHourMs, t.stop_grace_ms);
   return t;
 }
 

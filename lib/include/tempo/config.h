@@ -153,6 +153,11 @@ struct TcpConfig {
   int listen_backlog = 4096;
   SynCookies syncookies = SynCookies::kAuto;
   int challenge_ack_limit_per_sec = 1000;  // RFC 5961 §7
+  // On SIGINT/SIGTERM/SIGHUP: 0 resets every open connection at once; more closes them (FIN
+  // after their queued data) and gives them this long to finish before the rest are reset
+  // (a second stop signal cuts it short). Connections that arrive meanwhile are served, then
+  // reset with the rest.
+  std::int64_t stop_grace_ms = 0;
 };
 
 // One direction of fault injection: probabilities in [0, 1] per packet.

@@ -47,7 +47,7 @@ const std::string kTcpKeys =
     "time_wait, active_reuse_min_age_ms, local_port_range, mss, initial_rto_ms, min_rto_ms, "
     "max_rto_ms, delayed_ack_ms, nagle, keepalive, fin_wait2_timeout_ms, syn_retries, "
     "synack_retries, congestion, sack, timestamps, window_scale, rcv_buf_bytes, snd_buf_bytes, "
-    "listen_backlog, syncookies, challenge_ack_limit_per_sec";
+    "listen_backlog, syncookies, challenge_ack_limit_per_sec, stop_grace_ms";
 
 INSTANTIATE_TEST_SUITE_P(
     UnknownKey, ConfigErrorsTest,
@@ -134,6 +134,10 @@ INSTANTIATE_TEST_SUITE_P(
         // The line DESIGN.md promises, verbatim.
         ErrorCase{"max_entries_low", kPorts + "tcp: {time_wait: {max_entries: -3}}",
                   "config: tcp.time_wait.max_entries: -3: expected an integer in [1, 1e9]"},
+        ErrorCase{"stop_grace_negative", kPorts + "tcp: {stop_grace_ms: -1}",
+                  "config: tcp.stop_grace_ms: -1: expected an integer in [0, 3600000]"},
+        ErrorCase{"stop_grace_past_an_hour", kPorts + "tcp: {stop_grace_ms: 3600001}",
+                  "config: tcp.stop_grace_ms: 3600001: expected an integer in [0, 3600000]"},
         ErrorCase{"max_entries_high", kPorts + "tcp: {time_wait: {max_entries: 1000000001}}",
                   "config: tcp.time_wait.max_entries: 1000000001: expected an integer in [1, "
                   "1e9]"},
