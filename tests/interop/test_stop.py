@@ -55,6 +55,39 @@ time.sleep(30)
 """
 
 
+# N kernel clients at once: each echoes once, then all wait for tempo's stop; prints one JSON
+# line with how each ended and how long the last one took.
+MANY = r"""
+import json, selectors, socket, sys, time
+addr, n = sys.argv[1], int(sys.argv[2])
+socks = []
+for i in range(n):
+    s = socket.create_connection((addr, 7), timeout=10)
+    s.sendall(b"%04d" % i)
+    got = b""
+    while len(got) < 4:
+        got += s.recv(4 - len(got))
+    assert got == b"%04d" % i, got
+    socks.append(s)
+print("ready", flush=True)
+sel = selectors.DefaultSelector()
+for s in socks:
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+t0 = time.monotonic()
+ends = {}
+while len(ends) < n and time.monotonic() - t0 < 10:
+    for key, _ in sel.select(timeout=1):
+        try:
+            ends[key.fileobj.fileno()] = "eof" if key.fileobj.recv(100) == b"" else "data"
+        except ConnectionResetError:
+            ends[key.fileobj.fileno()] = "reset"
+        sel.unregister(key.fileobj)
+print(json.dumps({"reset": sum(1 for e in ends.values() if e == "reset"), "ended": len(ends),
+                  "waited_s": time.monotonic() - t0}), flush=True)
+"""
+
+
 def runtime_dir(ns):
     # DPDK's runtime directory of a primary run by root: /var/run/dpdk/<file_prefix>
     # (harness.write_config sets the prefix to the namespace's name).
@@ -172,6 +205,42 @@ class Stop(unittest.TestCase):
             c = harness.counters(app.output())
             self.assertEqual(c.get("tcp.closed_on_stop"), 1, app.output())
             self.assertEqual(c.get("tcp.reset_on_stop"), 1, app.output())
+
+    def test_two_workers_each_reset_their_connections(self):
+        """With two Workers each resets its own connections on its own lcore; SIGUSR1 prints
+        the counters of both while they run."""
+        n = 16
+
+        def two(cfg):
+            cfg["eal"]["lcores"] = "0-1"
+            cfg["ports"][0]["queues"] = 2
+
+        with harness.tap_setup("stop-w2", changes=two) as (ns, app, _):
+            peer = subprocess.Popen(["ip", "netns", "exec", ns.name, "/usr/bin/python3", "-c",
+                                     MANY, TEMPO_V4, str(n)], stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+            line = peer.stdout.readline().strip()
+            if line != "ready":
+                peer.wait()
+                self.fail(line + peer.stdout.read())
+            app.proc.send_signal(signal.SIGUSR1)
+            self.assertTrue(harness.wait_for(lambda: "tempo-echo: counters" in app.output(), 10),
+                            app.output())
+            ok, log = echo_once(ns, TEMPO_V4)
+            self.assertTrue(ok, log)
+            app.proc.send_signal(signal.SIGTERM)
+            rc, out = app.stop()
+            got = json.loads(peer.stdout.read().strip().splitlines()[-1])
+            peer.wait()
+            peer.stdout.close()
+            self.assertEqual(rc, 0, out)
+            self.assertEqual(got["reset"], n, (got, out))
+            self.assertLess(got["waited_s"], 3, got)
+            final = harness.counters(out.split("tempo-echo: stopping")[1])
+            self.assertEqual(final.get("tcp.reset_on_stop"), n, out)
+            opens = [final.get(f"worker{w}.tcp.passive_opens", 0) for w in range(2)]
+            self.assertEqual(sum(opens), n + 1, out)
+            self.assertTrue(all(o > 0 for o in opens), out)  # both Workers had some to reset
 
     def test_sigusr1_prints_counters_and_keeps_serving(self):
         with harness.tap_setup("stop-usr1") as (ns, app, _):
