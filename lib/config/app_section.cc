@@ -36,7 +36,11 @@ Ipv4Endpoint read_endpoint(const YAML::Node& node, const std::string& path) {
 }  // namespace
 
 AppSection::AppSection(std::shared_ptr<const AppTree> tree, std::string app)
-    : tree_(std::move(tree)), app_(std::move(app)), path_("app." + app_) {}
+    : tree_(std::move(tree)), app_(std::move(app)), path_("app." + app_) {
+  if (tree_) {
+    tree_->read.push_back(app_);
+  }
+}
 
 bool AppSection::present() const { return section_node(tree_, app_).IsDefined(); }
 

@@ -79,8 +79,12 @@ CliAction parse_cli(int argc, char** argv, std::string_view app, std::string_vie
         << "                     app's own section app." << app << "\n"
         << "  -h, --help         print this help and exit\n"
         << "      --version      print the version and exit\n\n"
-        << "Runs until SIGINT or SIGTERM, then prints its counters. A bad configuration prints\n"
-        << "one line naming the key and exits 2.\n";
+        << "Runs until SIGINT, SIGTERM or SIGHUP (loadgen: or until its work is done). Then it\n"
+        << "resets its open connections (RST; with tcp.stop_grace_ms, closes them with FIN and\n"
+        << "resets what is left when the grace ends, or at a second signal), prints its\n"
+        << "counters, removes its DPDK runtime directory and exits 0. SIGUSR1 prints the\n"
+        << "counters and it goes on running. A bad configuration prints one line naming the\n"
+        << "key and exits 2, before the EAL starts.\n";
     return CliAction{CliAction::Kind::kHelp, {}, 0};
   }
   if (version) {

@@ -6,9 +6,12 @@
 #include <string>
 #include <unistd.h>
 
+#include <rte_build_config.h>
+
 #include <tempo/config.h>
 
 #include "config/address.h"
+#include "config/lcores.h"
 #include "config/reader.h"
 
 namespace tempo::config {
@@ -21,39 +24,20 @@ using detail::MapView;
 
 constexpr std::int64_t kHourMs = 3600000;
 
-// DPDK -l syntax: "N", "N-M", comma-separated, N <= M.
-bool valid_core_list(std::string_view s) {
-  if (s.empty()) {
-    return false;
+// A string the EAL gets as an argument: a NUL would cut it short there, and no EAL option takes
+// a control character.
+bool has_control(std::string_view s) {
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return true;
+    }
   }
-  while (true) {
-    const auto comma = s.find(',');
-    const std::string_view item = s.substr(0, comma);
-    const auto dash = item.find('-');
-    const std::string_view a = item.substr(0, dash);
-    const std::string_view b = dash == std::string_view::npos ? a : item.substr(dash + 1);
-    const auto number = [](std::string_view t, long& v) {
-      if (t.empty() || t.size() > 5) {
-        return false;
-      }
-      v = 0;
-      for (const char c : t) {
-        if (c < '0' || c > '9') {
-          return false;
-        }
-        v = v * 10 + (c - '0');
-      }
-      return true;
-    };
-    long lo = 0;
-    long hi = 0;
-    if (!number(a, lo) || !number(b, hi) || lo > hi) {
-      return false;
-    }
-    if (comma == std::string_view::npos) {
-      return true;
-    }
-    s.remove_prefix(comma + 1);
+  return false;
+}
+
+void check_eal_string(const std::string& path, const std::string& value) {
+  if (has_control(value)) {
+    fail_text(path, value, "expected no control characters (it is passed to rte_eal_init)");
   }
 }
 
@@ -149,8 +133,16 @@ EalConfig parse_eal(const YAML::Node& node) {
   m.check_keys({"lcores", "memory_mb", "no_huge", "file_prefix", "log_level", "extra_args"});
   EalConfig e;
   e.lcores = m.get_string("lcores", e.lcores);
-  if (!valid_core_list(e.lcores)) {
+  const auto cores = detail::parse_core_list(e.lcores);
+  if (!cores) {
     fail_text(m.key_path("lcores"), e.lcores, "expected a core list like 0-3 or 0,2,4");
+  }
+  // With -l an lcore is the CPU of that number; DPDK refuses one past RTE_MAX_LCORE. Whether
+  // the machine has it is check_environment's (the loader reads files for other machines too).
+  if (cores->back() >= RTE_MAX_LCORE) {
+    fail_text(m.key_path("lcores"), e.lcores,
+              "expected lcores in [0, " + std::to_string(RTE_MAX_LCORE - 1) + "] (RTE_MAX_LCORE " +
+                  std::to_string(RTE_MAX_LCORE) + ")");
   }
   e.memory_mb = static_cast<int>(m.get_int("memory_mb", 64, 1048576, e.memory_mb));
   e.no_huge = m.get_bool("no_huge", e.no_huge);
@@ -161,6 +153,7 @@ EalConfig parse_eal(const YAML::Node& node) {
   }
   if (m.has("log_level")) {
     const std::string level = detail::read_string(m.get("log_level"), m.key_path("log_level"));
+    check_eal_string(m.key_path("log_level"), level);
     if (!valid_log_level(level)) {
       fail_text(m.key_path("log_level"), level,
                 "expected 1..8 or one of emergency, alert, critical, error, warning, notice, "
@@ -172,6 +165,7 @@ EalConfig parse_eal(const YAML::Node& node) {
     const YAML::Node args = m.get("extra_args");
     e.extra_args = detail::read_string_list(args, m.key_path("extra_args"));
     for (std::size_t i = 0; i < e.extra_args.size(); ++i) {
+      check_eal_string(detail::join_index(m.key_path("extra_args"), i), e.extra_args[i]);
       // DESIGN.md: --no-huge cannot be combined with --in-memory; each process gets its own
       // --file-prefix instead.
       if (e.extra_args[i] == "--in-memory" && e.no_huge) {
@@ -309,6 +303,63 @@ void parse_secondary(const YAML::Node& node, const std::string& path, PortConfig
   }
 }
 
+bool contains(const Ipv4Prefix& net, const Ipv4Addr& a) {
+  return detail::network_of(Ipv4Prefix{a, net.len}) == detail::network_of(net);
+}
+bool contains(const Ipv6Prefix& net, const Ipv6Addr& a) {
+  return detail::network_of(Ipv6Prefix{a, net.len}) == detail::network_of(net);
+}
+
+// Two prefixes overlap when the shorter one holds the other's network.
+template <class Prefix>
+bool overlap(const Prefix& a, const Prefix& b) {
+  const Prefix& shorter = a.len <= b.len ? a : b;
+  const Prefix& longer = a.len <= b.len ? b : a;
+  return contains(shorter, longer.addr);
+}
+
+// The gateway is the next hop of everything off the subnet, so it must be on it (ARP reaches
+// only the link), and be neither this port nor the subnet's network or broadcast address.
+void check_gateway(const Ipv4Addr& gw, const Ipv4Prefix& own, const std::string& path) {
+  const Ipv4Prefix net = detail::network_of(own);
+  if (!contains(own, gw)) {
+    fail_text(path, to_string(gw), "outside the port's subnet " + to_string(net));
+  }
+  if (gw == own.addr) {
+    fail_text(path, to_string(gw), "is the port's own ipv4 address");
+  }
+  Ipv4Addr broadcast = net.addr;
+  for (int bit = own.len; bit < 32; ++bit) {
+    broadcast.bytes[bit / 8] =
+        static_cast<std::uint8_t>(broadcast.bytes[bit / 8] | 0x80 >> bit % 8);
+  }
+  if (own.len < 31 && (gw == net.addr || gw == broadcast)) {
+    fail_text(path, to_string(gw), "is the subnet's network or broadcast address");
+  }
+}
+
+// RFC 4861 §4.2: routers advertise from their link-local address, so a link-local gateway6 is
+// on-link whatever the port's prefix; any other must be on the port's ipv6 subnet.
+void check_gateway6(const Ipv6Addr& gw, const std::optional<Ipv6Prefix>& own,
+                    const std::string& path) {
+  const bool link_local = gw.bytes[0] == 0xfe && (gw.bytes[1] & 0xc0) == 0x80;
+  if (link_local) {
+    return;
+  }
+  if (!own) {
+    fail_text(path, to_string(gw),
+              "expected a link-local address (fe80::/10): the port has no ipv6");
+  }
+  if (!contains(*own, gw)) {
+    fail_text(path, to_string(gw),
+              "outside the port's subnet " + to_string(detail::network_of(*own)) +
+                  " and not link-local (fe80::/10)");
+  }
+  if (gw == own->addr) {
+    fail_text(path, to_string(gw), "is the port's own ipv6 address");
+  }
+}
+
 PortConfig parse_port(const YAML::Node& node, std::size_t index) {
   const MapView m(node, detail::join_index("ports", index));
   m.check_keys({"name", "device", "queues", "ipv4", "ipv4_secondary", "ipv6", "gateway", "gateway6",
@@ -319,6 +370,7 @@ PortConfig parse_port(const YAML::Node& node, std::size_t index) {
     fail_text(m.key_path("name"), "\"\"", "expected a non-empty name");
   }
   p.device = detail::read_string(m.require("device"), m.key_path("device"));
+  check_eal_string(m.key_path("device"), p.device);
   if (!pci_address(p.device).empty()) {
     p.device_kind = DeviceKind::kPci;
   } else if (!vdev_name(p.device).empty()) {
@@ -337,9 +389,11 @@ PortConfig parse_port(const YAML::Node& node, std::size_t index) {
   }
   if (m.has("gateway")) {
     p.gateway = read_ipv4(m.get("gateway"), m.key_path("gateway"));
+    check_gateway(*p.gateway, p.ipv4, m.key_path("gateway"));
   }
   if (m.has("gateway6")) {
     p.gateway6 = read_ipv6(m.get("gateway6"), m.key_path("gateway6"));
+    check_gateway6(*p.gateway6, p.ipv6, m.key_path("gateway6"));
   }
   p.mtu = static_cast<int>(m.get_int("mtu", 68, 9000, p.mtu));
   p.mbufs = static_cast<int>(m.get_int("mbufs", 1023, 16777215, p.mbufs));
@@ -370,6 +424,17 @@ std::vector<PortConfig> parse_ports(const YAML::Node& node) {
       const std::string there = detail::join_index("ports", j);
       if (ports[j].name == p.name) {
         fail_text(here + ".name", p.name, "same name as " + there);
+      }
+      // Which port a destination on both subnets leaves by would be a guess.
+      if (overlap(ports[j].ipv4, p.ipv4)) {
+        fail_text(here + ".ipv4", to_string(p.ipv4),
+                  "overlaps the subnet of " + there + " (" +
+                      to_string(detail::network_of(ports[j].ipv4)) + ")");
+      }
+      if (ports[j].ipv6 && p.ipv6 && overlap(*ports[j].ipv6, *p.ipv6)) {
+        fail_text(here + ".ipv6", to_string(*p.ipv6),
+                  "overlaps the subnet of " + there + " (" +
+                      to_string(detail::network_of(*ports[j].ipv6)) + ")");
       }
       const std::string other_id = ports[j].device_kind == DeviceKind::kPci
                                        ? pci_address(ports[j].device)
@@ -442,7 +507,8 @@ TcpConfig parse_tcp(const YAML::Node& node) {
                 "snd_buf_bytes",
                 "listen_backlog",
                 "syncookies",
-                "challenge_ack_limit_per_sec"});
+                "challenge_ack_limit_per_sec",
+                "stop_grace_ms"});
   TcpConfig t;
   t.time_wait = parse_time_wait(m.get("time_wait"));
   t.active_reuse_min_age_ms =
@@ -479,6 +545,7 @@ TcpConfig parse_tcp(const YAML::Node& node) {
   t.syncookies = static_cast<SynCookies>(m.get_enum("syncookies", {"auto", "always", "off"}, 0));
   t.challenge_ack_limit_per_sec = static_cast<int>(
       m.get_int("challenge_ack_limit_per_sec", 1, 1000000, t.challenge_ack_limit_per_sec));
+  t.stop_grace_ms = m.get_int("stop_grace_ms", 0, kHourMs, t.stop_grace_ms);
   return t;
 }
 

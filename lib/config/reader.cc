@@ -12,15 +12,22 @@ namespace {
 
 constexpr std::size_t kMaxShown = 60;
 
-// Keeps an error on one line whatever the value holds (block scalars have newlines).
+// Keeps an error on one line whatever the value holds (block scalars have newlines), and whole:
+// what() is a C string, so a NUL would end the message there; other control characters are
+// shown as \xNN too.
 std::string one_line(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
     if (c == '\n') {
       out += "\\n";
     } else if (c == '\r' || c == '\t') {
       out += ' ';
+    } else if (u < 0x20 || u == 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      out += hex;
     } else {
       out += c;
     }

@@ -15,6 +15,9 @@ namespace tempo::config {
 
 struct AppTree {
   YAML::Node root;  // the `app:` map, or a null node when absent
+  // The sections this process opened (AppSection), for check_app_sections. Startup only: the
+  // apps read their sections on the main thread before the EAL starts.
+  mutable std::vector<std::string> read;
 };
 
 namespace detail {

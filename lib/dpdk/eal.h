@@ -13,7 +13,9 @@ namespace tempo::dpdk {
 // "eal: <rte_strerror(rte_errno)>". Call once per process.
 Result<void, std::string> eal_init(const std::vector<std::string>& args);
 
-// rte_eal_cleanup; safe to call when eal_init failed or was never called.
+// rte_eal_cleanup, then removes the primary process's runtime directory
+// (/var/run/dpdk/<file_prefix>, which rte_eal_cleanup leaves); safe to call when eal_init
+// failed or was never called.
 void eal_cleanup() noexcept;
 
 }  // namespace tempo::dpdk

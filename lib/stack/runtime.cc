@@ -16,9 +16,21 @@ namespace tempo::stack {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_hurry{false};   // a second stop signal: no grace (tcp.stop_grace_ms)
+std::atomic<bool> g_report{false};  // SIGUSR1: print the counters, keep running
 static_assert(std::atomic<bool>::is_always_lock_free, "signal handler needs a lock-free flag");
 
-extern "C" void on_signal(int /*signo*/) { Runtime::request_stop(); }
+// Async-signal-safe: sets a flag the main lcore's loop reads; all printing happens there.
+extern "C" void on_signal(int signo) {
+  if (signo == SIGUSR1) {
+    g_report.store(true, std::memory_order_relaxed);
+    return;
+  }
+  if (Runtime::stop_requested()) {
+    g_hurry.store(true, std::memory_order_relaxed);
+  }
+  Runtime::request_stop();
+}
 
 wire::Ipv4Addr to_wire(const Ipv4Addr& a) {
   return wire::Ipv4Addr(a.bytes[0], a.bytes[1], a.bytes[2], a.bytes[3]);
@@ -82,12 +94,21 @@ void Runtime::install_signal_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  // SA_RESTART: a signal during rte_eal_init must not fail one of its system calls (EINTR).
+  sa.sa_flags = SA_RESTART;
+  for (const int signo : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) {
+    sigaction(signo, &sa, nullptr);
+  }
 }
 
 Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& config,
                                                              const std::string& program) {
+  // What only the running process can check (its CPUs, the app sections it read) fails as a
+  // configuration error, before anything starts.
+  config::check_environment(config);
+  // Before the EAL, which takes a while (and a signal in it would take the default action:
+  // killed without counters, the runtime directory left behind).
+  install_signal_handlers();
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->program_ = program;
   if (auto r = dpdk::eal_init(config::eal_args(config, program)); !r) {
@@ -124,6 +145,8 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
   }
 
   rt->clock_.emplace(rte_get_tsc_hz());
+  rt->stop_grace_cycles_ =
+      static_cast<uint64_t>(config.tcp.stop_grace_ms) * (rte_get_tsc_hz() / 1000);
   const time::TscClock& clock = *rt->clock_;
   for (uint16_t w = 0; w < n_workers; ++w) {
     std::vector<Interface> ifaces;
@@ -216,20 +239,38 @@ int Runtime::lcore_main(void* arg) {
   Worker& w = *lc->worker;
   // One TSC read a turn: the end of one turn is the clock of the next.
   uint64_t t = rte_rdtsc();
-  while (!stop_requested()) {
+  const auto turn = [&] {
     const uint64_t sent = w.counters().tx_packets;
     const uint32_t got = w.poll(lc->clock->from_cycles(t));
     const uint64_t end = rte_rdtsc();
     w.account_turn(got > 0 || w.counters().tx_packets != sent, end - t);
     t = end;
+    if (lc->reporter != nullptr && g_report.load(std::memory_order_relaxed)) [[unlikely]] {
+      g_report.store(false, std::memory_order_relaxed);
+      // The other Workers' counters are read as they run: each a 64-bit word, never torn on
+      // x86-64 (telemetry/counters.h), a snapshot a turn apart at most.
+      lc->reporter->print_counters(stdout);
+    }
+  };
+  while (!stop_requested()) {
+    turn();
   }
+  // tcp.stop_grace_ms: FIN first, and the peers get the grace to answer theirs.
+  if (lc->stop_grace_cycles > 0 && w.close_all() > 0) {
+    const uint64_t until = t + lc->stop_grace_cycles;
+    while (w.connections() > 0 && t < until && !g_hurry.load(std::memory_order_relaxed)) {
+      turn();
+    }
+  }
+  w.reset_all();
   return 0;
 }
 
 void Runtime::run() {
   lcores_.clear();
   for (auto& w : workers_) {
-    lcores_.push_back(Lcore{w.get(), &*clock_});
+    lcores_.push_back(
+        Lcore{w.get(), &*clock_, lcores_.empty() ? this : nullptr, stop_grace_cycles_});
   }
   for (size_t w = 1; w < workers_.size(); ++w) {
     rte_eal_remote_launch(&Runtime::lcore_main, &lcores_[w], worker_lcores_[w]);

@@ -32,7 +32,9 @@ class Runtime {
   // Buckets of the virtual redirection table of a software-steered port.
   static constexpr uint16_t kSoftwareReta = 128;
 
-  // Starts the EAL and the ports. `program` is argv[0] for the EAL and the log prefix.
+  // Starts the EAL and the ports. `program` is argv[0] for the EAL and the log prefix. First,
+  // before the EAL: config::check_environment (throws config::ConfigError: the lcores are not
+  // this machine's, or an app section nobody reads) and install_signal_handlers().
   static Result<std::unique_ptr<Runtime>, std::string> start(const Config& config,
                                                              const std::string& program);
   ~Runtime();
@@ -40,13 +42,18 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   // Runs every Worker (one on this, the main lcore) until request_stop(). Returns when all
-  // workers have left their loops.
+  // workers have left their loops, each after resetting its open connections
+  // (Worker::reset_all; with tcp.stop_grace_ms, after closing them and polling on for that
+  // long at most). On SIGUSR1 the main lcore prints the counters and goes on.
   void run();
 
   // Async-signal-safe. Installs nothing; see install_signal_handlers().
   static void request_stop() noexcept;
   static bool stop_requested() noexcept;
-  // SIGINT and SIGTERM call request_stop().
+  // SIGINT, SIGTERM and SIGHUP call request_stop() (a second one ends tcp.stop_grace_ms at
+  // once); SIGUSR1 asks run()'s main lcore for print_counters(stdout). The handlers only set
+  // flags (async-signal-safe). start() installs them before the EAL starts; calling this
+  // again changes nothing.
   static void install_signal_handlers();
 
   std::vector<std::unique_ptr<Worker>>& workers() noexcept { return workers_; }
@@ -70,11 +77,14 @@ class Runtime {
   struct Lcore {
     Worker* worker;
     const time::TscClock* clock;
+    const Runtime* reporter;     // the main lcore's: prints the counters on SIGUSR1
+    uint64_t stop_grace_cycles;  // tcp.stop_grace_ms in TSC cycles
   };
   static int lcore_main(void* arg);
 
   std::string program_;
   std::optional<time::TscClock> clock_;  // after EAL start (rte_get_tsc_hz)
+  uint64_t stop_grace_cycles_ = 0;
   std::vector<Lcore> lcores_;
   std::vector<dpdk::Port> ports_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -83,7 +93,8 @@ class Runtime {
 };
 
 // The frame of a one-service app: starts the Runtime, serves TCP `port` with `app` on every
-// worker, prints "<program>: <banner>; ready", runs until SIGINT/SIGTERM, prints the counters.
+// worker, prints "<program>: <banner>; ready", runs until SIGINT/SIGTERM/SIGHUP (resetting the
+// open connections), prints the counters.
 // Returns the process exit code (0, or 1 when the stack could not start).
 int serve(const Config& config, const std::string& program, uint16_t port, const AppHandler* app,
           const ConnOptions& opts, const std::string& banner);

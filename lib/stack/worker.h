@@ -175,6 +175,17 @@ class Worker {
   // The peer's FIN has arrived (on_peer_closed was called).
   static bool peer_closed(const Conn& c) noexcept { return c.tcb.peer_fin; }
 
+  // --- Stop (stack/worker_stop.cc) -------------------------------------------------------
+  // The process is stopping: every open connection is reset (abort(): an RST where RFC 9293
+  // §3.10.4 sends one, on_closed(kAborted) to the application) and the RSTs leave now, so
+  // peers learn at once instead of at their own timeouts. Returns how many were reset. On
+  // this Worker's lcore, after its last poll.
+  uint32_t reset_all() noexcept;
+  // tcp.stop_grace_ms: every open connection is closed (close(): FIN after its queued data)
+  // instead; poll on until connections() is 0 or the grace is over, then reset_all(). Returns
+  // how many were closed.
+  uint32_t close_all() noexcept;
+
  private:
   struct Listener {
     uint16_t port;

@@ -67,6 +67,8 @@ constexpr Named kNamed[] = {
     {"drop.steer", &StackCounters::steer_dropped},
     {"neighbor.shared_in", &StackCounters::neighbor_shared_in},
     {"drop.neighbor_share", &StackCounters::neighbor_share_dropped},
+    {"tcp.reset_on_stop", &StackCounters::tcp_reset_on_stop},
+    {"tcp.closed_on_stop", &StackCounters::tcp_closed_on_stop},
     {"drop.not_for_us", &StackCounters::drop_not_for_us},
     {"drop.ethertype", &StackCounters::drop_ethertype},
     {"drop.ip_protocol", &StackCounters::drop_ip_protocol},

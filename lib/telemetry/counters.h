@@ -73,6 +73,8 @@ struct StackCounters {
   uint64_t steer_dropped = 0;           // the owner's ring was full (or no Worker owns the queue)
   uint64_t neighbor_shared_in = 0;      // neighbour entries another Worker learned
   uint64_t neighbor_share_dropped = 0;  // a Worker's neighbour ring was full
+  uint64_t tcp_reset_on_stop = 0;       // connections reset because the process stopped
+  uint64_t tcp_closed_on_stop = 0;      // connections closed (FIN) for tcp.stop_grace_ms
   // Drops that are not parse errors.
   uint64_t drop_not_for_us = 0;       // L2 or L3 destination is not this host
   uint64_t drop_ethertype = 0;        // neither IPv4, IPv6 nor ARP

@@ -1,6 +1,8 @@
 #include "ring_worker.h"
 
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <unistd.h>
 
 #include "wire/ip_protocol.h"
@@ -40,7 +42,10 @@ void Eal::SetUp() {
 
 void Eal::TearDown() {
   rte_mempool_free(pool_);
+  const std::string dir = rte_eal_get_runtime_dir();  // left by rte_eal_cleanup
   rte_eal_cleanup();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 RingWorker::RingWorker(const RingWorkerConfig& cfg, Ticks start) : now_(start) {

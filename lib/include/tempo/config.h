@@ -153,6 +153,11 @@ struct TcpConfig {
   int listen_backlog = 4096;
   SynCookies syncookies = SynCookies::kAuto;
   int challenge_ack_limit_per_sec = 1000;  // RFC 5961 §7
+  // On SIGINT/SIGTERM/SIGHUP: 0 resets every open connection at once; more closes them (FIN
+  // after their queued data) and gives them this long to finish before the rest are reset
+  // (a second stop signal cuts it short). Connections that arrive meanwhile are served, then
+  // reset with the rest.
+  std::int64_t stop_grace_ms = 0;
 };
 
 // One direction of fault injection: probabilities in [0, 1] per packet.
@@ -206,6 +211,19 @@ Config load_string(std::string_view yaml, std::string_view source = "<string>");
 // --log-level, then eal.extra_args. Never --in-memory (it does not combine with --no-huge).
 std::vector<std::string> eal_args(const Config& config, std::string_view program = "tempo");
 
+// What only the running process can check, once its app has read its section and before the
+// EAL starts (Stack::start calls it first): every lcore of eal.lcores is a CPU this process may
+// run on (sched_getaffinity; with -l an lcore is the CPU of that number), and
+// check_app_sections. Throws ConfigError:
+//   config: eal.lcores: 0-3: lcore 2 is not a CPU this process may run on (it may run on 0-1)
+void check_environment(const Config& config);
+
+// Every section of `app:` is one this process opened with app_section (or an AppSection), or
+// one of tempo's own apps' (echo, httpd, loadgen, proxy: a file may serve several). Anything
+// else is a typo that would leave the app on its defaults; throws ConfigError:
+//   config: app.ecoh: unknown app section (known: echo, httpd, loadgen, proxy)
+void check_app_sections(const Config& config);
+
 // Text forms, as the loader accepts them.
 std::string to_string(const Ipv4Addr& a);
 std::string to_string(const Ipv6Addr& a);
@@ -216,7 +234,8 @@ std::string to_string(const Ipv4Endpoint& e);
 // One app's section, `app.NAME`, read with typed getters that throw ConfigError naming the
 // full key ("config: app.echo.port: 70000: expected an integer in [1, 65535]"). An absent
 // key gives the default; an absent section behaves as an empty one. Read it (and call
-// check_keys) before starting the EAL.
+// check_keys) before starting the EAL: opening it marks `app.NAME` as this process's for
+// check_app_sections, which Stack::start runs.
 class AppSection {
  public:
   AppSection(std::shared_ptr<const AppTree> tree, std::string app);

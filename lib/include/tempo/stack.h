@@ -107,7 +107,10 @@ struct ConnOptions {
 class Stack {
  public:
   // Starts the EAL and the ports from a validated Config. `program` names the process in
-  // logs. Errors are one line ("port net_tap0: rte_eth_dev_configure: ...").
+  // logs. Errors are one line ("port net_tap0: rte_eth_dev_configure: ..."). Before the EAL
+  // starts it runs config::check_environment, which throws config::ConfigError (an lcore this
+  // process may not run on; an app section nobody read: read yours first), and installs the
+  // signal handlers (install_signal_handlers).
   static Result<std::unique_ptr<Stack>, std::string> start(const Config& config,
                                                            const std::string& program);
   ~Stack();
@@ -121,10 +124,13 @@ class Stack {
   // puts them. `handler` outlives the Stack.
   void listen(uint16_t port, const Handler* handler, const ConnOptions& opts = {});
 
-  // Runs every Worker (this thread runs the first) until request_stop().
+  // Runs every Worker (this thread runs the first) until request_stop(); each Worker then
+  // resets its open connections (RST, on_closed(kAborted)) before run() returns.
   void run();
-  static void request_stop() noexcept;    // async-signal-safe
-  static void install_signal_handlers();  // SIGINT, SIGTERM -> request_stop()
+  static void request_stop() noexcept;  // async-signal-safe
+  // SIGINT, SIGTERM, SIGHUP -> request_stop(); SIGUSR1 -> run() prints the counters on stdout
+  // and goes on. start() installs them (before the EAL); calling it again changes nothing.
+  static void install_signal_handlers();
 
   // "<program>: counters" then "  name: value" per non-zero counter, summed over Workers.
   void print_counters(std::FILE* out) const;

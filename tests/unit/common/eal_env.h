@@ -3,7 +3,9 @@
 //   ::testing::AddGlobalTestEnvironment(new tempo::test::EalEnvironment("name"));
 #pragma once
 
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <unistd.h>
 #include <vector>
 
@@ -28,7 +30,14 @@ class EalEnvironment : public ::testing::Environment {
     }
     ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0);
   }
-  void TearDown() override { rte_eal_cleanup(); }
+  // rte_eal_cleanup leaves the runtime directory (/var/run/dpdk/<prefix>): removed as
+  // dpdk::eal_cleanup does for the apps, so test runs do not pile them up.
+  void TearDown() override {
+    const std::string dir = rte_eal_get_runtime_dir();
+    rte_eal_cleanup();
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
 
  private:
   std::string name_;

@@ -141,6 +141,19 @@ TEST(CliTest, HelpNamesTheSummaryAndEveryOption) {
   }
 }
 
+// What each signal does (issue 13: SIGHUP and SIGUSR1 used to kill silently).
+TEST(CliTest, HelpSaysWhatEachSignalDoes) {
+  Argv a({"--help"});
+  std::ostringstream out;
+  std::ostringstream err;
+  (void)parse_cli(a.argc(), a.argv(), "echo", "TCP echo server.", out, err);
+  for (const char* s : {"SIGINT, SIGTERM or SIGHUP", "resets its open connections (RST",
+                        "tcp.stop_grace_ms", "SIGUSR1 prints the\ncounters and it goes on running",
+                        "removes its DPDK runtime directory"}) {
+    EXPECT_NE(out.str().find(s), std::string::npos) << s;
+  }
+}
+
 TEST(CliTest, ProgramName) {
   EXPECT_EQ(program_name("echo"), "tempo-echo");
   EXPECT_EQ(program_name("tempo-proxy"), "tempo-proxy");

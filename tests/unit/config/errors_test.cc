@@ -47,7 +47,7 @@ const std::string kTcpKeys =
     "time_wait, active_reuse_min_age_ms, local_port_range, mss, initial_rto_ms, min_rto_ms, "
     "max_rto_ms, delayed_ack_ms, nagle, keepalive, fin_wait2_timeout_ms, syn_retries, "
     "synack_retries, congestion, sack, timestamps, window_scale, rcv_buf_bytes, snd_buf_bytes, "
-    "listen_backlog, syncookies, challenge_ack_limit_per_sec";
+    "listen_backlog, syncookies, challenge_ack_limit_per_sec, stop_grace_ms";
 
 INSTANTIATE_TEST_SUITE_P(
     UnknownKey, ConfigErrorsTest,
@@ -134,6 +134,10 @@ INSTANTIATE_TEST_SUITE_P(
         // The line DESIGN.md promises, verbatim.
         ErrorCase{"max_entries_low", kPorts + "tcp: {time_wait: {max_entries: -3}}",
                   "config: tcp.time_wait.max_entries: -3: expected an integer in [1, 1e9]"},
+        ErrorCase{"stop_grace_negative", kPorts + "tcp: {stop_grace_ms: -1}",
+                  "config: tcp.stop_grace_ms: -1: expected an integer in [0, 3600000]"},
+        ErrorCase{"stop_grace_past_an_hour", kPorts + "tcp: {stop_grace_ms: 3600001}",
+                  "config: tcp.stop_grace_ms: 3600001: expected an integer in [0, 3600000]"},
         ErrorCase{"max_entries_high", kPorts + "tcp: {time_wait: {max_entries: 1000000001}}",
                   "config: tcp.time_wait.max_entries: 1000000001: expected an integer in [1, "
                   "1e9]"},
@@ -380,6 +384,131 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: ports[0].ipv4_secondary[1]: 198.18.0.70: overlaps "
                   "ports[0].ipv4_secondary[0]"}),
     case_name);
+
+// eal.lcores: DPDK's -l syntax, each lcore below RTE_MAX_LCORE (128 in Debian's DPDK 22.11).
+INSTANTIATE_TEST_SUITE_P(
+    Lcores, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"past_max", "eal: {lcores: 0-999}\n" + kPorts,
+                  "config: eal.lcores: 0-999: expected lcores in [0, 127] (RTE_MAX_LCORE 128)"},
+        ErrorCase{"one_past_max", "eal: {lcores: \"0,128\"}\n" + kPorts,
+                  "config: eal.lcores: 0,128: expected lcores in [0, 127] (RTE_MAX_LCORE 128)"},
+        ErrorCase{"empty_item", "eal: {lcores: \"0,,1\"}\n" + kPorts,
+                  "config: eal.lcores: 0,,1: expected a core list like 0-3 or 0,2,4"},
+        ErrorCase{"open_range", "eal: {lcores: 0-}\n" + kPorts,
+                  "config: eal.lcores: 0-: expected a core list like 0-3 or 0,2,4"},
+        ErrorCase{"space", "eal: {lcores: \"0, 1\"}\n" + kPorts,
+                  "config: eal.lcores: 0, 1: expected a core list like 0-3 or 0,2,4"},
+        ErrorCase{"six_digits", "eal: {lcores: \"000000\"}\n" + kPorts,
+                  "config: eal.lcores: 000000: expected a core list like 0-3 or 0,2,4"}),
+    case_name);
+
+// Strings that reach rte_eal_init's argv: a control character (a NUL would cut the argument
+// short) is refused, and the message shows it rather than ending at it.
+INSTANTIATE_TEST_SUITE_P(
+    EalStrings, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"file_prefix_nul", "eal: {file_prefix: \"tempo\\0x\"}\n" + kPorts,
+                  "config: eal.file_prefix: tempo\\x00x: expected 1 to 64 letters, digits, '-', "
+                  "'_' or '.'"},
+        ErrorCase{"file_prefix_escape", "eal: {file_prefix: \"a\\eb\"}\n" + kPorts,
+                  "config: eal.file_prefix: a\\x1bb: expected 1 to 64 letters, digits, '-', '_' "
+                  "or '.'"},
+        ErrorCase{"extra_args_nul",
+                  "eal: {extra_args: [\"--huge-unlink\\0--in-memory\"]}\n" + kPorts,
+                  "config: eal.extra_args[0]: --huge-unlink\\x00--in-memory: expected no control "
+                  "characters (it is passed to rte_eal_init)"},
+        ErrorCase{"log_level_nul", "eal: {log_level: \"pmd\\0:debug\"}\n" + kPorts,
+                  "config: eal.log_level: pmd\\x00:debug: expected no control characters (it is "
+                  "passed to rte_eal_init)"},
+        ErrorCase{"device_nul",
+                  "ports: [{device: \"net_tap0,iface=a\\0b\", ipv4: 198.18.0.2/24}]\n",
+                  "config: ports[0].device: net_tap0,iface=a\\x00b: expected no control characters "
+                  "(it is passed to rte_eal_init)"},
+        ErrorCase{"device_del",
+                  "ports: [{device: \"net_tap0,iface=a\\x7f\", ipv4: 198.18.0.2/24}]\n",
+                  "config: ports[0].device: net_tap0,iface=a\\x7f: expected no control characters "
+                  "(it is passed to rte_eal_init)"}),
+    case_name);
+
+// Two ports on overlapping subnets: which one a destination on both leaves by is a guess.
+INSTANTIATE_TEST_SUITE_P(
+    OverlappingPorts, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"same_subnet",
+                  "ports:\n  - {device: net_tap0, ipv4: 198.18.0.2/24}\n"
+                  "  - {device: net_tap1, ipv4: 198.18.0.3/24}\n",
+                  "config: ports[1].ipv4: 198.18.0.3/24: overlaps the subnet of ports[0] "
+                  "(198.18.0.0/24)"},
+        ErrorCase{"wider_holds_narrower",
+                  "ports:\n  - {device: net_tap0, ipv4: 198.18.5.2/24}\n"
+                  "  - {device: net_tap1, ipv4: 198.18.0.1/16}\n",
+                  "config: ports[1].ipv4: 198.18.0.1/16: overlaps the subnet of ports[0] "
+                  "(198.18.5.0/24)"},
+        ErrorCase{"narrower_inside_wider",
+                  "ports:\n  - {device: net_tap0, ipv4: 198.18.0.1/15}\n"
+                  "  - {device: net_tap1, ipv4: 198.19.7.1/32}\n",
+                  "config: ports[1].ipv4: 198.19.7.1/32: overlaps the subnet of ports[0] "
+                  "(198.18.0.0/15)"},
+        ErrorCase{"third_against_first",
+                  "ports:\n  - {device: net_tap0, ipv4: 198.18.0.2/24}\n"
+                  "  - {device: net_tap1, ipv4: 198.18.1.2/24}\n"
+                  "  - {device: net_tap2, ipv4: 198.18.0.129/25}\n",
+                  "config: ports[2].ipv4: 198.18.0.129/25: overlaps the subnet of ports[0] "
+                  "(198.18.0.0/24)"},
+        ErrorCase{"ipv6",
+                  "ports:\n  - {device: net_tap0, ipv4: 198.18.0.2/24, ipv6: \"2001:db8::2/64\"}\n"
+                  "  - {device: net_tap1, ipv4: 198.18.1.2/24, ipv6: \"2001:db8::3/48\"}\n",
+                  "config: ports[1].ipv6: 2001:db8::3/48: overlaps the subnet of ports[0] "
+                  "(2001:db8::/64)"}),
+    case_name);
+
+// ports[].gateway: the next hop of everything off the subnet, so on it, and a host of it.
+INSTANTIATE_TEST_SUITE_P(
+    Gateway, ConfigErrorsTest,
+    testing::Values(
+        ErrorCase{"outside", port_with("gateway: 198.18.1.1"),
+                  "config: ports[0].gateway: 198.18.1.1: outside the port's subnet "
+                  "198.18.0.0/24"},
+        ErrorCase{"own_address", port_with("gateway: 198.18.0.2"),
+                  "config: ports[0].gateway: 198.18.0.2: is the port's own ipv4 address"},
+        ErrorCase{"network", port_with("gateway: 198.18.0.0"),
+                  "config: ports[0].gateway: 198.18.0.0: is the subnet's network or broadcast "
+                  "address"},
+        ErrorCase{"broadcast", port_with("gateway: 198.18.0.255"),
+                  "config: ports[0].gateway: 198.18.0.255: is the subnet's network or broadcast "
+                  "address"},
+        ErrorCase{"host_route", "ports: [{device: net_tap0, ipv4: 10.0.0.2/32, gateway: 10.0.0.1}]",
+                  "config: ports[0].gateway: 10.0.0.1: outside the port's subnet 10.0.0.2/32"},
+        ErrorCase{"v6_outside", port_with("ipv6: \"2001:db8::2/64\", gateway6: \"2001:db9::1\""),
+                  "config: ports[0].gateway6: 2001:db9::1: outside the port's subnet "
+                  "2001:db8::/64 and not link-local (fe80::/10)"},
+        ErrorCase{"v6_no_ipv6", port_with("gateway6: \"2001:db8::1\""),
+                  "config: ports[0].gateway6: 2001:db8::1: expected a link-local address "
+                  "(fe80::/10): the port has no ipv6"},
+        ErrorCase{"v6_own", port_with("ipv6: \"2001:db8::2/64\", gateway6: \"2001:db8::2\""),
+                  "config: ports[0].gateway6: 2001:db8::2: is the port's own ipv6 address"}),
+    case_name);
+
+TEST(ConfigErrorsGatewayTest, OnTheSubnetOrLinkLocalIsAccepted) {
+  const Config c = load_string(
+      port_with("gateway: 198.18.0.1, ipv6: \"2001:db8::2/64\", gateway6: \"2001:db8::1\""));
+  EXPECT_EQ(to_string(*c.ports[0].gateway), "198.18.0.1");
+  EXPECT_EQ(to_string(*load_string(port_with("gateway6: fe80::1")).ports[0].gateway6), "fe80::1");
+  // A /31 (RFC 3021) has no network or broadcast address: the other end is the gateway.
+  EXPECT_EQ(to_string(*load_string("ports: [{device: net_tap0, ipv4: 198.18.0.0/31, gateway: "
+                                   "198.18.0.1}]")
+                           .ports[0]
+                           .gateway),
+            "198.18.0.1");
+}
+
+TEST(ConfigErrorsGatewayTest, DisjointPortsAreAccepted) {
+  const Config c = load_string(
+      "ports:\n  - {device: net_tap0, ipv4: 198.18.0.2/24, ipv6: \"2001:db8::2/64\"}\n"
+      "  - {device: net_tap1, ipv4: 198.18.1.2/24, ipv6: \"2001:db8:1::2/64\"}\n");
+  EXPECT_EQ(c.ports.size(), 2u);
+}
 
 }  // namespace
 }  // namespace tempo::config

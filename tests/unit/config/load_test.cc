@@ -142,6 +142,7 @@ TEST(LoadTest, MinimalConfigTakesEveryDefault) {
   EXPECT_EQ(t.listen_backlog, 4096);
   EXPECT_EQ(t.syncookies, SynCookies::kAuto);
   EXPECT_EQ(t.challenge_ack_limit_per_sec, 1000);
+  EXPECT_EQ(t.stop_grace_ms, 0);
   EXPECT_FALSE(c.faults.any());
   EXPECT_EQ(c.faults.seed, d.faults.seed);
   EXPECT_FALSE(app_section(c, "echo").present());
@@ -174,6 +175,7 @@ tcp:
   listen_backlog: 128
   syncookies: always
   challenge_ack_limit_per_sec: 10
+  stop_grace_ms: 2500
 faults:
   seed: 42
   rx: {drop: 0.02, duplicate: 0.5, reorder: 1, delay_ms: 5}
@@ -210,6 +212,7 @@ faults:
   EXPECT_EQ(t.listen_backlog, 128);
   EXPECT_EQ(t.syncookies, SynCookies::kAlways);
   EXPECT_EQ(t.challenge_ack_limit_per_sec, 10);
+  EXPECT_EQ(t.stop_grace_ms, 2500);
   EXPECT_EQ(c.faults.seed, 42u);
   EXPECT_DOUBLE_EQ(c.faults.rx.drop, 0.02);
   EXPECT_DOUBLE_EQ(c.faults.rx.duplicate, 0.5);
