@@ -97,9 +97,10 @@ void Worker::input_arp(Port& p, const wire::EthView& eth) noexcept {
     return;
   }
   // Someone claiming our address, the subnet's broadcast, a multicast or loopback address, or
-  // our MAC: never learned (it would point our replies at the claimant) and never answered.
-  if (p.iface.is_martian_src4(arp->spa()) || arp->sha() == p.iface.mac ||
-      arp->sha() == wire::MacAddr{}) {
+  // no MAC: never learned (it would point our replies at the claimant) and never answered.
+  // (A sender with our MAC is not refused: net_tap gives the kernel's side of the tap the
+  // PMD's own MAC.)
+  if (p.iface.is_martian_src4(arp->spa()) || arp->sha() == wire::MacAddr{}) {
     counters_.drop_arp_martian++;
     return;
   }

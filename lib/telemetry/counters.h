@@ -82,7 +82,7 @@ struct StackCounters {
   uint64_t drop_ipv4_fragment = 0;    // tempo does not reassemble IP fragments
   uint64_t drop_martian4 = 0;         // IPv4 from a source no host uses, or ours (RFC 1122)
   uint64_t drop_martian6 = 0;         // IPv6 from multicast, loopback or our own address
-  uint64_t drop_arp_martian = 0;      // ARP claiming one of those, or our own MAC
+  uint64_t drop_arp_martian = 0;      // ARP claiming one of those, or no MAC
   uint64_t drop_icmp_type = 0;        // ICMP/ICMPv6 types tempo does not answer
   uint64_t drop_no_mbuf = 0;          // mempool exhausted when building a packet
   uint64_t drop_tcp_no_endpoint = 0;  // TCP to a port nothing listens on

@@ -110,10 +110,10 @@ void arp_request(RingWorker& rw, const wire::MacAddr& sha, wire::Ipv4Addr spa) {
 TEST(Martians, SpoofedArpIsNeitherLearnedNorAnswered) {
   RingWorker rw(config());
   const wire::MacAddr evil{0x02, 0x66, 0x66, 0x66, 0x66, 0x66};
-  arp_request(rw, evil, kTempoIp);                            // claims our address
-  arp_request(rw, evil, wire::Ipv4Addr{198, 18, 0, 255});     // claims the broadcast address
-  arp_request(rw, evil, wire::Ipv4Addr{224, 0, 0, 5});        // a multicast address
-  arp_request(rw, kTempoMac, wire::Ipv4Addr{198, 18, 0, 9});  // our own MAC
+  arp_request(rw, evil, kTempoIp);                                  // claims our address
+  arp_request(rw, evil, wire::Ipv4Addr{198, 18, 0, 255});           // claims the broadcast address
+  arp_request(rw, evil, wire::Ipv4Addr{224, 0, 0, 5});              // a multicast address
+  arp_request(rw, wire::MacAddr{}, wire::Ipv4Addr{198, 18, 0, 9});  // no MAC
   EXPECT_EQ(rw.worker().counters().drop_arp_martian, 4u);
   EXPECT_TRUE(rw.arp_replies_from().empty());
   EXPECT_TRUE(rw.worker().neighbors().empty());
