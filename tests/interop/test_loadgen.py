@@ -76,9 +76,16 @@ def memif_pair(tag, httpd, loadgen, client_tcp=None, client_changes=lambda cfg: 
 
 
 def loadgen(ns, path, timeout=120):
-    """Runs tempo-loadgen to its end: (exit code, output, JSON summary or {})."""
-    r = ns.sh(harness.app_path("tempo-loadgen"), "--config", path, check=False, timeout=timeout)
-    out = r.stdout + r.stderr
+    """Runs tempo-loadgen to its end: (exit code, output, JSON summary or {}). A memif server
+    handles a client's disconnect on its interrupt thread: a client that follows another at
+    once may find it still busy ("Failed to connect socket") and is started again."""
+    for attempt in range(5):
+        r = ns.sh(harness.app_path("tempo-loadgen"), "--config", path, check=False,
+                  timeout=timeout)
+        out = r.stdout + r.stderr
+        if r.returncode == 0 or "Failed to connect socket" not in out:
+            break
+        time.sleep(0.5)
     lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
     return r.returncode, out, (json.loads(lines[-1]) if lines else {})
 
