@@ -14,17 +14,10 @@ namespace {
 using namespace flags;
 constexpr uint16_t kListen = 80;
 
-RingWorkerConfig config() {
-  RingWorkerConfig cfg;
-  cfg.tcp.window_scaling = false;
-  cfg.tcp.sack = false;
-  return cfg;
-}
-
 // The first SYN creates the connection; the second, looked up as a miss before the first was
 // handled, must find it (a duplicate SYN in SYN-RECEIVED), not open a second one.
 TEST(BurstLookup, ASecondSynInTheBurstFindsTheConnectionTheFirstMade) {
-  RingWorker rw(config());
+  RingWorker rw(peer_config());
   rw.introduce_peer();
   Peer peer(rw, kListen);
   Seg syn;
@@ -50,7 +43,7 @@ TEST(BurstLookup, ASecondSynInTheBurstFindsTheConnectionTheFirstMade) {
 // the freed slot: it finds no connection and is answered as the listener answers an ACK (a
 // reset at its acknowledgment number, RFC 9293 §3.10.7.2).
 TEST(BurstLookup, DataBehindAResetInTheBurstFindsNoConnection) {
-  RingWorker rw(config());
+  RingWorker rw(peer_config());
   rw.introduce_peer();
   Peer peer(rw, kListen);
   Flow f = peer.open(St::kEstablished);
@@ -70,7 +63,7 @@ TEST(BurstLookup, DataBehindAResetInTheBurstFindsNoConnection) {
 
 // Segments of live connections in one burst each take their own hint.
 TEST(BurstLookup, EverySegmentOfABurstOfLiveConnectionsTakesItsHint) {
-  RingWorker rw(config());
+  RingWorker rw(peer_config());
   rw.introduce_peer();
   Peer peer(rw, kListen);
   std::vector<Flow> flows;

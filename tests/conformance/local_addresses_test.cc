@@ -18,33 +18,21 @@ const wire::Ipv4Addr kSingle{198, 18, 0, 200};    // a block of one
 const wire::Ipv4Addr kNotOurs{198, 18, 0, 100};
 
 RingWorkerConfig with_secondaries() {
-  RingWorkerConfig cfg;
-  cfg.tcp.window_scaling = false;
-  cfg.tcp.sack = false;
+  RingWorkerConfig cfg = peer_config();
   cfg.ipv4_secondary = {
       {wire::Ipv4Addr{198, 18, 0, 64}.value(), wire::Ipv4Addr{198, 18, 0, 95}.value()},
       {kSingle.value(), kSingle.value()}};
   return cfg;
 }
 
-void arp_request(RingWorker& rw, wire::Ipv4Addr target) {
-  std::vector<std::byte> frame(60);
-  const size_t l2 =
-      *wire::write_eth(frame, wire::MacAddr::broadcast(), kPeerMac, wire::kEtherTypeArp);
-  (void)*wire::write_arp(std::span(frame).subspan(l2), wire::ArpOp::kRequest, kPeerMac, kPeerIp,
-                         wire::MacAddr{}, target);
-  rw.send_frame(frame);
-  (void)rw.poll();
-}
-
 TEST(LocalAddresses, ArpIsAnsweredForEverySecondaryAddressAndNoOther) {
   RingWorker rw(with_secondaries());
   for (wire::Ipv4Addr a : {kTempoIp, kSecondary, kSingle, wire::Ipv4Addr{198, 18, 0, 64},
                            wire::Ipv4Addr{198, 18, 0, 95}}) {
-    arp_request(rw, a);
+    rw.arp_request(kPeerMac, kPeerIp, a);
   }
-  arp_request(rw, kNotOurs);
-  arp_request(rw, wire::Ipv4Addr{198, 18, 0, 96});  // one past the block
+  rw.arp_request(kPeerMac, kPeerIp, kNotOurs);
+  rw.arp_request(kPeerMac, kPeerIp, wire::Ipv4Addr{198, 18, 0, 96});  // one past the block
   const std::vector<wire::Ipv4Addr> want{kTempoIp, kSecondary, kSingle,
                                          wire::Ipv4Addr{198, 18, 0, 64},
                                          wire::Ipv4Addr{198, 18, 0, 95}};

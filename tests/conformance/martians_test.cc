@@ -19,13 +19,6 @@ namespace {
 using namespace flags;
 constexpr uint16_t kListen = 80;
 
-RingWorkerConfig config() {
-  RingWorkerConfig cfg;
-  cfg.tcp.window_scaling = false;
-  cfg.tcp.sack = false;
-  return cfg;
-}
-
 Seg syn_from(wire::Ipv4Addr src, uint16_t sport) {
   Seg s;
   s.sport = sport;
@@ -38,7 +31,7 @@ Seg syn_from(wire::Ipv4Addr src, uint16_t sport) {
 }
 
 TEST(Martians, SynsFromAddressesNoHostUsesAreDiscardedUnanswered) {
-  RingWorker rw(config());
+  RingWorker rw(peer_config());
   rw.introduce_peer();
   Peer peer(rw, kListen);
   const wire::Ipv4Addr martians[] = {
@@ -84,7 +77,7 @@ std::vector<std::byte> icmp_echo_from(wire::Ipv4Addr src) {
 }
 
 TEST(Martians, EchoRequestFromAMulticastSourceIsNotAnswered) {
-  RingWorker rw(config());
+  RingWorker rw(peer_config());
   rw.introduce_peer();
   const uint64_t before = rw.other_frames();
   rw.send_frame(icmp_echo_from(wire::Ipv4Addr{224, 0, 0, 5}));
@@ -98,26 +91,17 @@ TEST(Martians, EchoRequestFromAMulticastSourceIsNotAnswered) {
   EXPECT_EQ(rw.worker().counters().icmp_echo_replied, 1u);
 }
 
-void arp_request(RingWorker& rw, const wire::MacAddr& sha, wire::Ipv4Addr spa) {
-  std::vector<std::byte> frame(60);
-  const size_t l2 = *wire::write_eth(frame, wire::MacAddr::broadcast(), sha, wire::kEtherTypeArp);
-  (void)*wire::write_arp(std::span(frame).subspan(l2), wire::ArpOp::kRequest, sha, spa,
-                         wire::MacAddr{}, kTempoIp);
-  rw.send_frame(frame);
-  (void)rw.poll();
-}
-
 TEST(Martians, SpoofedArpIsNeitherLearnedNorAnswered) {
-  RingWorker rw(config());
+  RingWorker rw(peer_config());
   const wire::MacAddr evil{0x02, 0x66, 0x66, 0x66, 0x66, 0x66};
-  arp_request(rw, evil, kTempoIp);                                  // claims our address
-  arp_request(rw, evil, wire::Ipv4Addr{198, 18, 0, 255});           // claims the broadcast address
-  arp_request(rw, evil, wire::Ipv4Addr{224, 0, 0, 5});              // a multicast address
-  arp_request(rw, wire::MacAddr{}, wire::Ipv4Addr{198, 18, 0, 9});  // no MAC
+  rw.arp_request(evil, kTempoIp, kTempoIp);                         // claims our address
+  rw.arp_request(evil, wire::Ipv4Addr{198, 18, 0, 255}, kTempoIp);  // claims the broadcast address
+  rw.arp_request(evil, wire::Ipv4Addr{224, 0, 0, 5}, kTempoIp);     // a multicast address
+  rw.arp_request(wire::MacAddr{}, wire::Ipv4Addr{198, 18, 0, 9}, kTempoIp);  // no MAC
   EXPECT_EQ(rw.worker().counters().drop_arp_martian, 4u);
   EXPECT_TRUE(rw.arp_replies_from().empty());
   EXPECT_TRUE(rw.worker().neighbors().empty());
-  arp_request(rw, kPeerMac, kPeerIp);  // the control: learned and answered
+  rw.arp_request(kPeerMac, kPeerIp, kTempoIp);  // the control: learned and answered
   ASSERT_EQ(rw.arp_replies_from().size(), 1u);
   const std::vector<std::string> n = rw.worker().neighbors();
   ASSERT_EQ(n.size(), 1u);
@@ -164,7 +148,7 @@ std::vector<std::byte> ipv6_syn_with_fragment_header(uint16_t frag) {
 }
 
 TEST(Martians, AnIpv6AtomicFragmentIsProcessed) {
-  RingWorker rw(config());
+  RingWorker rw(peer_config());
   Peer peer(rw, kListen);
   rw.send_frame(ipv6_syn_with_fragment_header(1));  // a first fragment (M set): not reassembled
   (void)rw.poll();
@@ -177,7 +161,7 @@ TEST(Martians, AnIpv6AtomicFragmentIsProcessed) {
 }
 
 TEST(Martians, AcksForDataNeverSentAreAnsweredWithinTheChallengeBudget) {
-  RingWorkerConfig cfg = config();
+  RingWorkerConfig cfg = peer_config();
   cfg.worker.challenge_ack_limit_per_sec = 50;
   RingWorker rw(cfg);
   rw.introduce_peer();

@@ -41,6 +41,14 @@ struct Flow {
   uint16_t wnd = 0;       // the last window tempo advertised
 };
 
+// The Worker settings the Peer assumes: no window scaling and no SACK.
+inline RingWorkerConfig peer_config() {
+  RingWorkerConfig cfg;
+  cfg.tcp.window_scaling = false;
+  cfg.tcp.sack = false;
+  return cfg;
+}
+
 class Peer {
  public:
   // `listen_port`: where tempo listens (the Peer installs the listener).

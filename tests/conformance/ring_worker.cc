@@ -122,6 +122,15 @@ void RingWorker::send(const Seg& s) {
   send_frame(wire::make_tcp_packet(spec));
 }
 
+void RingWorker::arp_request(const wire::MacAddr& sha, wire::Ipv4Addr spa, wire::Ipv4Addr tpa) {
+  std::vector<std::byte> frame(60);
+  const size_t l2 = *wire::write_eth(frame, wire::MacAddr::broadcast(), sha, wire::kEtherTypeArp);
+  (void)*wire::write_arp(std::span(frame).subspan(l2), wire::ArpOp::kRequest, sha, spa,
+                         wire::MacAddr{}, tpa);
+  send_frame(frame);
+  (void)poll();
+}
+
 std::vector<Seg> RingWorker::poll(Ticks t) {
   EXPECT_GE(t, now_);
   now_ = t;

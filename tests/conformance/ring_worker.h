@@ -95,6 +95,8 @@ class RingWorker {
   void send(const Seg& s);
   // Any frame, for ARP and malformed input.
   void send_frame(const std::vector<std::byte>& frame);
+  // An ARP request from (sha, spa) for `tpa`, broadcast, then a poll.
+  void arp_request(const wire::MacAddr& sha, wire::Ipv4Addr spa, wire::Ipv4Addr tpa);
   // Polls the Worker at `t` (>= now()) until it has read all that was sent (a burst a poll),
   // and returns the TCP segments it sent; ARP and ICMP
   // frames are counted in other_frames(). A TCP checksum that does not verify fails the test.

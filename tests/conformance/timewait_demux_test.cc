@@ -15,9 +15,7 @@ using namespace flags;
 constexpr uint16_t kListen = 80;
 
 RingWorkerConfig base_config() {
-  RingWorkerConfig cfg;
-  cfg.tcp.window_scaling = false;
-  cfg.tcp.sack = false;
+  RingWorkerConfig cfg = peer_config();
   cfg.tw.max_entries = 10000;
   return cfg;
 }
