@@ -506,6 +506,7 @@ TcpConfig parse_tcp(const YAML::Node& node) {
                 "rcv_buf_bytes",
                 "snd_buf_bytes",
                 "listen_backlog",
+                "max_connections",
                 "syncookies",
                 "challenge_ack_limit_per_sec",
                 "stop_grace_ms"});
@@ -542,6 +543,8 @@ TcpConfig parse_tcp(const YAML::Node& node) {
   t.rcv_buf_bytes = m.get_int("rcv_buf_bytes", 2048, 1 << 30, t.rcv_buf_bytes);
   t.snd_buf_bytes = m.get_int("snd_buf_bytes", 2048, 1 << 30, t.snd_buf_bytes);
   t.listen_backlog = static_cast<int>(m.get_int("listen_backlog", 1, 1000000, t.listen_backlog));
+  // rte_hash's smallest table is 8 entries; a slot index is 32 bits.
+  t.max_connections = m.get_int("max_connections", 8, 16777216, t.max_connections);
   t.syncookies = static_cast<SynCookies>(m.get_enum("syncookies", {"auto", "always", "off"}, 0));
   t.challenge_ack_limit_per_sec = static_cast<int>(
       m.get_int("challenge_ack_limit_per_sec", 1, 1000000, t.challenge_ack_limit_per_sec));

@@ -201,7 +201,8 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
       ifaces.push_back(iface);
     }
     auto worker = std::make_unique<Worker>(w, std::move(ifaces), clock.now(), config.faults);
-    if (auto r = worker->init_tcp(tcp_config(config.tcp), kMaxConnsPerWorker,
+    if (auto r = worker->init_tcp(tcp_config(config.tcp),
+                                  static_cast<uint32_t>(config.tcp.max_connections),
                                   tw_config(config.tcp.time_wait), worker_tcp_config(config.tcp));
         !r) {
       return fail(r.error());

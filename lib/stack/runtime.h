@@ -28,7 +28,6 @@ namespace tempo::stack {
 class Runtime {
  public:
   // Connection slots per worker, allocated at start.
-  static constexpr uint32_t kMaxConnsPerWorker = 65536;
   // Buckets of the virtual redirection table of a software-steered port.
   static constexpr uint16_t kSoftwareReta = 128;
 

@@ -385,13 +385,19 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
         c->opts = listener->opts;
         break;
       case tcp::ListenAction::kOpen:
-        if (wcfg_.syncookies == SynCookies::kAlways ||
+        if (const bool full = free_head_ == UINT32_MAX;
+            full || wcfg_.syncookies == SynCookies::kAlways ||
             listener->embryonic >= wcfg_.listen_backlog) {
-          // The backlog is full (SYN flood, or a burst of opens): answer statelessly, or, with
-          // cookies off, drop the SYN (the peer retries), as Linux does. A cookie answer takes
-          // a reused tuple out of TIME_WAIT: its returning ACK must find no entry.
+          // The backlog or the connection table is full (SYN flood, a burst of opens, or every
+          // slot in use): answer statelessly, or, with cookies off, drop the SYN (the peer
+          // retries), as Linux does. A cookie answer takes a reused tuple out of TIME_WAIT: its
+          // returning ACK must find no entry. A cookie's connection needs a slot only when
+          // its ACK returns.
           if (cookies) {
             send_cookie_syn_ack(p, *tcp, *opts, reply, *listener);
+            counters_.tcp_syncookies_table_full += full ? 1 : 0;
+          } else if (full) {
+            counters_.tcp_conn_exhausted++;
           } else {
             counters_.tcp_listen_overflow++;
           }

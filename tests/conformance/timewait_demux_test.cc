@@ -67,11 +67,13 @@ TEST(TimeWaitDemux, ReusingSynWithNoListenerKeepsTheRecord) {
   EXPECT_EQ(b.tw().passive_reuse_accepted, 0u);
 }
 
-// The listener has no free slot: the SYN is dropped (the peer retries) and the record stays;
-// once a slot frees, the retried SYN reopens the tuple and the record goes.
+// The listener has no free slot and SYN cookies are off: the SYN is dropped (the peer
+// retries) and the record stays; once a slot frees, the retried SYN reopens the tuple and the
+// record goes. (With cookies on, a full table answers by cookie: conn_table_full_test.cc.)
 TEST(TimeWaitDemux, ReusingSynWithNoFreeSlotKeepsTheRecordUntilOneFrees) {
   RingWorkerConfig cfg = base_config();
   cfg.max_conns = 8;  // rte_hash's smallest table
+  cfg.worker.syncookies = SynCookies::kOff;
   Bench b(cfg);
   Flow old = b.peer.open(St::kTimeWait);  // its slot is free again
   std::vector<Flow> busy;

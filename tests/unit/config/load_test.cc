@@ -140,6 +140,7 @@ TEST(LoadTest, MinimalConfigTakesEveryDefault) {
   EXPECT_EQ(t.rcv_buf_bytes, 262144);
   EXPECT_EQ(t.snd_buf_bytes, 262144);
   EXPECT_EQ(t.listen_backlog, 4096);
+  EXPECT_EQ(t.max_connections, 65536);
   EXPECT_EQ(t.syncookies, SynCookies::kAuto);
   EXPECT_EQ(t.challenge_ack_limit_per_sec, 1000);
   EXPECT_EQ(t.stop_grace_ms, 0);

@@ -1,0 +1,99 @@
+// A Worker whose connection slots are all in use (tcp.max_connections), on the real Worker
+// over a ring port: with SYN cookies on, a new SYN is answered statelessly, and the connection
+// takes a slot only when its ACK returns and one is free; with cookies off it is dropped.
+// Either way it is counted, and the established connections are untouched.
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "peer.h"
+
+namespace tempo::conformance {
+namespace {
+
+using namespace flags;
+constexpr uint16_t kListen = 80;
+
+struct Full {
+  explicit Full(SynCookies cookies) : rw(config(cookies)), peer(rw, kListen) {
+    rw.introduce_peer();
+    for (uint32_t i = 0; i < kSlots; ++i) {
+      busy.push_back(peer.open(St::kEstablished));
+    }
+  }
+  static RingWorkerConfig config(SynCookies cookies) {
+    RingWorkerConfig cfg = peer_config();
+    cfg.max_conns = kSlots;
+    cfg.worker.syncookies = cookies;
+    return cfg;
+  }
+  static constexpr uint32_t kSlots = 8;  // rte_hash's smallest table
+  RingWorker rw;
+  Peer peer;
+  std::vector<Flow> busy;
+};
+
+Seg syn(uint16_t sport) {
+  Seg s;
+  s.sport = sport;
+  s.dport = kListen;
+  s.seq = 90000;
+  s.flags = kS;
+  s.win = kPeerWin;
+  s.opts.has_timestamps = true;
+  s.opts.tsval = kPeerTs;
+  return s;
+}
+
+TEST(ConnTableFull, ASynIsAnsweredByCookieAndItsAckWaitsForASlot) {
+  Full f(SynCookies::kAuto);
+  ASSERT_EQ(f.rw.worker().connections(), Full::kSlots);
+  f.rw.send(syn(50000));
+  std::vector<Seg> got = f.rw.poll();
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(got[0].has(kS | kA));
+  EXPECT_EQ(got[0].ack, 90001u);
+  EXPECT_EQ(f.rw.worker().counters().tcp_syncookies_table_full, 1u);
+  EXPECT_EQ(f.rw.worker().connections(), Full::kSlots);  // no slot taken
+
+  // Its ACK while the table is still full: no connection yet (the peer will retransmit).
+  Seg ack;
+  ack.sport = 50000;
+  ack.dport = kListen;
+  ack.seq = 90001;
+  ack.ack = got[0].seq + 1;
+  ack.flags = kA;
+  ack.win = kPeerWin;
+  ack.opts.has_timestamps = true;
+  ack.opts.tsval = kPeerTs + 1;
+  ack.opts.tsecr = got[0].opts.tsval;
+  f.rw.send(ack);
+  (void)f.rw.poll();
+  EXPECT_EQ(f.rw.worker().connections(), Full::kSlots);
+  EXPECT_EQ(f.rw.worker().tuple_state(0, f.rw.peer(50000), kListen), St::kClosed);
+
+  // A slot frees: the retransmitted ACK opens the connection from its cookie.
+  f.rw.worker().abort(*Peer::conn(f.busy[0].pport));
+  (void)f.rw.poll();
+  const uint64_t ok = f.rw.worker().tcp_counters().syncookies_ok;
+  f.rw.send(ack);
+  (void)f.rw.poll();
+  EXPECT_EQ(f.rw.worker().tcp_counters().syncookies_ok, ok + 1);
+  EXPECT_EQ(f.rw.worker().tuple_state(0, f.rw.peer(50000), kListen), St::kEstablished);
+  // The others never noticed.
+  for (size_t i = 1; i < f.busy.size(); ++i) {
+    EXPECT_EQ(f.peer.state(f.busy[i]), St::kEstablished);
+  }
+}
+
+TEST(ConnTableFull, WithCookiesOffASynIsDroppedAndCounted) {
+  Full f(SynCookies::kOff);
+  f.rw.send(syn(50001));
+  EXPECT_TRUE(f.rw.poll().empty());
+  EXPECT_EQ(f.rw.worker().counters().tcp_conn_exhausted, 1u);
+  EXPECT_EQ(f.rw.worker().counters().tcp_syncookies_table_full, 0u);
+  EXPECT_EQ(f.rw.worker().connections(), Full::kSlots);
+}
+
+}  // namespace
+}  // namespace tempo::conformance
