@@ -499,6 +499,8 @@ TcpConfig parse_tcp(const YAML::Node& node) {
                 "fin_wait2_timeout_ms",
                 "syn_retries",
                 "synack_retries",
+                "orphan_retries",
+                "max_orphans",
                 "congestion",
                 "sack",
                 "timestamps",
@@ -535,6 +537,8 @@ TcpConfig parse_tcp(const YAML::Node& node) {
   t.fin_wait2_timeout_ms = m.get_int("fin_wait2_timeout_ms", 1, kHourMs, t.fin_wait2_timeout_ms);
   t.syn_retries = static_cast<int>(m.get_int("syn_retries", 1, 127, t.syn_retries));
   t.synack_retries = static_cast<int>(m.get_int("synack_retries", 1, 127, t.synack_retries));
+  t.orphan_retries = static_cast<int>(m.get_int("orphan_retries", 1, 127, t.orphan_retries));
+  t.max_orphans = m.get_int("max_orphans", 0, 16777216, t.max_orphans);
   t.congestion = static_cast<Congestion>(m.get_enum("congestion", {"newreno", "cubic"}, 1));
   t.sack = m.get_bool("sack", t.sack);
   t.timestamps = m.get_bool("timestamps", t.timestamps);

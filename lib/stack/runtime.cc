@@ -52,6 +52,7 @@ tcp::Config tcp_config(const TcpConfig& c) {
   t.rto_min = Ticks::from_ms(static_cast<uint64_t>(c.min_rto_ms));
   t.rto_max = Ticks::from_ms(static_cast<uint64_t>(c.max_rto_ms));
   t.syn_retries = static_cast<uint8_t>(c.syn_retries);
+  t.orphan_retries = static_cast<uint8_t>(c.orphan_retries);
   t.synack_retries = static_cast<uint8_t>(c.synack_retries);
   t.keepalive = c.keepalive.enabled;
   t.keepalive_idle = Ticks::from_ms(static_cast<uint64_t>(c.keepalive.idle_ms));
@@ -82,6 +83,7 @@ WorkerTcpConfig worker_tcp_config(const TcpConfig& c) {
   w.listen_backlog = static_cast<uint32_t>(c.listen_backlog);
   w.syncookies = c.syncookies;
   w.challenge_ack_limit_per_sec = static_cast<uint32_t>(c.challenge_ack_limit_per_sec);
+  w.max_orphans = static_cast<uint32_t>(c.max_orphans);
   return w;
 }
 
@@ -325,10 +327,13 @@ std::vector<std::pair<std::string, uint64_t>> Runtime::counter_values() const {
   // What a connection costs before it exists: every slot is allocated (and touched) at start.
   uint64_t slots = 0;
   uint64_t hinted = 0;
+  uint64_t orphans = 0;
   for (const auto& w : workers_) {
     slots += w->conn_slots();
     hinted += w->burst_lookup_hits();
+    orphans += w->orphans();
   }
+  all.emplace_back("tcp.orphans", orphans);
   all.emplace_back("tcp.burst_lookup_hits", hinted);
   all.emplace_back("conns.slots", slots);
   all.emplace_back("conns.slot_bytes", sizeof(Conn));

@@ -74,6 +74,7 @@ struct WorkerTcpConfig {
   uint32_t listen_backlog = 4096;                     // tcp.listen_backlog, per listener
   SynCookies syncookies = SynCookies::kAuto;          // tcp.syncookies
   uint32_t challenge_ack_limit_per_sec = 1000;        // RFC 5961 §7, per core
+  uint32_t max_orphans = 16384;  // tcp.max_orphans: past it, close() resets (Linux)
 };
 
 class Worker {
@@ -126,6 +127,7 @@ class Worker {
   size_t tw_peak() const noexcept;                              // the most entries held at once
   size_t conn_slots() const noexcept { return conns_.size(); }  // preallocated, resident
   uint64_t burst_lookup_hits() const noexcept { return burst_hits_; }  // see RxHint
+  uint32_t orphans() const noexcept { return orphans_; }  // closed by the app, not yet gone
 
   // --- TCP (startup) -----------------------------------------------------------------
   // Sets up the connection array and tables. `name` makes the rte_hash names unique.
@@ -381,6 +383,7 @@ class Worker {
   std::array<RxHint, 2 * kBurst> burst_hints_{};  // by position in the burst (faults: 2x)
   const RxHint* rx_hint_ = nullptr;               // the segment input() is handling
   uint64_t inserts4_ = 0;
+  uint32_t orphans_ = 0;
   uint64_t burst_hits_ = 0;
   std::vector<Listener> listeners_;
   // Port -> 1 + its listener's index (0: none), 64K entries made by the first listen(): one

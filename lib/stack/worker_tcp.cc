@@ -252,6 +252,10 @@ void Worker::leave_backlog(Conn& c) noexcept {
 }
 void Worker::free_conn(Conn& c) noexcept {
   leave_backlog(c);
+  if (c.orphan) {
+    c.orphan = false;
+    --orphans_;
+  }
   for (time::Timer& t : c.timers) {
     wheel_.cancel(t);
   }
@@ -301,7 +305,18 @@ void Worker::finish(Conn& c) noexcept {
       (void)tcp::shutdown(c.tcb, now_, sink);
     } else if (c.pending_sends == 0 && c.pending_close) {
       c.pending_close = false;
-      (void)tcp::close(c.tcb, now_, sink);
+      if (orphans_ >= wcfg_.max_orphans) {
+        // Too many connections nobody waits for (Linux "too many orphaned sockets"): this one
+        // is reset rather than left to finish.
+        counters_.tcp_orphans_reset++;
+        tcp::abort(c.tcb, sink);
+      } else {
+        (void)tcp::close(c.tcb, now_, sink);
+        if (!c.dead && c.tcb.orphan && !c.orphan) {
+          c.orphan = true;
+          ++orphans_;
+        }
+      }
     } else {
       break;
     }

@@ -38,6 +38,9 @@ struct Config {
   uint8_t syn_retries = 6;     // RFC 1122 4.2.3.5 R2 for SYN: at least 3 minutes
   uint8_t synack_retries = 5;  // SYN,ACK retransmissions before a SYN-RECEIVED gives up (Linux)
   uint8_t max_retries = 15;    // RFC 1122 4.2.3.5 R2: at least 100 s
+  // After close() nobody waits for the connection: Linux gives up on orphans after
+  // tcp_orphan_retries (0, meaning 8) retransmissions or zero-window probes.
+  uint8_t orphan_retries = 8;
   uint8_t keepalive_probes = 9;
   bool keepalive = false;                        // RFC 1122 4.2.3.6: default off
   Ticks keepalive_idle = Ticks::from_sec(7200);  // RFC 1122 4.2.3.6: >= 2 hours

@@ -41,6 +41,7 @@ struct Counters {
   uint64_t delayed_acks = 0;  // ACKs sent by the delayed-ACK timer
   uint64_t persist_probes = 0;
   uint64_t keepalive_probes = 0;
+  uint64_t orphan_timeouts = 0;  // orphans that gave up after orphan_retries
   uint64_t ooo_queued = 0;
   // RFC 4987 §3.6 SYN cookies (cookie_open.h)
   uint64_t syncookies_sent = 0;    // stateless SYN,ACKs built (cookie_syn_ack)
@@ -80,6 +81,7 @@ inline constexpr std::pair<const char*, uint64_t Counters::*> kCounterNames[] = 
     {"delayed_acks", &Counters::delayed_acks},
     {"persist_probes", &Counters::persist_probes},
     {"keepalive_probes", &Counters::keepalive_probes},
+    {"orphan_timeouts", &Counters::orphan_timeouts},
     {"ooo_queued", &Counters::ooo_queued},
     {"syncookies_sent", &Counters::syncookies_sent},
     {"syncookies_ok", &Counters::syncookies_ok},

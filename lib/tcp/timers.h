@@ -39,7 +39,8 @@ void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   if (t.flight() == 0) {
     return;  // stale: everything was acknowledged
   }
-  if (t.retries >= t.cfg->max_retries) {
+  if (t.retries >= (t.orphan ? t.cfg->orphan_retries : t.cfg->max_retries)) {
+    c.orphan_timeouts += t.orphan ? 1 : 0;
     become_closed(t, CloseReason::kTimeout, s);
     return;
   }
@@ -79,6 +80,13 @@ void on_persist(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   const uint32_t offset = distance(t.snd_una, t.snd_nxt);
   if (t.snd_wnd > 0 || t.flight() > 0 || t.sndq.bytes() <= offset) {
     output(t, now, s);
+    return;
+  }
+  if (t.orphan && t.probes >= t.cfg->orphan_retries) {
+    // A peer that keeps its window shut on an orphan would hold it forever (Linux
+    // tcp_probe_timer: orphans give up after tcp_orphan_retries probes).
+    ++s.core().counters.orphan_timeouts;
+    become_closed(t, CloseReason::kTimeout, s);
     return;
   }
   ++s.core().counters.persist_probes;

@@ -49,6 +49,7 @@ constexpr Named kNamed[] = {
     {"tcp.time_wait_entered", &StackCounters::tcp_time_wait_entered},
     {"drop.tcp.conn_exhausted", &StackCounters::tcp_conn_exhausted},
     {"tcp.syncookies_table_full", &StackCounters::tcp_syncookies_table_full},
+    {"tcp.orphans_reset", &StackCounters::tcp_orphans_reset},
     {"tcp.rx_copied", &StackCounters::tcp_rx_copied},
     {"drop.tcp.data_no_mbuf", &StackCounters::tcp_rx_data_dropped},
     {"tcp.active_opens", &StackCounters::tcp_active_opens},

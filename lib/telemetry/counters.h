@@ -54,6 +54,7 @@ struct StackCounters {
   uint64_t tcp_rst_sent = 0;  // resets for segments to no connection (RFC 9293 §3.10.7.1)
   uint64_t tcp_segments_sent = 0;
   uint64_t tcp_time_wait_entered = 0;
+  uint64_t tcp_orphans_reset = 0;          // close() past tcp.max_orphans: reset instead
   uint64_t tcp_syncookies_table_full = 0;  // SYNs answered by cookie: every slot in use
   uint64_t tcp_conn_exhausted = 0;         // a SYN found no free connection slot: dropped
   uint64_t tcp_rx_copied = 0;              // payload copied out because RX memory was short

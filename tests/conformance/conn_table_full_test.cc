@@ -1,7 +1,8 @@
 // A Worker whose connection slots are all in use (tcp.max_connections), on the real Worker
 // over a ring port: with SYN cookies on, a new SYN is answered statelessly, and the connection
 // takes a slot only when its ACK returns and one is free; with cookies off it is dropped.
-// Either way it is counted, and the established connections are untouched.
+// Either way it is counted, and the established connections are untouched. And the bound on
+// orphans (tcp.max_orphans), the other way a table fills with connections nobody waits for.
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -93,6 +94,38 @@ TEST(ConnTableFull, WithCookiesOffASynIsDroppedAndCounted) {
   EXPECT_EQ(f.rw.worker().counters().tcp_conn_exhausted, 1u);
   EXPECT_EQ(f.rw.worker().counters().tcp_syncookies_table_full, 0u);
   EXPECT_EQ(f.rw.worker().connections(), Full::kSlots);
+}
+
+// tcp.max_orphans: past it, a connection the application closes is reset instead of being
+// left to finish (Linux tcp_max_orphans), so peers that vanish cannot pin every slot.
+TEST(Orphans, ACloseBeyondMaxOrphansResets) {
+  RingWorkerConfig cfg = peer_config();
+  cfg.worker.max_orphans = 2;
+  RingWorker rw(cfg);
+  rw.introduce_peer();
+  Peer peer(rw, kListen);
+  std::vector<Flow> flows;
+  for (int i = 0; i < 3; ++i) {
+    flows.push_back(peer.open(St::kEstablished));
+  }
+  std::vector<uint8_t> flags;
+  for (const Flow& f : flows) {
+    rw.worker().close(*Peer::conn(f.pport));
+    for (const Seg& s : rw.poll()) {
+      flags.push_back(s.flags);
+    }
+  }
+  EXPECT_EQ(flags, (std::vector<uint8_t>{kF | kA, kF | kA, kR}));
+  EXPECT_EQ(rw.worker().orphans(), 2u);
+  EXPECT_EQ(rw.worker().counters().tcp_orphans_reset, 1u);
+  EXPECT_EQ(peer.state(flows[0]), St::kFinWait1);
+  EXPECT_EQ(peer.state(flows[2]), St::kClosed);
+  // The peer acknowledges one FIN and sends its own: TIME_WAIT frees the slot and the count.
+  Flow& f = flows[0];
+  rw.send(peer.seg(f, kF | kA, f.p_nxt, f.t_nxt + 1, kPeerTs + 1));
+  (void)rw.poll();
+  EXPECT_EQ(peer.state(f), St::kTimeWait);
+  EXPECT_EQ(rw.worker().orphans(), 1u);
 }
 
 }  // namespace

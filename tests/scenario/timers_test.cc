@@ -62,6 +62,55 @@ TEST_F(Timers, Rfc1122_4_2_3_5_GiveUpAfterMaxRetries) {
   EXPECT_TRUE(sink.timers.empty());
 }
 
+// An orphan (close(), not shutdown()) gives up after orphan_retries, not max_retries (Linux
+// tcp_orphan_retries); a half-closed connection whose application still waits keeps going.
+TEST_F(Timers, OrphanGivesUpAfterOrphanRetries) {
+  cfg.max_retries = 15;
+  cfg.orphan_retries = 2;
+  established_active();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());  // FIN-WAIT-1, the peer gone
+  out();
+  fire(TimerKind::kRetransmit);
+  fire(TimerKind::kRetransmit);
+  events();
+  fire(TimerKind::kRetransmit);
+  EXPECT_EQ(events(), V{"closed:timeout"});
+  EXPECT_EQ(ctr().orphan_timeouts, 1u);
+}
+
+TEST_F(Timers, HalfClosedConnectionIsNoOrphan) {
+  cfg.max_retries = 4;
+  cfg.orphan_retries = 2;
+  established_active();
+  ASSERT_TRUE(tcp::shutdown(tcb, now, sink).ok());
+  for (int i = 0; i < 4; ++i) {
+    fire(TimerKind::kRetransmit);
+  }
+  EXPECT_EQ(tcb.state, State::kFinWait1);  // past orphan_retries, still trying
+  events();
+  fire(TimerKind::kRetransmit);
+  EXPECT_EQ(events(), V{"closed:timeout"});
+  EXPECT_EQ(ctr().orphan_timeouts, 0u);
+}
+
+// A peer that holds its window shut keeps an orphan's data (and its slot) forever unless the
+// probes are bounded too.
+TEST_F(Timers, OrphanBehindAZeroWindowGivesUpAfterOrphanRetriesProbes) {
+  cfg.orphan_retries = 3;
+  established_active(/*peer_win=*/0);
+  send_str("data");
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  out();
+  for (int i = 0; i < 3; ++i) {
+    fire(TimerKind::kPersist);
+  }
+  EXPECT_EQ(ctr().persist_probes, 3u);
+  events();
+  fire(TimerKind::kPersist);
+  EXPECT_EQ(events(), V{"closed:timeout"});
+  EXPECT_EQ(ctr().orphan_timeouts, 1u);
+}
+
 TEST_F(Timers, Rfc1122_4_2_3_5_SynRetriesThenTimeout) {
   cfg.syn_retries = 2;
   cfg.synack_retries = 9;  // the SYN-SENT limit is syn_retries

@@ -144,6 +144,12 @@ struct TcpConfig {
   std::int64_t fin_wait2_timeout_ms = 60000;
   int syn_retries = 6;
   int synack_retries = 5;
+  // Connections the application has closed (orphans: FIN-WAIT-1, CLOSING, LAST-ACK) give up
+  // after this many retransmissions or zero-window probes (Linux tcp_orphan_retries: 8), and
+  // at most max_orphans of them per Worker finish; past that, close() resets (Linux
+  // tcp_max_orphans). Counted: tcp.orphans, tcp.orphan_timeouts, tcp.orphans_reset.
+  int orphan_retries = 8;
+  std::int64_t max_orphans = 16384;
   Congestion congestion = Congestion::kCubic;
   bool sack = true;          // RFC 2018
   bool timestamps = true;    // RFC 7323

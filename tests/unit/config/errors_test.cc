@@ -46,7 +46,8 @@ std::string case_name(const testing::TestParamInfo<ErrorCase>& info) { return in
 const std::string kTcpKeys =
     "time_wait, active_reuse_min_age_ms, local_port_range, mss, initial_rto_ms, min_rto_ms, "
     "max_rto_ms, delayed_ack_ms, nagle, keepalive, fin_wait2_timeout_ms, syn_retries, "
-    "synack_retries, congestion, sack, timestamps, window_scale, rcv_buf_bytes, snd_buf_bytes, "
+    "synack_retries, orphan_retries, max_orphans, congestion, sack, timestamps, window_scale, "
+    "rcv_buf_bytes, snd_buf_bytes, "
     "listen_backlog, max_connections, syncookies, challenge_ack_limit_per_sec, stop_grace_ms";
 
 INSTANTIATE_TEST_SUITE_P(
@@ -183,6 +184,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: tcp.listen_backlog: 1000001: expected an integer in [1, 1e6]"},
         ErrorCase{"max_connections_low", kPorts + "tcp: {max_connections: 7}",
                   "config: tcp.max_connections: 7: expected an integer in [8, 16777216]"},
+        ErrorCase{"orphan_retries_zero", kPorts + "tcp: {orphan_retries: 0}",
+                  "config: tcp.orphan_retries: 0: expected an integer in [1, 127]"},
+        ErrorCase{"max_orphans_negative", kPorts + "tcp: {max_orphans: -1}",
+                  "config: tcp.max_orphans: -1: expected an integer in [0, 16777216]"},
         ErrorCase{"drop_high", kPorts + "faults: {tx: {drop: 1.5}}",
                   "config: faults.tx.drop: 1.5: expected a number in [0, 1]"},
         ErrorCase{"drop_low", kPorts + "faults: {rx: {reorder: -0.1}}",
