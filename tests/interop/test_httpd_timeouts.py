@@ -133,6 +133,9 @@ class ConfigErrors(unittest.TestCase):
              "config: app.httpd.header_timeout_ms: -1: expected an integer in [0, 3600000]"),
             ("tempo-httpd", "app: {httpd: {idle_timeout_ms: 3600001}}\n",
              "config: app.httpd.idle_timeout_ms: 3600001: expected an integer in [0, 3600000]"),
+            ("tempo-proxy",
+             "app: {proxy: {backends: ['198.18.0.1:8000'], connect_timeout_ms: 0}}\n",
+             "config: app.proxy.connect_timeout_ms: 0: expected an integer in [1, 3600000]"),
         ]
         for app, text, expected in cases:
             with self.subTest(expected):
