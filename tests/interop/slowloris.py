@@ -97,16 +97,22 @@ def main():
     thread = threading.Thread(target=prober)
     thread.start()
     next_byte = begin + a.interval
+    poller = select.poll()  # not select(): thousands of descriptors
+    by_fd = {}
+    for s in opened:
+        poller.register(s, select.POLLIN)
+        by_fd[s.fileno()] = s
     while time.time() < begin + a.seconds:
         live = [s for s in opened if s not in closed]
-        readable, _, _ = select.select(live, [], [], 0.02)
-        for s in readable:
+        for fd, _ in poller.poll(20):
+            s = by_fd[fd]
             try:
                 gone = s.recv(4096) == b""
             except OSError as e:
                 gone = e.errno in (errno.ECONNRESET, errno.EPIPE)
             if gone:
                 closed[s] = time.time() - opened[s]
+                poller.unregister(s)
         now = time.time()
         if now >= next_byte:
             next_byte = now + a.interval
@@ -117,6 +123,7 @@ def main():
                     s.send(b"x")  # one more byte of the same header line
                 except OSError:
                     closed[s] = time.time() - opened[s]
+                    poller.unregister(s)
     stop.set()
     thread.join()
     times = sorted(closed.values())

@@ -125,6 +125,60 @@ class IdleTimeout(unittest.TestCase):
             self.assertEqual(c.get("httpd.header_timeouts"), 0, output)
 
 
+class SendTimeout(unittest.TestCase):
+    def test_unread_responses_are_reset(self):
+        # 64 pipelined requests for 64 KiB each, on a connection whose client never reads (and
+        # keeps a small receive buffer): the responses fill its window and tempo's send buffer,
+        # and the one waiting for room is reset idle_timeout_ms later. A client that reads the
+        # same responses, slowly but steadily, is served to the end.
+        script = f"""
+import socket, time
+REQ = b"GET / HTTP/1.1\\r\\nHost: tempo\\r\\n\\r\\n"
+def conn():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    s.settimeout(10)
+    s.connect(("{TEMPO_V4}", 80))
+    s.sendall(REQ * 64)
+    return s
+mute = conn()
+reader = conn()
+got, want, t0 = 0, None, time.time()
+while want is None or got < want:
+    chunk = reader.recv(65536)
+    if not chunk:
+        break
+    if want is None:  # 64 responses of the first one's size
+        want = 64 * (chunk.find(b"\\r\\n\\r\\n") + 4 + 65536)
+    got += len(chunk)
+    time.sleep(0.002)
+print(round(time.time() - t0, 3), got, flush=True)
+time.sleep(max(0, 2.5 - (time.time() - t0)))
+mute.settimeout(0.5)
+try:
+    while mute.recv(65536):
+        pass
+    print("closed", flush=True)
+except ConnectionResetError:
+    print("reset", flush=True)
+except socket.timeout:
+    print("open", flush=True)
+"""
+        changes = httpd(response_bytes=65536, idle_timeout_ms=1000)
+        with harness.tap_setup("sendto", app="tempo-httpd", changes=changes) as (ns, app, _):
+            r = ns.sh("/usr/bin/python3", "-c", script, timeout=60)
+            lines = r.stdout.split()
+            print("send timeout: reader seconds, bytes, mute:", lines, flush=True)
+            rc, output = app.stop()
+            self.assertEqual(len(lines), 3, r.stdout + r.stderr)
+            self.assertGreater(int(lines[1]), 64 * 65536, r.stdout)
+            self.assertLess(float(lines[0]), 10, r.stdout)
+            self.assertEqual(lines[2], "reset", r.stdout)
+            c = harness.counters(output)
+            self.assertEqual(c.get("httpd.send_timeouts"), 1, output)
+            self.assertEqual(c.get("httpd.header_timeouts"), 0, output)
+
+
 class ConfigErrors(unittest.TestCase):
     def test_bad_timeouts_exit_2_naming_the_key(self):
         port = "ports: [{device: 'net_tap0,iface=x', ipv4: 198.18.0.2/24}]\n"
