@@ -3,12 +3,14 @@ HTTP server, sends each a partial request head and then one more byte of it ever
 `--interval` seconds, never the blank line that ends it, and notes when the server closes each
 (EOF or reset), for `--seconds`. Meanwhile a fresh client sends a whole request on a new
 connection and times its response, at once and then every `--probe-every` seconds, and a slow
-but honest client sends a whole head in three parts over `--honest-ms`. Prints one JSON line:
-  {"opened", "closed", "close_after_s": [min, max] (from each connection's open),
+but honest client sends a whole head in three parts over `--honest-ms` (`--conns 0`: only
+these, a probe of the server while other processes attack it). Prints one JSON line:
+  {"opened", "open_failed" (connects that failed; 3 end the opening), "closed",
+   "close_after_s": [min, max] (from each connection's open),
    "probes": [{"ok", "ms", "at"}] ("at": seconds after the last slowloris connection opened),
    "honest": {"ok", "ms"}}
 
-    slowloris.py ADDR [--port 80] [--conns 300] [--interval 0.25] [--seconds 5]
+    slowloris.py ADDR [--port 80] [--source ADDR] [--conns 300] [--interval 0.25] [--seconds 5]
 """
 
 import argparse
@@ -66,6 +68,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("addr")
     ap.add_argument("--port", type=int, default=80)
+    ap.add_argument("--source", default="", help="local address of the slowloris connections")
     ap.add_argument("--conns", type=int, default=300)
     ap.add_argument("--interval", type=float, default=0.25)
     ap.add_argument("--seconds", type=float, default=5)
@@ -75,9 +78,17 @@ def main():
 
     opened = {}  # socket -> time opened
     closed = {}  # socket -> seconds from open to the server's close
+    open_failed = 0
     for _ in range(a.conns):
-        s = socket.create_connection((a.addr, a.port), timeout=5)
-        s.sendall(HEAD)
+        try:
+            s = socket.create_connection((a.addr, a.port), timeout=5,
+                                         source_address=(a.source, 0))
+            s.sendall(HEAD)
+        except OSError:  # the server's connection table is full: stop trying
+            open_failed += 1
+            if open_failed == 3:
+                break
+            continue
         s.setblocking(False)
         opened[s] = time.time()
     begin = time.time()
@@ -129,6 +140,7 @@ def main():
     times = sorted(closed.values())
     print(json.dumps({
         "opened": len(opened),
+        "open_failed": open_failed,
         "closed": len(closed),
         "close_after_s": [round(times[0], 3), round(times[-1], 3)] if times else [],
         "probes": probes,
