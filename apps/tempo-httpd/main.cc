@@ -85,6 +85,9 @@ struct Session {
   Session* prev = nullptr;
   Session* next = nullptr;  // in its FIFO, or in the pool's free list
 };
+// What the server adds to each connection's slot (conns.slot_bytes), a head that spans
+// segments aside.
+static_assert(sizeof(Session) <= 96);
 
 // Sessions waiting with one timeout duration, in the order they started waiting: as every
 // deadline in it is start + the same duration, the head expires first. Queueing, requeueing
@@ -144,13 +147,7 @@ struct Shard {
     if (x->fifo != nullptr) {
       x->fifo->unlink(x);
     }
-    std::string head = std::move(x->head);
-    head.clear();
-    if (head.capacity() > kMaxRequest) {
-      head.shrink_to_fit();
-    }
-    *x = Session{};
-    x->head = std::move(head);  // keeps a small buffer for the next connection
+    *x = Session{};  // frees a head buffer: a pooled session holds no more than its own bytes
     x->next = free;
     free = x;
   }
