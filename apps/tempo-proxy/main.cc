@@ -6,9 +6,17 @@
 //
 //   app: { proxy: { listen: 8080, backends: ["198.18.0.1:8000", ...],
 //                   balance: round_robin | least_connections,
-//                   backend_retry_ms: 5000,   # a backend that refused or reset is skipped
-//                   idle_timeout_ms: 0,       # a pair with no bytes for this long is reset (0:
-//                   off) nagle: true, keepalive: false } }   (per-connection options, both sides)
+//                   backend_retry_ms: 5000,     # a backend that refused or reset is skipped
+//                   connect_timeout_ms: 5000,   # a backend that does not answer is given up
+//                   idle_timeout_ms: 300000,    # a pair with no bytes either way for this
+//                                               # long is reset (0: off)
+//                   nagle: true, keepalive: false } }   (per-connection options, both sides)
+//
+// The timeouts are HAProxy's `timeout connect` and `timeout client`/`server`: a client (or a
+// backend) that holds a pair open without moving bytes, a slowloris client among them, loses it.
+// Their bookkeeping is O(1) per event: pairs are kept in order of their last bytes (a pair that
+// moves bytes goes to the back), connecting pairs in order of their connect, and each loop turn
+// looks only at the fronts.
 //
 // Share nothing: every Worker has its own shard (pairs, buffers, backend state), made once on its
 // lcore, and nothing is allocated per connection or per packet. A client whose backend refuses
@@ -27,14 +35,31 @@
 
 namespace {
 
+constexpr const char* kHelp =
+    "L4 proxy (TCP relay) on a DPDK port: round robin or least connections over backends.\n\n"
+    "app.proxy keys:\n"
+    "  listen: 8080               the TCP port clients connect to\n"
+    "  backends: [\"198.18.0.1:8000\", ...]   (required)\n"
+    "  balance: round_robin       or least_connections\n"
+    "  backend_retry_ms: 5000     a backend that refused, timed out or reset is skipped this long\n"
+    "  connect_timeout_ms: 5000   a backend connection not established this long after its SYN\n"
+    "                             is given up (connect_timeouts) and the client moved to the\n"
+    "                             next backend\n"
+    "  idle_timeout_ms: 300000    a pair that moved no byte either way this long is reset on\n"
+    "                             both sides (idle_closed); 0: off\n"
+    "  nagle, keepalive: bool     per-connection TCP options, both sides (default: the tcp\n"
+    "                             section's)\n\n"
+    "At the end: the stack's counters, then the proxy.* counters.";
+
 enum class Balance : uint8_t { kRoundRobin, kLeastConnections };
 
 struct Settings {
   std::vector<tempo::Ipv4Endpoint> backends;
   Balance balance = Balance::kRoundRobin;
   uint64_t retry_ms = 5000;
-  uint64_t idle_ms = 0;
-  tempo::ConnOptions opts;  // both sides of every pair
+  uint64_t connect_ms = 5000;
+  uint64_t idle_ms = 300000;  // 0: off
+  tempo::ConnOptions opts;    // both sides of every pair
 };
 
 // Bytes one side received that the other side has not taken yet, in order: unconsumed, so this
@@ -83,9 +108,15 @@ struct Pair {
   uint32_t backend = 0;
   uint32_t attempts = 0;  // backends tried for this client
   bool connected = false;
-  uint64_t last_ms = 0;  // the last bytes either way (idle timeout)
-  Pair* prev = nullptr;  // the shard's live pairs; `next` is also the free list
+  bool connect_timed_out = false;  // this backend connection was aborted by connect_timeout_ms
+  bool connecting = false;         // on the shard's connecting FIFO
+  uint64_t last_ms = 0;            // the last bytes either way (idle timeout)
+  uint64_t connect_start_ms = 0;   // the current backend connection's connect (connect timeout)
+  // The shard's live pairs, oldest last_ms first; `next` is also the free list.
+  Pair* prev = nullptr;
   Pair* next = nullptr;
+  Pair* conn_prev = nullptr;  // the shard's connecting pairs, oldest connect first
+  Pair* conn_next = nullptr;
 };
 
 struct Counters {
@@ -95,7 +126,30 @@ struct Counters {
   uint64_t no_backend = 0;        // clients reset: every backend failed them
   uint64_t no_room = 0;           // clients reset: the shard's pairs or buffers ran out
   uint64_t idle_closed = 0;       // pairs reset by the idle timeout
+  uint64_t connect_timeouts = 0;  // backend connections given up by the connect timeout
 };
+
+// An intrusive list of pairs through the links `Prev` and `Next`: a FIFO with O(1) unlink.
+template <Pair* Pair::*Prev, Pair* Pair::*Next>
+struct PairList {
+  Pair* head = nullptr;
+  Pair* tail = nullptr;
+
+  void push(Pair* p) {
+    p->*Prev = tail;
+    p->*Next = nullptr;
+    (tail != nullptr ? tail->*Next : head) = p;
+    tail = p;
+  }
+  void unlink(Pair* p) {
+    (p->*Prev != nullptr ? p->*Prev->*Next : head) = p->*Next;
+    (p->*Next != nullptr ? p->*Next->*Prev : tail) = p->*Prev;
+    p->*Prev = p->*Next = nullptr;
+  }
+};
+
+// Pairs timed out per Worker per loop turn, at most: a burst of expiries is spread over turns.
+constexpr int kExpiriesPerTurn = 256;
 
 // A Worker's part of the proxy.
 struct Shard {
@@ -106,13 +160,13 @@ struct Shard {
   std::vector<Pair> pairs;
   std::vector<Chunk> chunks;
   Pair* free_pairs = nullptr;
-  Pair* live = nullptr;
+  PairList<&Pair::prev, &Pair::next> live;                  // by last bytes, oldest first
+  PairList<&Pair::conn_prev, &Pair::conn_next> connecting;  // by connect, oldest first
   Chunk* free_chunks = nullptr;
   std::vector<uint32_t> active;      // pairs per backend (least_connections)
   std::vector<uint64_t> served;      // backend connections established, per backend
   std::vector<uint64_t> down_until;  // ms on this Worker's clock
   size_t rr = 0;
-  uint64_t next_idle_scan = 0;
   Counters n;
 
   Shard(const Settings& s, tempo::Worker& w)
@@ -146,11 +200,7 @@ struct Shard {
     p->front.other = &p->back;
     p->back.other = &p->front;
     p->last_ms = now();
-    p->next = live;
-    if (live != nullptr) {
-      live->prev = p;
-    }
-    live = p;
+    live.push(p);
     return p;
   }
   void give_pair(Pair* p) {
@@ -159,12 +209,32 @@ struct Shard {
     if (p->connected) {
       --active[p->backend];
     }
-    (p->prev != nullptr ? p->prev->next : live) = p->next;
-    if (p->next != nullptr) {
-      p->next->prev = p->prev;
-    }
+    stop_connecting(p);
+    live.unlink(p);
     p->next = free_pairs;
     free_pairs = p;
+  }
+  // Bytes moved: the pair goes to the back of `live` (at most once a millisecond).
+  void touch(Pair* p) {
+    const uint64_t t = now();
+    if (p->last_ms != t) {
+      p->last_ms = t;
+      live.unlink(p);
+      live.push(p);
+    }
+  }
+  void start_connecting(Pair* p) {
+    stop_connecting(p);
+    p->connecting = true;
+    p->connect_timed_out = false;
+    p->connect_start_ms = now();
+    connecting.push(p);
+  }
+  void stop_connecting(Pair* p) {
+    if (p->connecting) {
+      p->connecting = false;
+      connecting.unlink(p);
+    }
   }
 
   // The backend for a new connection: the next that is up, round robin or the one with the
@@ -274,6 +344,7 @@ bool connect_backend(Shard& s, Pair* p) {
                                &p->back, s.cfg->opts);
     if (conn) {
       p->back.conn = *conn;
+      s.start_connecting(p);
       return true;
     }
     std::fprintf(stderr, "tempo-proxy: connect: %s\n", tempo::to_string(conn.error()));
@@ -284,7 +355,7 @@ bool connect_backend(Shard& s, Pair* p) {
 void on_data(tempo::Conn& c, const tempo::Bytes& data, void* /*ctx*/) {
   Shard& s = shard_of(c);
   Side* me = side(c);
-  me->pair->last_ms = s.now();
+  s.touch(me->pair);
   if (!me->waiting.push(s, data)) {
     ++s.n.no_room;  // degrade this pair, never another's bytes
     tempo::abort(c);
@@ -305,6 +376,7 @@ void on_backend_connected(tempo::Conn& c, void* /*ctx*/) {
   Shard& s = shard_of(c);
   Pair* p = side(c)->pair;
   p->connected = true;
+  s.stop_connecting(p);
   ++s.active[p->backend];
   ++s.served[p->backend];
   pump(s, &p->front);
@@ -312,8 +384,9 @@ void on_backend_connected(tempo::Conn& c, void* /*ctx*/) {
 
 // A clean close leaves the pair's other half to drain what this side received and pass its
 // FIN on; a reset, timeout or abort aborts the other half. A backend that refuses or does not
-// answer before the pair relayed anything is skipped for backend_retry_ms and the client moved
-// to the next one. The pair goes back to the shard with its last half.
+// answer before the pair relayed anything (the stack's SYN retries or our connect_timeout_ms)
+// is skipped for backend_retry_ms and the client moved to the next one. The pair goes back to
+// the shard with its last half.
 void on_closed(tempo::Conn& c, tempo::CloseReason why, void* /*ctx*/) {
   Shard& s = shard_of(c);
   Side* me = side(c);
@@ -321,7 +394,11 @@ void on_closed(tempo::Conn& c, tempo::CloseReason why, void* /*ctx*/) {
   me->conn = nullptr;
   const bool backend = me == &p->back;
   const bool failed = why == tempo::CloseReason::kRefused || why == tempo::CloseReason::kTimeout ||
-                      why == tempo::CloseReason::kReset;
+                      why == tempo::CloseReason::kReset ||
+                      (backend && why == tempo::CloseReason::kAborted && p->connect_timed_out);
+  if (backend) {
+    s.stop_connecting(p);
+  }
   if (backend && failed) {
     ++s.n.backend_failures;
     s.down_until[p->backend] = s.now() + s.cfg->retry_ms;
@@ -371,29 +448,40 @@ void on_accept(tempo::Conn& client, void* /*ctx*/) {
   ++s.n.pairs;
 }
 
-// Once a second per Worker: reset the pairs idle for idle_timeout_ms.
-void idle_scan(tempo::Worker& w, void* /*ctx*/) {
-  if (g_settings.idle_ms == 0 || g_shards[tempo::worker_index(w)] == nullptr) {
+// Each loop turn per Worker: give up the backend connections that did not connect within
+// connect_timeout_ms (on_closed moves their clients to the next backend), and reset the pairs
+// that moved no byte for idle_timeout_ms. Both lists are in deadline order: only their fronts
+// are looked at. Runs outside callbacks, so abort() runs (and may free the pair) at once.
+void expire(tempo::Worker& w, void* /*ctx*/) {
+  Shard* sp = g_shards[tempo::worker_index(w)].get();
+  if (sp == nullptr) {
     return;
   }
-  Shard& s = *g_shards[tempo::worker_index(w)];
+  Shard& s = *sp;
   const uint64_t t = s.now();
-  if (t < s.next_idle_scan) {
-    return;
+  int budget = kExpiriesPerTurn;
+  while (budget > 0 && s.connecting.head != nullptr &&
+         t - s.connecting.head->connect_start_ms >= g_settings.connect_ms) {
+    --budget;
+    Pair* p = s.connecting.head;
+    s.stop_connecting(p);
+    ++s.n.connect_timeouts;
+    p->connect_timed_out = true;
+    tempo::abort(*p->back.conn);
   }
-  s.next_idle_scan = t + 1000;
-  for (Pair* p = s.live; p != nullptr;) {
-    Pair* next = p->next;  // abort() may free p (from a callback it would be queued)
-    if (t - p->last_ms >= g_settings.idle_ms) {
-      ++s.n.idle_closed;
-      p->last_ms = t;
-      for (Side* half : {&p->front, &p->back}) {
-        if (half->conn != nullptr) {
-          tempo::abort(*half->conn);
-        }
+  while (g_settings.idle_ms != 0 && budget > 0 && s.live.head != nullptr &&
+         t - s.live.head->last_ms >= g_settings.idle_ms) {
+    --budget;
+    Pair* p = s.live.head;
+    ++s.n.idle_closed;
+    p->last_ms = t;  // to the back, should a half outlive the aborts
+    s.live.unlink(p);
+    s.live.push(p);
+    for (Side* half : {&p->front, &p->back}) {
+      if (half->conn != nullptr) {
+        tempo::abort(*half->conn);
       }
     }
-    p = next;
   }
 }
 
@@ -411,12 +499,16 @@ void print_counters() {
       sum.no_backend += s->n.no_backend;
       sum.no_room += s->n.no_room;
       sum.idle_closed += s->n.idle_closed;
+      sum.connect_timeouts += s->n.connect_timeouts;
     }
   }
-  const std::pair<const char*, uint64_t> items[] = {
-      {"pairs", sum.pairs},     {"backend_failures", sum.backend_failures},
-      {"retries", sum.retries}, {"no_backend", sum.no_backend},
-      {"no_room", sum.no_room}, {"idle_closed", sum.idle_closed}};
+  const std::pair<const char*, uint64_t> items[] = {{"pairs", sum.pairs},
+                                                    {"backend_failures", sum.backend_failures},
+                                                    {"retries", sum.retries},
+                                                    {"no_backend", sum.no_backend},
+                                                    {"no_room", sum.no_room},
+                                                    {"idle_closed", sum.idle_closed},
+                                                    {"connect_timeouts", sum.connect_timeouts}};
   for (const auto& [name, value] : items) {
     std::printf("  proxy.%s: %llu\n", name, static_cast<unsigned long long>(value));
   }
@@ -428,8 +520,8 @@ void print_counters() {
 
 int run(const tempo::Config& config) {
   const auto app = tempo::config::app_section(config, "proxy");
-  app.check_keys({"listen", "backends", "balance", "backend_retry_ms", "idle_timeout_ms", "nagle",
-                  "keepalive"});
+  app.check_keys({"listen", "backends", "balance", "backend_retry_ms", "connect_timeout_ms",
+                  "idle_timeout_ms", "nagle", "keepalive"});
   Settings& cfg = g_settings;
   const auto port = static_cast<uint16_t>(app.get_int("listen", 1, 65535, 8080));
   cfg.backends = app.get_endpoint_list("backends", {});
@@ -438,7 +530,8 @@ int run(const tempo::Config& config) {
                     ? Balance::kLeastConnections
                     : Balance::kRoundRobin;
   cfg.retry_ms = static_cast<uint64_t>(app.get_int("backend_retry_ms", 0, 3600000, 5000));
-  cfg.idle_ms = static_cast<uint64_t>(app.get_int("idle_timeout_ms", 0, 86400000, 0));
+  cfg.connect_ms = static_cast<uint64_t>(app.get_int("connect_timeout_ms", 1, 3600000, 5000));
+  cfg.idle_ms = static_cast<uint64_t>(app.get_int("idle_timeout_ms", 0, 86400000, 300000));
   using Choice = tempo::ConnOptions::Choice;
   if (app.has("nagle")) {
     cfg.opts.nagle = app.get_bool("nagle", true) ? Choice::kOn : Choice::kOff;
@@ -464,7 +557,7 @@ int run(const tempo::Config& config) {
                                       .on_closed = on_closed};
   (*stack)->listen(port, &kClient, cfg.opts);
   for (size_t w = 0; w < (*stack)->num_workers(); ++w) {
-    tempo::set_poll_hook((*stack)->worker(w), idle_scan, nullptr);
+    tempo::set_poll_hook((*stack)->worker(w), expire, nullptr);
   }
   tempo::Stack::install_signal_handlers();
   std::printf("%s: relay port %u to %zu backend(s), %s; ready\n", program.c_str(), port,
@@ -483,8 +576,4 @@ int run(const tempo::Config& config) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return tempo::config::run_main(
-      argc, argv, "proxy",
-      "L4 proxy (TCP relay) on a DPDK port: round robin or least connections over backends.", run);
-}
+int main(int argc, char** argv) { return tempo::config::run_main(argc, argv, "proxy", kHelp, run); }

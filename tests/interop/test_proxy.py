@@ -263,6 +263,53 @@ print(quiet_gone, flush=True)
             c = harness.counters(output)
             self.assertEqual(c.get("proxy.idle_closed"), 1, output)
 
+    def test_connect_timeout_moves_the_client_to_the_next_backend(self):
+        # backend0's SYNs are dropped (nftables in the namespace): without connect_timeout_ms
+        # the client would wait out the stack's SYN retries (about 2 minutes). With it, the
+        # backend connection is given up after 1 s and the client served by backend1.
+        blackhole = BACKEND_PORT + 1
+        changes = proxy_config(backends=[f"{KERNEL_V4}:{blackhole}", f"{KERNEL_V4}:{BACKEND_PORT}"],
+                               connect_timeout_ms=1000, backend_retry_ms=60000)
+        script = f"""
+import socket, time
+for i in range(2):
+    t0 = time.time()
+    s = socket.create_connection(("{TEMPO_V4}", {PROXY_PORT}), timeout=10)
+    s.sendall(b"ping")
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    print(data.decode() or "-", round(time.time() - t0, 3), flush=True)
+"""
+        with harness.tap_setup("pxct", app="tempo-proxy", changes=changes) as (ns, app, _):
+            ns.sh("nft", "add table inet tempotest")
+            ns.sh("nft", "add chain inet tempotest in { type filter hook input priority 0 ; }")
+            ns.sh("nft", f"add rule inet tempotest in tcp dport {blackhole} drop")
+            with backend(ns, "echo"):
+                r = ns.sh("/usr/bin/python3", "-c", script, timeout=60)
+            lines = [l.split() for l in r.stdout.splitlines()]
+            print("connect timeout: reply, seconds:", lines, flush=True)
+            rc, output = app.stop()
+            self.assertEqual([l[0] for l in lines], ["ping", "ping"], r.stdout + output)
+            # The first waited out the connect timeout (checked each loop turn), the second
+            # went straight to backend1 (backend0 is skipped for backend_retry_ms).
+            self.assertGreaterEqual(float(lines[0][1]), 0.95, r.stdout)
+            self.assertLess(float(lines[0][1]), 2.0, r.stdout)
+            self.assertLess(float(lines[1][1]), 0.5, r.stdout)
+            c = harness.counters(output)
+            self.assertEqual(c.get("proxy.connect_timeouts"), 1, output)
+            self.assertEqual(c.get("proxy.backend_failures"), 1, output)
+            self.assertEqual(c.get("proxy.retries"), 1, output)
+            self.assertEqual(c.get("proxy.backend1.connections"), 2, output)
+
+
 if __name__ == "__main__":
     harness.require_root()
     unittest.main()
