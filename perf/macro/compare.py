@@ -481,39 +481,6 @@ class Run:
         lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
         return "\n".join(lines)
 
-    def plot(self, png):
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.5))
-        figs = [f for f in self.figures if f["tempo_over_kernel"]]
-        labels = [f"{f['workload']} {f['what']} ({f['path']})" for f in figs]
-        # "Better" to the right for every figure: the ratio, or its inverse where lower wins.
-        gain = [f["tempo_over_kernel"] if f["better"] == "higher" else 1 / f["tempo_over_kernel"]
-                for f in figs]
-        ax1.barh(range(len(figs)), gain, color=["tab:green" if g >= 1 else "tab:red"
-                                                for g in gain])
-        ax1.set_yticks(range(len(figs)), labels, fontsize=8)
-        ax1.invert_yaxis()
-        ax1.set_xscale("log")
-        ax1.axvline(1, color="black", linewidth=0.8)
-        ax1.set_xlabel("tempo's advantage over the kernel (x; right is better for tempo)")
-        ax1.set_title("tempo vs Linux, same machine, one run")
-        cc = self.series.get("client_close")
-        if cc:
-            for key, label in (("tempo", "tempo"), ("kernel", "kernel (tcp_tw_reuse=2)"),
-                               ("kernel_tw_reuse1", "kernel (tcp_tw_reuse=1)")):
-                ys = cc.get(key, [])
-                ax2.plot(range(1, len(ys) + 1), ys, marker="o", label=label)
-            ax2.axhline(cc["rate"], color="grey", linestyle=":", label=f"asked: {cc['rate']}/s")
-            ax2.set_xlabel("second of the run")
-            ax2.set_ylabel("connections completed per second")
-            ax2.set_title("client closes first, one client address")
-            ax2.set_ylim(bottom=0)
-            ax2.legend()
-        fig.tight_layout()
-        fig.savefig(png, dpi=90)
-
     def write(self, started):
         date = datetime.date.today().isoformat()
         os.makedirs(self.a.out, exist_ok=True)
@@ -525,8 +492,48 @@ class Run:
                "figures": self.figures, "series": self.series}
         with open(base + ".json", "w") as f:
             json.dump(doc, f, indent=1)
-        self.plot(base + ".png")
+        plot(doc, base + ".png")
         return base
+
+
+def plot(doc, png):
+    """The PNG beside the JSON: every figure as tempo's advantage (log scale), and the
+    client-closes-first run over time."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.5))
+    figs = [f for f in doc["figures"] if f["tempo_over_kernel"]]
+    labels = [f"{f['workload']} {f['what']} ({f['path']})" for f in figs]
+    # "Better" to the right for every figure: the ratio, or its inverse where lower wins.
+    gain = [f["tempo_over_kernel"] if f["better"] == "higher" else 1 / f["tempo_over_kernel"]
+            for f in figs]
+    colors = ["tab:grey" if 0.95 <= g <= 1.05 else "tab:green" if g > 1 else "tab:red"
+              for g in gain]
+    ax1.barh(range(len(figs)), gain, color=colors)
+    ax1.set_yticks(range(len(figs)), labels, fontsize=8)
+    ax1.invert_yaxis()
+    ax1.set_xscale("log")
+    ax1.axvline(1, color="black", linewidth=0.8)
+    ax1.set_xlabel("tempo's advantage over the kernel (x; right is better for tempo)")
+    ax1.set_title(f"tempo vs Linux, same machine, one run ({doc['date']})")
+    cc = doc["series"].get("client_close")
+    if cc:
+        styles = (("kernel", "kernel, tcp_tw_reuse=2 (default)", dict(color="tab:orange")),
+                  ("kernel_tw_reuse1", "kernel, tcp_tw_reuse=1",
+                   dict(color="tab:purple", linestyle="--")),
+                  ("tempo", "tempo", dict(color="tab:green", linewidth=3, alpha=0.6)))
+        for key, label, style in styles:
+            ys = cc.get(key, [])
+            ax2.plot(range(1, len(ys) + 1), ys, marker="o", label=label, **style)
+        ax2.axhline(cc["rate"], color="grey", linestyle=":", label=f"asked: {cc['rate']}/s")
+        ax2.set_xlabel("second of the run")
+        ax2.set_ylabel("connections completed per second")
+        ax2.set_title("client closes first, one client address, 28,232 ports")
+        ax2.set_ylim(bottom=0)
+        ax2.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=90)
 
 
 def start_net_tap(build, ns, app, iface, extra):
@@ -580,6 +587,7 @@ def main():
                     "each: keep it under RLIMIT_NOFILE's hard limit, 20000 here)")
     ap.add_argument("--tw-entries", type=int, default=1000000)
     ap.add_argument("--smoke", action="store_true", help="one short round of everything (CI)")
+    ap.add_argument("--plot", metavar="JSON", help="only draw the PNG of an earlier run's JSON")
     a = ap.parse_args()
     try:
         import matplotlib  # noqa: F401  (Debian's python3-matplotlib: /usr/bin/python3's)
@@ -591,6 +599,10 @@ def main():
     if a.smoke:
         a.rounds, a.seconds, a.cc_seconds = 1, 1, 3
         a.idle_conns, a.tw_entries, a.cc_rate, a.latency_rate = 1000, 5000, 2000, 1000
+    if a.plot:
+        with open(a.plot) as f:
+            plot(json.load(f), os.path.splitext(a.plot)[0] + ".png")
+        return 0
     if os.geteuid() != 0:
         print("compare: needs root (namespaces, DPDK)", file=sys.stderr)
         return 2
