@@ -41,12 +41,13 @@ struct Conn {
   uint8_t port = 0;  // index of the Worker interface
   bool v6 = false;
   bool in_use = false;
-  bool in_core = false;    // inside tcp:: for this Tcb: queue application calls
-  bool dead = false;       // CLOSED or handed to TIME_WAIT: free when the core returns
-  bool mac_ok = false;     // peer_mac is known (an active open may wait for ARP/ND)
-  bool embryonic = false;  // counted in its listener's backlog (SYN-RECEIVED)
-  bool orphan = false;     // counted in the Worker's orphans (closed, still finishing)
-  uint16_t listener = 0;   // index of the Worker's listener that made it (when passive)
+  bool in_core = false;         // inside tcp:: for this Tcb: queue application calls
+  bool dead = false;            // CLOSED or handed to TIME_WAIT: free when the core returns
+  bool mac_ok = false;          // peer_mac is known (an active open may wait for ARP/ND)
+  bool embryonic = false;       // counted in its listener's backlog (SYN-RECEIVED)
+  bool orphan = false;          // counted in the Worker's orphans (closed, still finishing)
+  bool starved_listed = false;  // this slot is on the Worker's starved_ list (its window)
+  uint16_t listener = 0;        // index of the Worker's listener that made it (when passive)
   // Queued application calls (see the file comment).
   uint8_t pending_sends = 0;
   bool pending_close = false;

@@ -62,6 +62,7 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
 Worker::~Worker() {
   for (Port& p : ports_) {
     p.enc.discard();
+    release_pack(p);
     for (uint8_t k = 0; k < p.n_parked; ++k) {
       rte_pktmbuf_free(p.parked[k].m);
     }
@@ -102,19 +103,22 @@ uint32_t Worker::poll(Ticks now) noexcept {
   if (poll_hook_ != nullptr) {
     poll_hook_(*this, poll_hook_ctx_);
   }
+  if (starved_head_ < starved_.size()) [[unlikely]] {
+    // Windows wait for memory: see whether it freed (nothing may arrive to tell).
+    for (Port& p : ports_) {
+      if (p.iface.rx_pool != nullptr) {
+        sample_pools(p);
+      }
+    }
+    reopen_windows();
+  }
   uint32_t received = 0;
   std::array<rte_mbuf*, kBurst> burst;
   std::array<rte_mbuf*, 2 * kBurst> faulted;
   for (Port& p : ports_) {
     size_t n = rte_eth_rx_burst(p.iface.port_id, p.iface.queue, burst.data(), kBurst);
     if (n > 0 && p.iface.rx_pool != nullptr) {
-      // rte_mempool_avail_count walks the per-lcore caches: once per burst, not per packet.
-      p.rx_low = rte_mempool_avail_count(p.iface.rx_pool) < p.iface.rx_pool->size / 4;
-      p.tx_low = rte_mempool_avail_count(p.iface.pool) < p.iface.pool->size / 4;
-      if (p.rx_low != rcv_pressure_) {
-        rcv_pressure_ = p.rx_low;
-        counters_.rx_pressure_changes++;
-      }
+      sample_pools(p);
     }
     rte_mbuf** rx = burst.data();
     if (p.rx_faults) [[unlikely]] {

@@ -80,6 +80,9 @@ struct WorkerTcpConfig {
 class Worker {
  public:
   static constexpr uint16_t kBurst = 32;
+  // Payload at most this long may be packed (pack_payload): a buffer holding it alone would
+  // be less than a third full.
+  static constexpr uint32_t kPackMax = 512;
 
   // `start` is the time of the first poll (DESIGN.md principle 3: time is a parameter, so a
   // Worker runs on the TSC under the Runtime and on a virtual clock in tests). `faults` (a test
@@ -218,11 +221,18 @@ class Worker {
     };
     std::array<Parked, 16> parked{};
     uint8_t n_parked = 0;
-    // A pool below a quarter free (checked once per burst). rx_low: received payload is copied
-    // out, not held. tx_low: the rest of `pool` is kept for headers (ACKs, ARP, retransmission
-    // headers), so data copies are refused and the data dropped or pushed back (dpdk/port.h).
+    // Checked once per burst. rx_low: the RX pool is below a sixteenth free, which the receive
+    // budget should never let happen (peers sending smaller segments than it counts on):
+    // received payload is copied out, not held. tx_low: `pool` is below a quarter free; the
+    // rest is kept for headers (ACKs, ARP, retransmission headers), so data copies are refused
+    // and the data dropped or pushed back (dpdk/port.h).
     bool rx_low = false;
     bool tx_low = false;
+    int64_t rcv_limit = INT64_MAX / 4;  // this port's share of the receive budget's limit
+    // rx_tight: the RX pool is below half free, so small segments are packed (pack_payload).
+    bool rx_tight = false;
+    // The RX buffer small segments are being packed into (one reference held here), or null.
+    rte_mbuf* rx_pack = nullptr;
     TxEncoder enc;  // holds a TSO frame open while the core emits one connection's segments
     std::unique_ptr<MbufFaultStage> rx_faults;  // null unless `faults.rx` is configured
     std::unique_ptr<MbufFaultStage> tx_faults;
@@ -399,7 +409,26 @@ class Worker {
   std::array<tcp::Config, 8> cfgs_{};
   const tcp::Config& cfg_for(bool v6, const ConnOptions& o) const noexcept;
   bool default_keepalive_ = false;
-  bool rcv_pressure_ = false;  // some port's RX pool is low: windows stop opening (tcp::Config)
+  // The receive memory every connection's window draws on (tcp::RcvBudget): its limit follows
+  // the RX pools' free buffers, sampled per burst (sample_rcv_budget).
+  tcp::RcvBudget rcv_budget_;
+  bool rcv_pressure_ = false;  // some port's RX pool is nearly empty: payload is copied out
+  // Connections whose window the budget held shut, oldest first (Conn::starved_listed), and
+  // where the unprocessed part begins: reopen_windows() sends their window updates.
+  std::vector<uint32_t> starved_;
+  size_t starved_head_ = 0;
+  // The pools' free counts (rte_mempool_avail_count walks the per-lcore caches: once per
+  // burst, not per packet): Port::rx_low and tx_low, and the receive budget's limit.
+  void sample_pools(Port& p) noexcept;
+  void reopen_windows() noexcept;
+  // Small payload copied into the tail of p.rx_pack, so that a run of small segments holds a
+  // few buffers, not one each (Linux collapses such receive queues): the protocol core then
+  // holds about as many buffers as the bytes its window counts. False: no buffer for it.
+  bool pack_payload(Port& p, std::span<const std::byte> payload, MbufBuf& out) noexcept;
+  void release_pack(Port& p) noexcept;
+  // f(c) for every open connection, then the ports flushed: reset_all and close_all.
+  template <class F>
+  uint32_t for_each_open(F&& f) noexcept;
   bool default_cubic_ = true;
   // ConnOptions::nagle over the configured default.
   static void apply_nagle(Conn& c) noexcept;

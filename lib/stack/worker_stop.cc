@@ -4,38 +4,34 @@
 
 namespace tempo::stack {
 
-uint32_t Worker::reset_all() noexcept {
-  uint32_t reset = 0;
+template <class F>
+uint32_t Worker::for_each_open(F&& f) noexcept {
+  uint32_t n = 0;
   for (Conn& c : conns_) {
-    // A callback of an earlier abort (on_closed) may have closed or freed later slots.
+    // A callback of an earlier abort or close (on_closed) may have closed or freed later slots.
     if (!c.in_use || c.dead) {
       continue;
     }
-    abort(c);
-    ++reset;
+    f(c);
+    ++n;
   }
-  counters_.tcp_reset_on_stop += reset;
   for (Port& p : ports_) {
     tso_flush(p);
     flush(p);
+    release_pack(p);
   }
+  return n;
+}
+
+uint32_t Worker::reset_all() noexcept {
+  const uint32_t reset = for_each_open([this](Conn& c) { abort(c); });
+  counters_.tcp_reset_on_stop += reset;
   return reset;
 }
 
 uint32_t Worker::close_all() noexcept {
-  uint32_t closed = 0;
-  for (Conn& c : conns_) {
-    if (!c.in_use || c.dead) {
-      continue;
-    }
-    close(c);
-    ++closed;
-  }
+  const uint32_t closed = for_each_open([this](Conn& c) { close(c); });
   counters_.tcp_closed_on_stop += closed;
-  for (Port& p : ports_) {
-    tso_flush(p);
-    flush(p);
-  }
   return closed;
 }
 

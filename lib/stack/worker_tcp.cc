@@ -40,7 +40,7 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
       k.mss = static_cast<uint16_t>(cfg.mss - 20);  // the IPv6 header is 20 bytes longer
     }
     k.keepalive = (i & 2) != 0;
-    k.rcv_pressure = &rcv_pressure_;
+    k.rcv_budget = &rcv_budget_;
     k.cc = (i & 1) != 0 ? tcp::cc::Algorithm::kCubic : tcp::cc::Algorithm::kNewReno;
   }
   // Send-queue chunks (tcp/send_queue.h): half a chunk of 16 buffers per connection slot on
@@ -53,6 +53,7 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
   for (tcp::Config& k : cfgs_) {
     k.sndq_pool = &*sndq_pool_;
   }
+  rcv_budget_.small = cfg.rcv_buf / 4;
   default_keepalive_ = cfg.keepalive;
   default_cubic_ = cfg.cc == tcp::cc::Algorithm::kCubic;
   auto mgr = crypto::Mgr::create();
@@ -252,6 +253,7 @@ void Worker::leave_backlog(Conn& c) noexcept {
 }
 void Worker::free_conn(Conn& c) noexcept {
   leave_backlog(c);
+  tcp::detail::settle_rcv_commit(c.tcb, /*gone=*/true);
   if (c.orphan) {
     c.orphan = false;
     --orphans_;
@@ -326,6 +328,12 @@ void Worker::finish(Conn& c) noexcept {
   if (c.dead) {
     free_conn(c);
     return;
+  }
+  tcp::detail::settle_rcv_commit(c.tcb);
+  if (c.tcb.rcv_starved && !c.starved_listed) [[unlikely]] {
+    c.starved_listed = true;
+    starved_.push_back(static_cast<uint32_t>(&c - conns_.data()));
+    counters_.tcp_rcv_starved++;
   }
   if (c.notify_writable && c.pending_sends == 0) {
     c.notify_writable = false;
@@ -435,7 +443,12 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   seg.len = static_cast<uint32_t>(tcp->payload().size());
   if (seg.len > 0) {
     const auto off = static_cast<uint32_t>(tcp->payload().data() - rte_pktmbuf_mtod(m, std::byte*));
-    if (!p.rx_low) [[likely]] {
+    const bool small = seg.len <= kPackMax;
+    if (small && (p.rx_tight || c->tcb.rcv_held > 0 || !c->tcb.ooo.empty()) &&
+        pack_payload(p, tcp->payload(), seg.payload)) [[unlikely]] {
+      // Memory is tight or the data waits (unread or out of order): small segments packed.
+      counters_.tcp_rx_packed++;
+    } else if (!p.rx_low) [[likely]] {
       // The payload stays in this mbuf: one more reference, released by the core's queues.
       rte_mbuf_refcnt_update(m, 1);
       seg.payload = MbufBuf(m, off, seg.len);
@@ -533,6 +546,78 @@ timewait::TwCounters Worker::tw_counters() const noexcept {
 }
 size_t Worker::tw_entries() const noexcept { return tw_ ? tw_->size() : 0; }
 size_t Worker::tw_peak() const noexcept { return tw_ ? tw_->peak() : 0; }
+
+// The receive budget (tcp::RcvBudget) in RX buffers of one MSS each: windows may bring in
+// what is free down to an eighth of the pool; a connection holding little may go on to a
+// sixteenth (the reserve); below that, payload is copied out (rx_low). The RX descriptors'
+// own buffers are not free, so they are already outside it.
+void Worker::sample_pools(Port& p) noexcept {
+  const auto rx_free = static_cast<int64_t>(rte_mempool_avail_count(p.iface.rx_pool));
+  const auto rx_size = static_cast<int64_t>(p.iface.rx_pool->size);
+  p.rx_low = rx_free < rx_size / 16;
+  p.rx_tight = rx_free < rx_size / 2;
+  p.tx_low = rte_mempool_avail_count(p.iface.pool) < p.iface.pool->size / 4;
+  const int64_t per_buf = cfgs_[0].mss - 12;  // a full segment carrying timestamps
+  p.rcv_limit = (rx_free - rx_size / 8) * per_buf;
+  rcv_budget_.reserve = rx_size / 16 * per_buf;
+  int64_t limit = p.rcv_limit;
+  for (const Port& q : ports_) {
+    limit = std::min(limit, q.rcv_limit);
+  }
+  rcv_budget_.limit = limit;
+  if (p.rx_low != rcv_pressure_) {
+    rcv_pressure_ = p.rx_low;
+    counters_.rx_pressure_changes++;
+  }
+}
+// Window updates for the connections the budget held shut, oldest first, while it has room
+// for them (RFC 9293 §3.8.6.2.2: the update the peer would otherwise learn from a zero-window
+// probe, after its persist timer backed off). One pass over the list as it stood: a connection
+// still short goes back on at the end.
+void Worker::reopen_windows() noexcept {
+  const int64_t step = cfgs_[0].mss;
+  for (size_t end = starved_.size(); starved_head_ < end;) {
+    if (rcv_budget_.credit(false) < step) {
+      break;
+    }
+    Conn& c = conns_[starved_[starved_head_++]];
+    c.starved_listed = false;
+    if (!c.in_use || c.dead || c.in_core || !c.tcb.rcv_starved) {
+      continue;
+    }
+    const tcp::SeqNum before = c.tcb.rcv_adv;
+    in_core(c, [&](ConnSink& sink) { tcp::consume(c.tcb, 0, now_, sink); });
+    if (c.in_use && c.tcb.rcv_adv > before) {
+      counters_.tcp_rcv_reopened++;
+    }
+  }
+  if (starved_head_ == starved_.size()) {
+    starved_.clear();
+    starved_head_ = 0;
+  }
+}
+
+bool Worker::pack_payload(Port& p, std::span<const std::byte> payload, MbufBuf& out) noexcept {
+  const auto len = static_cast<uint16_t>(payload.size());
+  if (p.rx_pack == nullptr || rte_pktmbuf_tailroom(p.rx_pack) < len) {
+    release_pack(p);
+    p.rx_pack = rte_pktmbuf_alloc(p.iface.rx_pool);
+    if (p.rx_pack == nullptr) {
+      return false;
+    }
+  }
+  // Only the tail grows: bytes already handed out (and in flight to a NIC) stay as they are.
+  const uint32_t off = rte_pktmbuf_data_len(p.rx_pack);
+  std::memcpy(rte_pktmbuf_append(p.rx_pack, len), payload.data(), len);
+  rte_mbuf_refcnt_update(p.rx_pack, 1);
+  out = MbufBuf(p.rx_pack, off, len);
+  return true;
+}
+void Worker::release_pack(Port& p) noexcept {
+  if (p.rx_pack != nullptr) {
+    rte_pktmbuf_free(std::exchange(p.rx_pack, nullptr));
+  }
+}
 
 void Worker::on_wheel_timer(time::Timer& t) noexcept {
   const auto offset =

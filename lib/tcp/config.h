@@ -10,6 +10,26 @@ namespace tempo::tcp {
 
 class ChunkPool;  // send_queue.h
 
+// The receive memory a Worker's connections share. Every byte of window a connection offers
+// may arrive and must then be held; so the core charges each connection's offered, not yet
+// filled window (Tcb::rcv_commit, settle_rcv_commit in output.h) against `limit`, which the
+// Worker sets from its free RX buffers. Windows open only as far as the budget allows, so the
+// windows offered never add up to more than the buffers can hold, and a peer that sends what
+// it was offered is never dropped: it is flow-controlled instead (issue 13).
+struct RcvBudget {
+  int64_t limit = INT64_MAX / 4;  // bytes all open windows may still bring in
+  int64_t committed = 0;          // the sum of every connection's rcv_commit
+  // A connection holding less than `small` bytes (received and unread, out of order, or
+  // queued to send) may also take `reserve`: the buffers the busy ones cannot reach, so a
+  // few connections that hold everything (peers that send and never read) cannot shut out
+  // the rest.
+  int64_t reserve = 0;
+  uint32_t small = 0;
+  int64_t credit(bool holding_little) const noexcept {
+    return limit - committed + (holding_little ? reserve : 0);
+  }
+};
+
 struct Config {
   // Our MSS (RFC 9293 §3.7.1): advertised in SYNs. 1460 = 1500 MTU - 40.
   uint16_t mss = 1460;
@@ -21,10 +41,10 @@ struct Config {
   bool timestamps = true;         // RFC 7323 §3
   bool sack = true;               // RFC 2018
   bool nagle = true;              // RFC 9293 §3.7.4; per connection it can be switched
-  // When it points at true, receive memory is short (the Worker sets it per burst): windows
-  // stop opening, so peers slow down instead of sending what would be copied or dropped.
-  // Never a shrink (RFC 9293 §3.8.6): the right edge already advertised stays.
-  const bool* rcv_pressure = nullptr;
+  // The Worker's shared receive memory, or nullptr: no bound but rcv_buf. Windows stop
+  // opening when it is spent, never shrink (RFC 9293 §3.8.6): the right edge already
+  // advertised stays.
+  RcvBudget* rcv_budget = nullptr;
   // Where send queues take chunks beyond their first 16 entries (send_queue.h), so that
   // snd_buf bounds the bytes queued however many buffers carry them. nullptr: 16 at most.
   ChunkPool* sndq_pool = nullptr;

@@ -65,18 +65,39 @@ inline uint8_t wscale_for(uint32_t rcv_buf) noexcept {
 }
 
 // The right edge to advertise: RFC 9293 §3.8.6.2.2 receiver SWS avoidance (move the edge only
-// by at least min(RCV.BUFF / 2, MSS)) and §3.8.6 (never shrink the window).
+// by at least min(RCV.BUFF / 2, MSS)) and §3.8.6 (never shrink the window). The receive budget
+// (RcvBudget) bounds how far it moves; when it allows less than that step the edge stays and
+// the connection is marked rcv_starved, for the Worker to reopen it when memory frees.
 template <Buffer Buf>
-SeqNum rcv_right_edge(const Tcb<Buf>& t) noexcept {
-  if (t.cfg->rcv_pressure != nullptr && *t.cfg->rcv_pressure) [[unlikely]] {
-    return max(t.rcv_adv, t.rcv_nxt);  // memory pressure: hold the edge, offer nothing new
-  }
-  const SeqNum fresh = t.rcv_nxt + t.rcv_space();
+SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
+  const SeqNum held = max(t.rcv_adv, t.rcv_nxt);
+  SeqNum fresh = t.rcv_nxt + t.rcv_space();
   const uint32_t step = std::min<uint32_t>(t.cfg->rcv_buf / 2, t.rcv_mss);
-  if (fresh > t.rcv_adv && distance(t.rcv_adv, fresh) >= step) {
-    return fresh;
+  if (fresh <= t.rcv_adv || distance(t.rcv_adv, fresh) < step) {
+    return held;
   }
-  return max(t.rcv_adv, t.rcv_nxt);
+  if (const RcvBudget* b = t.cfg->rcv_budget; b != nullptr) {
+    const int64_t credit = b->credit(t.holds_little(b->small));
+    if (credit < static_cast<int64_t>(distance(held, fresh))) {
+      const SeqNum capped = held + static_cast<uint32_t>(std::max<int64_t>(credit, 0));
+      t.rcv_starved = capped <= t.rcv_adv || distance(t.rcv_adv, capped) < step;
+      return t.rcv_starved ? held : capped;
+    }
+  }
+  t.rcv_starved = false;
+  return fresh;
+}
+
+// Charges the window now offered and not yet filled to the receive budget (RcvBudget): after
+// every change of rcv_adv or rcv_nxt, and with `gone` when the Tcb is let go.
+template <Buffer Buf>
+void settle_rcv_commit(Tcb<Buf>& t, bool gone = false) noexcept {
+  if (t.cfg == nullptr || t.cfg->rcv_budget == nullptr) {
+    return;
+  }
+  const uint32_t open = !gone && t.rcv_adv > t.rcv_nxt ? distance(t.rcv_nxt, t.rcv_adv) : 0;
+  t.cfg->rcv_budget->committed += static_cast<int64_t>(open) - t.rcv_commit;
+  t.rcv_commit = open;
 }
 
 // Fills window and options and records what an ACK-bearing segment announces.
@@ -87,8 +108,13 @@ void finish_segment(Tcb<Buf>& t, OutSegment<Buf>& o, Ticks now) noexcept {
     t.last_ack_sent = t.rcv_nxt;
   }
   if (o.has(flag::kSyn)) {
-    // RFC 7323 §2.2: the window in a SYN is never scaled.
-    const uint32_t w = std::min(t.rcv_space(), kMaxWindow);
+    // RFC 7323 §2.2: the window in a SYN is never scaled. Under the receive budget a new
+    // connection still gets a few segments' worth (RcvBudget::reserve is for such).
+    uint32_t w = std::min(t.rcv_space(), kMaxWindow);
+    if (const RcvBudget* b = t.cfg->rcv_budget; b != nullptr) {
+      const int64_t floor = 4 * int64_t{t.rcv_mss};
+      w = static_cast<uint32_t>(std::min<int64_t>(w, std::max(b->credit(true), floor)));
+    }
     o.window = static_cast<uint16_t>(w);
     t.rcv_adv = max(t.rcv_adv, t.rcv_nxt + w);
   } else {
@@ -98,6 +124,7 @@ void finish_segment(Tcb<Buf>& t, OutSegment<Buf>& o, Ticks now) noexcept {
     o.window = static_cast<uint16_t>(w);
     t.rcv_adv = max(t.rcv_adv, t.rcv_nxt + (w << t.rcv_wscale));
   }
+  settle_rcv_commit(t);
   if (t.ts_ok) {
     // RFC 7323 §3.2: TSecr echoes TS.Recent when ACK is set, else 0.
     o.opts.has_timestamps = true;

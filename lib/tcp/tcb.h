@@ -46,6 +46,7 @@ struct Tcb {
   bool rescue_sent : 1 = false;    // RFC 6675 NextSeg (4): the rescue retransmission went out
   bool peer_fin : 1 = false;       // the peer's FIN was received in order
   bool fin_sent : 1 = false;       // our FIN went out (it is the last thing we send)
+  bool rcv_starved : 1 = false;    // the window could not open for want of receive memory
   uint16_t snd_mss = 536;          // effective send MSS (RFC 9293 §3.7.1), payload bytes
   uint16_t rcv_mss = 1460;         // the MSS we advertised
   SeqNum iss;
@@ -60,9 +61,10 @@ struct Tcb {
   // --- receive sequence variables
   SeqNum irs;
   SeqNum rcv_nxt;
-  SeqNum rcv_adv;         // right edge of the window we advertised (never moved left)
-  SeqNum last_ack_sent;   // RFC 7323 §4.3 Last.ACK.sent
-  uint32_t rcv_held = 0;  // bytes delivered to the application and not yet consumed
+  SeqNum rcv_adv;           // right edge of the window we advertised (never moved left)
+  SeqNum last_ack_sent;     // RFC 7323 §4.3 Last.ACK.sent
+  uint32_t rcv_held = 0;    // bytes delivered to the application and not yet consumed
+  uint32_t rcv_commit = 0;  // window offered and not yet filled, as charged to cfg->rcv_budget
   // --- RFC 7323 timestamps
   TsVal ts_recent;
   uint32_t ts_offset = 0;  // added to our clock for TSval (keyed per address pair)
@@ -84,6 +86,10 @@ struct Tcb {
   uint32_t rcv_space() const noexcept {
     const uint32_t used = rcv_held + ooo.bytes();
     return cfg->rcv_buf > used ? cfg->rcv_buf - used : 0;
+  }
+  // Holding little: may draw on the budget's reserve (RcvBudget::small).
+  bool holds_little(uint32_t small) const noexcept {
+    return rcv_held + ooo.bytes() + sndq.bytes() < small;
   }
   bool armed(TimerKind k) const noexcept { return (timers >> static_cast<int>(k)) & 1u; }
   // Bytes sent and not yet acknowledged, SYN and FIN included.

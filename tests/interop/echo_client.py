@@ -1,6 +1,10 @@
 """A kernel-socket client of tempo-echo, run inside the test namespace: sends random bytes on
 each of `--conns` connections at once, reads the echo back concurrently, and checks it by
-SHA-256. Prints one JSON line with what it saw. Exit 0 when every byte came back intact."""
+SHA-256. Prints one JSON line with what it saw. Exit 0 when every byte came back intact.
+
+With --abuse it is the abusive client instead: it sends as much as tempo takes on each
+connection and never reads, holding them open for --timeout seconds; it prints the bytes tempo
+took and exits 0 when every connection stayed up."""
 
 import argparse
 import hashlib
@@ -20,11 +24,16 @@ def main():
     ap.add_argument("--size", type=int, default=1000)
     ap.add_argument("--conns", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--abuse", action="store_true", help="send, never read, hold open")
+    ap.add_argument("--write", type=int, default=1 << 16,
+                    help="--abuse: bytes per send(), each its own segment (TCP_NODELAY)")
     a = ap.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, a.conns + 64), max(hard, a.conns + 64)))
     fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
+    if a.abuse:
+        return abuse(a, fam)
     sel = selectors.DefaultSelector()
     payload = os.urandom(a.size)
     want = hashlib.sha256(payload).hexdigest()
@@ -75,6 +84,34 @@ def main():
                       "received": sum(c["n"] for c in conns), "open_at_once": open_at_once,
                       "seconds": round(elapsed, 3), "errors": errors[:3]}))
     return 0 if all(ok) else 1
+
+
+def abuse(a, fam):
+    socks = []
+    for _ in range(a.conns):
+        s = socket.create_connection((a.addr, a.port), timeout=10)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.setblocking(False)
+        socks.append(s)
+    print(json.dumps({"abusers": len(socks)}), flush=True)
+    chunk = os.urandom(a.write)
+    sent = [0] * len(socks)
+    deadline = time.time() + a.timeout
+    errors = []
+    while time.time() < deadline:
+        progress = False
+        for i, s in enumerate(socks):
+            try:
+                sent[i] += s.send(chunk)
+                progress = True
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError as e:
+                errors.append(str(e))
+        if not progress:
+            time.sleep(0.2)
+    print(json.dumps({"abusers": len(socks), "taken": sum(sent), "errors": errors[:3]}))
+    return 0 if not errors else 1
 
 
 if __name__ == "__main__":

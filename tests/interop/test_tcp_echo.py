@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import unittest
 
 import harness
@@ -114,11 +115,90 @@ class TapTso(unittest.TestCase):
             self.assertRegex(csum, r"TcpInCsumErrors\s+0\s", csum)
 
 
+def abusers(ns, conns, write=1 << 16):
+    """echo_client.py --abuse in `ns`: `conns` connections that send and never read. Returns
+    the process once they are connected; kill it when done."""
+    p = subprocess.Popen(["ip", "netns", "exec", ns.name, "/usr/bin/python3", CLIENT, TEMPO_V4,
+                          "--abuse", "--conns", str(conns), "--write", str(write),
+                          "--timeout", "300"], stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    if not line.startswith("{"):
+        p.kill()
+        p.wait()
+        raise AssertionError(f"abusers did not connect: {line!r}")
+    return p
+
+
+class ReceiveMemory(unittest.TestCase):
+    """Issue 13 finding 1: received payload pins RX buffers; the windows tempo offers never add
+    up to more than its free buffers hold (tcp::RcvBudget), so senders are flow-controlled, not
+    dropped and left in RTO backoff; small segments are packed; connections that hold a lot
+    cannot take the reserve the others need. Each test failed before: 5 of 128 connections
+    completed in 90 s, none of 32 with 1023 mbufs, 0 bytes for legitimate clients beside
+    abusers."""
+
+    def check_flow_controlled(self, app):
+        rc, output = app.stop()
+        self.assertEqual(rc, 0, output)
+        c = harness.counters(output)
+        self.assertEqual(c.get("drop.tcp.data_no_mbuf", 0), 0, output)
+        return c
+
+    def test_128_connections_of_4_mib_with_the_default_mbufs(self):
+        with harness.tap_setup("rmem128") as (ns, app, iface):
+            ok, res, out = echo(ns, TEMPO_V4, 4 << 20, conns=128, timeout=120)
+            if not ok:
+                self.fail(out + app.stop()[1])
+            self.check_flow_controlled(app)
+
+    def test_32_connections_with_1023_mbufs_and_a_fresh_client_answered(self):
+        def small(cfg):
+            cfg["ports"][0]["mbufs"] = 1023
+        with harness.tap_setup("rmem32", changes=small) as (ns, app, iface):
+            ok, res, out = echo(ns, TEMPO_V4, 4 << 20, conns=32, timeout=60)
+            if not ok:
+                self.fail(out + app.stop()[1])
+            ok, res, out = echo(ns, TEMPO_V4, 1000, timeout=10)
+            if not ok:
+                self.fail(out + app.stop()[1])
+            self.assertLess(res["seconds"], 2, out)
+            c = self.check_flow_controlled(app)
+            # Windows were held for want of memory and reopened by window updates.
+            self.assertGreater(c.get("tcp.rcv_starved", 0), 0, c)
+            self.assertGreater(c.get("tcp.rcv_reopened", 0), 0, c)
+
+    def abused(self, n, write, expect_packed):
+        with harness.tap_setup("rmemab") as (ns, app, iface):
+            ns.sh("sysctl", "-qw", "net.ipv4.tcp_autocorking=0")  # a segment per send()
+            bad = abusers(ns, n, write)
+            try:
+                time.sleep(3)  # let them fill what tempo offers
+                ok, res, out = echo(ns, TEMPO_V4, 4 << 20, conns=4, timeout=30)
+                if not ok:
+                    self.fail(out + app.stop()[1])
+                ok, res, out = echo(ns, TEMPO_V4, 1000, timeout=10)
+                self.assertTrue(ok, out)
+                self.assertLess(res["seconds"], 2, out)
+            finally:
+                bad.kill()
+                bad.wait()
+                bad.stdout.close()
+            c = self.check_flow_controlled(app)
+            if expect_packed:
+                self.assertGreater(c.get("tcp.rx_packed", 0), 1000, c)
+
+    def test_32_clients_that_never_read_do_not_stall_the_others(self):
+        self.abused(32, 1 << 16, expect_packed=False)
+
+    def test_small_segments_are_packed(self):
+        self.abused(8, 16, expect_packed=True)
+
+
 class SmallMempool(unittest.TestCase):
     def test_exhausted_pool_degrades_service_and_loses_nothing(self):
-        """1023 mbufs per pool against 30 connections of 150 KB: received payload drains the RX
-        pool, tempo copies it out (or drops data but keeps ACKs) instead of starving reception,
-        every byte still comes back, and every mbuf is back in its pool at the end."""
+        """1023 mbufs per pool against 30 connections of 150 KB: windows close as received
+        payload fills the RX pool and reopen as it drains, every byte comes back, and every mbuf
+        is back in its pool at the end."""
         self.exhaust(tso=False)
 
     def test_exhausted_pool_with_tso(self):
@@ -138,10 +218,9 @@ class SmallMempool(unittest.TestCase):
             rc, output = app.stop()
             self.assertEqual(rc, 0, output)
             c = harness.counters(output)
-            self.assertGreater(c.get("tcp.rx_copied", 0) + c.get("drop.tcp.data_no_mbuf", 0), 0,
-                               output)
-            # Receive memory ran short, so windows were held shut, and it recovered.
-            self.assertGreaterEqual(c.get("rx_pressure_changes", 0), 2, output)
+            # Receive memory ran short, so windows were held shut, and reopened.
+            self.assertGreater(c.get("tcp.rcv_starved", 0), 0, output)
+            self.assertGreater(c.get("tcp.rcv_reopened", 0), 0, output)
             pools = dict(re.findall(r"port0\.(\w+)_pool_free: (\d+) of 1023", output))
             self.assertEqual(int(pools["tx"]), 1023, output)
             # The RX descriptors hold at most a quarter of the RX pool; nothing else may.

@@ -131,27 +131,52 @@ TEST_F(Data, Rfc9293_3_8_6_2_2_WindowUpdateAfterConsume) {
   EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(4000)}));
 }
 
-// Under receive-memory pressure the window stops opening but never shrinks (RFC 9293 §3.8.6):
-// consuming sends no update, later ACKs keep the old right edge; when memory recovers the next
-// consume opens it.
-TEST_F(Data, Rfc9293_3_8_6_MemoryPressureHoldsTheWindowWithoutShrinking) {
-  bool pressure = false;
+// Under the receive budget (RcvBudget) the window stops opening but never shrinks (RFC 9293
+// §3.8.6): consuming sends no update and marks the connection starved, later ACKs keep the old
+// right edge; when memory recovers the next consume opens it as far as the budget allows.
+TEST_F(Data, Rfc9293_3_8_6_ReceiveBudgetHoldsTheWindowWithoutShrinking) {
+  RcvBudget budget;
   cfg.rcv_buf = 4000;
-  cfg.rcv_pressure = &pressure;
+  cfg.rcv_budget = &budget;
   established_active();
+  EXPECT_EQ(budget.committed, 4000);  // the window the handshake offered
   in(S().seq(P).ack(L).win(10000).data(std::string(1000, 'a')));
   in(S().seq(P + 1000).ack(L).win(10000).data(std::string(1000, 'b')));
   EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(2000)}));
-  pressure = true;
+  EXPECT_EQ(budget.committed, 2000);  // what arrived is no longer owed
+  budget.limit = 2000;                // nothing more may be offered
   tcp::consume(tcb, 2000, now, sink);
   EXPECT_EQ(out(), V{});  // no window update while memory is short
+  EXPECT_TRUE(tcb.rcv_starved);
   in(S().seq(P + 2000).ack(L).win(10000).data(std::string(1000, 'c')));
   in(S().seq(P + 3000).ack(L).win(10000).data(std::string(1000, 'd')));
   // The edge stays at P + 4000 (advertised before): the window closes, it is not shrunk.
   EXPECT_EQ(out(), strs({S().seq(L).ack(P + 4000).win(0)}));
-  pressure = false;
+  EXPECT_EQ(budget.committed, 0);
+  budget.limit = 3000;  // memory freed, but not all of it
   tcp::consume(tcb, 2000, now, sink);
-  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 4000).win(4000)}));
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 4000).win(3000)}));
+  EXPECT_FALSE(tcb.rcv_starved);
+  EXPECT_EQ(budget.committed, 3000);
+}
+
+// A connection holding little (below RcvBudget::small) may take the reserve the busy ones
+// cannot: here the budget is spent, yet it reopens.
+TEST_F(Data, ReceiveBudgetReserveForConnectionsHoldingLittle) {
+  RcvBudget budget;
+  cfg.rcv_buf = 4000;
+  cfg.rcv_budget = &budget;
+  established_active();
+  in(S().seq(P).ack(L).win(10000).data(std::string(1000, 'a')));
+  in(S().seq(P + 1000).ack(L).win(10000).data(std::string(1000, 'b')));
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(2000)}));
+  budget.limit = budget.committed;  // spent
+  budget.reserve = 2000;
+  budget.small = 1000;  // 2000 held: too much for the reserve
+  tcp::consume(tcb, 0, now, sink);
+  EXPECT_EQ(out(), V{});
+  tcp::consume(tcb, 1500, now, sink);  // 500 held now
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(3500)}));
 }
 
 TEST_F(Data, SendQueueFullThenWritable) {
