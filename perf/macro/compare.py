@@ -13,6 +13,8 @@ Paths
   af_packet the kernel's TCP (kernel-peer) as the client of tempo-httpd on net_af_packet over a
             veth pair, against the same client and a kernel-peer server over a veth pair: the
             figure is the server's CPU per connection (the client is the limit of both)
+  af_xdp    the same on net_af_xdp over the same veth pair (veth's own XDP, the AF_XDP socket
+            in copy mode: the kernel still copies each frame, into the socket's umem)
   net_tap   the same client of tempo-echo / tempo-httpd on net_tap (a syscall and a signal per
             packet here: it says little about tempo's own cost), labelled as such
 
@@ -396,43 +398,55 @@ class Run:
         self.series.setdefault("memory", {})[
             "tempo_time_wait_entries" + ("_sized" if bound else "")] = entries
 
-    # --- the kernel as the client: af_packet and net_tap ----------------------------------
+    # --- the kernel as the client: af_packet, af_xdp and net_tap ---------------------------
 
-    def af_packet(self):
+    # The paths over harness.af_packet_setup's veth pair: the PMD tempo-httpd runs on, its
+    # drivers-config template, and the kernel's work for it outside the client process.
+    VETH_PATHS = {"af_packet": ("net_af_packet", "af_packet.yaml", "veth, AF_PACKET"),
+                  "af_xdp": ("net_af_xdp", "af_xdp.yaml", "veth, XDP, AF_XDP copy mode")}
+
+    def veth_path(self, path):
         a = self.a
+        pmd, config, kernel_work = self.VETH_PATHS[path]
         tempo_rate, kernel_rate, tempo_cpu, kernel_cpu = [], [], [], []
 
         def httpd(cfg):
-            cfg["eal"]["file_prefix"] = f"tempo-cmp-afp{self.tag}"
+            cfg["eal"]["file_prefix"] = f"tempo-cmp-{path}{self.tag}"
             cfg["app"] = {"httpd": {"port": 80, "response_bytes": 1024, "keepalive": False}}
 
         for _ in range(a.rounds):
-            with self.harness.af_packet_setup(f"cmpafp", app="tempo-httpd",
-                                              changes=httpd) as (ns, app, _):
+            with self.harness.af_packet_setup(f"cmp{path}", app="tempo-httpd", changes=httpd,
+                                              config=config) as (ns, app, _):
                 before = cpu_busy_s([1])
                 r = ns.sh("taskset", "-c", "1", self.peer, "short", "198.18.0.2", "80",
                           str(a.seconds), str(a.concurrency), timeout=a.seconds + 60)
                 cpu1 = cpu_busy_s([1]) - before
                 k = last_json(r.stdout)
                 _, sout = app.stop()
+            if not k["connections"]:
+                print(f"compare: {path}: no connection to tempo-httpd on {pmd} completed "
+                      f"({k['errors']} errors)", file=sys.stderr, flush=True)
             served = busy_s(self.harness, sout) + max(cpu1 - k["cpu_s"], 0)
             tempo_rate.append(k["conn_per_s"])
-            tempo_cpu.append(round(served * 1e6 / max(k["connections"], 1), 2))
+            if k["connections"]:
+                tempo_cpu.append(round(served * 1e6 / k["connections"], 2))
             with kernel_pair(self.peer, self.tag) as cli:
                 k, busy = kernel_client(self.peer, cli, "short", KERNEL_SRV, 80, a.seconds,
                                         a.concurrency)
             kernel_rate.append(k["conn_per_s"])
             kernel_cpu.append(round(max(busy - k["cpu_s"], 0) * 1e6 / max(k["connections"], 1),
                                     2))
-        in_path = ("kernel-peer short (cpu 1) -> veth -> tempo-httpd on net_af_packet (cpu 0) "
+        in_path = (f"kernel-peer short (cpu 1) -> veth -> tempo-httpd on {pmd} (cpu 0) "
                    "vs the same client -> veth -> kernel-peer http-server (cpu 0)")
-        self.figure("short", "af_packet", "rate", "conn/s", tempo_rate, kernel_rate, "higher",
+        self.figure("short", path, "rate", "conn/s", tempo_rate, kernel_rate, "higher",
                     None, in_path + "; the client is the limit of both")
-        self.figure("short", "af_packet", "server_cpu", "CPU-us/conn", tempo_cpu, kernel_cpu,
+        if not tempo_cpu:
+            return  # no CPU per connection without a connection (said above)
+        self.figure("short", path, "server_cpu", "CPU-us/conn", tempo_cpu, kernel_cpu,
                     "lower", 0.1,
                     "everything but the client process: tempo's busy cycles plus the kernel "
-                    "work on cpu 1 outside the client (veth, AF_PACKET); the kernel's both CPUs "
-                    "minus the client's own user+system time")
+                    f"work on cpu 1 outside the client ({kernel_work}); the kernel's both "
+                    "CPUs minus the client's own user+system time")
 
     def net_tap(self):
         a = self.a
@@ -573,7 +587,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(SRC, "build"))
     ap.add_argument("--out", default=os.path.join(SRC, "perf", "results"),
                     help="where <date>.json and <date>.png go")
-    ap.add_argument("--paths", default="t2t,af_packet,net_tap")
+    ap.add_argument("--paths", default="t2t,af_packet,af_xdp,net_tap")
     ap.add_argument("--workloads", default="short,keepalive,bulk,latency,memory,client_close",
                     help="the t2t workloads to run")
     ap.add_argument("--rounds", type=int, default=3)
@@ -619,8 +633,9 @@ def main():
             run.t2t_memory()
         if "client_close" in workloads:
             run.t2t_client_close()
-    if "af_packet" in paths:
-        run.af_packet()
+    for path in Run.VETH_PATHS:
+        if path in paths:
+            run.veth_path(path)
     if "net_tap" in paths:
         run.net_tap()
     base = run.write(started)

@@ -1,8 +1,8 @@
 """Interop test harness: tempo in a private network namespace, the Linux kernel as the peer.
 
 Every test makes its own namespace (named tempo-<test>-<pid>), starts a tempo app inside it
-on a net_tap or af_packet port, gives the kernel's side an address from 198.18.0.0/15 (and
-2001:db8::/64 for IPv6), and removes the namespace when it ends, also when it fails
+on a net_tap, af_packet or af_xdp port, gives the kernel's side an address from 198.18.0.0/15
+(and 2001:db8::/64 for IPv6), and removes the namespace when it ends, also when it fails
 (DESIGN.md "Test network"). Nothing is routed out.
 
 Privileged: outside CI a non-root run skips with exit code 77 (meson's "skipped"); under CI a
@@ -210,9 +210,11 @@ def tap_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=lambda
 
 
 @contextlib.contextmanager
-def af_packet_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=lambda ns: None):
-    """A namespace with a veth pair: the kernel owns veth-k, tempo drives veth-t by AF_PACKET.
-    `before_app(ns)` runs once the kernel's side is addressed and up, before tempo starts."""
+def af_packet_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=lambda ns: None,
+                    config="af_packet.yaml"):
+    """A namespace with a veth pair: the kernel owns veth-k, tempo drives veth-t by AF_PACKET
+    (or by AF_XDP with config="af_xdp.yaml": af_xdp_setup). `before_app(ns)` runs once the
+    kernel's side is addressed and up, before tempo starts."""
     with Namespace(tag) as ns:
         ns.sh("ip", "link", "add", "veth-k", "type", "veth", "peer", "name", "veth-t")
         ns.sh("sysctl", "-qw", "net.ipv6.conf.veth-t.disable_ipv6=1")
@@ -225,7 +227,7 @@ def af_packet_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=
         ns.sh("ip", "link", "set", "veth-k", "up")
         ns.sh("ip", "link", "set", "veth-t", "up")
         before_app(ns)
-        path = write_config("af_packet.yaml", ns, changes)
+        path = write_config(config, ns, changes)
         proc = None
         try:
             proc = App(ns, app, path)
@@ -234,6 +236,11 @@ def af_packet_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=
             if proc is not None:
                 proc.close()
             os.unlink(path)
+
+
+def af_xdp_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=lambda ns: None):
+    """af_packet_setup's veth pair with tempo on net_af_xdp (drivers-config/af_xdp.yaml)."""
+    return af_packet_setup(tag, app, changes, before_app, config="af_xdp.yaml")
 
 
 def http_clients(ns, addr, count, port=80, source_port=0, timeout=600):

@@ -1,6 +1,6 @@
 """perf/macro/compare.py in its smoke mode (one short round of everything): every figure of
-every path (tempo-to-tempo, af_packet, net_tap) is measured on both sides, the JSON and the PNG
-plot are written, the table is printed, and no namespace is left behind. The figures are not
+every path (tempo-to-tempo, af_packet, af_xdp, net_tap) is measured on both sides, the JSON and
+the PNG plot are written, the table is printed, and no namespace is left behind. The figures are not
 judged here (CI machines are shared and noisy); this checks that the command the README names
 works, and that tempo completes the client-closes-first run without a failed connection."""
 
@@ -19,7 +19,8 @@ FIGURES = [("short", "t2t", "rate"), ("short", "t2t", "cpu"), ("keepalive", "t2t
            ("memory", "t2t", "per_established_conn"), ("memory", "t2t", "per_time_wait_entry"),
            ("memory", "t2t", "per_time_wait_entry_sized_bound"),
            ("client_close", "t2t", "last_second"), ("short", "af_packet", "rate"),
-           ("short", "af_packet", "server_cpu"), ("short", "net_tap", "rate")]
+           ("short", "af_packet", "server_cpu"), ("short", "af_xdp", "rate"),
+           ("short", "af_xdp", "server_cpu"), ("short", "net_tap", "rate")]
 
 
 class Compare(unittest.TestCase):

@@ -1,5 +1,6 @@
 """ARP, neighbour discovery and ICMP/ICMPv6 echo: tempo-echo answers the Linux kernel, over
-net_tap and over af_packet on a veth pair; malformed packets are counted and dropped."""
+net_tap and over af_packet and af_xdp on a veth pair; malformed packets are counted and
+dropped."""
 
 import re
 import unittest
@@ -15,7 +16,7 @@ def ping_ok(ns, addr, v6=False, count=3):
 
 
 class L2L3Mixin:
-    setup = None  # harness.tap_setup or harness.af_packet_setup
+    setup = None  # harness.tap_setup, harness.af_packet_setup or harness.af_xdp_setup
 
     def test_arp_ping_ping6(self):
         with type(self).setup(self.tag) as (ns, app, iface):
@@ -179,6 +180,11 @@ class FaultInjectionTest(unittest.TestCase):
 class AfPacketTest(L2L3Mixin, unittest.TestCase):
     setup = staticmethod(harness.af_packet_setup)
     tag = "afp"
+
+
+class AfXdpTest(L2L3Mixin, unittest.TestCase):
+    setup = staticmethod(harness.af_xdp_setup)
+    tag = "afxdp"
 
 
 if __name__ == "__main__":
