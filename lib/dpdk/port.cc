@@ -103,6 +103,10 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
     conf.txmode.offloads |= kTxCksum;
     port.tx_ip_cksum = port.tx_tcp_cksum = true;
   }
+  if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0) {
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    port.tx_multi_seg = true;
+  }
   constexpr uint64_t kTso = RTE_ETH_TX_OFFLOAD_TCP_TSO | RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
   if (port.tx_tcp_cksum && spec.tso && (info.tx_offload_capa & kTso) == kTso) {
     conf.txmode.offloads |= kTso;

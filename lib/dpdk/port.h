@@ -39,7 +39,10 @@ struct Port {
   bool tx_ip_cksum = false;    // RTE_ETH_TX_OFFLOAD_IPV4_CKSUM in use
   bool tx_tcp_cksum = false;   // RTE_ETH_TX_OFFLOAD_TCP_CKSUM in use
   bool tx_tso = false;         // RTE_ETH_TX_OFFLOAD_TCP_TSO (with MULTI_SEGS) in use
-  bool rx_cksum = false;       // RTE_ETH_RX_OFFLOAD_{IPV4,TCP}_CKSUM in use
+  // RTE_ETH_TX_OFFLOAD_MULTI_SEGS: the PMD sends mbuf chains. net_af_xdp (22.11) does not: it
+  // reads pkt_len bytes from the first segment.
+  bool tx_multi_seg = false;
+  bool rx_cksum = false;  // RTE_ETH_RX_OFFLOAD_{IPV4,TCP}_CKSUM in use
   // Two pools, so that receiving never waits on memory that only receiving can free: RX
   // descriptors refill from `rx_pool`; everything tempo allocates (headers, copies, replies)
   // comes from `pool`. Received payload held by connections drains `rx_pool`; the Worker then

@@ -69,6 +69,9 @@ struct Interface {
   uint16_t mtu = 1500;
   bool tx_tcp_cksum = false;  // the port computes TCP checksums (RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
   bool tx_tso = false;        // RTE_ETH_TX_OFFLOAD_TCP_TSO in use
+  // The port sends mbuf chains (RTE_ETH_TX_OFFLOAD_MULTI_SEGS); without, every payload is
+  // copied into the frame's one mbuf (net_af_xdp in DPDK 22.11).
+  bool tx_multi_seg = true;
   // net_tap (DPDK 22.11), whose offloads are software in the PMD, with three defects tempo
   // works around: it sums each segment of a chain on its own, wrong after an odd-length one
   // (checksum offload for single segments only, TSO for even-length pieces only); its GSO has

@@ -181,6 +181,7 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
       iface.mtu = static_cast<uint16_t>(pc.mtu);
       iface.tx_tcp_cksum = port.tx_tcp_cksum;
       iface.tx_tso = port.tx_tso;
+      iface.tx_multi_seg = port.tx_multi_seg;
       iface.tap_offloads = port.driver == "net_tap";
       if (port.rss && port.queues > 1) {
         iface.rss.emplace(flow::kSymmetricRssKey, port.reta);

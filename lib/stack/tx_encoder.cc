@@ -195,7 +195,7 @@ TxEncoder::Frames TxEncoder::encode(const Interface& i, const TxFlow& flow,
   const size_t l3 = flow.v6 ? wire::Ipv6View::kHeaderLen : wire::Ipv4View::kMinHeaderLen;
   const size_t l4 = wire::TcpView::kMinHeaderLen + wire::tcp_options_length(seg.opts);
   const size_t hdr = wire::EthView::kHeaderLen + l3 + l4;
-  const bool copy = seg.len <= kCopyBelow;
+  const bool copy = seg.len <= kCopyBelow || !i.tx_multi_seg;
   rte_mbuf* m = alloc_frame(i.pool, static_cast<uint16_t>(hdr + (copy ? seg.len : 0)));
   if (m == nullptr) [[unlikely]] {
     counters_.drop_no_mbuf++;

@@ -54,7 +54,8 @@ struct TxFlow {
 class TxEncoder {
  public:
   // Payloads up to this size are copied into the header mbuf; larger ones are attached by
-  // reference, which costs an mbuf but no copy.
+  // reference, which costs an mbuf but no copy (on a port that sends chains: Interface::
+  // tx_multi_seg; elsewhere all are copied).
   static constexpr uint32_t kCopyBelow = 256;
   // TSO frames: segments of at least this much payload merge; a frame holds at most
   // kTsoMaxPayload bytes (the IPv4 total length, less headers) in at most kTsoMaxSegs mbufs.
