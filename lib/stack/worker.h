@@ -417,6 +417,8 @@ class Worker {
   // where the unprocessed part begins: reopen_windows() sends their window updates.
   std::vector<uint32_t> starved_;
   size_t starved_head_ = 0;
+  static constexpr Ticks kReopenInterval = Ticks::from_us(10);
+  Ticks next_reopen_{};
   // The pools' free counts (rte_mempool_avail_count walks the per-lcore caches: once per
   // burst, not per packet): Port::rx_low and tx_low, and the receive budget's limit.
   void sample_pools(Port& p) noexcept;

@@ -570,19 +570,25 @@ void Worker::sample_pools(Port& p) noexcept {
     counters_.rx_pressure_changes++;
   }
 }
-// Window updates for the connections the budget held shut, oldest first, while it has room
-// for them (RFC 9293 §3.8.6.2.2: the update the peer would otherwise learn from a zero-window
-// probe, after its persist timer backed off). One pass over the list as it stood: a connection
+// Window updates for the connections the budget held shut, oldest first, as far as the budget
+// has room for each (RFC 9293 §3.8.6.2.2: the update the peer would otherwise learn from a
+// zero-window probe, after its persist timer backed off). At most kBurst a turn; a connection
 // still short goes back on at the end.
 void Worker::reopen_windows() noexcept {
   const int64_t step = cfgs_[0].mss;
-  for (size_t end = starved_.size(); starved_head_ < end;) {
-    if (rcv_budget_.credit(false) < step) {
-      break;
-    }
-    Conn& c = conns_[starved_[starved_head_++]];
+  if (rcv_budget_.credit(true) < step) {
+    return;  // no room even for a connection holding little
+  }
+  for (size_t end = std::min(starved_.size(), starved_head_ + kBurst); starved_head_ < end;) {
+    const uint32_t slot = starved_[starved_head_++];
+    Conn& c = conns_[slot];
     c.starved_listed = false;
     if (!c.in_use || c.dead || c.in_core || !c.tcb.rcv_starved) {
+      continue;
+    }
+    if (rcv_budget_.credit(c.tcb.holds_little(rcv_budget_.small)) < step) {
+      c.starved_listed = true;  // still no room for this one: to the back
+      starved_.push_back(slot);
       continue;
     }
     const tcp::SeqNum before = c.tcb.rcv_adv;
@@ -594,9 +600,11 @@ void Worker::reopen_windows() noexcept {
   if (starved_head_ == starved_.size()) {
     starved_.clear();
     starved_head_ = 0;
+  } else if (starved_head_ > 4096 && starved_head_ * 2 > starved_.size()) {
+    starved_.erase(starved_.begin(), starved_.begin() + static_cast<ptrdiff_t>(starved_head_));
+    starved_head_ = 0;
   }
 }
-
 bool Worker::pack_payload(Port& p, std::span<const std::byte> payload, MbufBuf& out) noexcept {
   const auto len = static_cast<uint16_t>(payload.size());
   if (p.rx_pack == nullptr || rte_pktmbuf_tailroom(p.rx_pack) < len) {
