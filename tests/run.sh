@@ -64,6 +64,7 @@ if [ $quick -eq 0 ]; then
   step "ASan+UBSan tests"
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+  export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp:print_suppressions=0}
   run_suite build-asan || failed=1
 
   step "fuzz (clang, libFuzzer, ${fuzz_seconds}s per target)"

@@ -1,7 +1,9 @@
 #include "dpdk/port.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -130,11 +132,18 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
 
   const int socket = rte_eth_dev_socket_id(port.port_id);
   const uint32_t n_mbufs = spec.mbufs_per_queue * spec.queues;
-  for (auto [pool, kind] : {std::pair{&port.rx_pool, "rx"}, std::pair{&port.pool, "tx"}}) {
+  // tempo takes received frames in one mbuf (a chain is counted and dropped): past a 1500-byte
+  // MTU, RX buffers grow to hold a whole frame (Ethernet header, a VLAN tag, the CRC).
+  // Everything tempo builds chains, so the TX pool keeps the default size.
+  const auto rx_buf = static_cast<uint16_t>(std::max<uint32_t>(
+      RTE_MBUF_DEFAULT_BUF_SIZE,
+      RTE_PKTMBUF_HEADROOM + spec.mtu + RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN));
+  for (auto [pool, kind, buf] :
+       {std::tuple{&port.rx_pool, "rx", rx_buf},
+        std::tuple{&port.pool, "tx", uint16_t{RTE_MBUF_DEFAULT_BUF_SIZE}}}) {
     char pool_name[RTE_MEMPOOL_NAMESIZE];
     std::snprintf(pool_name, sizeof(pool_name), "tempo_%s%d", kind, index);
-    *pool = rte_pktmbuf_pool_create(pool_name, n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                    socket < 0 ? 0 : socket);
+    *pool = rte_pktmbuf_pool_create(pool_name, n_mbufs, 256, 0, buf, socket < 0 ? 0 : socket);
     if (*pool == nullptr) {
       return fail("port " + spec.device + ": " + kind + " mbuf pool of " + std::to_string(n_mbufs) +
                   " mbufs: " + rte_strerror(rte_errno) +

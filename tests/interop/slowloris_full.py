@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 """The full-size slowloris run of issue 13 (finding 3), not part of CI: 4 x 16,400 connections
 (from four kernel addresses, one byte of the head every 10 s each, one process per address:
 one process may hold 20,000 descriptors here) against tempo-httpd on net_tap, more than the
