@@ -47,6 +47,7 @@ struct Conn {
   bool embryonic = false;       // counted in its listener's backlog (SYN-RECEIVED)
   bool orphan = false;          // counted in the Worker's orphans (closed, still finishing)
   bool starved_listed = false;  // this slot is on the Worker's starved_ list (its window)
+  bool charged_listed = false;  // ... on its charged_ list (its window counts in the budget)
   uint16_t listener = 0;        // index of the Worker's listener that made it (when passive)
   // Queued application calls (see the file comment).
   uint8_t pending_sends = 0;

@@ -103,6 +103,9 @@ uint32_t Worker::poll(Ticks now) noexcept {
   if (poll_hook_ != nullptr) {
     poll_hook_(*this, poll_hook_ctx_);
   }
+  if (charged_head_ < charged_.size()) {
+    release_dormant();
+  }
   if (starved_head_ < starved_.size() && now_ >= next_reopen_) [[unlikely]] {
     // Windows wait for memory: see whether it freed (nothing may arrive to tell).
     next_reopen_ = now_ + kReopenInterval;

@@ -419,6 +419,13 @@ class Worker {
   size_t starved_head_ = 0;
   static constexpr Ticks kReopenInterval = Ticks::from_us(10);
   Ticks next_reopen_{};
+  // Connections whose open window is charged to the budget, visited a few a turn: one that
+  // received no data for kDormantAfter stops being charged (Tcb::rcv_dormant), so idle
+  // connections' windows do not hold the budget.
+  std::vector<uint32_t> charged_;
+  size_t charged_head_ = 0;
+  static constexpr Ticks kDormantAfter = Ticks::from_ms(200);
+  void release_dormant() noexcept;
   // The pools' free counts (rte_mempool_avail_count walks the per-lcore caches: once per
   // burst, not per packet): Port::rx_low and tx_low, and the receive budget's limit.
   void sample_pools(Port& p) noexcept;

@@ -330,6 +330,10 @@ void Worker::finish(Conn& c) noexcept {
     return;
   }
   tcp::detail::settle_rcv_commit(c.tcb);
+  if (c.tcb.rcv_commit > 0 && !c.charged_listed) {
+    c.charged_listed = true;
+    charged_.push_back(static_cast<uint32_t>(&c - conns_.data()));
+  }
   if (c.tcb.rcv_starved && !c.starved_listed) [[unlikely]] {
     c.starved_listed = true;
     starved_.push_back(static_cast<uint32_t>(&c - conns_.data()));
@@ -603,6 +607,28 @@ void Worker::reopen_windows() noexcept {
   } else if (starved_head_ > 4096 && starved_head_ * 2 > starved_.size()) {
     starved_.erase(starved_.begin(), starved_.begin() + static_cast<ptrdiff_t>(starved_head_));
     starved_head_ = 0;
+  }
+}
+void Worker::release_dormant() noexcept {
+  for (int i = 0; i < 4 && charged_head_ < charged_.size(); ++i) {
+    const uint32_t slot = charged_[charged_head_++];
+    Conn& c = conns_[slot];
+    if (c.in_use && !c.dead && c.tcb.rcv_commit > 0) {
+      if (now_ - c.tcb.rcv_data_at < kDormantAfter) {
+        charged_.push_back(slot);  // still in use: look again later
+        continue;
+      }
+      c.tcb.rcv_dormant = true;
+      tcp::detail::settle_rcv_commit(c.tcb);
+    }
+    c.charged_listed = false;
+  }
+  if (charged_head_ == charged_.size()) {
+    charged_.clear();
+    charged_head_ = 0;
+  } else if (charged_head_ > 4096 && charged_head_ * 2 > charged_.size()) {
+    charged_.erase(charged_.begin(), charged_.begin() + static_cast<ptrdiff_t>(charged_head_));
+    charged_head_ = 0;
   }
 }
 bool Worker::pack_payload(Port& p, std::span<const std::byte> payload, MbufBuf& out) noexcept {

@@ -97,10 +97,12 @@ void input_syn_sent(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexc
     ++c.drop_syn_sent_no_syn;
     return;
   }
-  // fourth: SYN.
+  // fourth: SYN. The window our SYN offered was relative to what we did not know yet: the
+  // peer reads it from IRS+1, and it may not shrink (RFC 9293 §3.8.6).
+  const uint32_t offered = distance(t.rcv_nxt, t.rcv_adv);
   t.irs = seg.seq;
   t.rcv_nxt = seg.seq + 1;
-  t.rcv_adv = t.rcv_nxt;
+  t.rcv_adv = t.rcv_nxt + offered;
   negotiate(t, seg, now);
   if (ack) {
     // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to ESTABLISHED,
@@ -256,6 +258,8 @@ bool process_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off
   if (len == 0) {
     return seq == t.rcv_nxt;
   }
+  t.rcv_data_at = now;  // the window is in use: charged to the receive budget again
+  t.rcv_dormant = false;
   if (seq != t.rcv_nxt) {
     // Beyond RCV.NXT: hold it (RFC 9293 §3.10.7.4), and ACK at once so the sender sees the
     // hole (RFC 5681 §4.2) and our SACK blocks (RFC 2018 §4).

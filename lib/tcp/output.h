@@ -89,13 +89,17 @@ SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
 }
 
 // Charges the window now offered and not yet filled to the receive budget (RcvBudget): after
-// every change of rcv_adv or rcv_nxt, and with `gone` when the Tcb is let go.
+// every change of rcv_adv or rcv_nxt, and with `gone` when the Tcb is let go. A dormant
+// connection (no data yet, or none for a while: the Worker decides) is not charged: windows
+// nobody sends into must not shut out the ones in use. Its data, when it comes, is charged
+// from then on.
 template <Buffer Buf>
 void settle_rcv_commit(Tcb<Buf>& t, bool gone = false) noexcept {
   if (t.cfg == nullptr || t.cfg->rcv_budget == nullptr) {
     return;
   }
-  const uint32_t open = !gone && t.rcv_adv > t.rcv_nxt ? distance(t.rcv_nxt, t.rcv_adv) : 0;
+  const uint32_t open =
+      !gone && !t.rcv_dormant && t.rcv_adv > t.rcv_nxt ? distance(t.rcv_nxt, t.rcv_adv) : 0;
   t.cfg->rcv_budget->committed += static_cast<int64_t>(open) - t.rcv_commit;
   t.rcv_commit = open;
 }

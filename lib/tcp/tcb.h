@@ -47,8 +47,10 @@ struct Tcb {
   bool peer_fin : 1 = false;       // the peer's FIN was received in order
   bool fin_sent : 1 = false;       // our FIN went out (it is the last thing we send)
   bool rcv_starved : 1 = false;    // the window could not open for want of receive memory
-  uint16_t snd_mss = 536;          // effective send MSS (RFC 9293 §3.7.1), payload bytes
-  uint16_t rcv_mss = 1460;         // the MSS we advertised
+  // No data for a while (or none yet): the open window is not charged to the receive budget.
+  bool rcv_dormant : 1 = true;
+  uint16_t snd_mss = 536;   // effective send MSS (RFC 9293 §3.7.1), payload bytes
+  uint16_t rcv_mss = 1460;  // the MSS we advertised
   SeqNum iss;
   SeqNum snd_una;
   SeqNum snd_nxt;
@@ -70,7 +72,8 @@ struct Tcb {
   uint32_t ts_offset = 0;  // added to our clock for TSval (keyed per address pair)
   Ticks ts_recent_age{};   // when ts_recent was last updated
   // --- timing
-  Ticks last_rcv{};  // last segment from the peer (keepalive idle)
+  Ticks last_rcv{};     // last segment from the peer (keepalive idle)
+  Ticks rcv_data_at{};  // last data from the peer (RcvBudget: dormant after a while)
   Ticks rtt_start{};
   SeqNum rtt_seq;   // the segment being timed ends here
   SeqNum high_rxt;  // RFC 6675 HighRxt + 1: retransmitted in this recovery below here

@@ -139,7 +139,7 @@ TEST_F(Data, Rfc9293_3_8_6_ReceiveBudgetHoldsTheWindowWithoutShrinking) {
   cfg.rcv_buf = 4000;
   cfg.rcv_budget = &budget;
   established_active();
-  EXPECT_EQ(budget.committed, 4000);  // the window the handshake offered
+  EXPECT_EQ(budget.committed, 0);  // no data yet: the window is not charged (rcv_dormant)
   in(S().seq(P).ack(L).win(10000).data(std::string(1000, 'a')));
   in(S().seq(P + 1000).ack(L).win(10000).data(std::string(1000, 'b')));
   EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(2000)}));

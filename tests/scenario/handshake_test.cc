@@ -27,6 +27,20 @@ TEST_F(Handshake, Rfc9293_3_10_7_3_SynAckEstablishes) {
   EXPECT_FALSE(timer(TimerKind::kRetransmit).has_value());
 }
 
+// The window a SYN offers holds once the peer's ISN is known (RFC 9293 §3.8.6: never shrink),
+// even when the receive budget has nothing more to give: the handshake's ACK offers what the
+// SYN did (4 segments, RcvBudget's floor), not a zero window.
+TEST_F(Handshake, Rfc9293_3_8_6_SynWindowHoldsUnderASpentReceiveBudget) {
+  RcvBudget budget;
+  budget.limit = 0;
+  cfg.rcv_budget = &budget;
+  syn_sent();
+  EXPECT_EQ(out(), strs({S().seq(kIss).flags(kSyn).win(4 * 1460).mss(1460)}));
+  in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(8000).mss(1000));
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).win(4 * 1460)}));
+  EXPECT_TRUE(tcb.rcv_starved);
+}
+
 TEST_F(Handshake, Rfc9293_3_10_7_2_PassiveOpenAnswersSynAck) {
   syn_received();
   EXPECT_EQ(out(), strs({S().seq(kIss).ack(P).flags(kSyn).win(W).mss(1460)}));
