@@ -66,8 +66,9 @@ inline uint8_t wscale_for(uint32_t rcv_buf) noexcept {
 
 // The right edge to advertise: RFC 9293 §3.8.6.2.2 receiver SWS avoidance (move the edge only
 // by at least min(RCV.BUFF / 2, MSS)) and §3.8.6 (never shrink the window). The receive budget
-// (RcvBudget) bounds how far it moves; when it allows less than that step the edge stays and
-// the connection is marked rcv_starved, for the Worker to reopen it when memory frees.
+// (RcvBudget) bounds how far it moves; when it allows less than that step the edge stays, and
+// a connection left with less than two segments open is marked rcv_starved, for the Worker to
+// reopen it when memory frees.
 template <Buffer Buf>
 SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
   const SeqNum held = max(t.rcv_adv, t.rcv_nxt);
@@ -80,8 +81,14 @@ SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
     const int64_t credit = b->credit(t.holds_little(b->small));
     if (credit < static_cast<int64_t>(distance(held, fresh))) {
       const SeqNum capped = held + static_cast<uint32_t>(std::max<int64_t>(credit, 0));
-      t.rcv_starved = capped <= t.rcv_adv || distance(t.rcv_adv, capped) < step;
-      return t.rcv_starved ? held : capped;
+      if (capped > t.rcv_adv && distance(t.rcv_adv, capped) >= step) {
+        t.rcv_starved = false;
+        return capped;
+      }
+      // Held. Only a window nearly shut needs the Worker's update later: with two segments
+      // still open the peer sends, and its data brings the next look.
+      t.rcv_starved = distance(t.rcv_nxt, held) < 2 * uint32_t{t.rcv_mss};
+      return held;
     }
   }
   t.rcv_starved = false;
