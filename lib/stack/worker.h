@@ -426,6 +426,7 @@ class Worker {
   size_t charged_head_ = 0;
   static constexpr Ticks kDormantAfter = Ticks::from_ms(200);
   void release_dormant() noexcept;
+  static void compact_fifo(std::vector<uint32_t>& fifo, size_t& head) noexcept;
   // The pools' free counts (rte_mempool_avail_count walks the per-lcore caches: once per
   // burst, not per packet): Port::rx_low and tx_low, and the receive budget's limit.
   void sample_pools(Port& p) noexcept;

@@ -601,12 +601,16 @@ void Worker::reopen_windows() noexcept {
       counters_.tcp_rcv_reopened++;
     }
   }
-  if (starved_head_ == starved_.size()) {
-    starved_.clear();
-    starved_head_ = 0;
-  } else if (starved_head_ > 4096 && starved_head_ * 2 > starved_.size()) {
-    starved_.erase(starved_.begin(), starved_.begin() + static_cast<ptrdiff_t>(starved_head_));
-    starved_head_ = 0;
+  compact_fifo(starved_, starved_head_);
+}
+// Gives back the popped front of a slot FIFO (starved_, charged_) once it is most of it.
+void Worker::compact_fifo(std::vector<uint32_t>& fifo, size_t& head) noexcept {
+  if (head == fifo.size()) {
+    fifo.clear();
+    head = 0;
+  } else if (head > 4096 && head * 2 > fifo.size()) {
+    fifo.erase(fifo.begin(), fifo.begin() + static_cast<ptrdiff_t>(head));
+    head = 0;
   }
 }
 void Worker::release_dormant() noexcept {
@@ -623,13 +627,7 @@ void Worker::release_dormant() noexcept {
     }
     c.charged_listed = false;
   }
-  if (charged_head_ == charged_.size()) {
-    charged_.clear();
-    charged_head_ = 0;
-  } else if (charged_head_ > 4096 && charged_head_ * 2 > charged_.size()) {
-    charged_.erase(charged_.begin(), charged_.begin() + static_cast<ptrdiff_t>(charged_head_));
-    charged_head_ = 0;
-  }
+  compact_fifo(charged_, charged_head_);
 }
 bool Worker::pack_payload(Port& p, std::span<const std::byte> payload, MbufBuf& out) noexcept {
   const auto len = static_cast<uint16_t>(payload.size());
