@@ -410,7 +410,7 @@ class Worker {
   const tcp::Config& cfg_for(bool v6, const ConnOptions& o) const noexcept;
   bool default_keepalive_ = false;
   // The receive memory every connection's window draws on (tcp::RcvBudget): its limit follows
-  // the RX pools' free buffers, sampled per burst (sample_rcv_budget).
+  // the RX pools' free buffers, sampled per burst (sample_pools).
   tcp::RcvBudget rcv_budget_;
   bool rcv_pressure_ = false;  // some port's RX pool is nearly empty: payload is copied out
   // Connections whose window the budget held shut, oldest first (Conn::starved_listed), and

@@ -14,8 +14,9 @@ class ChunkPool;  // send_queue.h
 // may arrive and must then be held; so the core charges each connection's offered, not yet
 // filled window (Tcb::rcv_commit, settle_rcv_commit in output.h) against `limit`, which the
 // Worker sets from its free RX buffers. Windows open only as far as the budget allows, so the
-// windows offered never add up to more than the buffers can hold, and a peer that sends what
-// it was offered is never dropped: it is flow-controlled instead (issue 13).
+// windows in use never add up to more than the buffers can hold, and a peer that sends what
+// it was offered is flow-controlled, not dropped (issue 13). A dormant connection (no data
+// for a while, Tcb::rcv_dormant) is not charged.
 struct RcvBudget {
   int64_t limit = INT64_MAX / 4;  // bytes all open windows may still bring in
   int64_t committed = 0;          // the sum of every connection's rcv_commit

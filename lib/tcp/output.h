@@ -75,6 +75,7 @@ SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
   SeqNum fresh = t.rcv_nxt + t.rcv_space();
   const uint32_t step = std::min<uint32_t>(t.cfg->rcv_buf / 2, t.rcv_mss);
   if (fresh <= t.rcv_adv || distance(t.rcv_adv, fresh) < step) {
+    t.rcv_starved = false;  // held by the connection's own buffer: consume() reopens it
     return held;
   }
   if (const RcvBudget* b = t.cfg->rcv_budget; b != nullptr) {
