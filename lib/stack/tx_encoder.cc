@@ -50,6 +50,27 @@ bool TxEncoder::attach_payload(const Interface& i, rte_mbuf* m,
   return true;
 }
 
+// The mbufs attach_payload() chains for `seg`: one per source segment its bytes touch (a
+// reference may span several segments of a chained buffer), so a frame's bound on mbufs
+// (kTsoMaxSegs) counts what it really holds.
+uint32_t TxEncoder::payload_pieces(const tcp::OutSegment<MbufBuf>& seg) noexcept {
+  uint32_t n = 0;
+  for (const auto& ref : seg.payload()) {
+    uint32_t want_off = ref.buf->offset() + ref.off;
+    uint32_t want_len = ref.len;
+    for (const rte_mbuf* s = ref.buf->mbuf(); s != nullptr && want_len > 0; s = s->next) {
+      if (want_off >= s->data_len) {
+        want_off -= s->data_len;
+        continue;
+      }
+      want_len -= std::min<uint32_t>(want_len, s->data_len - want_off);
+      want_off = 0;
+      ++n;
+    }
+  }
+  return n;
+}
+
 // May `seg` ride in a TSO frame on this port? Data only (ACK, maybe PSH), full-sized enough
 // to be worth it; on net_tap IPv4 only and with even-length pieces (its software GSO sums each
 // piece on its own, like the DPDK checksum bug in stack/cksum.h).
@@ -76,7 +97,7 @@ bool TxEncoder::tso_extend(const Interface& i, const TxFlow& flow,
   TsoFrame& f = tso_;
   if (f.m == nullptr || f.id != flow.id || f.last || seg.seq.raw() != f.next_seq ||
       seg.len > f.seg_size || f.payload + seg.len > kTsoMaxPayload ||
-      f.m->nb_segs + seg.payload().size() > kTsoMaxSegs || !tso_fits(i, flow, seg)) {
+      f.m->nb_segs + payload_pieces(seg) > kTsoMaxSegs || !tso_fits(i, flow, seg)) {
     return false;
   }
   std::array<std::byte, 40> opts{};

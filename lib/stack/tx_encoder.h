@@ -114,6 +114,7 @@ class TxEncoder {
 
   bool attach_payload(const Interface& i, rte_mbuf* m,
                       const tcp::OutSegment<MbufBuf>& seg) noexcept;
+  static uint32_t payload_pieces(const tcp::OutSegment<MbufBuf>& seg) noexcept;
   static bool tso_fits(const Interface& i, const TxFlow& f,
                        const tcp::OutSegment<MbufBuf>& seg) noexcept;
   bool tso_extend(const Interface& i, const TxFlow& f,

@@ -47,15 +47,14 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
     : index_(index), now_(start), wheel_(start) {
   ports_.reserve(ifaces.size());
   for (const Interface& i : ifaces) {
-    Port& p = ports_.emplace_back(counters_);
-    p.iface = i;
+    Port& p = ports_.emplace_back(i, counters_);
     // Each worker and port draws its own sequence from the configured seed.
     const uint64_t seed = faults.seed * 0x9e3779b97f4a7c15ULL + index * 131 + ports_.size();
     if (faults.rx.any()) {
       p.rx_faults = std::make_unique<MbufFaultStage>(faults.rx, seed, &counters_.faults_rx);
     }
     if (faults.tx.any()) {
-      p.tx_faults = std::make_unique<MbufFaultStage>(faults.tx, ~seed, &counters_.faults_tx);
+      p.tx.set_faults(std::make_unique<MbufFaultStage>(faults.tx, ~seed, &counters_.faults_tx));
     }
   }
 }
@@ -67,13 +66,8 @@ Worker::~Worker() {
       rte_pktmbuf_free(p.parked[k].m);
     }
     p.n_parked = 0;
-    rte_pktmbuf_free_bulk(p.tx.data(), p.tx_len);
-    p.tx_len = 0;
     if (p.rx_faults) {
       p.rx_faults->drain();
-    }
-    if (p.tx_faults) {
-      p.tx_faults->drain();
     }
   }
 }
@@ -496,37 +490,8 @@ void Worker::tso_flush(Port& p) noexcept {
     transmit(p, m);
   }
 }
-void Worker::transmit(Port& p, rte_mbuf* m) noexcept {
-  p.tx[p.tx_len++] = m;
-  if (p.tx_len == p.tx.size()) {
-    flush(p);
-  }
-}
 void Worker::flush(Port& p) noexcept {
   tso_flush(p);
-  rte_mbuf** tx = p.tx.data();
-  size_t len = p.tx_len;
-  std::array<rte_mbuf*, 2 * kBurst> faulted;
-  if (p.tx_faults) [[unlikely]] {
-    // Called every poll, so delayed packets leave on time even when nothing new is sent.
-    len = p.tx_faults->apply(std::span(p.tx.data(), p.tx_len), faulted, now_);
-    tx = faulted.data();
-  }
-  p.tx_len = 0;
-  if (len == 0) {
-    return;
-  }
-  uint64_t bytes_out = 0;
-  const uint16_t sent =
-      rte_eth_tx_burst(p.iface.port_id, p.iface.queue, tx, static_cast<uint16_t>(len));
-  for (uint16_t k = 0; k < sent; ++k) {
-    bytes_out += rte_pktmbuf_pkt_len(tx[k]);
-  }
-  counters_.tx_packets += sent;
-  counters_.tx_bytes += bytes_out;
-  if (sent < len) {
-    counters_.tx_full += len - sent;
-    rte_pktmbuf_free_bulk(&tx[sent], static_cast<unsigned>(len - sent));
-  }
+  p.tx.send(now_);
 }
 }  // namespace tempo::stack

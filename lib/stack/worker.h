@@ -31,6 +31,7 @@
 #include "stack/interface.h"
 #include "stack/mesh.h"
 #include "stack/neighbor.h"
+#include "stack/tx_batch.h"
 #include "stack/tx_encoder.h"
 #include "telemetry/counters.h"
 #include "time/clock.h"
@@ -50,13 +51,6 @@ class Ipv6View;
 }  // namespace tempo::wire
 
 namespace tempo::stack {
-
-struct MbufOps {
-  void free(rte_mbuf* m) const noexcept { rte_pktmbuf_free(m); }
-  // Every segment: rte_pktmbuf_free drops one reference on each segment of a chain.
-  void ref(rte_mbuf* m) const noexcept { MbufBuf::ref_chain(m); }
-};
-using MbufFaultStage = FaultStage<rte_mbuf*, MbufOps>;
 
 // The far end of an active open.
 struct Remote {
@@ -199,12 +193,12 @@ class Worker {
     uint32_t embryonic = 0;  // its connections in SYN-RECEIVED: the listen backlog
   };
   struct Port {
-    explicit Port(telemetry::StackCounters& counters) : enc(counters) {}
+    Port(const Interface& i, telemetry::StackCounters& counters)
+        : iface(i), tx(i.port_id, i.queue, counters), enc(counters) {}
     Interface iface;
     NeighborCache<wire::Ipv4Addr> arp;
     NeighborCache<wire::Ipv6Addr> nd;
-    std::array<rte_mbuf*, kBurst> tx{};
-    uint16_t tx_len = 0;
+    TxBatch tx;  // what leaves this turn: one rte_eth_tx_burst, its bound its own
     // Last solicitation per next hop, so that a burst of sends to an unresolved neighbour
     // costs one request a second (RFC 1122 §2.3.2.1: at most one per second per address).
     struct Pending {
@@ -235,7 +229,6 @@ class Worker {
     rte_mbuf* rx_pack = nullptr;
     TxEncoder enc;  // holds a TSO frame open while the core emits one connection's segments
     std::unique_ptr<MbufFaultStage> rx_faults;  // null unless `faults.rx` is configured
-    std::unique_ptr<MbufFaultStage> tx_faults;
   };
 
   static constexpr Ticks kSolicitInterval = Ticks::from_sec(1);
@@ -359,8 +352,9 @@ class Worker {
   // A fresh mbuf from the port's pool with `len` bytes of data room, or nullptr (counted).
   rte_mbuf* alloc(Port& p, uint16_t len) noexcept;
   static std::span<std::byte> bytes(rte_mbuf* m) noexcept;
-  // Queues `m` (len bytes) for the end-of-poll burst; flushes when the batch is full.
-  void transmit(Port& p, rte_mbuf* m) noexcept;
+  // Queues `m` for the end-of-poll burst (TxBatch sends a full batch itself).
+  void transmit(Port& p, rte_mbuf* m) noexcept { p.tx.push(m, now_); }
+  // The encoder's open TSO frame into the batch, then the batch out.
   void flush(Port& p) noexcept;
 
   uint16_t index_;

@@ -5,6 +5,8 @@
 #include <system_error>
 #include <unistd.h>
 
+#include <rte_ip.h>
+
 #include "wire/ip_protocol.h"
 
 namespace tempo::conformance {
@@ -53,7 +55,8 @@ RingWorker::RingWorker(const RingWorkerConfig& cfg, Ticks start) : now_(start) {
   const std::string id = std::to_string(instance++);
   const int socket = static_cast<int>(rte_socket_id());
   rx_ = rte_ring_create(("conf_rx" + id).c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  tx_ = rte_ring_create(("conf_tx" + id).c_str(), 4096, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+  tx_ =
+      rte_ring_create(("conf_tx" + id).c_str(), cfg.tx_ring, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
   EXPECT_TRUE(rx_ != nullptr && tx_ != nullptr);
   const int port = rte_eth_from_rings(("net_conf" + id).c_str(), &rx_, 1, &tx_, 1,
                                       static_cast<unsigned>(socket));
@@ -76,6 +79,8 @@ RingWorker::RingWorker(const RingWorkerConfig& cfg, Ticks start) : now_(start) {
   iface.ipv4_prefix = 24;
   iface.ipv4_secondary = cfg.ipv4_secondary;
   iface.link_local = wire::Ipv6Addr::link_local_from_mac(kTempoMac);
+  iface.tx_tso = cfg.tso;
+  iface.tx_tcp_cksum = cfg.tso;
   std::vector<stack::Interface> ifaces{iface};
   worker_ = std::make_unique<stack::Worker>(static_cast<uint16_t>(100 + instance), ifaces, now_);
   auto r = worker_->init_tcp(cfg.tcp, cfg.max_conns, cfg.tw, cfg.worker);
@@ -141,15 +146,28 @@ std::vector<Seg> RingWorker::poll(Ticks t) {
   void* obj = nullptr;
   while (rte_ring_dequeue(tx_, &obj) == 0) {
     auto* m = static_cast<rte_mbuf*>(obj);
-    const std::span<const std::byte> frame(rte_pktmbuf_mtod(m, const std::byte*),
-                                           rte_pktmbuf_data_len(m));
+    // Payload may ride in attached mbufs (a chain): read the frame whole.
+    std::vector<std::byte> bytes(rte_pktmbuf_pkt_len(m));
+    const auto* at =
+        static_cast<const std::byte*>(rte_pktmbuf_read(m, 0, rte_pktmbuf_pkt_len(m), bytes.data()));
+    if (at != bytes.data()) {
+      std::memcpy(bytes.data(), at, bytes.size());
+    }
+    if ((m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) != 0) {  // left to the NIC: do its part
+      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(bytes.data() + m->l2_len);
+      ip->hdr_checksum = 0;
+      ip->hdr_checksum = rte_ipv4_cksum(ip);
+    }
+    const std::span<const std::byte> frame(bytes.data(), bytes.size());
     auto eth = wire::EthView::parse(frame);
     EXPECT_TRUE(eth.ok());
     if (eth.ok() && eth->ethertype() == wire::kEtherTypeIpv4) {
       auto ip = wire::Ipv4View::parse(eth->payload());
       EXPECT_TRUE(ip.ok());
       if (ip.ok() && ip->protocol() == wire::kIpProtoTcp) {
-        EXPECT_TRUE(wire::verify_tcp_checksum_ipv4(ip->src(), ip->dst(), ip->payload()));
+        if ((m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM) == 0) {
+          EXPECT_TRUE(wire::verify_tcp_checksum_ipv4(ip->src(), ip->dst(), ip->payload()));
+        }
         auto tcp = wire::TcpView::parse(ip->payload());
         EXPECT_TRUE(tcp.ok());
         if (tcp.ok()) {
@@ -162,6 +180,7 @@ std::vector<Seg> RingWorker::poll(Ticks t) {
           s.win = tcp->window();
           s.src = ip->src();
           s.dst = ip->dst();
+          s.tso_segsz = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0 ? m->tso_segsz : 0;
           auto opts = wire::parse_tcp_options(tcp->options());
           EXPECT_TRUE(opts.ok());
           if (opts.ok()) {

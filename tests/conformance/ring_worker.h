@@ -53,6 +53,9 @@ struct Seg {
   // IPv4 addresses: as received from the Worker; on send, unset means peer -> kTempoIp.
   wire::Ipv4Addr src;
   wire::Ipv4Addr dst;
+  // A TSO frame as the Worker left it (the NIC would cut it into tso_segsz pieces); 0: one
+  // segment.
+  uint16_t tso_segsz = 0;
 
   bool has(uint8_t f) const { return (flags & f) == f; }
 };
@@ -77,6 +80,10 @@ struct RingWorkerConfig {
   uint32_t max_conns = 4096;
   // Interface::ipv4_secondary: [first, last] host-order blocks, sorted.
   std::vector<std::pair<uint32_t, uint32_t>> ipv4_secondary;
+  // The port offers TSO and TCP checksum offload (Interface::tx_tso, tx_tcp_cksum): frames
+  // then carry the pseudo-header sum for the NIC, and TSO frames several segments.
+  bool tso = false;
+  uint32_t tx_ring = 4096;  // the TX ring's size: a small one refuses part of a burst
 };
 
 class RingWorker {
@@ -99,7 +106,8 @@ class RingWorker {
   void arp_request(const wire::MacAddr& sha, wire::Ipv4Addr spa, wire::Ipv4Addr tpa);
   // Polls the Worker at `t` (>= now()) until it has read all that was sent (a burst a poll),
   // and returns the TCP segments it sent; ARP and ICMP
-  // frames are counted in other_frames(). A TCP checksum that does not verify fails the test.
+  // frames are counted in other_frames(). A TCP checksum that does not verify fails the test
+  // (unless left to the NIC: RingWorkerConfig::tso).
   std::vector<Seg> poll(Ticks t);
   std::vector<Seg> poll() { return poll(now_); }
   // Advances the clock to `t` in `step`s, polling each, and returns everything sent.
