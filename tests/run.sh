@@ -6,6 +6,9 @@
 #      suite (unit, scenario, interop) in both,
 #   4. builds the libFuzzer targets with clang and runs each for a bounded time,
 #   5. prints one closing line: "N passed, N failed, N skipped".
+# The ASan+UBSan and fuzz builds also define _GLIBCXX_ASSERTIONS, so that std::array, std::vector
+# and std::span indexing is bounds-checked there (ASan misses an overrun that stays inside one
+# object).
 # Under CI (CI=true) a skipped test is a failure: privileged tests must run there.
 # Options: --quick (release build only, no fuzzing), --fuzz-seconds N (default 45).
 set -euo pipefail
@@ -58,7 +61,9 @@ run_suite build-release || failed=1
 
 if [ $quick -eq 0 ]; then
   step "ASan+UBSan build"
+  # cpp_args adds to the project's own flags (add_project_arguments), it does not replace them.
   configure build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dcpp_args=-D_GLIBCXX_ASSERTIONS \
     -Dperf=false  # benchmarks are built (and compile-checked) by the release build
   ninja -C build-asan
   step "ASan+UBSan tests"
@@ -68,7 +73,8 @@ if [ $quick -eq 0 ]; then
   run_suite build-asan || failed=1
 
   step "fuzz (clang, libFuzzer, ${fuzz_seconds}s per target)"
-  CXX=clang++ configure build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dperf=false
+  CXX=clang++ configure build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dperf=false \
+    -Dcpp_args=-D_GLIBCXX_ASSERTIONS
   ninja -C build-fuzz
   fuzz_log=build-fuzz/fuzz-results.txt
   : >"$fuzz_log"

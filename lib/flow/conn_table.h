@@ -4,6 +4,14 @@
 // locks. Keys are sized to rte_hash's vector compare (16 bytes for IPv4, 48 for IPv6) and
 // hashed with CRC32C from a per-table random seed, so a peer cannot aim collisions at a
 // table it cannot see the seed of.
+//
+// A cuckoo table refuses an insert when both of a key's buckets and their displacement paths
+// are full, well before it holds `capacity` keys (at 4,096 entries, 3,751-3,886 idle
+// connections fitted: issue 19). With rte_hash's extendable buckets
+// (RTE_HASH_EXTRA_FLAGS_EXT_TABLE) a key whose buckets are full goes to a linked bucket
+// instead, so the table holds every key up to its capacity: the connection slots, not the
+// hash, decide when the Worker is full. Lookups pay for the linked buckets only where some
+// exist.
 #pragma once
 
 #include <array>
@@ -49,7 +57,8 @@ enum class TableError : uint8_t {
 template <class Key, class Value>
 class ConnTable {
  public:
-  // `name` must be unique in the process (rte_hash names are global). Startup only.
+  // `name` must be unique in the process (rte_hash names are global). Holds `capacity` keys
+  // whatever they are (insert() refuses only beyond it). Startup only.
   static Result<ConnTable, std::string> create(const std::string& name, uint32_t capacity,
                                                uint32_t seed, int socket) {
     rte_hash_parameters params{};
@@ -59,6 +68,7 @@ class ConnTable {
     params.hash_func = rte_hash_crc;
     params.hash_func_init_val = seed;
     params.socket_id = socket;
+    params.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     rte_hash* h = rte_hash_create(&params);
     if (h == nullptr) {
       return fail("conn table " + name + ": " + rte_strerror(rte_errno));

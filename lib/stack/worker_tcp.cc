@@ -176,7 +176,6 @@ Conn* Worker::find_conn_hinted(const wire::TcpPacketSpec& r, uint16_t lport,
 Conn* Worker::new_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
                        const AppHandler* app, crypto::FlowTuple* tuple) noexcept {
   if (free_head_ == UINT32_MAX) {
-    counters_.tcp_conn_exhausted++;
     return nullptr;
   }
   Conn& c = conns_[free_head_];
@@ -199,8 +198,7 @@ Conn* Worker::new_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, ui
     ++inserts4_;  // a miss looked up before now may be stale
   }
   if (!inserted) {
-    counters_.tcp_conn_exhausted++;
-    return nullptr;
+    return nullptr;  // the table holds every slot's key (flow/conn_table.h): not reached
   }
   *tuple = flow_tuple(r, lport, rport);
   free_head_ = c.next_free;
@@ -407,23 +405,29 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
         cookie_ack = true;
         c = new_conn(p, reply, lport, rport, listener->app, &tuple);
         if (c == nullptr) {
-          return;  // counted: no slot; the peer retransmits
+          counters_.tcp_conn_exhausted++;  // no slot for the cookie's connection yet
+          return;                          // the peer retransmits
         }
         c->opts = listener->opts;
         break;
-      case tcp::ListenAction::kOpen:
-        if (const bool full = free_head_ == UINT32_MAX;
-            full || wcfg_.syncookies == SynCookies::kAlways ||
-            listener->embryonic >= wcfg_.listen_backlog) {
-          // The backlog or the connection table is full (SYN flood, a burst of opens, or every
-          // slot in use): answer statelessly, or, with cookies off, drop the SYN (the peer
-          // retries), as Linux does. A cookie answer takes a reused tuple out of TIME_WAIT: its
-          // returning ACK must find no entry. A cookie's connection needs a slot only when
-          // its ACK returns.
+      case tcp::ListenAction::kOpen: {
+        // The backlog or the connection table is full (SYN flood, a burst of opens, or every
+        // slot in use): the SYN is answered statelessly, or, with cookies off, dropped (the
+        // peer retries), as Linux does. Whatever refuses the connection (the backlog, no free
+        // slot, the table), the answer is the same. A cookie answer takes a reused tuple out
+        // of TIME_WAIT: its returning ACK must find no entry. A cookie's connection needs a
+        // slot only when its ACK returns.
+        const bool backlog_full = listener->embryonic >= wcfg_.listen_backlog;
+        if (!backlog_full && wcfg_.syncookies != SynCookies::kAlways) {
+          c = open_conn(p, reply, lport, rport, *listener,
+                        reusing ? std::optional<uint32_t>(tw.iss_floor) : std::nullopt);
+        }
+        if (c == nullptr) {
+          const bool table_full = !backlog_full && wcfg_.syncookies != SynCookies::kAlways;
           if (cookies) {
             send_cookie_syn_ack(p, *tcp, *opts, reply, *listener);
-            counters_.tcp_syncookies_table_full += full ? 1 : 0;
-          } else if (full) {
+            counters_.tcp_syncookies_table_full += table_full ? 1 : 0;
+          } else if (table_full) {
             counters_.tcp_conn_exhausted++;
           } else {
             counters_.tcp_listen_overflow++;
@@ -431,13 +435,9 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
           settle(cookies);
           return;
         }
-        c = open_conn(p, reply, lport, rport, *listener,
-                      reusing ? std::optional<uint32_t>(tw.iss_floor) : std::nullopt);
-        settle(c != nullptr);
-        if (c == nullptr) {
-          return;  // counted: no room; the peer's SYN retry may find some
-        }
+        settle(true);
         break;
+      }
     }
   }
   c->peer_mac = reply.eth_dst;

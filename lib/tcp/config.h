@@ -67,6 +67,11 @@ struct Config {
   Ticks keepalive_idle = Ticks::from_sec(7200);  // RFC 1122 4.2.3.6: >= 2 hours
   Ticks keepalive_interval = Ticks::from_sec(75);
   Ticks fin_wait_2_timeout = Ticks::from_sec(60);  // Linux tcp_fin_timeout
+  // RFC 5961 §7: at most one ACK per connection per this interval answers segments it drops
+  // as invalid without data (out of window, failing PAWS, a SYN, an RST in window, an ACK of
+  // unsent data): Linux's tcp_invalid_ratelimit, 500 ms. A flood at one connection is not
+  // answered one for one.
+  Ticks oow_ack_interval = Ticks::from_ms(500);
   cc::Algorithm cc = cc::Algorithm::kNewReno;
   uint32_t ooo_max_bytes = 256 * 1024;  // bound on out-of-order bytes held
 };

@@ -29,6 +29,8 @@ struct Counters {
   // responses and events
   uint64_t challenge_acks = 0;
   uint64_t challenge_acks_limited = 0;  // RFC 5961 §7 budget exhausted
+  // ACKs not sent for invalid segments: one connection answered one within oow_ack_interval
+  uint64_t acks_oow_limited = 0;
   uint64_t rst_sent = 0;
   uint64_t retransmits = 0;  // segments retransmitted (any cause)
   uint64_t rto_expired = 0;
@@ -70,6 +72,7 @@ inline constexpr std::pair<const char*, uint64_t Counters::*> kCounterNames[] = 
     {"drop_data_after_close", &Counters::drop_data_after_close},
     {"challenge_acks", &Counters::challenge_acks},
     {"challenge_acks_limited", &Counters::challenge_acks_limited},
+    {"acks_oow_limited", &Counters::acks_oow_limited},
     {"retransmits", &Counters::retransmits},
     {"rto_expired", &Counters::rto_expired},
     {"fast_retransmits", &Counters::fast_retransmits},

@@ -294,6 +294,24 @@ bool process_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off
   return true;
 }
 
+// The ACK that answers a segment dropped before the RST check (PAWS, or the sequence check).
+// RFC 5961 §4.2: a SYN, whatever its sequence number, gets a challenge ACK (throttled, and from
+// the per-core budget), as in the SYN check below. A segment carrying data or a FIN is always
+// answered: the sender is owed the ACK that ends its retransmissions, and two ends cannot loop
+// on data. Anything else (a pure ACK: an old duplicate, a keepalive probe, a forged segment)
+// is answered at most once per oow_ack_interval per connection (RFC 5961 §7; Linux
+// tcp_oow_rate_limited); not from the per-core budget, which a flood at other connections
+// could spend, leaving keepalive probes unanswered.
+template <Buffer Buf, class S>
+requires Sink<S, Buf>
+void ack_invalid(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
+  if (seg.has(flag::kSyn)) {
+    challenge_ack(t, now, s);
+  } else if (seg.len > 0 || seg.has(flag::kFin) || oow_ack_allowed(t, now, s.core().counters)) {
+    send_ack(t, now, s);
+  }
+}
+
 // RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
@@ -327,7 +345,7 @@ void input_synchronized(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) n
       t.ts_recent_age = now;
     } else {
       ++c.drop_paws;
-      send_ack(t, now, s);
+      ack_invalid(t, seg, now, s);
       return;
     }
   }
@@ -340,7 +358,7 @@ void input_synchronized(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) n
     if (rst) {
       ++c.drop_rst_out_of_window;  // RFC 5961 §3.2 case 1: silently dropped
     } else {
-      send_ack(t, now, s);
+      ack_invalid(t, seg, now, s);
     }
     return;
   }

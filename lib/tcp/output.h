@@ -186,11 +186,32 @@ void send_probe(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   emit(t, o, s);
 }
 
-// RFC 5961 §7: challenge ACKs go through the per-core budget.
+// RFC 5961 §7 ("an implementation SHOULD include an ACK throttling mechanism"), per
+// connection: one ACK per Config::oow_ack_interval answers the segments a connection drops as
+// invalid, so a flood aimed at one connection is answered a couple of times a second, not one
+// for one (Linux tcp_oow_rate_limited). Counted when it says no.
+template <Buffer Buf>
+bool oow_ack_allowed(Tcb<Buf>& t, Ticks now, Counters& c) noexcept {
+  const auto now_ms = static_cast<uint32_t>(now.ms());
+  if (t.oow_acked && now_ms - t.oow_ack_ms < t.cfg->oow_ack_interval.ms()) {
+    ++c.acks_oow_limited;
+    return false;
+  }
+  t.oow_acked = true;
+  t.oow_ack_ms = now_ms;
+  return true;
+}
+
+// RFC 5961 §7: challenge ACKs (for a SYN, an RST in the window, an unacceptable SEG.ACK) are
+// throttled per connection, then go through the per-core budget (Linux
+// tcp_send_challenge_ack), which bounds them across all connections.
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
 void challenge_ack(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   CoreState& core = s.core();
+  if (!oow_ack_allowed(t, now, core.counters)) {
+    return;
+  }
   if (!core.challenge_acks.allow(now)) {
     ++core.counters.challenge_acks_limited;
     return;

@@ -49,8 +49,9 @@ struct Tcb {
   bool rcv_starved : 1 = false;    // the window could not open for want of receive memory
   // No data for a while (or none yet): the open window is not charged to the receive budget.
   bool rcv_dormant : 1 = true;
-  uint16_t snd_mss = 536;   // effective send MSS (RFC 9293 §3.7.1), payload bytes
-  uint16_t rcv_mss = 1460;  // the MSS we advertised
+  bool oow_acked : 1 = false;  // oow_ack_ms is set
+  uint16_t snd_mss = 536;      // effective send MSS (RFC 9293 §3.7.1), payload bytes
+  uint16_t rcv_mss = 1460;     // the MSS we advertised
   SeqNum iss;
   SeqNum snd_una;
   SeqNum snd_nxt;
@@ -70,7 +71,9 @@ struct Tcb {
   // --- RFC 7323 timestamps
   TsVal ts_recent;
   uint32_t ts_offset = 0;  // added to our clock for TSval (keyed per address pair)
-  Ticks ts_recent_age{};   // when ts_recent was last updated
+  // When (ms, wrapping) an ACK last answered an invalid segment (oow_ack_allowed, output.h).
+  uint32_t oow_ack_ms = 0;
+  Ticks ts_recent_age{};  // when ts_recent was last updated
   // --- timing
   Ticks last_rcv{};     // last segment from the peer (keepalive idle)
   Ticks rcv_data_at{};  // last data from the peer (RcvBudget: dormant after a while)

@@ -96,6 +96,83 @@ TEST(ConnTableFull, WithCookiesOffASynIsDroppedAndCounted) {
   EXPECT_EQ(f.rw.worker().connections(), Full::kSlots);
 }
 
+// Issue 19 finding 2: at the full size of the table, every slot takes a connection (the hash
+// never refuses before the slots are used), and every SYN beyond is answered by a SYN cookie,
+// counted as tcp.syncookies_table_full, never dropped; a cookie's ACK opens its connection
+// once a slot frees.
+class FullAtScale : public ::testing::TestWithParam<uint32_t> {};
+TEST_P(FullAtScale, EverySlotTakesAConnectionAndTheRestGetCookies) {
+  const uint32_t slots = GetParam();
+  constexpr uint32_t kExtra = 50;
+  RingWorkerConfig cfg = peer_config();
+  cfg.max_conns = slots;
+  cfg.worker.listen_backlog = slots + kExtra;  // the table, not the backlog, is what fills
+  RingWorker rw(cfg);
+  rw.introduce_peer();
+  rw.worker().listen(kListen, Peer::handler());
+  // Distinct tuples from a few peer addresses (each gets a SYN,ACK sent to its own MAC).
+  auto syn_from = [](uint32_t i) {
+    Seg s = syn(static_cast<uint16_t>(1024 + i % 60000));
+    s.src = wire::Ipv4Addr(kPeerIp.value() + 16 + i / 60000);
+    s.seq = 1000 + i;
+    return s;
+  };
+  uint32_t real = 0;
+  uint32_t cookies = 0;
+  std::vector<Seg> cookie_answers;
+  for (uint32_t i = 0; i < slots + kExtra;) {
+    for (uint32_t n = 0; n < 2000 && i < slots + kExtra; ++n, ++i) {
+      rw.send(syn_from(i));
+    }
+    for (Seg& s : rw.poll()) {
+      ASSERT_TRUE(s.has(kS | kA)) << flag_string(s.flags);
+      // A cookie SYN,ACK comes from no connection: tuple_state says so.
+      if (rw.worker().connections() == slots &&
+          rw.worker().tuple_state(
+              0, stack::Remote{.v6 = false, .ip4 = s.dst, .ip6 = {}, .port = s.dport}, kListen) ==
+              St::kClosed) {
+        ++cookies;
+        cookie_answers.push_back(s);
+      } else {
+        ++real;
+      }
+    }
+  }
+  EXPECT_EQ(real, slots);
+  EXPECT_EQ(cookies, kExtra);
+  EXPECT_EQ(rw.worker().connections(), slots);
+  EXPECT_EQ(rw.worker().counters().tcp_syncookies_table_full, kExtra);
+  EXPECT_EQ(rw.worker().counters().tcp_conn_exhausted, 0u);
+
+  // One embryonic connection goes (the peer resets it): the first cookie's ACK takes its slot.
+  Seg rst = syn_from(0);
+  rst.flags = kR;
+  rst.seq = 1001;
+  rw.send(rst);
+  (void)rw.poll();
+  ASSERT_EQ(rw.worker().connections(), slots - 1);
+  const Seg& c = cookie_answers.front();
+  Seg ack;
+  ack.src = c.dst;
+  ack.sport = c.dport;
+  ack.dport = kListen;
+  ack.seq = c.ack;
+  ack.ack = c.seq + 1;
+  ack.flags = kA;
+  ack.win = kPeerWin;
+  ack.opts.has_timestamps = true;
+  ack.opts.tsval = kPeerTs + 1;
+  ack.opts.tsecr = c.opts.tsval;
+  rw.send(ack);
+  (void)rw.poll();
+  EXPECT_EQ(rw.worker().tcp_counters().syncookies_ok, 1u);
+  EXPECT_EQ(rw.worker().connections(), slots);
+  EXPECT_EQ(rw.worker().tuple_state(
+                0, stack::Remote{.v6 = false, .ip4 = c.dst, .ip6 = {}, .port = c.dport}, kListen),
+            St::kEstablished);
+}
+INSTANTIATE_TEST_SUITE_P(Slots, FullAtScale, ::testing::Values(1024u, 65536u));
+
 // tcp.max_orphans: past it, a connection the application closes is reset instead of being
 // left to finish (Linux tcp_max_orphans), so peers that vanish cannot pin every slot.
 TEST(Orphans, ACloseBeyondMaxOrphansResets) {

@@ -311,6 +311,13 @@ Expect expect_synchronized(const Case& c, const Flow& f, const Seg& s) {
     if (rst) {
       return {{}, st, "core.drop_rst_out_of_window", "RFC 5961 3.2: RST out of window dropped"};
     }
+    if (syn) {
+      return {{plain_ack},
+              st,
+              "core.challenge_acks",
+              "RFC 5961 4.2: a SYN, whatever its sequence number, gets a challenge ACK (RFC 5961 "
+              "7 budget)"};
+    }
     return {{plain_ack},
             st,
             "core.drop_unacceptable",
@@ -486,6 +493,7 @@ uint64_t counter(stack::Worker& w, const std::string& name) {
       {"core.ooo_queued", &tcp::Counters::ooo_queued},
       {"core.delayed_acks", &tcp::Counters::delayed_acks},
       {"core.syncookies_failed", &tcp::Counters::syncookies_failed},
+      {"core.challenge_acks", &tcp::Counters::challenge_acks},
   };
   static const std::map<std::string, uint64_t timewait::TwCounters::*> kTw = {
       {"tw.rst_ignored", &timewait::TwCounters::rst_ignored},
@@ -604,6 +612,151 @@ INSTANTIATE_TEST_SUITE_P(Rfc, Matrix, ::testing::ValuesIn(all_cases()),
                          [](const ::testing::TestParamInfo<Case>& i) {
                            return case_name(i.param);
                          });
+
+// --- RFC 5961 §7: the ACKs that answer invalid segments, throttled ---------------------------
+//
+// Every kind of invalid segment without data that draws an ACK (a SYN beyond or inside the
+// window, an RST inside it, a pure ACK below it, one failing PAWS, an ACK of data never sent),
+// in each synchronized state: the first is answered, the same again 10 ms later is not (one
+// ACK per connection per 500 ms, Linux tcp_oow_rate_limited), 600 ms later it is again.
+enum class Invalid : uint8_t {
+  kSynBeyond,
+  kSynInside,
+  kRstInside,
+  kAckBelow,
+  kAckPaws,
+  kAckUnsent
+};
+const char* name(Invalid k) {
+  static constexpr const char* kNames[] = {"SynBeyond", "SynInside", "RstInside",
+                                           "AckBelow",  "AckPaws",   "AckUnsent"};
+  return kNames[static_cast<int>(k)];
+}
+struct ThrottleCase {
+  St state;
+  Invalid kind;
+};
+
+class Throttle : public ::testing::TestWithParam<ThrottleCase> {
+ protected:
+  static void SetUpTestSuite() {
+    RingWorkerConfig cfg = peer_config();
+    cfg.worker.challenge_ack_limit_per_sec = 100000;
+    bench_ = new RingWorker(cfg);
+    peer_ = new Peer(*bench_, kListenPort, 40000);
+    bench_->introduce_peer();
+  }
+  static void TearDownTestSuite() {
+    delete peer_;
+    delete bench_;
+  }
+  static inline RingWorker* bench_ = nullptr;
+  static inline Peer* peer_ = nullptr;
+};
+
+Seg invalid_segment(const Peer& peer, Invalid k, const Flow& f) {
+  switch (k) {
+    case Invalid::kSynBeyond:
+      return peer.seg(f, kS, f.p_nxt + f.wnd + 1000, 0, kPeerTs + 1);
+    case Invalid::kSynInside:
+      return peer.seg(f, kS, f.p_nxt + 100, 0, kPeerTs + 1);
+    case Invalid::kRstInside:
+      return peer.seg(f, kR, f.p_nxt + 100, 0, kPeerTs + 1);
+    case Invalid::kAckBelow:
+      return peer.seg(f, kA, f.p_nxt - 1000, f.t_nxt, kPeerTs + 1);
+    case Invalid::kAckPaws:
+      return peer.seg(f, kA, f.p_nxt, f.t_nxt, kPeerTs - 1);
+    case Invalid::kAckUnsent:
+      return peer.seg(f, kA, f.p_nxt, f.t_nxt + 100000, kPeerTs + 1);
+  }
+  return Seg{};
+}
+
+TEST_P(Throttle, OneAckPerConnectionPerHalfSecond) {
+  const ThrottleCase c = GetParam();
+  RingWorker& b = *bench_;
+  b.run_until(b.now() + Ticks::from_sec(1), Ticks::from_ms(100));
+  Flow f = peer_->open(c.state);
+  ASSERT_EQ(peer_->state(f), c.state) << "set-up";
+  const Seg s = invalid_segment(*peer_, c.kind, f);
+  const uint64_t limited = b.worker().tcp_counters().acks_oow_limited;
+  auto answers = [&](Ticks at) {
+    b.send(s);
+    size_t n = 0;
+    for (const Seg& g : peer_->replies(f, at)) {
+      EXPECT_EQ(flag_string(g.flags), "ACK");
+      EXPECT_EQ(g.seq, f.t_nxt);
+      EXPECT_EQ(g.ack, f.p_nxt);
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(answers(b.now() + Ticks::from_ms(10)), 1u) << "the first is answered";
+  EXPECT_EQ(answers(b.now() + Ticks::from_ms(10)), 0u) << "the same, 10 ms later, is not";
+  EXPECT_EQ(b.worker().tcp_counters().acks_oow_limited - limited, 1u);
+  b.run_until(b.now() + Ticks::from_ms(600), Ticks::from_ms(100));
+  EXPECT_EQ(answers(b.now() + Ticks::from_ms(10)), 1u) << "600 ms later it is again";
+  EXPECT_EQ(name(peer_->state(f)), std::string(name(c.state)));
+  if (Conn* conn = Peer::conn(f.pport); conn != nullptr) {
+    b.worker().abort(*conn);
+  }
+}
+
+std::vector<ThrottleCase> throttle_cases() {
+  std::vector<ThrottleCase> out;
+  for (St st : {St::kEstablished, St::kFinWait1, St::kFinWait2, St::kCloseWait, St::kClosing,
+                St::kLastAck}) {
+    for (Invalid k : {Invalid::kSynBeyond, Invalid::kSynInside, Invalid::kRstInside,
+                      Invalid::kAckBelow, Invalid::kAckPaws, Invalid::kAckUnsent}) {
+      out.push_back({st, k});
+    }
+  }
+  // SYN-RECEIVED: a SYN inside the window ends the embryonic connection, an unacceptable
+  // SEG.ACK draws a RST (RFC 9293 §3.10.7.4): neither is an ACK to throttle.
+  for (Invalid k :
+       {Invalid::kSynBeyond, Invalid::kRstInside, Invalid::kAckBelow, Invalid::kAckPaws}) {
+    out.push_back({St::kSynReceived, k});
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Rfc5961_7, Throttle, ::testing::ValuesIn(throttle_cases()),
+                         [](const ::testing::TestParamInfo<ThrottleCase>& i) {
+                           std::string state = name(i.param.state);
+                           std::replace(state.begin(), state.end(), '-', '_');
+                           return state + "_" + name(i.param.kind);
+                         });
+
+// The per-core budget (RFC 5961 §7, Linux tcp_challenge_ack_limit) across connections: SYNs
+// and RSTs in the window take from it, so a flood spread over many connections is bounded too;
+// pure ACKs out of the window do not (keepalive probes must not go unanswered because a flood
+// at other connections spent it), only the per-connection throttle holds them.
+TEST(ThrottlePerCore, ChallengeAcksShareTheBudgetPureAcksDoNot) {
+  RingWorkerConfig cfg = peer_config();
+  cfg.worker.challenge_ack_limit_per_sec = 3;
+  RingWorker b(cfg);
+  b.introduce_peer();
+  Peer peer(b, kListenPort, 45000);
+  std::vector<Flow> flows;
+  for (int i = 0; i < 5; ++i) {
+    flows.push_back(peer.open(St::kEstablished));
+  }
+  b.run_until(b.now() + Ticks::from_sec(1), Ticks::from_ms(100));  // a fresh second
+  size_t challenged = 0;
+  for (const Flow& f : flows) {
+    b.send(invalid_segment(peer, Invalid::kSynBeyond, f));
+    challenged += b.poll().size();
+  }
+  EXPECT_EQ(challenged, 3u);
+  EXPECT_EQ(b.worker().tcp_counters().challenge_acks_limited, 2u);
+  size_t acked = 0;
+  b.run_until(b.now() + Ticks::from_ms(600), Ticks::from_ms(100));
+  for (const Flow& f : flows) {
+    b.send(invalid_segment(peer, Invalid::kAckBelow, f));
+    acked += b.poll().size();
+  }
+  EXPECT_EQ(acked, flows.size());
+}
 
 }  // namespace
 }  // namespace tempo::conformance

@@ -89,15 +89,46 @@ TEST_F(Rfc5961, Rfc9293_3_10_7_4_RstInEveryClosingState) {
 
 TEST_F(Rfc5961, Rfc5961_4_2_SynInEstablishedDrawsChallengeAck) {
   established_active();
-  for (uint32_t seq : {P, P + 500, P + 1000000}) {  // in window, and far outside it
+  // In window, and far outside it: RFC 5961 §4.2, "whatever its sequence number" (issue 19
+  // finding 4: the far one used to fail the sequence check and draw an ACK outside the budget).
+  // 600 ms apart: each is answered (the per-connection throttle is 500 ms).
+  uint64_t ms = 100000;
+  for (uint32_t seq : {P, P + 500, P + 1000000}) {
     in(S().seq(seq).flags(kSyn).win(100));
     EXPECT_EQ(tcb.state, State::kEstablished);
+    at_ms(ms += 600);
   }
-  // The far one fails the sequence check first and draws the ordinary ACK.
   EXPECT_EQ(out(),
             strs({S().seq(L).ack(P).win(W), S().seq(L).ack(P).win(W), S().seq(L).ack(P).win(W)}));
   EXPECT_EQ(ctr().drop_syn_synchronized, 2u);
-  EXPECT_EQ(ctr().challenge_acks, 2u);
+  EXPECT_EQ(ctr().drop_unacceptable, 1u);
+  EXPECT_EQ(ctr().challenge_acks, 3u);
+}
+
+// RFC 5961 §7, per connection (Linux tcp_oow_rate_limited): a flood of invalid segments at one
+// connection (SYNs anywhere, RSTs in the window, pure ACKs out of the window) draws one ACK
+// per 500 ms, not one each; segments with data are still answered every time.
+TEST_F(Rfc5961, Rfc5961_7_InvalidSegmentsAtOneConnectionAreThrottled) {
+  established_active();
+  for (int i = 0; i < 5; ++i) {
+    in(S().seq(P + 1000000 + i).flags(kSyn).win(100));
+    in(S().seq(P + 10).flags(kRst));
+    in(S().seq(P - 2000).ack(L).win(100));
+  }
+  EXPECT_EQ(out().size(), 1u);
+  EXPECT_EQ(ctr().challenge_acks, 1u);
+  EXPECT_EQ(ctr().acks_oow_limited, 14u);
+  // Data below RCV.NXT (a retransmission whose ACK was lost) is always answered.
+  in(S().seq(P - 2000).ack(L).win(100).data("old"));
+  in(S().seq(P - 2000).ack(L).win(100).data("old"));
+  EXPECT_EQ(out().size(), 2u);
+  // 500 ms later: answered again.
+  at_ms(100499);
+  in(S().seq(P - 2000).ack(L).win(100));
+  EXPECT_EQ(out().size(), 0u);
+  at_ms(100500);
+  in(S().seq(P - 2000).ack(L).win(100));
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P).win(W)}));
 }
 
 TEST_F(Rfc5961, Rfc5961_4_2_SynInLastAckDrawsChallengeAck) {
@@ -111,6 +142,7 @@ TEST_F(Rfc5961, Rfc5961_4_2_SynInLastAckDrawsChallengeAck) {
 }
 
 TEST_F(Rfc5961, Rfc5961_7_ChallengeAckBudgetPerCore) {
+  cfg.oow_ack_interval = Ticks{};  // one connection stands for many: no per-connection throttle
   established_active();
   sink.core_.challenge_acks.limit_per_sec = 2;
   for (int i = 0; i < 5; ++i) {

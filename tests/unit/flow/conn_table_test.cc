@@ -2,6 +2,8 @@
 
 #include <map>
 #include <random>
+#include <set>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -99,6 +101,49 @@ TEST(ConnTable, FullTableRefusesWithoutDisturbingOthers) {
   }
   EXPECT_EQ(found, inserted);
 }
+
+// Issue 19 finding 2: the table holds exactly as many keys as it was made for, whatever they
+// are (a plain cuckoo table refuses some inserts before it is full), and refuses the next.
+class CapacityTest : public ::testing::TestWithParam<uint32_t> {};
+TEST_P(CapacityTest, HoldsItsCapacityOfRandomKeys) {
+  const uint32_t cap = GetParam();
+  auto t = ConnTable<FlowKey4, Conn>::create("ct_cap" + std::to_string(cap), cap, 0x5eed, 0);
+  ASSERT_TRUE(t.ok()) << t.error();
+  std::vector<Conn> conns(cap + 1);
+  std::mt19937 rng(cap);
+  std::set<std::pair<uint32_t, uint32_t>> seen;
+  std::vector<FlowKey4> keys;
+  while (keys.size() < cap + 1) {
+    const FlowKey4 k{.local = 0xc6120002,
+                     .remote = 0xc6120000U | static_cast<uint32_t>(rng() & 0xffff),
+                     .local_port = 80,
+                     .remote_port = static_cast<uint16_t>(rng()),
+                     .pad = 0};
+    if (seen.insert({k.remote, k.remote_port}).second) {
+      keys.push_back(k);
+    }
+  }
+  for (uint32_t i = 0; i < cap; ++i) {
+    auto r = t->insert(keys[i], &conns[i]);
+    ASSERT_TRUE(r.ok()) << "insert " << i << " of " << cap << " refused";
+  }
+  EXPECT_EQ(t->size(), cap);
+  auto over = t->insert(keys[cap], &conns[cap]);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error(), TableError::kFull);
+  for (uint32_t i = 0; i < cap; ++i) {
+    ASSERT_EQ(t->find(keys[i]), &conns[i]);
+  }
+  // Slots free and fill again (churn), still to the full capacity.
+  for (uint32_t i = 0; i < cap; i += 2) {
+    ASSERT_TRUE(t->erase(keys[i]));
+  }
+  for (uint32_t i = 0; i < cap; i += 2) {
+    ASSERT_TRUE(t->insert(keys[i], &conns[i]).ok()) << "re-insert " << i;
+  }
+  EXPECT_EQ(t->size(), cap);
+}
+INSTANTIATE_TEST_SUITE_P(Slots, CapacityTest, ::testing::Values(64u, 1024u, 4096u, 65536u));
 
 TEST(ConnTable, Ipv6Keys) {
   auto t = ConnTable<FlowKey6, Conn>::create("ct_v6", 256, 1, 0);
