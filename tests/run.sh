@@ -40,7 +40,10 @@ results=()
 configure() {  # dir, extra meson args...
   local dir=$1; shift
   if [ -f "$dir/build.ninja" ]; then
-    meson setup --reconfigure "$dir" "$@" >/dev/null
+    # meson 1.0's `setup --reconfigure` drops compiler options given again (-Dcpp_args);
+    # `meson configure` applies every option.
+    meson configure "$dir" "$@" >/dev/null
+    meson setup --reconfigure "$dir" >/dev/null
   else
     meson setup "$dir" "$@" >/dev/null
   fi

@@ -69,6 +69,15 @@ inline uint8_t wscale_for(uint32_t rcv_buf) noexcept {
 // (RcvBudget) bounds how far it moves; when it allows less than that step the edge stays, and
 // a connection left with less than two segments open is marked rcv_starved, for the Worker to
 // reopen it when memory frees.
+//
+// Every move of the edge is charged, dormant or not (issue 19): a window opens only as far as
+// the budget has room, and the connection is charged for its whole open window from then on.
+// A dormant connection (no data for a while, or none yet) is not charged for the window it
+// already has, so its window does not grow either, unless it is nearly shut: the peer is not
+// sending, and a window that grew by the budget's whole credit at every segment it sent (the
+// credit never shrank, since nothing was charged) offered many times what the pool held, the
+// stall of issue 19. What a dormant connection holds uncharged is therefore bounded: its SYN's
+// window, or the window it had when its data stopped.
 template <Buffer Buf>
 SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
   const SeqNum held = max(t.rcv_adv, t.rcv_nxt);
@@ -79,18 +88,25 @@ SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
     return held;
   }
   if (const RcvBudget* b = t.cfg->rcv_budget; b != nullptr) {
-    const int64_t credit = b->credit(t.holds_little(b->small));
-    if (credit < static_cast<int64_t>(distance(held, fresh))) {
-      const SeqNum capped = held + static_cast<uint32_t>(std::max<int64_t>(credit, 0));
-      if (capped > t.rcv_adv && distance(t.rcv_adv, capped) >= step) {
-        t.rcv_starved = false;
-        return capped;
-      }
-      // Held. Only a window nearly shut needs the Worker's update later: with two segments
-      // still open the peer sends, and its data brings the next look.
-      t.rcv_starved = distance(t.rcv_nxt, held) < 2 * uint32_t{t.rcv_mss};
+    // Only a window nearly shut needs the Worker's update later: with two segments still open
+    // the peer sends, and its data brings the next look.
+    const bool nearly_shut = distance(t.rcv_nxt, held) < 2 * uint32_t{t.rcv_mss};
+    if (t.rcv_dormant && !nearly_shut) {
+      t.rcv_starved = false;
       return held;
     }
+    const int64_t credit = b->credit(t.holds_little(b->small));
+    SeqNum edge = fresh;
+    if (credit < static_cast<int64_t>(distance(held, fresh))) {
+      edge = held + static_cast<uint32_t>(std::max<int64_t>(credit, 0));
+      if (edge <= t.rcv_adv || distance(t.rcv_adv, edge) < step) {
+        t.rcv_starved = nearly_shut;  // held
+        return held;
+      }
+    }
+    t.rcv_dormant = false;  // charged from here (settle_rcv_commit)
+    t.rcv_starved = false;
+    return edge;
   }
   t.rcv_starved = false;
   return fresh;

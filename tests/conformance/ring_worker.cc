@@ -71,6 +71,12 @@ RingWorker::RingWorker(const RingWorkerConfig& cfg, Ticks start) : now_(start) {
   EXPECT_EQ(rte_eth_dev_start(port_id_), 0);
 
   stack::Interface iface;
+  if (cfg.rx_pool_mbufs > 0) {
+    rx_pool_ = rte_pktmbuf_pool_create(("conf_rxp" + id).c_str(), cfg.rx_pool_mbufs, 0, 0,
+                                       RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    EXPECT_NE(rx_pool_, nullptr);
+    iface.rx_pool = rx_pool_;
+  }
   iface.port_id = port_id_;
   iface.queue = 0;
   iface.pool = Eal::pool();
@@ -98,10 +104,11 @@ RingWorker::~RingWorker() {
     }
     rte_ring_free(r);
   }
+  rte_mempool_free(rx_pool_);
 }
 
 void RingWorker::send_frame(const std::vector<std::byte>& frame) {
-  rte_mbuf* m = rte_pktmbuf_alloc(Eal::pool());
+  rte_mbuf* m = rte_pktmbuf_alloc(rx_pool_ != nullptr ? rx_pool_ : Eal::pool());
   ASSERT_NE(m, nullptr);
   char* p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
   ASSERT_NE(p, nullptr);

@@ -84,6 +84,9 @@ struct RingWorkerConfig {
   // then carry the pseudo-header sum for the NIC, and TSO frames several segments.
   bool tso = false;
   uint32_t tx_ring = 4096;  // the TX ring's size: a small one refuses part of a burst
+  // An RX pool of this many mbufs (0: none): frames sent to the Worker are allocated from it,
+  // and the Worker's receive budget follows its free mbufs (Interface::rx_pool), as on a NIC.
+  uint32_t rx_pool_mbufs = 0;
 };
 
 class RingWorker {
@@ -96,6 +99,7 @@ class RingWorker {
   RingWorker& operator=(const RingWorker&) = delete;
 
   stack::Worker& worker() { return *worker_; }
+  rte_mempool* rx_pool() { return rx_pool_; }  // nullptr unless configured
   Ticks now() const { return now_; }
 
   // Writes `s` (peer -> tempo) into the RX ring as a full frame.
@@ -127,6 +131,7 @@ class RingWorker {
   }
 
  private:
+  rte_mempool* rx_pool_ = nullptr;
   rte_ring* rx_ = nullptr;  // peer -> tempo
   rte_ring* tx_ = nullptr;  // tempo -> peer
   uint16_t port_id_ = 0;

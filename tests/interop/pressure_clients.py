@@ -397,8 +397,9 @@ class Sniffer:
             flags = tcp[13]
             payload = total - ihl - (tcp[12] >> 4) * 4
             pkttype = addr[2]
+            four = (src, sport, dst, dport)
             with self.lock:
-                if pkttype == socket.PACKET_HOST and (src, sport, dst, dport) == (pip, pport, lip, lport):
+                if pkttype == socket.PACKET_HOST and four == (pip, pport, lip, lport):
                     if flags & RST:
                         self.counts["rst"] += 1
                     elif flags & (SYN | 0x01):
@@ -409,7 +410,7 @@ class Sniffer:
                         self.counts["ack"] += 1
                     else:
                         self.counts["other"] += 1
-                elif pkttype == socket.PACKET_OUTGOING and (src, sport, dst, dport) == (lip, lport, pip, pport):
+                elif pkttype == socket.PACKET_OUTGOING and four == (lip, lport, pip, pport):
                     self.counts["out"] += 1
 
     def snapshot(self):
@@ -494,7 +495,8 @@ def cmd_flood(a):
             time.sleep(a.gap)  # answers still in flight; the budgets' windows pass
             after = sniff.snapshot()
             d = {k: after[k] - before[k] for k in after}
-            phases.append({"kind": kind, "sent": len(pkts), "syns": sent["syn"], "sent_by_kind": sent,
+            phases.append({"kind": kind, "sent": len(pkts), "syns": sent["syn"],
+                           "sent_by_kind": sent,
                            "seconds": round(seconds, 3), "seen_out": d.pop("out"),
                            "answers": sum(d.values()), "by_kind": d,
                            "answers_per_s": round(sum(d.values()) / max(seconds, 1e-3), 1)})

@@ -4,10 +4,11 @@ of CI (test_pressure.py checks scaled-down versions): tempo on net_tap with the 
 sockets as peers, each case in its own namespace (harness.tap_setup), the kernel-side clients
 in tests/interop/pressure_clients.py.
 
-  echo24      tempo-echo with ports[].mbufs 2047, 24 connections each echoing 4 MiB at once, a
-              fresh tempo each repetition (--reps): per run the echoes completed (of 24) within
-              30 s, the seconds, and how tempo ended (exit status, or the signal that killed
-              it); then completed runs, crashes, median and max time.
+  echo24      tempo-echo with ports[].mbufs 2047 (and ports[].tso per --tso), 24 connections
+              each echoing 4 MiB at once (tests/interop/echo_client.py), a fresh tempo each
+              repetition (--reps): per run the echoes completed (of 24) within 30 s, the
+              seconds, and how tempo ended (exit status, or the signal that killed it); then
+              completed runs, crashes, median and max time.
   table       tempo-echo with tcp.max_connections 4096 (--max-connections) and 4,172 (--idle)
               idle connections opened one after another (each given --connect-wait s for its
               SYN,ACK, then left pending; pending ones get --settle s more): how many connected;
@@ -29,8 +30,8 @@ in tests/interop/pressure_clients.py.
               tempo's challenge-ACK counters. Then the same floods against a Linux listener on
               loopback in the same namespace, for comparison.
 
-    tests/interop/pressure_full.py [--echo EXE] [--httpd EXE] [--cases echo24,table,nonreaders,synflood]
-                                   [--reps 100] [...]
+    tests/interop/pressure_full.py [--echo EXE] [--httpd EXE] [--reps 100] [--tso on|off]
+                                   [--cases echo24,table,nonreaders,synflood] [...]
 
 --echo/--httpd run another build's binaries (an older one, to see the before). Root. echo24 at
 100 repetitions takes 10-20 minutes, the other cases a minute or two each.
@@ -92,9 +93,11 @@ def show(c, names):
 def case_echo24(a):
     def changes(cfg):
         cfg["ports"][0]["mbufs"] = 2047
+        if a.tso != "default":
+            cfg["ports"][0]["tso"] = a.tso == "on"
 
-    print(f"echo24: tempo-echo, mbufs 2047, 24 connections x 4 MiB at once, {a.reps} runs "
-          f"({a.echo})", flush=True)
+    print(f"echo24: tempo-echo, mbufs 2047, tso {a.tso}, 24 connections x 4 MiB at once, "
+          f"{a.reps} runs ({a.echo})", flush=True)
     runs = []
     for rep in range(1, a.reps + 1):
         with harness.tap_setup("p19echo", app=a.echo, changes=changes) as (ns, app, _):
@@ -218,6 +221,7 @@ def case_synflood(a):
         c = harness.counters(output)
         print(f"  tempo {ended(rc)}; " + show(c, (
             "rx_packets", "tcp.segments_sent", "tcp.challenge_acks", "tcp.challenge_acks_limited",
+            "tcp.acks_oow_limited",
             "tcp.drop_unacceptable", "tcp.drop_syn_synchronized", "tcp.drop_rst_out_of_window",
             "tcp.drop_rst_in_window", "tcp.drop_ack_unsent", "tcp.drop_ack_too_old")), flush=True)
         # The same against Linux, on loopback in this namespace.
@@ -235,6 +239,8 @@ def main():
     ap.add_argument("--httpd", default="tempo-httpd", help="tempo-httpd binary")
     ap.add_argument("--cases", default="echo24,table,nonreaders,synflood")
     ap.add_argument("--reps", type=int, default=100, help="echo24 repetitions")
+    ap.add_argument("--tso", choices=("default", "on", "off"), default="default",
+                    help="echo24: ports[].tso (default: drivers-config/net_tap.yaml's, off)")
     ap.add_argument("--max-connections", type=int, default=4096)
     ap.add_argument("--idle", type=int, default=4172, help="table: idle connections")
     ap.add_argument("--connect-wait", type=float, default=0.3)

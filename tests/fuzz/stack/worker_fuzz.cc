@@ -12,16 +12,18 @@
 // relative to what the peer sent and what tempo sent (read from the frames drained), so that
 // handshakes, data and FINs are reachable without guessing tempo's ISS.
 //
-// Checked (abort): every frame the Worker sent is a sound mbuf chain, a frame without TSO fits
-// the MTU, a TSO frame has its headers in its first segment; and after each input, with the
-// Worker destroyed and the rings drained, the pool has every mbuf back (a leak or a double
-// free shows there; ASan sees neither, as mbufs never leave the pool's memory).
+// Checked (abort): every frame the Worker sent is a sound mbuf chain; a frame without TSO fits
+// the MTU, and so does each wire segment of a TSO frame (its headers, all in its first mbuf,
+// plus tso_segsz); and after each input, with the Worker destroyed and the rings drained, the
+// pool has every mbuf back (a leak or a double free shows there; ASan sees neither, as mbufs
+// never leave the pool's memory).
 //
-//   CXX=clang++ meson setup build-fuzz -Dfuzz=true && ninja -C build-fuzz
-//   tests/fuzz/stack/worker_fuzz mkdir -p /tmp/wk && build-fuzz/tests/fuzz/stack/worker_fuzz
-//   /tmp/wk tests/fuzz/stack/corpus build-fuzz/tests/fuzz/stack/worker_fuzz crash-<sha1>   # one
-//   input, with TEMPO_FUZZ_TRACE=1
-//                                                            # to print each record
+// Build, fuzz, and replay one input (TEMPO_FUZZ_TRACE=1 prints each record and each frame
+// drained); tests/fuzz/stack/make_corpus.py writes corpus/ and repro/:
+//   CXX=clang++ meson setup build-fuzz -Dfuzz=true
+//   ninja -C build-fuzz tests/fuzz/stack/worker_fuzz
+//   mkdir -p /tmp/wk && build-fuzz/tests/fuzz/stack/worker_fuzz /tmp/wk tests/fuzz/stack/corpus
+//   TEMPO_FUZZ_TRACE=1 build-fuzz/tests/fuzz/stack/worker_fuzz crash-<sha1>
 #include <algorithm>
 #include <array>
 #include <cstdarg>
@@ -223,13 +225,19 @@ void check_tx_frame(const rte_mbuf* m) {
     std::fprintf(stderr, "worker_fuzz: bad mbuf on TX: %s\n", reason);
     std::abort();
   }
-  if ((m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0) {
-    FUZZ_CHECK(m->tso_segsz > 0);
-    FUZZ_CHECK(m->tso_segsz <= kMtu - 40);
-    // NICs read every header from the first segment.
-    FUZZ_CHECK(m->l2_len + m->l3_len + m->l4_len <= m->data_len);
-  } else {
-    FUZZ_CHECK(rte_pktmbuf_pkt_len(m) <= kMtu + 14u + 4u);  // Ethernet, one VLAN tag
+  const bool tso = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0;
+  // A TSO frame's wire segments are its headers (NICs read them all from the first mbuf) and
+  // tso_segsz bytes: they must fit the MTU as a single frame must.
+  const bool ok = tso ? m->tso_segsz > 0 && m->l3_len + m->l4_len + m->tso_segsz <= kMtu &&
+                            m->l2_len + m->l3_len + m->l4_len <= m->data_len
+                      : rte_pktmbuf_pkt_len(m) <= kMtu + 14u + 4u;  // Ethernet, one VLAN tag
+  if (!ok) {
+    std::fprintf(stderr,
+                 "worker_fuzz: TX frame a NIC refuses: pkt_len %u nb_segs %u data_len %u tso %d "
+                 "tso_segsz %u l2/l3/l4 %u/%u/%u\n",
+                 rte_pktmbuf_pkt_len(m), m->nb_segs, m->data_len, tso ? 1 : 0, m->tso_segsz,
+                 m->l2_len, m->l3_len, m->l4_len);
+    std::abort();
   }
 }
 
