@@ -56,6 +56,10 @@ struct Conn {
   bool pending_abort = false;
   bool send_blocked = false;     // the core refused a queued send: wait for its on_writable
   bool notify_writable = false;  // tell the application on_writable once the queue drains
+  // A copy the send budget refused (stack/tx_budget.h) waits for the peer's window (checked
+  // after each call into the core) or for TX buffers (the Worker's tx_waiters_ list).
+  bool tx_wait_window = false;
+  bool tx_wait_listed = false;
   uint32_t pending_consume = 0;
   std::array<MbufBuf, kMaxPendingSends> pending{};
 };

@@ -110,12 +110,17 @@ uint32_t Worker::poll(Ticks now) noexcept {
     }
     reopen_windows();
   }
+  if (tx_waiters_head_ < tx_waiters_.size() && now_ >= next_tx_wake_) [[unlikely]] {
+    // Copies wait for TX buffers: see whether acknowledgments freed some.
+    next_tx_wake_ = now_ + kReopenInterval;
+    wake_tx_waiters();
+  }
   uint32_t received = 0;
   std::array<rte_mbuf*, kBurst> burst;
   std::array<rte_mbuf*, 2 * kBurst> faulted;
   for (Port& p : ports_) {
     size_t n = rte_eth_rx_burst(p.iface.port_id, p.iface.queue, burst.data(), kBurst);
-    if (n > 0 && p.iface.rx_pool != nullptr) {
+    if (n > 0) {
       sample_pools(p);
     }
     rte_mbuf** rx = burst.data();

@@ -32,6 +32,7 @@
 #include "stack/mesh.h"
 #include "stack/neighbor.h"
 #include "stack/tx_batch.h"
+#include "stack/tx_budget.h"
 #include "stack/tx_encoder.h"
 #include "telemetry/counters.h"
 #include "time/clock.h"
@@ -222,6 +223,9 @@ class Worker {
     // and the data dropped or pushed back (dpdk/port.h).
     bool rx_low = false;
     bool tx_low = false;
+    // The TX pool's free buffers as last sampled, less what send_copy took since (the send
+    // budget's figure, TxBudget).
+    uint32_t tx_free = UINT32_MAX;
     int64_t rcv_limit = INT64_MAX / 4;  // this port's share of the receive budget's limit
     // rx_tight: the RX pool is below half free, so small segments are packed (pack_payload).
     bool rx_tight = false;
@@ -422,9 +426,19 @@ class Worker {
   void release_dormant() noexcept;
   static void compact_fifo(std::vector<uint32_t>& fifo, size_t& head) noexcept;
   // The pools' free counts (rte_mempool_avail_count walks the per-lcore caches: once per
-  // burst, not per packet): Port::rx_low and tx_low, and the receive budget's limit.
+  // burst, not per packet): Port::rx_low, tx_low and tx_free, and the receive budget's limit.
   void sample_pools(Port& p) noexcept;
   void reopen_windows() noexcept;
+  // The send budget (stack/tx_budget.h): connections whose copies wait for TX buffers, oldest
+  // first; woken (on_writable) as far as the pool has room for each, checked every
+  // kReopenInterval while any waits.
+  std::vector<uint32_t> tx_waiters_;
+  size_t tx_waiters_head_ = 0;
+  Ticks next_tx_wake_{};
+  void wait_for_tx_buffers(Conn& c) noexcept;
+  void wake_tx_waiters() noexcept;
+  // Bytes `c` holds for sending: its send queue and the sends queued on the Conn.
+  static uint32_t queued_bytes(const Conn& c) noexcept;
   // Small payload copied into the tail of p.rx_pack, so that a run of small segments holds a
   // few buffers, not one each (Linux collapses such receive queues): the protocol core then
   // holds about as many buffers as the bytes its window counts. False: no buffer for it.

@@ -272,6 +272,7 @@ void Worker::free_conn(Conn& c) noexcept {
   c.pending_consume = 0;
   c.pending_close = c.pending_shutdown = c.pending_abort = false;
   c.send_blocked = c.notify_writable = false;
+  c.tx_wait_window = false;  // tx_wait_listed stays with the slot's place on tx_waiters_
   c.in_use = false;
   c.next_free = free_head_;
   free_head_ = static_cast<uint32_t>(&c - conns_.data());
@@ -336,6 +337,12 @@ void Worker::finish(Conn& c) noexcept {
     c.starved_listed = true;
     starved_.push_back(static_cast<uint32_t>(&c - conns_.data()));
     counters_.tcp_rcv_starved++;
+  }
+  if (c.tx_wait_window && TxBudget::window_allows(queued_bytes(c), c.tcb.snd_wnd, c.tcb.snd_mss))
+      [[unlikely]] {
+    c.tx_wait_window = false;  // the peer's window opened (or the queue drained): go on
+    counters_.tcp_tx_woken++;
+    c.notify_writable = true;
   }
   if (c.notify_writable && c.pending_sends == 0) {
     c.notify_writable = false;
@@ -556,11 +563,15 @@ size_t Worker::tw_peak() const noexcept { return tw_ ? tw_->peak() : 0; }
 // sixteenth (the reserve); below that, payload is copied out (rx_low). The RX descriptors'
 // own buffers are not free, so they are already outside it.
 void Worker::sample_pools(Port& p) noexcept {
+  p.tx_free = rte_mempool_avail_count(p.iface.pool);
+  p.tx_low = p.tx_free < p.iface.pool->size / 4;
+  if (p.iface.rx_pool == nullptr) {
+    return;
+  }
   const auto rx_free = static_cast<int64_t>(rte_mempool_avail_count(p.iface.rx_pool));
   const auto rx_size = static_cast<int64_t>(p.iface.rx_pool->size);
   p.rx_low = rx_free < rx_size / 16;
   p.rx_tight = rx_free < rx_size / 2;
-  p.tx_low = rte_mempool_avail_count(p.iface.pool) < p.iface.pool->size / 4;
   const int64_t per_buf = cfgs_[0].mss - 12;  // a full segment carrying timestamps
   p.rcv_limit = (rx_free - rx_size / 8) * per_buf;
   rcv_budget_.reserve = rx_size / 16 * per_buf;
@@ -679,25 +690,78 @@ Result<void, tcp::SendError> Worker::send(Conn& c, const MbufBuf& data) noexcept
     return r;
   });
 }
+uint32_t Worker::queued_bytes(const Conn& c) noexcept {
+  uint32_t n = c.tcb.sndq.bytes();
+  for (uint8_t k = 0; k < c.pending_sends; ++k) {
+    n += c.pending[k].size();
+  }
+  return n;
+}
 uint32_t Worker::send_copy(Conn& c, std::span<const std::byte> bytes_in) noexcept {
   Port& p = ports_[c.port];
   uint32_t taken = 0;
+  uint32_t queued = queued_bytes(c);
   while (taken < bytes_in.size()) {
-    // Data may not take the headers' reserve (Port::tx_low): the caller sees a short count.
-    rte_mbuf* m = p.tx_low ? nullptr : rte_pktmbuf_alloc(p.iface.pool);
-    if (m == nullptr) {
-      counters_.drop_no_mbuf++;
+    // One buffer's worth at a time, each asked of the send budget (stack/tx_budget.h); what
+    // it refuses waits, and on_writable follows when it may go on.
+    const auto want = static_cast<uint32_t>(std::min<size_t>(
+        bytes_in.size() - taken, p.iface.pool->elt_size - sizeof(rte_mbuf) - RTE_PKTMBUF_HEADROOM));
+    const TxBudget::Verdict v =
+        TxBudget::may_copy(p.tx_free, p.iface.pool->size, queued, c.tcb.snd_wnd, c.tcb.snd_mss);
+    if (v == TxBudget::Verdict::kWaitWindow) {
+      c.tx_wait_window = true;
+      counters_.tcp_tx_wait_window++;
       break;
     }
-    const auto n =
-        static_cast<uint16_t>(std::min<size_t>(bytes_in.size() - taken, rte_pktmbuf_tailroom(m)));
+    rte_mbuf* m = v == TxBudget::Verdict::kTake ? rte_pktmbuf_alloc(p.iface.pool) : nullptr;
+    if (m == nullptr) {
+      counters_.tcp_tx_wait_pool++;
+      wait_for_tx_buffers(c);
+      break;
+    }
+    --p.tx_free;
+    const auto n = static_cast<uint16_t>(std::min<size_t>(want, rte_pktmbuf_tailroom(m)));
     std::memcpy(rte_pktmbuf_append(m, n), bytes_in.data() + taken, n);
     if (!send(c, MbufBuf(m))) {
-      break;
+      break;  // the send queue is full: the core reports on_writable when it drains
     }
     taken += n;
+    queued += n;
   }
   return taken;
+}
+void Worker::wait_for_tx_buffers(Conn& c) noexcept {
+  if (!c.tx_wait_listed) {
+    c.tx_wait_listed = true;
+    tx_waiters_.push_back(static_cast<uint32_t>(&c - conns_.data()));
+  }
+}
+// The connections whose copies waited for TX buffers, oldest first, as far as the pool now
+// has room for each (TxBudget::pool_allows): on_writable, and the application tries again. At
+// most kBurst a turn; one the pool still has no room for goes to the back.
+void Worker::wake_tx_waiters() noexcept {
+  for (Port& p : ports_) {
+    sample_pools(p);
+  }
+  for (size_t end = std::min(tx_waiters_.size(), tx_waiters_head_ + kBurst);
+       tx_waiters_head_ < end;) {
+    const uint32_t slot = tx_waiters_[tx_waiters_head_++];
+    Conn& c = conns_[slot];
+    c.tx_wait_listed = false;
+    if (!c.in_use || c.dead || c.in_core) {
+      continue;
+    }
+    const Port& p = ports_[c.port];
+    if (!TxBudget::pool_allows(p.tx_free, p.iface.pool->size, queued_bytes(c))) {
+      c.tx_wait_listed = true;
+      tx_waiters_.push_back(slot);
+      continue;
+    }
+    counters_.tcp_tx_woken++;
+    c.notify_writable = true;
+    finish(c);  // runs on_writable
+  }
+  compact_fifo(tx_waiters_, tx_waiters_head_);
 }
 void Worker::consume(Conn& c, uint32_t n) noexcept {
   if (c.in_core) {

@@ -68,6 +68,9 @@ struct StackCounters {
   uint64_t rx_pressure_changes = 0;        // RX pool nearly empty or recovered (payload copied out)
   uint64_t tcp_rcv_starved = 0;            // a window could not open for want of receive memory
   uint64_t tcp_rcv_reopened = 0;           // ... and was reopened by a window update when it freed
+  uint64_t tcp_tx_wait_window = 0;         // copies held back: beyond the peer's window (TxBudget)
+  uint64_t tcp_tx_wait_pool = 0;           // ... waiting for TX buffers (the reserve, or none free)
+  uint64_t tcp_tx_woken = 0;               // connections woken (on_writable) when they could go on
   uint64_t tx_parked = 0;                  // held until the next hop's address resolved
   uint64_t tx_cksum_offloaded = 0;         // TCP checksums left to the NIC
   uint64_t tx_tso_frames = 0;              // frames the NIC cut into segments (TSO)

@@ -99,5 +99,57 @@ TEST(TxPressure, TheBatchFillsWhileATsoFrameIsHeldOpen) {
   EXPECT_GE(rte_mempool_avail_count(Eal::pool()) + 1, free_before);
 }
 
+// The send budget (stack/tx_budget.h, issue 19 finding 5). An application that writes to a
+// connection whose peer stopped reading: its copies take no more TX buffers than the peer's
+// window (one segment at least), the rest waits, and on_writable follows when the window
+// opens. Before, the copies took buffers up to tcp.snd_buf per connection until the pool was
+// empty, and a copy that found no buffer armed no wakeup.
+struct Writer {
+  static inline int writable = 0;
+  static inline Conn* conn = nullptr;
+  static void on_connected(Conn& c, void*) { conn = &c; }
+  static void on_data(Conn& c, const Bytes& d, void*) { c.worker->consume(c, d.size()); }
+  static void on_writable(Conn&, void*) { ++writable; }
+  static void on_closed(Conn&, CloseReason, void*) { conn = nullptr; }
+  static constexpr Handler kHandler{.ctx = nullptr,
+                                    .on_connected = on_connected,
+                                    .on_data = on_data,
+                                    .on_writable = on_writable,
+                                    .on_peer_closed = nullptr,
+                                    .on_closed = on_closed};
+};
+
+TEST(SendBudget, CopiesStopAtThePeersWindowAndOnWritableFollowsWhenItOpens) {
+  RingWorkerConfig cfg = peer_config();
+  RingWorker rw(cfg);
+  rw.introduce_peer();
+  Peer opener(rw, kListen, 31000);
+  rw.worker().listen(kListen, &Writer::kHandler);  // a later listen() wins: the Writer serves
+  Flow f = opener.open(St::kEstablished);
+  ASSERT_NE(Writer::conn, nullptr);
+  Conn& c = *Writer::conn;
+  // The peer's window shuts: everything sent so far is acknowledged, nothing more is taken.
+  Seg shut = opener.seg(f, kA, f.p_nxt, f.t_nxt, kPeerTs + 1);
+  shut.win = 0;
+  rw.send(shut);
+  (void)rw.poll();
+  const unsigned free_before = rte_mempool_avail_count(Eal::pool());
+  const std::vector<std::byte> response(1 << 20, std::byte{'r'});
+  const uint32_t taken = rw.worker().send_copy(c, response);
+  EXPECT_GT(taken, 0u);
+  EXPECT_LE(taken, 2048u);  // one buffer: what a shut window may pin
+  EXPECT_LE(free_before - rte_mempool_avail_count(Eal::pool()), 2u);
+  EXPECT_EQ(rw.worker().counters().tcp_tx_wait_window, 1u);
+  EXPECT_EQ(Writer::writable, 0);
+  // The window opens: on_writable, and the copies go on as far as it takes.
+  rw.send(opener.seg(f, kA, f.p_nxt, f.t_nxt, kPeerTs + 2));
+  (void)rw.poll();
+  EXPECT_EQ(Writer::writable, 1);
+  EXPECT_EQ(rw.worker().counters().tcp_tx_woken, 1u);
+  const uint32_t more = rw.worker().send_copy(c, std::span(response).subspan(taken));
+  EXPECT_GT(more, 30000u);
+  EXPECT_LE(taken + more, uint32_t{kPeerWin} + 2048u);
+}
+
 }  // namespace
 }  // namespace tempo::conformance
