@@ -644,7 +644,8 @@ bool Worker::pack_payload(Port& p, std::span<const std::byte> payload, MbufBuf& 
   const auto len = static_cast<uint16_t>(payload.size());
   if (p.rx_pack == nullptr || rte_pktmbuf_tailroom(p.rx_pack) < len) {
     release_pack(p);
-    p.rx_pack = rte_pktmbuf_alloc(p.iface.rx_pool);
+    // Receive memory, from the RX pool (a port with one pool for both: that one).
+    p.rx_pack = rte_pktmbuf_alloc(p.iface.rx_pool != nullptr ? p.iface.rx_pool : p.iface.pool);
     if (p.rx_pack == nullptr) {
       return false;
     }

@@ -329,6 +329,21 @@ inline bool can_send_data(State st) noexcept {
   return false;
 }
 
+// The payload one segment may carry: the effective MSS (less the timestamp option,
+// transition.h) less the SACK blocks the segment carries while data waits out of order
+// (RFC 2018 §3; Linux tcp_current_mss does the same), or a full segment with SACK blocks is an
+// IP packet past the MTU (the Worker fuzzer found 1,512-byte packets). Counts one block per
+// out-of-order piece, at most what fits: never fewer than finish_segment() writes.
+template <Buffer Buf>
+uint32_t payload_room(const Tcb<Buf>& t) noexcept {
+  if (!t.sack_ok || t.ooo.empty()) {
+    return t.snd_mss;
+  }
+  const uint32_t blocks = std::min<uint32_t>(t.ooo.entries(), t.ts_ok ? 3 : 4);
+  const uint32_t option = 4 + 8 * blocks;  // two NOPs, kind, length, the blocks
+  return t.snd_mss > option + 64 ? t.snd_mss - option : 64;
+}
+
 // Sends one segment of new data from SND.NXT (with the FIN when it is due), at most `usable`
 // bytes (RFC 9293 §3.8.6, §3.7.4 Nagle, §3.8.6.2.1 sender SWS avoidance). Returns false when
 // nothing was sent.
@@ -341,14 +356,15 @@ bool send_new(Tcb<Buf>& t, uint32_t usable, Ticks now, S& s) noexcept {
   }
   const uint32_t avail = t.sndq.bytes() - offset;
   const uint32_t flight = t.flight();
-  uint32_t len = std::min({avail, usable, static_cast<uint32_t>(t.snd_mss)});
-  if (len < avail && len < t.snd_mss) {
+  const uint32_t room = payload_room(t);
+  uint32_t len = std::min({avail, usable, room});
+  if (len < avail && len < room) {
     // RFC 9293 §3.8.6.2.1: a window-limited runt waits, unless it is half the largest
     // window the peer offered.
     if (len == 0 || len < t.max_snd_wnd / 2) {
       len = 0;
     }
-  } else if (len == avail && len < t.snd_mss && len > 0 && t.nagle && flight > 0) {
+  } else if (len == avail && len < room && len > 0 && t.nagle && flight > 0) {
     len = 0;  // RFC 9293 §3.7.4 Nagle: a small segment waits for the outstanding ACK
   }
   OutSegment<Buf> o;
@@ -402,7 +418,7 @@ noexcept {
   const uint32_t data_out = std::min(outstanding - (fin_out ? 1u : 0u), t.sndq.bytes());
   const uint32_t off = distance(t.snd_una, seq);
   OutSegment<Buf> o;
-  uint32_t len = off < data_out ? std::min(data_out - off, max_len) : 0;
+  uint32_t len = off < data_out ? std::min({data_out - off, max_len, payload_room(t)}) : 0;
   if (len > 0) {
     len = t.sndq.reference(off, len, o);
   }

@@ -28,6 +28,29 @@ TEST_F(OutOfOrder, Rfc2018_4_OutOfOrderSegmentDrawsDupAckWithSack) {
   EXPECT_EQ(ctr().ooo_queued, 1u);
 }
 
+// RFC 2018 §3 / RFC 9293 §3.7.1: a data segment that carries SACK blocks carries that much
+// less payload, so it still fits the peer's MSS (Linux tcp_current_mss). Before, full segments
+// went out 12 bytes past it (the Worker fuzzer found 1,512-byte IP packets).
+TEST_F(OutOfOrder, Rfc2018_3_SackBlocksTakeTheirRoomFromThePayload) {
+  established_sack();  // the peer's MSS: 1000
+  in(S().seq(P + 10).ack(L).win(10000).data("klm"));
+  out();
+  send_str(std::string(2964, 'x'));
+  const std::string full(1000 - 12, 'x');  // one SACK block: 12 option bytes
+  EXPECT_EQ(out(),
+            strs({S().seq(L).ack(P).win(W).sack(P + 10, P + 13).data(full),
+                  S().seq(L + 988).ack(P).win(W).sack(P + 10, P + 13).data(full),
+                  S().seq(L + 1976).ack(P).flags(kPsh).win(W).sack(P + 10, P + 13).data(full)}));
+  // The hole fills: no blocks, full segments again.
+  in(S().seq(P).ack(L + 2964).win(10000).data("0123456789"));
+  out();
+  send_str(std::string(2000, 'y'));
+  const std::string y(1000, 'y');
+  const uint16_t w = W - 13;  // the 13 bytes delivered are not consumed yet
+  EXPECT_EQ(out(), strs({S().seq(L + 2964).ack(P + 13).win(w).data(y),
+                         S().seq(L + 3964).ack(P + 13).flags(kPsh).win(w).data(y)}));
+}
+
 TEST_F(OutOfOrder, Rfc2018_4_FirstBlockIsMostRecent) {
   established_sack();
   in(S().seq(P + 10).ack(L).win(10000).data("a"));

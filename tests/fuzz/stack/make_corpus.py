@@ -161,15 +161,24 @@ seeds['out_of_order'] = (
     seg(PSH | ACK, pport=5, to=TO_LEARNED, ts=1, length=100, ahead=100) + step() +
     seg(PSH | ACK, pport=5, to=TO_LEARNED, ts=1, length=100) + step() +
     seg(PSH | ACK, pport=5, to=TO_LEARNED, ts=1, length=100) + step() + app(2))
-# Out-of-order data (so tempo's segments carry a SACK block beside the timestamps), then the
-# application sends full segments. Not in the corpus yet: it fails (a 1512-byte IPv4 packet on
-# a 1500 MTU: the SACK block is not taken from the segment's payload), see repro/.
+# What the fuzzer found, kept as seeds so that every run replays them first. Out-of-order data
+# (so tempo's segments carry a SACK block beside the timestamps), then the application sends
+# full segments: was a 1512-byte IPv4 packet on a 1500 MTU (the SACK block not taken from the
+# segment's payload; tcp::detail::payload_room now takes it).
 repros = {}
 repros['sack_blocks_full_segments'] = (
     header() + handshake(pport=6) +
     seg(PSH | ACK, pport=6, to=TO_LEARNED, ts=1, length=10, ahead=100) + step() +
     app(0, arg=3000) + step())
-# A SYN whose options end with SACK-permitted (MSS, NOP, NOP, SACK-permitted): fails under
+# No RX pool sampling (Interface::rx_pool null, as the conformance RingWorker has it): a small
+# segment on a connection holding out-of-order data is packed (pack_payload), which allocates
+# from the null rx_pool (it now falls back to the port's one pool).
+NO_RX_POOL = 0x40
+repros['pack_payload_null_rx_pool'] = (
+    header(cfg=NO_RX_POOL) + handshake(pport=6) +
+    seg(PSH | ACK, pport=6, to=TO_LEARNED, ts=1, length=10, ahead=100) + step() +
+    seg(PSH | ACK, pport=6, to=TO_LEARNED, ts=1, length=10) + step())
+# A SYN whose options end with SACK-permitted (MSS, NOP, NOP, SACK-permitted): failed under
 # _GLIBCXX_ASSERTIONS, parse_tcp_options taking &options[i + 2] one past the end.
 repros['syn_options_end_sack_permitted'] = header() + seg(SYN, seq=1000, mss=1460,
                                                           sack_ok=True) + poll()
@@ -181,7 +190,7 @@ seeds['raw_frames'] = (
     bytes([RAW, 0x80 | 1 | 20 << 1]) + bytes(range(40)) + step() + arp(3) + step())
 
 here = os.path.dirname(os.path.abspath(__file__))
-for sub, files in (('corpus', seeds), ('repro', repros)):
+for sub, files in (('corpus', seeds), ('corpus', repros)):
     os.makedirs(os.path.join(here, sub), exist_ok=True)
     for name, data in files.items():
         with open(os.path.join(here, sub, name), 'wb') as f:
