@@ -65,7 +65,7 @@ class TxEncoder {
 
   // Frames complete after one encode(), in the order they must leave.
   struct Frames {
-    std::array<rte_mbuf*, 2> m{};
+    std::array<rte_mbuf*, 2> m{};  // by construction: the open frame, then the segment's own
     uint8_t n = 0;
   };
 

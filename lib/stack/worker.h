@@ -206,6 +206,7 @@ class Worker {
       wire::Ipv6Addr addr;  // IPv4 as ::ffff:a.b.c.d
       Ticks sent;
     };
+    // Bounded by construction: may_solicit() overwrites the oldest entry when none matches.
     std::array<Pending, 8> pending{};
     // Packets waiting for their next hop's link-layer address (Linux: the neighbour's
     // unres_qlen queue): sent when it resolves, dropped (counted) after kParkTimeout.
@@ -214,6 +215,7 @@ class Worker {
       rte_mbuf* m = nullptr;
       Ticks since;
     };
+    // Checked and counted: park() drops the oldest (drop_no_neighbor) when all 16 are in use.
     std::array<Parked, 16> parked{};
     uint8_t n_parked = 0;
     // Checked once per burst. rx_low: the RX pool is below a sixteenth free, which the receive
@@ -365,7 +367,7 @@ class Worker {
   Ticks now_{};
   const Mesh* mesh_ = nullptr;  // other Workers; null when alone
   struct SteerBatch {
-    std::array<rte_mbuf*, kBurst> m{};
+    std::array<rte_mbuf*, kBurst> m{};  // steer() sends a full batch before the next is added
     uint16_t n = 0;
   };
   std::vector<SteerBatch> steer_out_;  // per destination Worker
@@ -387,8 +389,10 @@ class Worker {
   uint32_t conns_used_ = 0;
   std::optional<flow::ConnTable<flow::FlowKey4, Conn>> table4_;
   std::optional<flow::ConnTable<flow::FlowKey6, Conn>> table6_;
+  // Bounded by construction: lookup_burst() keys at most kBurst segments, and a burst holds at
+  // most 2 * kBurst (rx_burst's kBurst, or the fault stage's output array of 2 * kBurst).
   std::array<flow::FlowKey4, kBurst> burst_keys_{};
-  std::array<RxHint, 2 * kBurst> burst_hints_{};  // by position in the burst (faults: 2x)
+  std::array<RxHint, 2 * kBurst> burst_hints_{};  // by position in the burst
   const RxHint* rx_hint_ = nullptr;               // the segment input() is handling
   uint64_t inserts4_ = 0;
   uint32_t orphans_ = 0;

@@ -340,8 +340,8 @@ uint32_t payload_room(const Tcb<Buf>& t) noexcept {
     return t.snd_mss;
   }
   const uint32_t blocks = std::min<uint32_t>(t.ooo.entries(), t.ts_ok ? 3 : 4);
-  const uint32_t option = 4 + 8 * blocks;  // two NOPs, kind, length, the blocks
-  return t.snd_mss > option + 64 ? t.snd_mss - option : 64;
+  const uint32_t option = 4 + 8 * blocks;              // two NOPs, kind, length, the blocks
+  return t.snd_mss > option ? t.snd_mss - option : 1;  // snd_mss >= 76 (kMinMss less 12)
 }
 
 // Sends one segment of new data from SND.NXT (with the FIN when it is due), at most `usable`

@@ -15,6 +15,10 @@
 
 namespace tempo::tcp::detail {
 
+// The smallest send MSS taken from a peer (Linux TCP_MIN_MSS): room for 40 bytes of options
+// and still some payload.
+inline constexpr uint32_t kMinMss = 88;
+
 // RFC 9293 §3.7.1, RFC 7323 §2.2/§3.2, RFC 2018 §2: what the peer's SYN (or SYN,ACK) settles.
 // Our offer is in ws_ok/sack_ok/ts_ok; the result is the intersection.
 template <Buffer Buf>
@@ -36,12 +40,14 @@ void negotiate(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
   }
   // RFC 9293 §3.7.1: without the option the send MSS is 536 (IPv4 default). The effective
   // MSS leaves room for the timestamp option every segment carries (RFC 7323 §3.2).
+  // A peer's MSS below Linux's TCP_MIN_MSS (88) is raised to it: an MSS option of 0 used to
+  // wrap the subtraction below to 65,524-byte segments (the Worker fuzzer found it).
   uint32_t mss = o.has_mss ? o.mss : t.cfg->default_snd_mss;
-  mss = std::min<uint32_t>(mss, t.cfg->mss);
+  mss = std::clamp<uint32_t>(mss, kMinMss, std::max<uint32_t>(t.cfg->mss, kMinMss));
   if (t.ts_ok) {
     mss -= 12;
   }
-  t.snd_mss = static_cast<uint16_t>(std::max<uint32_t>(mss, 64));
+  t.snd_mss = static_cast<uint16_t>(mss);
   t.cc.init(t.snd_mss);
 }
 

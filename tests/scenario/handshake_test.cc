@@ -30,6 +30,22 @@ TEST_F(Handshake, Rfc9293_3_10_7_3_SynAckEstablishes) {
 // The window a SYN offers holds once the peer's ISN is known (RFC 9293 §3.8.6: never shrink),
 // even when the receive budget has nothing more to give: the handshake's ACK offers what the
 // SYN did (4 segments, RcvBudget's floor), not a zero window.
+// RFC 9293 §3.7.1 / RFC 6691: the send MSS is the peer's, at most ours; one below Linux's
+// TCP_MIN_MSS (88) is raised to it. An MSS option of 0 used to wrap to 65,524-byte segments
+// once the timestamp option's 12 bytes were taken off (the Worker fuzzer found it).
+TEST_F(Handshake, Rfc9293_3_7_1_PeerMssIsClampedToASaneRange) {
+  for (const auto& [peer, want] :
+       {std::pair<uint16_t, uint16_t>{0, 88}, {1, 88}, {88, 88}, {536, 536}, {65535, 1460}}) {
+    tcb = Tcb<TestBuf>{};
+    syn_sent();
+    in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(8000).mss(peer));
+    EXPECT_EQ(tcb.state, State::kEstablished);
+    EXPECT_EQ(tcb.snd_mss, want) << "peer MSS " << peer;
+    out();
+    events();
+  }
+}
+
 TEST_F(Handshake, Rfc9293_3_8_6_SynWindowHoldsUnderASpentReceiveBudget) {
   RcvBudget budget;
   budget.limit = 0;

@@ -189,6 +189,8 @@ seeds['raw_frames'] = (
         [0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]) +
     bytes([RAW, 0x80 | 1 | 20 << 1]) + bytes(range(40)) + step() + arp(3) + step())
 
+# Kept as found (not generated here): mss_option_zero, a SYN with an MSS option of 0 on a
+# timestamps connection (the send MSS wrapped to 65,524; transition.h now clamps it).
 here = os.path.dirname(os.path.abspath(__file__))
 for sub, files in (('corpus', seeds), ('corpus', repros)):
     os.makedirs(os.path.join(here, sub), exist_ok=True)

@@ -522,8 +522,8 @@ class Harness {
     void* obj = nullptr;
     for (unsigned k = 0; (n == 0 || k < n) && rte_ring_dequeue(g_env.tx, &obj) == 0; ++k) {
       auto* m = static_cast<rte_mbuf*>(obj);
+      learn(m);  // first: the trace shows a frame check_tx_frame refuses
       check_tx_frame(m);
-      learn(m);
       rte_pktmbuf_free(m);
     }
   }
