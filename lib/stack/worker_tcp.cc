@@ -590,7 +590,7 @@ void Worker::sample_pools(Port& p) noexcept {
 // zero-window probe, after its persist timer backed off). At most kBurst a turn; a connection
 // still short goes back on at the end.
 void Worker::reopen_windows() noexcept {
-  const int64_t step = cfgs_[0].mss;
+  const int64_t step = cfgs_[0].mss - 12;  // a full segment with timestamps: one RX buffer
   if (rcv_budget_.credit(true) < step) {
     return;  // no room even for a connection holding little
   }

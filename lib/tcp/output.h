@@ -64,6 +64,10 @@ inline uint8_t wscale_for(uint32_t rcv_buf) noexcept {
   return s;
 }
 
+// RFC 7323 §3.2: the timestamp option every segment carries once negotiated, 10 bytes with
+// two NOPs to align it.
+inline constexpr uint32_t kTsOptionLen = 12;
+
 // The right edge to advertise: RFC 9293 §3.8.6.2.2 receiver SWS avoidance (move the edge only
 // by at least min(RCV.BUFF / 2, MSS)) and §3.8.6 (never shrink the window). The receive budget
 // (RcvBudget) bounds how far it moves; when it allows less than that step the edge stays, and
@@ -82,7 +86,11 @@ template <Buffer Buf>
 SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
   const SeqNum held = max(t.rcv_adv, t.rcv_nxt);
   SeqNum fresh = t.rcv_nxt + t.rcv_space();
-  const uint32_t step = std::min<uint32_t>(t.cfg->rcv_buf / 2, t.rcv_mss);
+  // Eff.snd.MSS: the payload of the peer's full segments, which carry our timestamps when they
+  // are in use (1,448 of 1,460). One more than that, and a budget with room for exactly one
+  // more buffer (counted a full segment each, stack sample_pools) never reopened a shut window.
+  const uint32_t step =
+      std::min<uint32_t>(t.cfg->rcv_buf / 2, t.rcv_mss - (t.ts_ok ? kTsOptionLen : 0));
   if (fresh <= t.rcv_adv || distance(t.rcv_adv, fresh) < step) {
     t.rcv_starved = false;  // held by the connection's own buffer: consume() reopens it
     return held;

@@ -45,7 +45,7 @@ void negotiate(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
   uint32_t mss = o.has_mss ? o.mss : t.cfg->default_snd_mss;
   mss = std::clamp<uint32_t>(mss, kMinMss, std::max<uint32_t>(t.cfg->mss, kMinMss));
   if (t.ts_ok) {
-    mss -= 12;
+    mss -= kTsOptionLen;
   }
   t.snd_mss = static_cast<uint16_t>(mss);
   t.cc.init(t.snd_mss);

@@ -179,6 +179,33 @@ TEST_F(Data, ReceiveBudgetReserveForConnectionsHoldingLittle) {
   EXPECT_EQ(out(), strs({S().seq(L).ack(P + 2000).win(3500)}));
 }
 
+// RFC 9293 §3.8.6.2.2: the window's right edge moves by at least min(RCV.BUFF / 2,
+// Eff.snd.MSS), and with timestamps a full segment of the peer's carries 1,448 bytes, not
+// 1,460. A budget with room for exactly one more buffer (one full segment) reopens a shut
+// window by it; with the step one MSS (1,460) it never did, and a Worker whose RX pool sat at
+// that edge starved its clients for good (found by the ReceiveMemory interop test).
+TEST_F(Data, Rfc9293_3_8_6_2_2_ReceiveBudgetReopensByOneFullTimestampedSegment) {
+  RcvBudget budget;
+  cfg.timestamps = true;
+  cfg.rcv_buf = 4 * 1448;
+  cfg.rcv_budget = &budget;
+  syn_sent();
+  in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(10000).mss(1460).ts(100, 0));
+  ASSERT_TRUE(tcb.ts_ok);
+  out();
+  for (uint32_t k = 0; k < 4; ++k) {
+    in(S().seq(P + k * 1448).ack(L).win(10000).ts(101 + k, 0).data(std::string(1448, 'a')));
+  }
+  out();
+  ASSERT_EQ(tcb.rcv_adv, tcb.rcv_nxt);  // shut: the buffer is full and unread
+  budget.small = 0;                     // no reserve: the budget alone decides
+  budget.limit = budget.committed + 1448;
+  tcp::consume(tcb, 4 * 1448, now, sink);
+  EXPECT_EQ(out().size(), 1u);  // the window update
+  EXPECT_EQ(distance(tcb.rcv_nxt, tcb.rcv_adv), 1448u);
+  EXPECT_FALSE(tcb.rcv_starved);
+}
+
 TEST_F(Data, SendQueueFullThenWritable) {
   cfg.snd_buf = 10;
   established_active(/*peer_win=*/0);
