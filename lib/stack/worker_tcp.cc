@@ -703,10 +703,8 @@ uint32_t Worker::send_copy(Conn& c, std::span<const std::byte> bytes_in) noexcep
   uint32_t taken = 0;
   uint32_t queued = queued_bytes(c);
   while (taken < bytes_in.size()) {
-    // One buffer's worth at a time, each asked of the send budget (stack/tx_budget.h); what
-    // it refuses waits, and on_writable follows when it may go on.
-    const auto want = static_cast<uint32_t>(std::min<size_t>(
-        bytes_in.size() - taken, p.iface.pool->elt_size - sizeof(rte_mbuf) - RTE_PKTMBUF_HEADROOM));
+    // One buffer at a time, each asked of the send budget (stack/tx_budget.h); what it
+    // refuses waits, and on_writable follows when it may go on.
     const TxBudget::Verdict v =
         TxBudget::may_copy(p.tx_free, p.iface.pool->size, queued, c.tcb.snd_wnd, c.tcb.snd_mss);
     if (v == TxBudget::Verdict::kWaitWindow) {
@@ -721,7 +719,8 @@ uint32_t Worker::send_copy(Conn& c, std::span<const std::byte> bytes_in) noexcep
       break;
     }
     --p.tx_free;
-    const auto n = static_cast<uint16_t>(std::min<size_t>(want, rte_pktmbuf_tailroom(m)));
+    const auto n =
+        static_cast<uint16_t>(std::min<size_t>(bytes_in.size() - taken, rte_pktmbuf_tailroom(m)));
     std::memcpy(rte_pktmbuf_append(m, n), bytes_in.data() + taken, n);
     if (!send(c, MbufBuf(m))) {
       break;  // the send queue is full: the core reports on_writable when it drains
