@@ -432,6 +432,10 @@ class Worker {
   // The pools' free counts (rte_mempool_avail_count walks the per-lcore caches: once per
   // burst, not per packet): Port::rx_low, tx_low and tx_free, and the receive budget's limit.
   void sample_pools(Port& p) noexcept;
+  // What the receive budget counts one RX buffer as: a full segment carrying timestamps. The
+  // budget's limit and the step that reopens a starved window must use the same figure (they
+  // differed by 12 bytes, and windows stayed shut).
+  int64_t rx_buffer_bytes() const noexcept { return cfgs_[0].mss - tcp::detail::kTsOptionLen; }
   void reopen_windows() noexcept;
   // The send budget (stack/tx_budget.h): connections whose copies wait for TX buffers, oldest
   // first; woken (on_writable) as far as the pool has room for each, checked every

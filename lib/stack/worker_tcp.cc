@@ -572,7 +572,7 @@ void Worker::sample_pools(Port& p) noexcept {
   const auto rx_size = static_cast<int64_t>(p.iface.rx_pool->size);
   p.rx_low = rx_free < rx_size / 16;
   p.rx_tight = rx_free < rx_size / 2;
-  const int64_t per_buf = cfgs_[0].mss - 12;  // a full segment carrying timestamps
+  const int64_t per_buf = rx_buffer_bytes();
   p.rcv_limit = (rx_free - rx_size / 8) * per_buf;
   rcv_budget_.reserve = rx_size / 16 * per_buf;
   int64_t limit = p.rcv_limit;
@@ -590,7 +590,7 @@ void Worker::sample_pools(Port& p) noexcept {
 // zero-window probe, after its persist timer backed off). At most kBurst a turn; a connection
 // still short goes back on at the end.
 void Worker::reopen_windows() noexcept {
-  const int64_t step = cfgs_[0].mss - 12;  // a full segment with timestamps: one RX buffer
+  const int64_t step = rx_buffer_bytes();  // one buffer: what the budget counts in
   if (rcv_budget_.credit(true) < step) {
     return;  // no room even for a connection holding little
   }
