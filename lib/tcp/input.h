@@ -1,8 +1,9 @@
 // Segment arrival: RFC 9293 §3.10.7 ("SEGMENT ARRIVES"), with RFC 7323 (PAWS, timestamps),
 // RFC 5961 (blind RST/SYN/data mitigations) and RFC 2018 (SACK generation).
 //
-// Read RFC 9293 §3.10.7 alongside: the steps below follow its order (first check sequence
-// number, second RST, fourth SYN, fifth ACK, seventh text, eighth FIN).
+// Read RFC 9293 §3.10.7 alongside. input_synchronized is §3.10.7.4 one call per step, in its
+// order: check_sequence (first, with PAWS), check_rst (second), check_syn (fourth), check_ack
+// (fifth), process_text (seventh), process_fin (eighth); each returns a Step, go on or stop.
 #pragma once
 
 #include <algorithm>
@@ -174,11 +175,189 @@ void update_ts_recent(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept 
   }
 }
 
-// Fifth check, ACK in a synchronized state (and SYN-RECEIVED after it moved on). Returns false
-// when the segment must not be processed further.
+// What a step of RFC 9293 §3.10.7.4 says about the segment: go on to the next step, or stop
+// here (dropped, answered, or the connection closed or handed to TIME-WAIT).
+enum class Step : uint8_t {
+  kContinue,
+  kStop,
+};
+
+// The ACK that answers a segment dropped before the RST check (PAWS, or the sequence check).
+// RFC 5961 §4.2: a SYN, whatever its sequence number, gets a challenge ACK (throttled, and from
+// the per-core budget), as in the SYN check below. A segment carrying data or a FIN is always
+// answered: the sender is owed the ACK that ends its retransmissions, and two ends cannot loop
+// on data. Anything else (a pure ACK: an old duplicate, a keepalive probe, a forged segment)
+// is answered at most once per oow_ack_interval per connection (RFC 5961 §7; Linux
+// tcp_oow_rate_limited); not from the per-core budget, which a flood at other connections
+// could spend, leaving keepalive probes unanswered.
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
-bool process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
+void ack_invalid(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
+  if (seg.has(flag::kSyn)) {
+    challenge_ack(t, now, s);
+  } else if (seg.len > 0 || seg.has(flag::kFin) || oow_ack_allowed(t, now, s.core().counters)) {
+    send_ack(t, now, s);
+  }
+}
+
+// Before the first check, SYN-RECEIVED only: a SYN at IRS, which the sequence check would
+// reject (SEG.SEQ = IRS < RCV.NXT). Without ACK it is the peer's SYN again: our SYN,ACK was
+// lost, so we send it again (RFC 9293 §3.8.1). With an ACK of our SYN it is the peer's SYN,ACK
+// in a simultaneous open (RFC 9293 §3.5 figure 7 line 6): both SYNs are acknowledged, so
+// ESTABLISHED without a further ACK. Any other SYN goes on to the checks below.
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Step check_handshake_syn(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now,
+                                               S& s)
+noexcept {
+  if (t.state != State::kSynReceived || !seg.has(flag::kSyn) || seg.has(flag::kRst) ||
+      seg.seq != t.irs) {
+    return Step::kContinue;
+  }
+  if (!seg.has(flag::kAck)) {
+    send_syn(t, now, s);
+    return Step::kStop;
+  }
+  if (t.snd_una < seg.ack && seg.ack <= t.snd_max) {
+    negotiate(t, seg, now);
+    establish(t, seg, now, s);
+    output(t, now, s);
+    return Step::kStop;
+  }
+  return Step::kContinue;
+}
+
+// RFC 7323 §5.3 R1 (PAWS), as the first check sees it.
+enum class Paws : uint8_t {
+  kPass,     // no timestamps on both sides, an RST, or SEG.TSval >= TS.Recent
+  kExpired,  // SEG.TSval < TS.Recent, but TS.Recent is over 24 days old: take SEG.TSval
+  kFail,     // SEG.TSval < TS.Recent: an old duplicate, drop it with an ACK
+};
+
+// RFC 7323 §5.3 R1: a segment whose TSval is older than TS.Recent is a duplicate from an
+// earlier incarnation or wrap. An RST is not subject to it (as Linux tcp_validate_incoming: "Reset
+// is accepted even if it did not pass PAWS"). R1's exception: after 24 days idle TS.Recent is
+// invalid (RFC 7323 §5.5).
+template <Buffer Buf>
+Paws paws_check(const Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
+  if (!t.ts_ok || !seg.opts.has_timestamps || seg.has(flag::kRst) ||
+      !(TsVal(seg.opts.tsval) < t.ts_recent)) {
+    return Paws::kPass;
+  }
+  return now - t.ts_recent_age > kPawsIdle ? Paws::kExpired : Paws::kFail;
+}
+
+// RFC 9293 §3.10.7.4, first check sequence number: an unacceptable segment (the table, with
+// RCV.WND the window we advertised) gets <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> unless it is an
+// RST, and is dropped. PAWS (RFC 7323 §5.3) comes first, as R1 asks. The ACK for either drop
+// is ack_invalid's (RFC 5961 §4.2 and §7). An RST out of the window is silently dropped (RFC
+// 5961 §3.2 case 1). An acceptable segment is news from the peer: keepalive starts over.
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Step check_sequence(Tcb<Buf>& t, const Segment<Buf>& seg, uint32_t rcv_wnd,
+                                          Ticks now, S& s)
+noexcept {
+  Counters& c = s.core().counters;
+  switch (paws_check(t, seg, now)) {
+    case Paws::kPass:
+      break;
+    case Paws::kExpired:
+      t.ts_recent = TsVal(seg.opts.tsval);
+      t.ts_recent_age = now;
+      break;
+    case Paws::kFail:
+      ++c.drop_paws;
+      ack_invalid(t, seg, now, s);
+      return Step::kStop;
+  }
+  if (!acceptable(t.rcv_nxt, rcv_wnd, seg.seq, seg.seg_len())) {
+    ++c.drop_unacceptable;
+    if (seg.has(flag::kRst)) {
+      ++c.drop_rst_out_of_window;  // RFC 5961 §3.2 case 1: silently dropped
+    } else {
+      ack_invalid(t, seg, now, s);
+    }
+    return Step::kStop;
+  }
+  t.last_rcv = now;
+  t.probes = 0;
+  return Step::kContinue;
+}
+
+// RFC 9293 §3.10.7.4, second check the RST bit, with RFC 5961 §3.2: an RST exactly at RCV.NXT
+// resets; elsewhere in the window (the first check let it through) a challenge ACK asks the
+// true peer to resend it at RCV.NXT, so a blind attacker must hit one number in 2^32.
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Step check_rst(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s)
+noexcept {
+  if (!seg.has(flag::kRst)) {
+    return Step::kContinue;
+  }
+  if (seg.seq != t.rcv_nxt) {
+    ++s.core().counters.drop_rst_in_window;
+    challenge_ack(t, now, s);
+    return Step::kStop;
+  }
+  switch (t.state) {
+    case State::kSynReceived:
+      // Passive: RFC 9293 returns the TCB to LISTEN; tempo's listener is separate, so the
+      // embryonic TCB simply goes. Active (simultaneous open): connection refused.
+      become_closed(t, t.passive ? CloseReason::kReset : CloseReason::kRefused, s);
+      break;
+    case State::kEstablished:
+    case State::kFinWait1:
+    case State::kFinWait2:
+    case State::kCloseWait:
+    case State::kClosing:
+    case State::kLastAck:
+    case State::kTimeWait:
+      become_closed(t, CloseReason::kReset, s);
+      break;
+    case State::kClosed:
+    case State::kListen:
+    case State::kSynSent:
+      break;  // not reached: handled before
+  }
+  return Step::kStop;
+}
+
+// RFC 9293 §3.10.7.4, fourth check the SYN bit, with RFC 5961 §4.2: in a synchronized state
+// any SYN gets a challenge ACK, whatever its sequence number. In SYN-RECEIVED from a passive
+// open the TCB goes (RFC 9293: "return to LISTEN"; tempo's listener is separate).
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Step check_syn(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s)
+noexcept {
+  if (!seg.has(flag::kSyn)) {
+    return Step::kContinue;
+  }
+  ++s.core().counters.drop_syn_synchronized;
+  if (t.state == State::kSynReceived && t.passive) {
+    become_closed(t, CloseReason::kReset, s);
+    return Step::kStop;
+  }
+  challenge_ack(t, now, s);
+  return Step::kStop;
+}
+
+// RFC 9293 §3.10.7.4 fifth check, SYN-RECEIVED STATE: "If SND.UNA < SEG.ACK =< SND.NXT, then
+// enter ESTABLISHED ... If the segment acknowledgment is not acceptable, form a reset segment
+// <SEQ=SEG.ACK><CTL=RST>". Once our SYN is acknowledged the segment goes on (its text too).
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Step ack_syn_received(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s)
+noexcept {
+  if (!(t.snd_una < seg.ack && seg.ack <= t.snd_max)) {
+    ++s.core().counters.drop_unacceptable;
+    send_rst_raw<Buf>(seg.ack, SeqNum(0), false, s);
+    return Step::kStop;
+  }
+  update_ts_recent(t, seg, now);
+  establish(t, seg, now, s);
+  return Step::kContinue;
+}
+
+// RFC 9293 §3.10.7.4 fifth check, ESTABLISHED STATE (and the states after it, which add to
+// it): the ACK range, SND.UNA, the RTT, loss recovery and the send window.
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Step process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s)
+noexcept {
   Counters& c = s.core().counters;
   // RFC 5961 §5.2: acceptable iff (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT; otherwise
   // send an ACK and drop. (We compare with snd_max: snd_nxt is rewound after an RTO.) That ACK
@@ -187,12 +366,12 @@ bool process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept
   if (seg.ack > t.snd_max) {
     ++c.drop_ack_unsent;
     challenge_ack(t, now, s);
-    return false;
+    return Step::kStop;
   }
   if (seg.ack < t.snd_una - t.max_snd_wnd) {
     ++c.drop_ack_too_old;
     challenge_ack(t, now, s);
-    return false;
+    return Step::kStop;
   }
   update_ts_recent(t, seg, now);
   const uint32_t wnd = static_cast<uint32_t>(seg.window) << t.snd_wscale;
@@ -246,14 +425,106 @@ bool process_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept
       cancel(t, TimerKind::kPersist, s);
     }
   }
-  return true;
+  return Step::kContinue;
 }
 
-// Seventh step: text. Returns true when RCV.NXT reached the end of this segment's data (so an
-// in-sequence FIN on it can be taken).
+// RFC 9293 §3.10.7.4 fifth check, what the states after ESTABLISHED add: FIN-WAIT-1 "if the
+// FIN segment is now acknowledged, then enter FIN-WAIT-2"; CLOSING "if the ACK acknowledges
+// our FIN, then enter the TIME-WAIT state"; LAST-ACK "if our FIN is now acknowledged, delete
+// the TCB"; TIME-WAIT, a retransmitted FIN: acknowledge it again.
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Step ack_closing_states(Tcb<Buf>& t, Ticks now, S& s)
+noexcept {
+  const bool our_fin_acked = fin_acked(t);
+  switch (t.state) {
+    case State::kFinWait1:
+      if (our_fin_acked) {
+        t.state = State::kFinWait2;
+        if (t.orphan) {
+          arm(t, TimerKind::kFinWait2, now + t.cfg->fin_wait_2_timeout, s);
+        }
+      }
+      break;
+    case State::kClosing:
+      if (our_fin_acked) {
+        enter_time_wait(t, now, s);
+        return Step::kStop;
+      }
+      break;
+    case State::kLastAck:
+      if (our_fin_acked) {
+        become_closed(t, CloseReason::kNormal, s);
+        return Step::kStop;
+      }
+      break;
+    case State::kTimeWait:
+      t.ack_now = true;  // a retransmitted FIN: ACK it again (the record's job once handed off)
+      break;
+    case State::kEstablished:
+    case State::kFinWait2:
+    case State::kCloseWait:
+    case State::kSynReceived:
+    case State::kClosed:
+    case State::kListen:
+    case State::kSynSent:
+      break;
+  }
+  return Step::kContinue;
+}
+
+// RFC 9293 §3.10.7.4, fifth check the ACK field: "if the ACK bit is off, drop the segment and
+// return"; SYN-RECEIVED completes the handshake, the other states process the ACK, and the
+// closing states take their transition on the ACK of our FIN.
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Step check_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s)
+noexcept {
+  if (!seg.has(flag::kAck)) {
+    ++s.core().counters.drop_no_ack;
+    return Step::kStop;
+  }
+  const Step acked = t.state == State::kSynReceived ? ack_syn_received(t, seg, now, s)
+                                                    : process_ack(t, seg, now, s);
+  if (acked == Step::kStop) {
+    return Step::kStop;
+  }
+  return ack_closing_states(t, now, s);
+}
+
+// The part of a segment inside the receive window: its text at [seq, seq + len), found at
+// `off` in the payload buffer, and whether its FIN is inside too.
+struct InWindow {
+  SeqNum seq;
+  uint32_t off = 0;
+  uint32_t len = 0;
+  bool fin = false;
+};
+
+// RFC 9293 §3.10.7.4 seventh, "segments ... trimmed to contain only new data": the text below
+// RCV.NXT and beyond RCV.NXT + RCV.WND goes; a FIN beyond the window goes with it. RCV.WND is
+// the window the first check used.
+template <Buffer Buf>
+InWindow trim_to_window(const Segment<Buf>& seg, SeqNum rcv_nxt, uint32_t rcv_wnd) noexcept {
+  InWindow w{seg.seq, seg.payload_off, seg.len, seg.has(flag::kFin)};
+  if (w.seq < rcv_nxt) {
+    const uint32_t skip = std::min(distance(w.seq, rcv_nxt), w.len);
+    w.seq = w.seq + skip;
+    w.off += skip;
+    w.len -= skip;
+  }
+  const SeqNum right = rcv_nxt + rcv_wnd;
+  if (w.seq + w.len > right) {
+    w.len = distance(w.seq, right);
+    w.fin = false;  // the FIN lies beyond the window
+  }
+  return w;
+}
+
+// Seventh step, in a state where the peer may still send: the trimmed text [seq, seq + len),
+// at `off` in the payload, delivered in order or held out of order. Returns true when RCV.NXT
+// reached the end of this segment's data (so an in-sequence FIN on it can be taken).
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
-bool process_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off, uint32_t len,
+bool receive_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off, uint32_t len,
                   Ticks now, S& s) noexcept {
   if (len == 0) {
     return seq == t.rcv_nxt;
@@ -294,244 +565,111 @@ bool process_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off
   return true;
 }
 
-// The ACK that answers a segment dropped before the RST check (PAWS, or the sequence check).
-// RFC 5961 §4.2: a SYN, whatever its sequence number, gets a challenge ACK (throttled, and from
-// the per-core budget), as in the SYN check below. A segment carrying data or a FIN is always
-// answered: the sender is owed the ACK that ends its retransmissions, and two ends cannot loop
-// on data. Anything else (a pure ACK: an old duplicate, a keepalive probe, a forged segment)
-// is answered at most once per oow_ack_interval per connection (RFC 5961 §7; Linux
-// tcp_oow_rate_limited); not from the per-core budget, which a flood at other connections
-// could spend, leaving keepalive probes unanswered.
+// RFC 9293 §3.10.7.4, seventh process the segment text. ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2
+// take it; CLOSE-WAIT, CLOSING, LAST-ACK and TIME-WAIT ignore it ("a FIN has been received from
+// the remote side"). Returns whether RCV.NXT reached the end of the text, so that a FIN after
+// it may be taken.
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
-void ack_invalid(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
-  if (seg.has(flag::kSyn)) {
-    challenge_ack(t, now, s);
-  } else if (seg.len > 0 || seg.has(flag::kFin) || oow_ack_allowed(t, now, s.core().counters)) {
-    send_ack(t, now, s);
+bool process_text(Tcb<Buf>& t, const Segment<Buf>& seg, const InWindow& w, Ticks now,
+                  S& s) noexcept {
+  switch (t.state) {
+    case State::kEstablished:
+    case State::kFinWait1:
+    case State::kFinWait2:
+      return receive_text(t, seg, w.seq, w.off, w.len, now, s);
+    case State::kCloseWait:
+    case State::kClosing:
+    case State::kLastAck:
+    case State::kTimeWait:
+      if (w.len > 0) {
+        ++s.core().counters.drop_data_after_close;  // the peer already sent FIN
+      }
+      break;
+    case State::kSynReceived:
+    case State::kClosed:
+    case State::kListen:
+    case State::kSynSent:
+      break;
   }
+  return true;
 }
 
-// RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states.
+// RFC 9293 §3.10.7.4, eighth check the FIN bit: taken only in sequence, once the text before
+// it is in (an out-of-order FIN is dropped; the peer resends it). RCV.NXT advances over it and
+// the user hears that the peer is done: SYN-RECEIVED and ESTABLISHED enter CLOSE-WAIT,
+// FIN-WAIT-1 CLOSING (our FIN not yet acknowledged: a simultaneous close), FIN-WAIT-2
+// TIME-WAIT.
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Step process_fin(Tcb<Buf>& t, const InWindow& w, bool in_order, Ticks now,
+                                       S& s)
+noexcept {
+  if (!w.fin || !in_order || w.seq + w.len != t.rcv_nxt || t.peer_fin) {
+    return Step::kContinue;
+  }
+  t.rcv_nxt += 1;
+  t.peer_fin = true;
+  t.ooo.clear();  // anything held beyond the FIN is not data of this connection
+  t.ack_now = true;
+  s.on_peer_fin();
+  switch (t.state) {
+    case State::kSynReceived:
+    case State::kEstablished:
+      t.state = State::kCloseWait;
+      break;
+    case State::kFinWait1:
+      t.state = State::kClosing;
+      break;
+    case State::kFinWait2:
+      cancel(t, TimerKind::kFinWait2, s);
+      enter_time_wait(t, now, s);
+      return Step::kStop;
+    case State::kCloseWait:
+    case State::kClosing:
+    case State::kLastAck:
+    case State::kTimeWait:
+    case State::kClosed:
+    case State::kListen:
+    case State::kSynSent:
+      break;
+  }
+  return Step::kContinue;
+}
+
+// RFC 9293 §3.10.7.4: SYN-RECEIVED and the synchronized states, one call per step in the RFC's
+// order (Linux tcp_rcv_established: tcp_validate_incoming, tcp_ack, tcp_data_queue). A step
+// that stops ends the segment's processing; after the last, what is owed goes out.
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
 void input_synchronized(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
-  Counters& c = s.core().counters;
-  const bool rst = seg.has(flag::kRst);
-  const bool syn = seg.has(flag::kSyn);
-
-  if (t.state == State::kSynReceived && syn && !rst && seg.seq == t.irs) {
-    if (!seg.has(flag::kAck)) {
-      // The peer's SYN again: our SYN,ACK was lost. Send it again (RFC 9293 §3.8.1).
-      send_syn(t, now, s);
-      return;
-    }
-    if (t.snd_una < seg.ack && seg.ack <= t.snd_max) {
-      // Simultaneous open (RFC 9293 §3.5 figure 7 line 6): the peer's SYN,ACK acknowledges
-      // our SYN; both SYNs are acknowledged, so ESTABLISHED without a further ACK.
-      negotiate(t, seg, now);
-      establish(t, seg, now, s);
-      output(t, now, s);
-      return;
-    }
+  if (check_handshake_syn(t, seg, now, s) == Step::kStop) {
+    return;
   }
-
-  // RFC 7323 §5.3 R1 (PAWS): a segment whose TSval is older than TS.Recent is a duplicate from
-  // an earlier incarnation or wrap; ACK it (unless RST) and drop. R1's exception: after 24 days
-  // idle TS.Recent is invalid (RFC 7323 §5.5).
-  if (t.ts_ok && seg.opts.has_timestamps && !rst && TsVal(seg.opts.tsval) < t.ts_recent) {
-    if (now - t.ts_recent_age > kPawsIdle) {
-      t.ts_recent = TsVal(seg.opts.tsval);
-      t.ts_recent_age = now;
-    } else {
-      ++c.drop_paws;
-      ack_invalid(t, seg, now, s);
-      return;
-    }
-  }
-
-  // First check: sequence number (RFC 9293 §3.10.7.4 table), with RCV.WND the window we
-  // advertised. Unacceptable: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> unless RST, and drop.
+  // RCV.WND as advertised when the segment arrived: the first check and the seventh step's
+  // trim use this one figure, since an ACK in the fifth step may send (a retransmission) and
+  // every segment sent may move RCV.ADV.
   const uint32_t rcv_wnd = distance(t.rcv_nxt, t.rcv_adv);
-  if (!acceptable(t.rcv_nxt, rcv_wnd, seg.seq, seg.seg_len())) {
-    ++c.drop_unacceptable;
-    if (rst) {
-      ++c.drop_rst_out_of_window;  // RFC 5961 §3.2 case 1: silently dropped
-    } else {
-      ack_invalid(t, seg, now, s);
-    }
+  if (check_sequence(t, seg, rcv_wnd, now, s) == Step::kStop) {
     return;
   }
-  t.last_rcv = now;
-  t.probes = 0;
-
-  // Second check: RST (RFC 5961 §3.2). Exactly RCV.NXT resets; elsewhere in the window a
-  // challenge ACK asks the true peer to resend it at RCV.NXT.
-  if (rst) {
-    if (seg.seq != t.rcv_nxt) {
-      ++c.drop_rst_in_window;
-      challenge_ack(t, now, s);
-      return;
-    }
-    switch (t.state) {
-      case State::kSynReceived:
-        // Passive: RFC 9293 returns the TCB to LISTEN; tempo's listener is separate, so the
-        // embryonic TCB simply goes. Active (simultaneous open): connection refused.
-        become_closed(t, t.passive ? CloseReason::kReset : CloseReason::kRefused, s);
-        return;
-      case State::kEstablished:
-      case State::kFinWait1:
-      case State::kFinWait2:
-      case State::kCloseWait:
-      case State::kClosing:
-      case State::kLastAck:
-      case State::kTimeWait:
-        become_closed(t, CloseReason::kReset, s);
-        return;
-      case State::kClosed:
-      case State::kListen:
-      case State::kSynSent:
-        return;  // not reached: handled before
-    }
+  if (check_rst(t, seg, now, s) == Step::kStop) {
     return;
   }
-
-  // Fourth check: SYN. RFC 5961 §4.2 (RFC 9293 §3.10.7.4 fourth): in a synchronized state
-  // any SYN gets a challenge ACK, whatever its sequence number. In SYN-RECEIVED from a passive
-  // open the TCB goes (RFC 9293: "return to LISTEN").
-  if (syn) {
-    ++c.drop_syn_synchronized;
-    if (t.state == State::kSynReceived && t.passive) {
-      become_closed(t, CloseReason::kReset, s);
-      return;
-    }
-    challenge_ack(t, now, s);
+  // Third, check security: tempo does not implement the IP security compartment (RFC 791
+  // option 130); there is nothing to compare.
+  if (check_syn(t, seg, now, s) == Step::kStop) {
     return;
   }
-
-  // Fifth check: ACK. "if the ACK bit is off, drop the segment and return".
-  if (!seg.has(flag::kAck)) {
-    ++c.drop_no_ack;
+  if (check_ack(t, seg, now, s) == Step::kStop) {
     return;
   }
-  if (t.state == State::kSynReceived) {
-    // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED ... If the segment
-    // acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
-    if (!(t.snd_una < seg.ack && seg.ack <= t.snd_max)) {
-      ++c.drop_unacceptable;
-      send_rst_raw<Buf>(seg.ack, SeqNum(0), false, s);
-      return;
-    }
-    update_ts_recent(t, seg, now);
-    establish(t, seg, now, s);
-    // The SYN is acknowledged (snd_una moved past ISS); continue with the text of the ACK.
-  } else if (!process_ack(t, seg, now, s)) {
+  // Sixth, check the URG bit: RFC 9293 §3.8.5 asks that the user be told of urgent data; tempo
+  // keeps no RCV.UP and tells it nothing, a named deviation. Urgent bytes are delivered in line
+  // with the rest, and new applications SHOULD NOT use the mechanism (RFC 9293 §3.8.5 SHLD-13).
+  const InWindow w = trim_to_window(seg, t.rcv_nxt, rcv_wnd);
+  const bool in_order = process_text(t, seg, w, now, s);
+  if (process_fin(t, w, in_order, now, s) == Step::kStop) {
     return;
-  }
-  const bool our_fin_acked = fin_acked(t);
-  switch (t.state) {
-    case State::kFinWait1:
-      if (our_fin_acked) {
-        t.state = State::kFinWait2;
-        if (t.orphan) {
-          arm(t, TimerKind::kFinWait2, now + t.cfg->fin_wait_2_timeout, s);
-        }
-      }
-      break;
-    case State::kClosing:
-      if (our_fin_acked) {
-        enter_time_wait(t, now, s);
-        return;
-      }
-      break;
-    case State::kLastAck:
-      if (our_fin_acked) {
-        become_closed(t, CloseReason::kNormal, s);
-        return;
-      }
-      break;
-    case State::kTimeWait:
-      t.ack_now = true;  // a retransmitted FIN: ACK it again (the record's job once handed off)
-      break;
-    case State::kEstablished:
-    case State::kFinWait2:
-    case State::kCloseWait:
-    case State::kSynReceived:
-    case State::kClosed:
-    case State::kListen:
-    case State::kSynSent:
-      break;
-  }
-
-  // Trim to the window (RFC 9293 §3.10.7.4: "segments ... trimmed to contain only new data").
-  SeqNum seq = seg.seq;
-  uint32_t off = seg.payload_off;
-  uint32_t len = seg.len;
-  bool fin = seg.has(flag::kFin);
-  if (seq < t.rcv_nxt) {
-    const uint32_t skip = std::min(distance(seq, t.rcv_nxt), len);
-    seq = seq + skip;
-    off += skip;
-    len -= skip;
-  }
-  const SeqNum right = t.rcv_nxt + rcv_wnd;
-  if (seq + len > right) {
-    len = distance(seq, right);
-    fin = false;  // the FIN lies beyond the window
-  }
-
-  // Seventh: text, only where the peer may still send.
-  bool in_order = true;
-  switch (t.state) {
-    case State::kEstablished:
-    case State::kFinWait1:
-    case State::kFinWait2:
-      in_order = process_text(t, seg, seq, off, len, now, s);
-      break;
-    case State::kCloseWait:
-    case State::kClosing:
-    case State::kLastAck:
-    case State::kTimeWait:
-      if (len > 0) {
-        ++c.drop_data_after_close;  // the peer already sent FIN
-      }
-      break;
-    case State::kSynReceived:
-    case State::kClosed:
-    case State::kListen:
-    case State::kSynSent:
-      break;
-  }
-
-  // Eighth: FIN, taken only in sequence (an out-of-order FIN is dropped; the peer resends).
-  if (fin && in_order && seq + len == t.rcv_nxt && !t.peer_fin) {
-    t.rcv_nxt += 1;
-    t.peer_fin = true;
-    t.ooo.clear();  // anything held beyond the FIN is not data of this connection
-    t.ack_now = true;
-    s.on_peer_fin();
-    switch (t.state) {
-      case State::kSynReceived:
-      case State::kEstablished:
-        t.state = State::kCloseWait;
-        break;
-      case State::kFinWait1:
-        // Our FIN not yet acknowledged (else we would be in FIN-WAIT-2): simultaneous close.
-        t.state = State::kClosing;
-        break;
-      case State::kFinWait2:
-        cancel(t, TimerKind::kFinWait2, s);
-        enter_time_wait(t, now, s);
-        return;
-      case State::kCloseWait:
-      case State::kClosing:
-      case State::kLastAck:
-      case State::kTimeWait:
-      case State::kClosed:
-      case State::kListen:
-      case State::kSynSent:
-        break;
-    }
   }
   output(t, now, s);
 }
