@@ -48,7 +48,7 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSp
   // Taken: a listener's port, a live connection, or a TIME_WAIT entry that may not be reused
   // yet. A reusable entry is removed here; the picker returns this very port next.
   auto taken = [&](uint16_t lport) {
-    if (find_listener(lport) != nullptr) {
+    if (conns_.listener(lport) != nullptr) {
       return true;
     }
     auto try_tw = [&](auto& tw, const auto& tuple) {
@@ -80,18 +80,18 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSp
   return port;
 }
 
-Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
+Result<Conn*, ConnectError> Worker::connect(size_t iface, const Remote& remote,
                                             const AppHandler* app, void* user,
                                             const ConnOptions& opts,
                                             wire::Ipv4Addr source) noexcept {
-  if (conns_.empty()) {
+  if (!conns_.ready()) {
     return fail(ConnectError::kNoTcp);
   }
-  if (port >= ports_.size()) {
+  if (iface >= ports_.size()) {
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoRoute);
   }
-  Port& p = ports_[port];
+  Port& p = ports_[iface];
   if (remote.v6 && !p.iface.has_ipv6) {
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoAddress);
@@ -104,7 +104,7 @@ Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoRoute);
   }
-  if (free_head_ == UINT32_MAX) {
+  if (conns_.full()) {
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoSlot);
   }
@@ -125,7 +125,7 @@ Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
   }
   // Soliciting now overlaps address resolution with building the SYN, which waits for it.
   const std::optional<wire::MacAddr> mac =
-      remote.v6 ? resolve(port, remote.ip6) : resolve(port, remote.ip4);
+      remote.v6 ? resolve(iface, remote.ip6) : resolve(iface, remote.ip4);
   crypto::FlowTuple tuple;
   Conn* c = new_conn(p, spec, *lport, remote.port, app, &tuple);
   if (c == nullptr) {
@@ -134,17 +134,15 @@ Result<Conn*, ConnectError> Worker::connect(size_t port, const Remote& remote,
     return fail(ConnectError::kNoSlot);
   }
   c->user = user;
-  c->mac_ok = mac.has_value();
-  if (mac) {
-    c->peer_mac = *mac;
-  }
+  c->flow.dst_known = mac.has_value();
+  c->flow.dst_mac = mac.value_or(wire::MacAddr{});
   counters_.tcp_active_opens++;
-  const uint32_t tso = tcp::ts_offset(*prf_, tuple.local, tuple.remote);
+  const uint32_t ts_off = tcp::ts_offset(*prf_, tuple.local, tuple.remote);
   ConnSink sink{*this, *c};
   c->in_core = true;
   c->opts = opts;
-  tcp::connect(c->tcb, cfg_for(c->v6, opts), tcp::SeqNum(choose_iss(tuple, iss_floor)), tso, now_,
-               sink);
+  tcp::connect(c->tcb, cfg_for(c->v6, opts), tcp::SeqNum(choose_iss(tuple, iss_floor)), ts_off,
+               now_, sink);
   apply_nagle(*c);
   finish(*c);
   return c;

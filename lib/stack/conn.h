@@ -15,6 +15,7 @@
 
 #include "flow/conn_table.h"
 #include "stack/mbuf_buf.h"
+#include "stack/tx_encoder.h"
 #include "tcp/tcp.h"
 #include "time/timer.h"
 #include "wire/mac_addr.h"
@@ -36,14 +37,15 @@ struct Conn {
   void* user = nullptr;      // the application's per-connection state
   flow::FlowKey4 key4;
   flow::FlowKey6 key6;
-  wire::MacAddr peer_mac;  // from the last segment received: the next hop toward the peer
+  // Its identity on the wire, as the segment encoder takes it: addresses and ports (from its
+  // key), the next hop's MAC (from the last segment received, or resolved for an active open).
+  TxFlow flow;
   uint32_t next_free = 0;
-  uint8_t port = 0;  // index of the Worker interface
+  uint8_t iface = 0;  // the Worker's interface it lives on (its place among the ports)
   bool v6 = false;
   bool in_use = false;
   bool in_core = false;         // inside tcp:: for this Tcb: queue application calls
   bool dead = false;            // CLOSED or handed to TIME_WAIT: free when the core returns
-  bool mac_ok = false;          // peer_mac is known (an active open may wait for ARP/ND)
   bool embryonic = false;       // counted in its listener's backlog (SYN-RECEIVED)
   bool orphan = false;          // counted in the Worker's orphans (closed, still finishing)
   bool starved_listed = false;  // this slot is on the Worker's starved_ list (its window)

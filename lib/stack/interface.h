@@ -95,6 +95,19 @@ struct Interface {
   std::vector<Route4> routes4;  // longest prefix wins; the gateway is the default route
 };
 
+// IEEE 802.3: a frame is at least 60 bytes before the FCS. Many NICs pad short frames
+// themselves, but not all, and a TAP device passes what it is given.
+inline constexpr uint16_t kMinFrame = 60;
+inline constexpr uint8_t kDefaultTtl = 64;  // RFC 1700 / Linux ip_default_ttl
+
+// A far end: the destination of an active open, of a parked frame.
+struct Remote {
+  bool v6 = false;
+  wire::Ipv4Addr ip4;
+  wire::Ipv6Addr ip6;
+  uint16_t port = 0;
+};
+
 // The first hop toward `dst`: `dst` itself when on-link, else the route's or gateway's
 // address; nullopt when there is no route.
 std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr dst) noexcept;

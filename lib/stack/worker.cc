@@ -1,9 +1,7 @@
-// The Worker's loop and its L2/L3: poll() (clock, timers, RX burst, steering, TX flush),
-// Ethernet, IPv4 and IPv6 input, ICMP and ICMPv6 (echo, neighbour discovery answers), the reset
-// for a segment nothing takes, and the TX batch (frames from the port's TxEncoder, a class of
-// its own: stack/tx_encoder.h). The other rooms of the same class: neighbors.cc, steer.cc,
-// worker_tcp.cc (TCP demultiplexing, connections, application calls), active_open.cc; what
-// they share is stack/worker_detail.h.
+// The Worker's loop and its L2/L3: poll() (clock, timers, RX burst, steering, TX flush), the
+// other Workers (steering, shared neighbours), Ethernet, IPv4 and IPv6 input, ICMP and ICMPv6
+// echo (neighbour discovery goes to the port's Neighbors), the reset for a segment nothing
+// takes, and output (the core's segments through the port's TxEncoder into its TxBatch).
 #include "stack/worker.h"
 
 #include <algorithm>
@@ -14,7 +12,6 @@
 #include <rte_ring_elem.h>
 
 #include "stack/worker_detail.h"
-#include "wire/arp.h"
 #include "wire/checksum.h"
 #include "wire/icmp.h"
 #include "wire/icmpv6.h"
@@ -44,10 +41,13 @@ std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr ds
 }
 Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
                const FaultConfig& faults)
-    : index_(index), now_(start), wheel_(start) {
-  ports_.reserve(ifaces.size());
+    : index_(index),
+      now_(start),
+      steer_(index, counters_),
+      wheel_(start),
+      rx_mem_(ifaces.size(), counters_) {
   for (const Interface& i : ifaces) {
-    Port& p = ports_.emplace_back(i, counters_);
+    Port& p = ports_.emplace_back(i, static_cast<uint8_t>(ports_.size()), counters_);
     // Each worker and port draws its own sequence from the configured seed.
     const uint64_t seed = faults.seed * 0x9e3779b97f4a7c15ULL + index * 131 + ports_.size();
     if (faults.rx.any()) {
@@ -61,22 +61,18 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
 Worker::~Worker() {
   for (Port& p : ports_) {
     p.enc.discard();
-    release_pack(p);
-    for (uint8_t k = 0; k < p.n_parked; ++k) {
-      rte_pktmbuf_free(p.parked[k].m);
-    }
-    p.n_parked = 0;
+    p.nbr.drop_parked();
     if (p.rx_faults) {
       p.rx_faults->drain();
     }
   }
 }
-bool Worker::link_up(size_t port) const noexcept {
-  if (port >= ports_.size()) {
+bool Worker::link_up(size_t iface) const noexcept {
+  if (iface >= ports_.size()) {
     return false;
   }
   rte_eth_link link{};
-  return rte_eth_link_get_nowait(ports_[port].iface.port_id, &link) == 0 &&
+  return rte_eth_link_get_nowait(ports_[iface].iface.port_id, &link) == 0 &&
          link.link_status == RTE_ETH_LINK_UP;
 }
 
@@ -86,7 +82,7 @@ uint32_t Worker::poll(Ticks now) noexcept {
     next_maintenance_ = now_ + kMaintenanceInterval;
     maintain();
   }
-  if (!conns_.empty()) {
+  if (conns_.ready()) {
     wheel_.advance(now_, [this](time::Timer& t) { on_wheel_timer(t); });
     // One comparison when nothing is due (lib/timewait/table.h).
     tw_->expire(now_);
@@ -97,12 +93,11 @@ uint32_t Worker::poll(Ticks now) noexcept {
   if (poll_hook_ != nullptr) {
     poll_hook_(*this, poll_hook_ctx_);
   }
-  if (charged_head_ < charged_.size()) {
-    release_dormant();
+  if (rx_mem_.charged_waiting()) {
+    rx_mem_.release_dormant(conns_.all(), now_);
   }
-  if (starved_head_ < starved_.size() && now_ >= next_reopen_) [[unlikely]] {
+  if (rx_mem_.reopen_due(now_)) [[unlikely]] {
     // Windows wait for memory: see whether it freed (nothing may arrive to tell).
-    next_reopen_ = now_ + kReopenInterval;
     for (Port& p : ports_) {
       if (p.iface.rx_pool != nullptr) {
         sample_pools(p);
@@ -110,9 +105,9 @@ uint32_t Worker::poll(Ticks now) noexcept {
     }
     reopen_windows();
   }
-  if (tx_waiters_head_ < tx_waiters_.size() && now_ >= next_tx_wake_) [[unlikely]] {
+  if (!tx_waiters_.empty() && now_ >= next_tx_wake_) [[unlikely]] {
     // Copies wait for TX buffers: see whether acknowledgments freed some.
-    next_tx_wake_ = now_ + kReopenInterval;
+    next_tx_wake_ = now_ + RxMemory::kReopenInterval;
     wake_tx_waiters();
   }
   uint32_t received = 0;
@@ -131,24 +126,26 @@ uint32_t Worker::poll(Ticks now) noexcept {
     for (size_t i = 0; i < n; ++i) {
       rte_prefetch0(rte_pktmbuf_mtod(rx[i], void*));
     }
-    lookup_burst(rx, n);
+    if (conns_.ready()) {
+      conns_.lookup_burst(rx, n, tw_->v4());
+    }
     for (size_t i = 0; i < n; ++i) {
-      rx_hint_ = &burst_hints_[i];
+      conns_.handling(i);
       counters_.rx_packets++;
       counters_.rx_bytes += rte_pktmbuf_pkt_len(rx[i]);
       if (p.iface.soft_steer) {
-        if (const uint16_t owner = owner_of(p, rx[i]); owner != index_) {
-          steer(owner, rx[i]);
+        if (const uint16_t owner = steer_.owner_of(*p.iface.rss, rx[i]); owner != index_) {
+          steer_.steer(owner, rx[i]);
           continue;
         }
       }
       input(p, rx[i]);
       rte_pktmbuf_free(rx[i]);
     }
-    rx_hint_ = nullptr;
+    conns_.handling(std::nullopt);
     received += static_cast<uint32_t>(n);
-    if (mesh_ != nullptr) {
-      flush_steered();
+    if (steer_.joined()) {
+      steer_.flush();
     }
     flush(p);
   }
@@ -185,7 +182,7 @@ void Worker::input(Port& p, rte_mbuf* m) noexcept {
       input_ipv6(p, m, *eth);
       return;
     case wire::kEtherTypeArp:
-      input_arp(p, *eth);
+      p.nbr.input_arp(*eth, now_);
       return;
     default:
       counters_.drop_ethertype++;
@@ -361,63 +358,20 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
     counters_.drop(Layer::kIcmp6, icmp.error());
     return;
   }
-  const Interface& i = p.iface;
-  const wire::Ipv6Addr src = ip.src();
-  // Our unicast address the packet names: the solicited target, or the echo's destination.
-  auto ours = [&](const wire::Ipv6Addr& a) {
-    return (i.has_ipv6 && a == i.ipv6) || a == i.link_local;
-  };
-
-  if (icmp->is_neighbor_advert()) {
-    // RFC 4861 §7.2.5: update the entry for the target from the target link-layer option.
-    if (auto ll = icmp->target_ll(); ll) {
-      if (p.nd.learn(icmp->nd_target(), *ll, now_)) {
-        counters_.nd_learned++;
-      }
-      share_neighbor(p, icmp->nd_target(), *ll);
-    }
-    if (p.n_parked > 0) {
-      release_parked(p);
-    }
-    return;
+  if (p.nbr.input_nd(eth, ip, *icmp, now_)) {
+    return;  // neighbour discovery
   }
-
-  wire::Ipv6Addr reply_src;
-  wire::Ipv6Addr reply_dst = src;
-  size_t body = 0;
-  if (icmp->is_neighbor_solicit()) {
-    const wire::Ipv6Addr target = icmp->nd_target();
-    if (!ours(target)) {
-      counters_.drop_not_for_us++;
-      return;
-    }
-    // RFC 4861 §7.2.3: learn the solicitor's link-layer address (not from DAD probes, whose
-    // source is unspecified), then answer with a solicited advertisement; a DAD probe is
-    // answered to all-nodes, unsolicited.
-    if (auto ll = icmp->source_ll(); ll && !src.is_unspecified()) {
-      if (p.nd.learn(src, *ll, now_)) {
-        counters_.nd_learned++;
-      }
-      share_neighbor(p, src, *ll);
-      if (p.n_parked > 0) {
-        release_parked(p);
-      }
-    }
-    reply_src = target;
-    if (src.is_unspecified()) {
-      reply_dst = wire::Ipv6Addr::all_nodes();
-    }
-    body = wire::Icmpv6View::kNdMinLen + 8;  // + target link-layer address option
-  } else if (icmp->is_echo_request()) {
-    // RFC 4443 §4.2: reply from the address the request was sent to, or, for a multicast
-    // request, from one of ours.
-    reply_src = ours(ip.dst()) ? ip.dst() : (i.has_ipv6 ? i.ipv6 : i.link_local);
-    body = icmp->bytes().size();
-  } else {
+  if (!icmp->is_echo_request()) {
     counters_.drop_icmp_type++;
     return;
   }
-
+  // RFC 4443 §4.2: reply from the address the request was sent to, or, for a multicast
+  // request, from one of ours.
+  const Interface& i = p.iface;
+  const bool ours = (i.has_ipv6 && ip.dst() == i.ipv6) || ip.dst() == i.link_local;
+  const wire::Ipv6Addr reply_src = ours ? ip.dst() : (i.has_ipv6 ? i.ipv6 : i.link_local);
+  const wire::Ipv6Addr reply_dst = ip.src();
+  const size_t body = icmp->bytes().size();
   const size_t len = wire::EthView::kHeaderLen + wire::Ipv6View::kHeaderLen + body;
   rte_mbuf* m = alloc(p, static_cast<uint16_t>(std::max<size_t>(len, kMinFrame)));
   if (m == nullptr) {
@@ -425,29 +379,18 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
   }
   std::span<std::byte> out = bytes(m);
   std::fill(out.begin() + static_cast<ptrdiff_t>(len), out.end(), std::byte{0});
-  const wire::MacAddr l2_dst =
-      icmp->is_neighbor_solicit() && icmp->source_ll() ? *icmp->source_ll() : eth.src();
-  size_t off = *wire::write_eth(out, eth_for(reply_dst, l2_dst), i.mac, wire::kEtherTypeIpv6);
-  const bool nd = icmp->is_neighbor_solicit();
+  size_t off = *wire::write_eth(out, eth_for(reply_dst, eth.src()), i.mac, wire::kEtherTypeIpv6);
   off += *wire::write_ipv6(out.subspan(off),
                            wire::Ipv6HeaderFields{.src = reply_src,
                                                   .dst = reply_dst,
                                                   .next_header = wire::kIpProtoIcmpv6,
                                                   .payload_len = static_cast<uint16_t>(body),
-                                                  .hop_limit = nd ? wire::kNdHopLimit : kDefaultTtl,
+                                                  .hop_limit = kDefaultTtl,
                                                   .traffic_class = 0,
                                                   .flow_label = 0});
-  if (nd) {
-    const wire::NaFlags flags{
-        .router = false, .solicited = !src.is_unspecified(), .override = true};
-    (void)*wire::write_icmpv6_na(out.subspan(off), reply_src, reply_dst, icmp->nd_target(), flags,
-                                 i.mac);
-    counters_.nd_advert_sent++;
-  } else {
-    (void)*wire::write_icmpv6_echo_reply(out.subspan(off), reply_src, reply_dst, icmp->echo_id(),
-                                         icmp->echo_seq(), icmp->echo_data());
-    counters_.icmp6_echo_replied++;
-  }
+  (void)*wire::write_icmpv6_echo_reply(out.subspan(off), reply_src, reply_dst, icmp->echo_id(),
+                                       icmp->echo_seq(), icmp->echo_data());
+  counters_.icmp6_echo_replied++;
   transmit(p, m);
 }
 rte_mbuf* Worker::alloc(Port& p, uint16_t len) noexcept {
@@ -457,34 +400,81 @@ rte_mbuf* Worker::alloc(Port& p, uint16_t len) noexcept {
   }
   return m;
 }
-void Worker::emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
-  Port& p = ports_[c.port];
-  if (!c.mac_ok) [[unlikely]] {
-    if (auto mac = lookup(p, remote_of(c))) {
-      c.peer_mac = *mac;
-      c.mac_ok = true;
+// --- the other Workers (stack/mesh.h) -------------------------------------------------------
+
+void Worker::join(const Mesh* mesh) noexcept {
+  steer_.join(mesh);
+  mesh_ = steer_.joined() ? mesh : nullptr;
+  for (Port& p : ports_) {
+    p.nbr.join(mesh_, index_);
+  }
+}
+void Worker::receive_steered() noexcept {
+  steer_.receive([this](rte_mbuf* m) {
+    for (Port& p : ports_) {
+      if (p.iface.port_id == m->port) {
+        input(p, m);
+        return;
+      }
+    }
+    counters_.steer_dropped++;
+  });
+  for (Port& p : ports_) {
+    flush(p);
+  }
+}
+
+// --- neighbours (stack/neighbors.h) ---------------------------------------------------------
+
+std::optional<wire::MacAddr> Worker::resolve(size_t iface, wire::Ipv4Addr dst,
+                                             bool solicit) noexcept {
+  return ports_[iface].nbr.resolve(dst, now_, solicit);
+}
+std::optional<wire::MacAddr> Worker::resolve(size_t iface, const wire::Ipv6Addr& dst,
+                                             bool solicit) noexcept {
+  return ports_[iface].nbr.resolve(dst, now_, solicit);
+}
+std::vector<std::string> Worker::neighbors() const {
+  std::vector<std::string> out;
+  for (const Port& p : ports_) {
+    p.nbr.describe(now_, out);  // as of the last poll
+  }
+  return out;
+}
+void Worker::maintain() noexcept {
+  for (Port& p : ports_) {
+    p.nbr.maintain(now_);
+    flush(p);
+  }
+}
+void Worker::receive_neighbors() noexcept {
+  std::array<NeighborMsg, 16> in;
+  for (uint16_t from = 0; from < mesh_->workers(); ++from) {
+    if (from == index_) {
+      continue;
+    }
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(mesh_->neighbors(from, index_), in.data(),
+                                                      sizeof(NeighborMsg), in.size(), nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+      if (in[i].port < ports_.size()) {
+        ports_[in[i].port].nbr.learn_shared(in[i], now_);
+      }
     }
   }
-  TxFlow f;
-  f.id = &c;
-  f.v6 = c.v6;
-  if (c.v6) {
-    f.local6 = wire::Ipv6Addr(c.key6.local);
-    f.remote6 = wire::Ipv6Addr(c.key6.remote);
-    f.local_port = c.key6.local_port;
-    f.remote_port = c.key6.remote_port;
-  } else {
-    f.local4 = wire::Ipv4Addr(c.key4.local);
-    f.remote4 = wire::Ipv4Addr(c.key4.remote);
-    f.local_port = c.key4.local_port;
-    f.remote_port = c.key4.remote_port;
+}
+
+void Worker::emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {
+  Port& p = ports_[c.iface];
+  if (!c.flow.dst_known) [[unlikely]] {
+    if (auto mac = p.nbr.resolve(remote_of(c), now_)) {
+      c.flow.dst_mac = *mac;
+      c.flow.dst_known = true;
+    }
   }
-  f.dst_mac = c.peer_mac;
-  f.dst_known = c.mac_ok;
-  const TxEncoder::Frames out = p.enc.encode(p.iface, f, seg);
+  const TxEncoder::Frames out = p.enc.encode(p.iface, c.flow, seg);
   for (uint8_t k = 0; k < out.n; ++k) {
-    if (k + 1 == out.n && !f.dst_known) [[unlikely]] {
-      park(p, remote_of(c), out.m[k]);  // the SYN of an active open, while ARP/ND runs
+    if (k + 1 == out.n && !c.flow.dst_known) [[unlikely]] {
+      p.nbr.park(remote_of(c), out.m[k], now_);  // an active open's SYN, while ARP/ND runs
     } else {
       transmit(p, out.m[k]);
     }

@@ -1,18 +1,30 @@
 // Worker: one per lcore, owning one RX and one TX queue on each port (DESIGN.md principle 1).
+// It is the loop and the routing between parts that each own one concern, know nothing of the
+// Worker, and have their own tests (tests/unit/stack/):
+//  - per port (Port): the TX batch (stack/tx_batch.h), the segment encoder (tx_encoder.h) and
+//    the neighbours: ARP, neighbour discovery, resolution, parked frames (neighbors.h);
+//  - Steering (steering.h): segments passed to the Worker that owns their tuple;
+//  - Connections (connections.h): the slots, their tables, the burst lookup, the listeners;
+//    what a segment with no connection gets is the verdict of stack/demux.h;
+//  - RxMemory (rx_memory.h): the pools, the receive budget, how payload is held, the windows
+//    waiting on it; TxBudget (tx_budget.h): which data copies may take TX buffers;
+//  - the protocol core (lib/tcp) through ConnSink (worker_detail.h), the timer wheel
+//    (lib/time), the TIME_WAIT tables (lib/timewait).
 //
 // poll() is one turn of the run-to-completion loop (principle 2): read the clock once, receive
-// a burst, parse and dispatch each packet (ARP, neighbour discovery, ICMP and ICMPv6 echo here;
-// TCP as it arrives), and flush the TX batch with one rte_eth_tx_burst per port. Every packet
-// that is not answered is counted by reason (telemetry::StackCounters). No locks, no
-// allocation after construction: replies come from the port's mempool and an empty pool is a
-// counted drop.
+// a burst, parse and dispatch each packet (IPv4, IPv6, ICMP and ICMPv6 echo here, ARP and
+// neighbour discovery to the port's neighbours, TCP to its connection or the demux verdict),
+// and flush the TX batch with one rte_eth_tx_burst per port. Every packet that is not answered
+// is counted by reason (telemetry::StackCounters). No locks, no allocation after construction:
+// replies come from the port's mempool and an empty pool is a counted drop.
 //
-// Neighbour caches are per Worker; what one Worker learns from the wire it passes to the others
-// (stack/mesh.h), since ARP and neighbour discovery reach whichever queue the device picks.
+// Files: worker.cc (the loop, L2/L3, output), worker_tcp.cc (demultiplexing, opening),
+// worker_conn.cc (open connections and the application's calls), active_open.cc, worker_stop.cc.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -27,10 +39,14 @@
 #include "flow/conn_table.h"
 #include "flow/rss.h"
 #include "stack/conn.h"
+#include "stack/connections.h"
 #include "stack/faults.h"
 #include "stack/interface.h"
 #include "stack/mesh.h"
-#include "stack/neighbor.h"
+#include "stack/neighbors.h"
+#include "stack/rx_memory.h"
+#include "stack/slot_fifo.h"
+#include "stack/steering.h"
 #include "stack/tx_batch.h"
 #include "stack/tx_budget.h"
 #include "stack/tx_encoder.h"
@@ -53,14 +69,6 @@ class Ipv6View;
 
 namespace tempo::stack {
 
-// The far end of an active open.
-struct Remote {
-  bool v6 = false;
-  wire::Ipv4Addr ip4;
-  wire::Ipv6Addr ip6;
-  uint16_t port = 0;
-};
-
 // Worker-wide TCP settings beyond the protocol core's (tcp.* in the configuration).
 struct WorkerTcpConfig {
   uint16_t local_port_lo = 32768;  // tcp.local_port_range
@@ -75,9 +83,6 @@ struct WorkerTcpConfig {
 class Worker {
  public:
   static constexpr uint16_t kBurst = 32;
-  // Payload at most this long may be packed (pack_payload): a buffer holding it alone would
-  // be less than a third full.
-  static constexpr uint32_t kPackMax = 512;
 
   // `start` is the time of the first poll (DESIGN.md principle 3: time is a parameter, so a
   // Worker runs on the TSC under the Runtime and on a virtual clock in tests). `faults` (a test
@@ -105,12 +110,12 @@ class Worker {
     }
   }
 
-  // The MAC to send to `dst` through interface `port`: from the neighbour cache, or nullopt
+  // The MAC to send to `dst` through interface `iface`: from the neighbour cache, or nullopt
   // after (rate-limited) sending an ARP request / neighbour solicitation for the next hop.
   // With `solicit` false, only the cache is read.
-  std::optional<wire::MacAddr> resolve(size_t port, wire::Ipv4Addr dst,
+  std::optional<wire::MacAddr> resolve(size_t iface, wire::Ipv4Addr dst,
                                        bool solicit = true) noexcept;
-  std::optional<wire::MacAddr> resolve(size_t port, const wire::Ipv6Addr& dst,
+  std::optional<wire::MacAddr> resolve(size_t iface, const wire::Ipv6Addr& dst,
                                        bool solicit = true) noexcept;
 
   // "198.18.0.1 lladdr 02:..:.." per live neighbour entry of every port (for reports).
@@ -122,10 +127,11 @@ class Worker {
   // IPv4 and IPv6 TIME_WAIT tables together.
   timewait::TwCounters tw_counters() const noexcept;
   size_t tw_entries() const noexcept;
-  size_t tw_peak() const noexcept;                              // the most entries held at once
-  size_t conn_slots() const noexcept { return conns_.size(); }  // preallocated, resident
-  uint64_t burst_lookup_hits() const noexcept { return burst_hits_; }  // see RxHint
-  uint32_t orphans() const noexcept { return orphans_; }  // closed by the app, not yet gone
+  size_t tw_peak() const noexcept;                               // the most entries held at once
+  size_t conn_slots() const noexcept { return conns_.slots(); }  // preallocated, resident
+  // Segments whose connection the burst lookup found (stack/connections.h).
+  uint64_t burst_lookup_hits() const noexcept { return conns_.burst_hits(); }
+  uint32_t orphans() const noexcept { return conns_.orphans(); }  // closed, not yet gone
 
   // --- TCP (startup) -----------------------------------------------------------------
   // Sets up the connection array and tables. `name` makes the rte_hash names unique.
@@ -135,13 +141,13 @@ class Worker {
   // Serves TCP `port` with `app` (which outlives the Worker).
   void listen(uint16_t port, const AppHandler* app, const ConnOptions& opts = ConnOptions{});
 
-  // Active OPEN (RFC 9293 §3.10.1) from interface `port` to `remote`: picks a source port
+  // Active OPEN (RFC 9293 §3.10.1) from interface `iface` to `remote`: picks a source port
   // (RFC 6056 algorithm 3) whose replies RSS steers to this Worker's queue, taking a tuple
   // still in TIME_WAIT only where timestamps make it safe (DESIGN.md, active early reuse),
   // and sends the SYN (held until the next hop resolves). on_connected or on_closed follows.
   // `source` is the local IPv4 address (the port's own or one of its ipv4_secondary; 0.0.0.0:
   // the port's own); kNoAddress when it is not the port's.
-  Result<Conn*, ConnectError> connect(size_t port, const Remote& remote, const AppHandler* app,
+  Result<Conn*, ConnectError> connect(size_t iface, const Remote& remote, const AppHandler* app,
                                       void* user = nullptr, const ConnOptions& opts = ConnOptions{},
                                       wire::Ipv4Addr source = {}) noexcept;
   // Called at the end of every poll(), on this Worker's lcore: where an application starts
@@ -153,12 +159,12 @@ class Worker {
   Ticks now() const noexcept { return now_; }
   size_t num_ports() const noexcept { return ports_.size(); }
   // rte_eth_link_get_nowait: the port's link is up (false for a port it does not have).
-  bool link_up(size_t port) const noexcept;
+  bool link_up(size_t iface) const noexcept;
 
   // --- Diagnostics (tools and tests) ----------------------------------------------------
-  // What holds the 4-tuple from `local_port` on interface `port` to `remote`: its
+  // What holds the 4-tuple from `local_port` on interface `iface` to `remote`: its
   // connection's state, kTimeWait when a TIME_WAIT entry does, kClosed when nothing does.
-  tcp::State tuple_state(size_t port, const Remote& remote, uint16_t local_port) noexcept;
+  tcp::State tuple_state(size_t iface, const Remote& remote, uint16_t local_port) noexcept;
 
   // --- TCP (application calls; from callbacks they are queued, see stack/conn.h) -------
   // Queues `data` (a reference) for sending. kQueueFull: on_writable follows.
@@ -171,7 +177,7 @@ class Worker {
   void shutdown(Conn& c) noexcept;  // half-close: FIN after queued data
   void close(Conn& c) noexcept;     // FIN after queued data; the application is done
   void abort(Conn& c) noexcept;     // RST now
-  uint32_t connections() const noexcept { return conns_used_; }
+  uint32_t connections() const noexcept { return conns_.used(); }
   // The peer's FIN has arrived (on_peer_closed was called).
   static bool peer_closed(const Conn& c) noexcept { return c.tcb.peer_fin; }
 
@@ -187,91 +193,33 @@ class Worker {
   uint32_t close_all() noexcept;
 
  private:
-  struct Listener {
-    uint16_t port;
-    const AppHandler* app;
-    ConnOptions opts;
-    uint32_t embryonic = 0;  // its connections in SYN-RECEIVED: the listen backlog
-  };
+  // One interface and what the Worker keeps per interface. Its parts refer to one another
+  // (the neighbours send through the batch): a Port never moves (ports_ is a deque).
   struct Port {
-    Port(const Interface& i, telemetry::StackCounters& counters)
-        : iface(i), tx(i.port_id, i.queue, counters), enc(counters) {}
+    Port(const Interface& i, uint8_t at, telemetry::StackCounters& counters)
+        : iface(i),
+          index(at),
+          tx(i.port_id, i.queue, counters),
+          enc(counters),
+          nbr(iface, at, tx, counters) {}
+    Port(const Port&) = delete;
+    Port& operator=(const Port&) = delete;
     Interface iface;
-    NeighborCache<wire::Ipv4Addr> arp;
-    NeighborCache<wire::Ipv6Addr> nd;
-    TxBatch tx;  // what leaves this turn: one rte_eth_tx_burst, its bound its own
-    // Last solicitation per next hop, so that a burst of sends to an unresolved neighbour
-    // costs one request a second (RFC 1122 §2.3.2.1: at most one per second per address).
-    struct Pending {
-      wire::Ipv6Addr addr;  // IPv4 as ::ffff:a.b.c.d
-      Ticks sent;
-    };
-    // Bounded by construction: may_solicit() overwrites the oldest entry when none matches.
-    std::array<Pending, 8> pending{};
-    // Packets waiting for their next hop's link-layer address (Linux: the neighbour's
-    // unres_qlen queue): sent when it resolves, dropped (counted) after kParkTimeout.
-    struct Parked {
-      Remote dst;  // the packet's destination; resolve() finds the hop
-      rte_mbuf* m = nullptr;
-      Ticks since;
-    };
-    // Checked and counted: park() drops the oldest (drop_no_neighbor) when all 16 are in use.
-    std::array<Parked, 16> parked{};
-    uint8_t n_parked = 0;
-    // Checked once per burst. rx_low: the RX pool is below a sixteenth free, which the receive
-    // budget should never let happen (peers sending smaller segments than it counts on):
-    // received payload is copied out, not held. tx_low: `pool` is below a quarter free; the
-    // rest is kept for headers (ACKs, ARP, retransmission headers), so data copies are refused
-    // and the data dropped or pushed back (dpdk/port.h).
-    bool rx_low = false;
-    bool tx_low = false;
-    // The TX pool's free buffers as last sampled, less what send_copy took since (the send
-    // budget's figure, TxBudget).
-    uint32_t tx_free = UINT32_MAX;
-    int64_t rcv_limit = INT64_MAX / 4;  // this port's share of the receive budget's limit
-    // rx_tight: the RX pool is below half free, so small segments are packed (pack_payload).
-    bool rx_tight = false;
-    // The RX buffer small segments are being packed into (one reference held here), or null.
-    rte_mbuf* rx_pack = nullptr;
+    uint8_t index;  // its place among the Worker's ports (Conn::iface)
+    TxBatch tx;     // what leaves this turn: one rte_eth_tx_burst, its bound its own
     TxEncoder enc;  // holds a TSO frame open while the core emits one connection's segments
+    Neighbors nbr;  // ARP and neighbour discovery, resolution, frames parked for a next hop
     std::unique_ptr<MbufFaultStage> rx_faults;  // null unless `faults.rx` is configured
   };
 
-  static constexpr Ticks kSolicitInterval = Ticks::from_sec(1);
   static constexpr Ticks kMaintenanceInterval = Ticks::from_sec(1);
-  static constexpr Ticks kParkTimeout = Ticks::from_sec(3);
-
-  // Holds `m` (destination MAC not yet written) until `dst`'s next hop resolves.
-  void park(Port& p, const Remote& dst, rte_mbuf* m) noexcept;
-  // After a neighbour was learned: sends what now resolves; drops what waited too long.
-  void release_parked(Port& p) noexcept;
-  // The cached MAC for `dst`'s next hop; when there is none, a solicitation (at most one a
-  // second per address, may_solicit) so that a packet parked or retransmitted while the first
-  // request went unanswered still resolves (Linux: the neighbour's probes while it queues).
-  std::optional<wire::MacAddr> lookup(Port& p, const Remote& dst) noexcept;
-
-  // Once a second: keep the gateways resolved, so the first packet to them need not wait.
+  // Once a second: each port's neighbours kept (gateways resolved, parked frames aged).
   void maintain() noexcept;
-  // True when a solicitation for `addr` may go out now (and records it).
-  bool may_solicit(Port& p, const wire::Ipv6Addr& addr) noexcept;
-  void send_arp_request(Port& p, wire::Ipv4Addr target) noexcept;
-  void send_neighbor_solicit(Port& p, const wire::Ipv6Addr& target) noexcept;
 
   void input(Port& p, rte_mbuf* m) noexcept;
-  // Software steering (Interface::soft_steer): the Worker that owns `m`'s tuple (this one for
-  // anything but TCP over IPv4 or IPv6 without extension headers or fragments).
-  uint16_t owner_of(const Port& p, const rte_mbuf* m) const noexcept;
-  // Passes `m` to Worker `to` (batched; flush_steered sends the batches).
-  void steer(uint16_t to, rte_mbuf* m) noexcept;
-  void flush_steered() noexcept;
   // What the other Workers passed here: their steered segments and the neighbours they learned.
   void receive_steered() noexcept;
   void receive_neighbors() noexcept;
-  // A neighbour entry was learned here from the wire: tell the other Workers.
-  void share_neighbor(const Port& p, const wire::Ipv4Addr& ip, const wire::MacAddr& mac) noexcept;
-  void share_neighbor(const Port& p, const wire::Ipv6Addr& ip, const wire::MacAddr& mac) noexcept;
-  void share(NeighborMsg msg) noexcept;  // a copy: rte_ring_enqueue_elem takes void*
-  void input_arp(Port& p, const wire::EthView& eth) noexcept;
   void input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
   // The TCP checksum as the NIC verified it (RTE_ETH_RX_OFFLOAD_TCP_CKSUM: good or bad), else
   // `sum()` here (no offload, or the device did not look: RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN).
@@ -296,24 +244,16 @@ class Worker {
   void input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
                  wire::TcpPacketSpec& reply) noexcept;
   Conn* find_conn(const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport) noexcept;
-  // Burst lookup: poll() looks up the connections of a burst's IPv4 TCP segments together
-  // (rte_hash's bulk path hashes and prefetches them all before it compares), and input_tcp
-  // takes the answer for its segment when it still holds. A hit holds while its slot still
-  // has that key; a miss holds while no connection was inserted since.
-  struct RxHint {
-    const flow::FlowKey4* key = nullptr;  // null: no hint for this segment
-    Conn* conn = nullptr;
-    uint64_t inserts = 0;  // inserts4_ at the lookup
-  };
-  void lookup_burst(rte_mbuf* const* rx, size_t n) noexcept;
-  Conn* find_conn_hinted(const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport) noexcept;
+  // A segment for a tuple with no connection (stack/demux.h): TIME_WAIT's, a listener's or
+  // CLOSED's answer. Returns the connection it opens, if any; *cookie_ack when that is a SYN
+  // cookie's (whose check is the caller's, with *tuple).
+  Conn* accept(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& opts,
+               wire::TcpPacketSpec& reply, bool* cookie_ack, crypto::FlowTuple* tuple) noexcept;
   Conn* open_conn(Port& p, const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport,
-                  Listener& l, std::optional<uint32_t> iss_floor) noexcept;
-  // A connection leaves its listener's backlog (established, or gone).
-  void leave_backlog(Conn& c) noexcept;
+                  Connections::Listener& l, std::optional<uint32_t> iss_floor) noexcept;
   // RFC 4987 §3.6: the stateless SYN,ACK of a listener whose backlog is full.
   void send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& opts,
-                           wire::TcpPacketSpec& reply, const Listener& l) noexcept;
+                           wire::TcpPacketSpec& reply, const Connections::Listener& l) noexcept;
   // A free Conn entered in the connection table under `spec`'s addresses (src = local), or
   // nullptr (counted). Sets *tuple for the keyed ISN and timestamp offset.
   Conn* new_conn(Port& p, const wire::TcpPacketSpec& spec, uint16_t lport, uint16_t rport,
@@ -349,7 +289,7 @@ class Worker {
   // (timewait::demux_time_wait, which the hazard bench runs too); sends the entry's ACK when
   // the verdict has one. `listener`: a listener serves the port.
   template <class Tuple>
-  timewait::TwDemux input_time_wait(Port& p, timewait::TwTable<Tuple>& table, const Tuple& tuple,
+  timewait::TwDemux input_time_wait(Port& p, timewait::TwTable<Tuple>& table, uint32_t idx,
                                     const wire::TcpView& tcp, const wire::TcpOptions& opts,
                                     wire::TcpPacketSpec& reply, bool listener) noexcept;
   // RFC 9293 §3.10.7.1: the answer to a segment for a connection that does not exist.
@@ -366,14 +306,10 @@ class Worker {
   uint16_t index_;
   Ticks now_{};
   const Mesh* mesh_ = nullptr;  // other Workers; null when alone
-  struct SteerBatch {
-    std::array<rte_mbuf*, kBurst> m{};  // steer() sends a full batch before the next is added
-    uint16_t n = 0;
-  };
-  std::vector<SteerBatch> steer_out_;  // per destination Worker
   Ticks next_maintenance_{};
   telemetry::StackCounters counters_;  // before ports_: their encoders count into it
-  std::vector<Port> ports_;
+  Steering steer_;  // software steering: segments passed to the Worker owning their tuple
+  std::deque<Port> ports_;
 
   // TCP state (init_tcp).
   WorkerTcpConfig wcfg_;
@@ -384,74 +320,28 @@ class Worker {
   time::Wheel wheel_;
   std::vector<std::byte> sndq_storage_;      // the send-queue chunks (init_tcp)
   std::optional<tcp::ChunkPool> sndq_pool_;  // before conns_: their queues return chunks to it
-  std::vector<Conn> conns_;                  // never resized after init_tcp: timers point into it
-  uint32_t free_head_ = UINT32_MAX;
-  uint32_t conns_used_ = 0;
-  std::optional<flow::ConnTable<flow::FlowKey4, Conn>> table4_;
-  std::optional<flow::ConnTable<flow::FlowKey6, Conn>> table6_;
-  // Bounded by construction: lookup_burst() keys at most kBurst segments, and a burst holds at
-  // most 2 * kBurst (rx_burst's kBurst, or the fault stage's output array of 2 * kBurst).
-  std::array<flow::FlowKey4, kBurst> burst_keys_{};
-  std::array<RxHint, 2 * kBurst> burst_hints_{};  // by position in the burst
-  const RxHint* rx_hint_ = nullptr;               // the segment input() is handling
-  uint64_t inserts4_ = 0;
-  uint32_t orphans_ = 0;
-  uint64_t burst_hits_ = 0;
-  std::vector<Listener> listeners_;
-  // Port -> 1 + its listener's index (0: none), 64K entries made by the first listen(): one
-  // load per segment that finds no connection, where a scan would cost one per listener.
-  std::vector<uint16_t> listener_at_;
-  Listener* find_listener(uint16_t port) noexcept {
-    if (listener_at_.empty() || listener_at_[port] == 0) {
-      return nullptr;
-    }
-    return &listeners_[listener_at_[port] - 1U];
-  }
+  // The slots, their tables, the burst lookup, the listeners (stack/connections.h). After
+  // sndq_pool_ (the slots' send queues return chunks to it) and the wheel (their timers).
+  Connections conns_;
   // The protocol core's settings per (IPv6, keepalive, CUBIC) choice: a Tcb points at one.
   std::array<tcp::Config, 8> cfgs_{};
   const tcp::Config& cfg_for(bool v6, const ConnOptions& o) const noexcept;
   bool default_keepalive_ = false;
-  // The receive memory every connection's window draws on (tcp::RcvBudget): its limit follows
-  // the RX pools' free buffers, sampled per burst (sample_pools).
-  tcp::RcvBudget rcv_budget_;
-  bool rcv_pressure_ = false;  // some port's RX pool is nearly empty: payload is copied out
-  // Connections whose window the budget held shut, oldest first (Conn::starved_listed), and
-  // where the unprocessed part begins: reopen_windows() sends their window updates.
-  std::vector<uint32_t> starved_;
-  size_t starved_head_ = 0;
-  static constexpr Ticks kReopenInterval = Ticks::from_us(10);
-  Ticks next_reopen_{};
-  // Connections whose open window is charged to the budget, visited a few a turn: one that
-  // received no data for kDormantAfter stops being charged (Tcb::rcv_dormant), so idle
-  // connections' windows do not hold the budget.
-  std::vector<uint32_t> charged_;
-  size_t charged_head_ = 0;
-  static constexpr Ticks kDormantAfter = Ticks::from_ms(200);
-  void release_dormant() noexcept;
-  static void compact_fifo(std::vector<uint32_t>& fifo, size_t& head) noexcept;
-  // The pools' free counts (rte_mempool_avail_count walks the per-lcore caches: once per
-  // burst, not per packet): Port::rx_low, tx_low and tx_free, and the receive budget's limit.
-  void sample_pools(Port& p) noexcept;
-  // What the receive budget counts one RX buffer as: a full segment carrying timestamps. The
-  // budget's limit and the step that reopens a starved window must use the same figure (they
-  // differed by 12 bytes, and windows stayed shut).
-  int64_t rx_buffer_bytes() const noexcept { return cfgs_[0].mss - tcp::detail::kTsOptionLen; }
+  // Receive memory: the pools, the budget windows draw on, how payload is held, and the
+  // windows waiting on it (stack/rx_memory.h).
+  RxMemory rx_mem_;
+  // Reads port `p`'s pools (once per burst, or when something waits on them).
+  void sample_pools(const Port& p) noexcept { rx_mem_.sample(p.index, p.iface); }
   void reopen_windows() noexcept;
   // The send budget (stack/tx_budget.h): connections whose copies wait for TX buffers, oldest
   // first; woken (on_writable) as far as the pool has room for each, checked every
   // kReopenInterval while any waits.
-  std::vector<uint32_t> tx_waiters_;
-  size_t tx_waiters_head_ = 0;
+  SlotFifo tx_waiters_;
   Ticks next_tx_wake_{};
   void wait_for_tx_buffers(Conn& c) noexcept;
   void wake_tx_waiters() noexcept;
   // Bytes `c` holds for sending: its send queue and the sends queued on the Conn.
   static uint32_t queued_bytes(const Conn& c) noexcept;
-  // Small payload copied into the tail of p.rx_pack, so that a run of small segments holds a
-  // few buffers, not one each (Linux collapses such receive queues): the protocol core then
-  // holds about as many buffers as the bytes its window counts. False: no buffer for it.
-  bool pack_payload(Port& p, std::span<const std::byte> payload, MbufBuf& out) noexcept;
-  void release_pack(Port& p) noexcept;
   // f(c) for every open connection, then the ports flushed: reset_all and close_all.
   template <class F>
   uint32_t for_each_open(F&& f) noexcept;

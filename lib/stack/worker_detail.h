@@ -1,5 +1,5 @@
-// What the files of the Worker share (lib/stack/worker*.cc, neighbors.cc, steer.cc,
-// active_open.cc): the protocol core's Sink, the call-into-the-core sequence, and
+// What the files of the Worker share (lib/stack/worker*.cc, active_open.cc): the protocol
+// core's Sink, the call-into-the-core sequence, and
 // the small conversions between packet specs, table keys and TIME_WAIT tuples. Internal to
 // lib/stack.
 #pragma once
@@ -14,21 +14,9 @@
 namespace tempo::stack {
 namespace detail {
 
-// IEEE 802.3: a frame is at least 60 bytes before the FCS. Many NICs pad short frames
-// themselves, but not all, and a TAP device passes what it is given.
-inline constexpr uint16_t kMinFrame = 60;
-inline constexpr uint8_t kDefaultTtl = 64;  // RFC 1700 / Linux ip_default_ttl
-
 // Ethernet destination of an IPv6 multicast address (RFC 2464 §7).
 inline wire::MacAddr eth_for(const wire::Ipv6Addr& dst, const wire::MacAddr& unicast) {
   return dst.is_multicast() ? dst.multicast_mac() : unicast;
-}
-
-inline wire::Ipv6Addr mapped(wire::Ipv4Addr a) {
-  const uint32_t v = a.value();
-  return wire::Ipv6Addr({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, static_cast<uint8_t>(v >> 24),
-                         static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8),
-                         static_cast<uint8_t>(v)});
 }
 
 inline bool same_prefix(wire::Ipv4Addr a, wire::Ipv4Addr b, uint8_t len) {
@@ -95,16 +83,8 @@ inline tcp::Segment<MbufBuf> segment_of(const wire::TcpView& tcp, const wire::Tc
 }
 
 inline Remote remote_of(const Conn& c) {
-  Remote r;
-  r.v6 = c.v6;
-  if (c.v6) {
-    r.ip6 = wire::Ipv6Addr(c.key6.remote);
-    r.port = c.key6.remote_port;
-  } else {
-    r.ip4 = wire::Ipv4Addr(c.key4.remote);
-    r.port = c.key4.remote_port;
-  }
-  return r;
+  return Remote{
+      .v6 = c.flow.v6, .ip4 = c.flow.remote4, .ip6 = c.flow.remote6, .port = c.flow.remote_port};
 }
 
 }  // namespace detail
@@ -122,7 +102,7 @@ struct ConnSink {
     w.wheel_.cancel(c.timers[static_cast<size_t>(k)]);
   }
   void on_connected() noexcept {
-    w.leave_backlog(c);
+    w.conns_.leave_backlog(c);
     if (c.app != nullptr && c.app->on_connected != nullptr) {
       c.app->on_connected(c, c.app->ctx);
     }

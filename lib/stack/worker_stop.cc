@@ -7,7 +7,7 @@ namespace tempo::stack {
 template <class F>
 uint32_t Worker::for_each_open(F&& f) noexcept {
   uint32_t n = 0;
-  for (Conn& c : conns_) {
+  for (Conn& c : conns_.all()) {
     // A callback of an earlier abort or close (on_closed) may have closed or freed later slots.
     if (!c.in_use || c.dead) {
       continue;
@@ -18,8 +18,8 @@ uint32_t Worker::for_each_open(F&& f) noexcept {
   for (Port& p : ports_) {
     tso_flush(p);
     flush(p);
-    release_pack(p);
   }
+  rx_mem_.release_packs();
   return n;
 }
 

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "time/ticks.h"
 #include "timewait/policy.h"
@@ -48,11 +49,12 @@ struct TwDemux {
   uint32_t iss_floor = 0;  // reuse_iss_floor() of the old connection
 };
 
+// The same, for the entry at `idx` (kNoIndex: none), found by TwTable::find or find_bulk
+// while the table is as it was then (TwTable::changes).
 template <class Tuple, class Budget>
-TwDemux demux_time_wait(TwTable<Tuple>& table, const Tuple& tuple, const TwSegment& seg, Ticks now,
-                        bool listener, Budget&& budget, uint64_t& limited) noexcept {
+TwDemux demux_time_wait_at(TwTable<Tuple>& table, uint32_t idx, const TwSegment& seg, Ticks now,
+                           bool listener, Budget&& budget, uint64_t& limited) noexcept {
   TwDemux d;
-  const uint32_t idx = table.find(tuple);
   if (idx == kNoIndex) {
     return d;
   }
@@ -91,6 +93,13 @@ TwDemux demux_time_wait(TwTable<Tuple>& table, const Tuple& tuple, const TwSegme
   }
   table.apply(idx, v, seg, now);
   return d;
+}
+
+template <class Tuple, class Budget>
+TwDemux demux_time_wait(TwTable<Tuple>& table, const Tuple& tuple, const TwSegment& seg, Ticks now,
+                        bool listener, Budget&& budget, uint64_t& limited) noexcept {
+  return demux_time_wait_at(table, table.find(tuple), seg, now, listener,
+                            std::forward<Budget>(budget), limited);
 }
 
 // The end of a kReuse: `taken` (a connection, or a SYN cookie answer whose returning ACK must

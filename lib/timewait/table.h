@@ -176,6 +176,7 @@ class TwTable {
       } while (!place(k, idx));
     }
     ++counters_.entered;
+    ++changes_;
     return idx;
   }
 
@@ -355,6 +356,9 @@ class TwTable {
   uint32_t bucket_count() const noexcept { return nbuckets_; }
 
   uint32_t size() const noexcept { return size_; }
+  // Entries entered or removed so far: an index found (or not found) earlier still answers
+  // while this is unchanged (the Worker's burst lookup, stack/connections.h).
+  uint64_t changes() const noexcept { return changes_; }
   uint32_t max_entries() const noexcept { return cfg_.max_entries; }
   const TwPolicy& policy() const noexcept { return cfg_.policy; }
   const TwCounters& counters() const noexcept { return counters_; }
@@ -572,6 +576,7 @@ class TwTable {
     unlink(idx);
     release(idx);
     --size_;
+    ++changes_;
   }
 
   TwTableConfig cfg_{};
@@ -586,6 +591,7 @@ class TwTable {
   uint32_t free_head_ = kNoIndex;
   uint32_t bump_ = 0;  // slab records [bump_, max_entries) never used yet (not yet backed)
   uint64_t rng_ = 1;
+  uint64_t changes_ = 0;
   TwCounters counters_{};
 };
 

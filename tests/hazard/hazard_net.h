@@ -7,8 +7,9 @@
 // (STYLE.md §11); what the bench supplies is only the I/O around them:
 //  - timewait::tw_conn builds the record the Worker inserts (ConnSink::on_time_wait);
 //  - timewait::demux_time_wait is the Worker's TIME_WAIT step for a segment with no Tcb (the
-//    verdict, the entry's ACK, the rate limits, the table effects), settle_reuse ends a
-//    reusing SYN as the listener decides, and tcp::listen_action is the Worker's LISTEN rule;
+//    verdict, the entry's ACK, the rate limits, the table effects), stack::no_conn is the
+//    Worker's verdict for what TIME_WAIT leaves (LISTEN, CLOSED: lib/stack/demux.h), and
+//    settle_reuse ends a reusing SYN as that verdict decides;
 //  - timewait::iss_above_floor is the Worker's ISS rule after reuse. ISS itself: the RFC 6528
 //    clock (4 us) plus a per-tuple constant (the keyed PRF of lib/tcp/isn.h, a constant here:
 //    it is one value per tuple anyway);
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "stack/demux.h"
 #include "tcp/listen.h"
 #include "tcp/tcp.h"
 #include "test_buf.h"
@@ -227,26 +229,27 @@ class Endpoint {
       }
       outbox_.push_back(ack);
     }
-    if (tw.kind == timewait::TwDemux::Kind::kHandled) {
+    // Then the listener or CLOSED: the Worker's own verdict (stack::no_conn; no SYN cookies
+    // here, and no backlog bound).
+    const stack::NoConn v = stack::no_conn(stack::NoConnInput{.tw = tw.kind,
+                                                              .listener = cfg_.listen,
+                                                              .flags = in.flags_,
+                                                              .cookies = SynCookies::kOff,
+                                                              .backlog_full = false});
+    if (v == stack::NoConn::kTimeWait) {
       return;
     }
     const bool reusing = tw.kind == timewait::TwDemux::Kind::kReuse;
-    // The listener (RFC 9293 §3.10.7.2, the Worker's tcp::listen_action; no SYN cookies here).
-    const tcp::ListenAction action =
-        cfg_.listen ? tcp::listen_action(in.flags_, false) : tcp::ListenAction::kReset;
-    if (action != tcp::ListenAction::kOpen) {
-      if (reusing) {
-        timewait::settle_reuse(*table_, tw, false, now);
-      }
-      if (action == tcp::ListenAction::kReset) {
-        Conn scratch;
-        ConnSink s{*this, scratch, now};
-        tcp::reply_closed(seg, s);
-      }
-      return;
-    }
     if (reusing) {
-      timewait::settle_reuse(*table_, tw, true, now);
+      timewait::settle_reuse(*table_, tw, stack::takes_tuple(v), now);
+    }
+    if (v == stack::NoConn::kReset || v == stack::NoConn::kListenReset) {
+      Conn scratch;
+      ConnSink s{*this, scratch, now};
+      tcp::reply_closed(seg, s);
+    }
+    if (v != stack::NoConn::kOpen) {
+      return;
     }
     Conn& c = fresh(now, tw.iss_floor, reusing);
     tcp::open_passive(c.tcb, cfg_.tcp, tcp::SeqNum(c.tcb.iss), cfg_.ts_offset);

@@ -14,53 +14,25 @@
 #include <rte_ring.h>
 
 #include "common/eal_env.h"
+#include "common/ring_port.h"
 
 namespace tempo::stack {
 namespace {
 
 rte_mempool* g_pool = nullptr;
 
-// A ring port whose TX ring holds `tx_size - 1` frames.
-struct RingPort {
-  explicit RingPort(unsigned tx_size) {
-    static int instance = 0;
-    const std::string id = std::to_string(instance++);
-    rx = rte_ring_create(("txb_rx" + id).c_str(), 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    tx = rte_ring_create(("txb_tx" + id).c_str(), tx_size, SOCKET_ID_ANY,
-                         RING_F_SP_ENQ | RING_F_SC_DEQ);
-    const int p = rte_eth_from_rings(("net_txb" + id).c_str(), &rx, 1, &tx, 1, 0);
-    EXPECT_GE(p, 0);
-    port = static_cast<uint16_t>(p);
-    rte_eth_conf conf{};
-    EXPECT_EQ(rte_eth_dev_configure(port, 1, 1, &conf), 0);
-    EXPECT_EQ(rte_eth_rx_queue_setup(port, 0, 64, 0, nullptr, g_pool), 0);
-    EXPECT_EQ(rte_eth_tx_queue_setup(port, 0, 64, 0, nullptr), 0);
-    EXPECT_EQ(rte_eth_dev_start(port), 0);
-  }
-  ~RingPort() {
-    rte_eth_dev_stop(port);
-    rte_eth_dev_close(port);
-    for (rte_ring* r : {rx, tx}) {
-      void* m = nullptr;
-      while (rte_ring_dequeue(r, &m) == 0) {
-        rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-      }
-      rte_ring_free(r);
-    }
-  }
-  // The first byte of every frame the port sent, in order.
+// A ring port whose TX ring holds `tx_size - 1` frames; sent() gives each frame's first byte.
+struct RingPort : test::RingPort {
+  explicit RingPort(unsigned tx_size)
+      : test::RingPort(tx_size, g_pool), port(test::RingPort::port()) {}
   std::vector<int> sent() {
     std::vector<int> out;
-    void* m = nullptr;
-    while (rte_ring_dequeue(tx, &m) == 0) {
-      out.push_back(*rte_pktmbuf_mtod(static_cast<rte_mbuf*>(m), uint8_t*));
-      rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    for (const auto& f : test::RingPort::sent()) {
+      out.push_back(f[0]);
     }
     return out;
   }
-  rte_ring* rx = nullptr;
-  rte_ring* tx = nullptr;
-  uint16_t port = 0;
+  uint16_t port;
 };
 
 rte_mbuf* frame(uint8_t tag) {

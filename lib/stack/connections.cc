@@ -1,0 +1,169 @@
+#include "stack/connections.h"
+
+#include <rte_lcore.h>
+
+#include "wire/peek.h"
+
+namespace tempo::stack {
+
+Result<void, std::string> Connections::init(uint32_t max, const std::string& name, uint32_t seed) {
+  const int socket = static_cast<int>(rte_socket_id());
+  auto t4 = flow::ConnTable<flow::FlowKey4, Conn>::create("tempo_c4_" + name, max, seed, socket);
+  if (!t4) {
+    return fail(t4.error());
+  }
+  table4_.emplace(std::move(*t4));
+  auto t6 = flow::ConnTable<flow::FlowKey6, Conn>::create("tempo_c6_" + name, max, seed, socket);
+  if (!t6) {
+    return fail(t6.error());
+  }
+  table6_.emplace(std::move(*t6));
+  slots_ = std::vector<Conn>(max);
+  for (uint32_t i = 0; i < max; ++i) {
+    slots_[i].next_free = i + 1 < max ? i + 1 : UINT32_MAX;
+  }
+  free_head_ = max > 0 ? 0 : UINT32_MAX;
+  return {};
+}
+
+Conn* Connections::take(const flow::FlowKey4& k) noexcept {
+  if (full()) {
+    return nullptr;
+  }
+  Conn& c = slots_[free_head_];
+  c.v6 = false;
+  c.key4 = k;
+  if (!table4_->insert(k, &c).ok()) {
+    return nullptr;  // the table holds every slot's key (flow/conn_table.h): not reached
+  }
+  ++inserts4_;  // a miss looked up before now may be stale
+  return place(c);
+}
+
+Conn* Connections::take(const flow::FlowKey6& k) noexcept {
+  if (full()) {
+    return nullptr;
+  }
+  Conn& c = slots_[free_head_];
+  c.v6 = true;
+  c.key6 = k;
+  if (!table6_->insert(k, &c).ok()) {
+    return nullptr;
+  }
+  return place(c);
+}
+
+Conn* Connections::place(Conn& c) noexcept {
+  free_head_ = c.next_free;
+  c.in_use = true;
+  ++used_;
+  return &c;
+}
+
+void Connections::release(Conn& c) noexcept {
+  leave_backlog(c);
+  if (c.orphan) {
+    c.orphan = false;
+    --orphans_;
+  }
+  if (c.v6) {
+    table6_->erase(c.key6);
+  } else {
+    table4_->erase(c.key4);
+  }
+  c.in_use = false;
+  c.next_free = free_head_;
+  free_head_ = slot_of(c);
+  --used_;
+}
+
+void Connections::lookup_burst(rte_mbuf* const* rx, size_t n,
+                               const timewait::TwTable<timewait::TwTupleV4>& tw) noexcept {
+  std::array<const flow::FlowKey4*, kBurst> keys;
+  std::array<Conn*, kBurst> found;
+  std::array<uint8_t, kBurst> at;  // burst position of each key
+  uint32_t k = 0;
+  for (size_t i = 0; i < n && i < kMaxBurst; ++i) {
+    Hint& h = hints_[i];
+    h.keyed = false;
+    if (k == kBurst || slots_.empty()) {
+      continue;
+    }
+    // Only what input_tcp keys the same way: TCP over IPv4 (no fragment), its ports in the
+    // first segment (wire/peek.h). Anything else gets no hint.
+    const rte_mbuf* m = rx[i];
+    const auto p = wire::peek_tcp({rte_pktmbuf_mtod(m, const std::byte*), rte_pktmbuf_data_len(m)});
+    if (m->nb_segs != 1 || !p || p->v6) {
+      continue;
+    }
+    h.key = flow::FlowKey4{.local = p->dst4,
+                           .remote = p->src4,
+                           .local_port = p->dst_port,
+                           .remote_port = p->src_port,
+                           .pad = 0};
+    keys[k] = &h.key;
+    at[k] = static_cast<uint8_t>(i);
+    ++k;
+  }
+  if (k == 0) {
+    return;
+  }
+  table4_->find_bulk(keys.data(), k, found.data());
+  // The misses' TIME_WAIT entries, also in one pass (the table's own prefetching bulk path).
+  std::array<timewait::TwTupleV4, kBurst> tw_keys;
+  std::array<uint8_t, kBurst> tw_at;
+  uint32_t misses = 0;
+  for (uint32_t j = 0; j < k; ++j) {
+    Hint& h = hints_[at[j]];
+    h.keyed = true;
+    h.conn = found[j];
+    h.inserts = inserts4_;
+    if (found[j] == nullptr) {
+      tw_keys[misses] = timewait::TwTupleV4{.local_addr = h.key.local,
+                                            .remote_addr = h.key.remote,
+                                            .local_port = h.key.local_port,
+                                            .remote_port = h.key.remote_port};
+      tw_at[misses++] = at[j];
+    }
+  }
+  if (misses == 0) {
+    return;
+  }
+  std::array<uint32_t, kBurst> tw_found;
+  tw.find_bulk(std::span(tw_keys.data(), misses), std::span(tw_found.data(), misses));
+  for (uint32_t j = 0; j < misses; ++j) {
+    Hint& h = hints_[tw_at[j]];
+    h.tw_idx = tw_found[j];
+    h.tw_changes = tw.changes();
+  }
+}
+
+Conn* Connections::find_hinted(const flow::FlowKey4& k) noexcept {
+  if (current_ != nullptr && current_->keyed && current_->key == k) {
+    Conn* c = current_->conn;
+    if (c != nullptr ? c->in_use && !c->v6 && c->key4 == k : inserts4_ == current_->inserts) {
+      ++burst_hits_;
+      return c;
+    }
+  }
+  return find(k);
+}
+
+std::optional<uint32_t> Connections::tw_hint(
+    const flow::FlowKey4& k, const timewait::TwTable<timewait::TwTupleV4>& tw) const noexcept {
+  if (current_ != nullptr && current_->keyed && current_->conn == nullptr && current_->key == k &&
+      current_->tw_changes == tw.changes()) {
+    return current_->tw_idx;
+  }
+  return std::nullopt;
+}
+
+void Connections::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts) {
+  listeners_.push_back(Listener{port, app, opts});
+  if (listener_at_.empty()) {
+    listener_at_.assign(size_t{UINT16_MAX} + 1, 0);
+  }
+  listener_at_[port] = static_cast<uint16_t>(listeners_.size());  // a later listen() wins
+}
+
+}  // namespace tempo::stack

@@ -1,0 +1,63 @@
+#include "stack/steering.h"
+
+#include <cstring>
+
+#include "wire/peek.h"
+
+namespace tempo::stack {
+
+void Steering::join(const Mesh* mesh) noexcept {
+  discard();
+  mesh_ = mesh != nullptr && mesh->workers() > 1 ? mesh : nullptr;
+  out_.assign(mesh_ != nullptr ? mesh_->workers() : 0, Batch{});
+}
+
+uint16_t Steering::owner_of(const flow::RssSteering& rss, const rte_mbuf* m) const noexcept {
+  const auto p = wire::peek_tcp({rte_pktmbuf_mtod(m, const std::byte*), rte_pktmbuf_data_len(m)});
+  if (!p) {
+    return self_;
+  }
+  if (!p->v6) {
+    return rss.queue(wire::Ipv4Addr(p->src4), wire::Ipv4Addr(p->dst4), p->src_port, p->dst_port);
+  }
+  return rss.queue_of_hash(rss.hash(p->src6, p->dst6, p->src_port, p->dst_port));
+}
+
+void Steering::steer(uint16_t to, rte_mbuf* m) noexcept {
+  if (to >= out_.size()) {  // a queue with no Worker: nobody owns the tuple here
+    rte_pktmbuf_free(m);
+    counters_.steer_dropped++;
+    return;
+  }
+  Batch& b = out_[to];
+  b.m[b.n++] = m;
+  if (b.n == b.m.size()) {
+    flush();
+  }
+}
+
+void Steering::flush() noexcept {
+  for (uint16_t to = 0; to < out_.size(); ++to) {
+    Batch& b = out_[to];
+    if (b.n == 0) {
+      continue;
+    }
+    const unsigned sent = rte_ring_sp_enqueue_burst(
+        mesh_->packets(self_, to), reinterpret_cast<void**>(b.m.data()), b.n, nullptr);
+    counters_.steered_out += sent;
+    if (sent < b.n) {  // the owner is behind: drop, as a full RX queue would
+      rte_pktmbuf_free_bulk(b.m.data() + sent, b.n - sent);
+      counters_.steer_dropped += b.n - sent;
+    }
+    b.n = 0;
+  }
+}
+
+void Steering::discard() noexcept {
+  for (Batch& b : out_) {
+    rte_pktmbuf_free_bulk(b.m.data(), b.n);
+    b.n = 0;
+  }
+}
+
+}  // namespace tempo::stack
