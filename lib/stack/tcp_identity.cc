@@ -1,0 +1,69 @@
+#include "stack/tcp_identity.h"
+
+#include <cstring>
+
+#include "crypto/random.h"
+#include "tcp/isn.h"
+#include "tcp/ts_offset.h"
+#include "timewait/demux.h"
+
+namespace tempo::stack {
+
+Result<void, std::string> TcpIdentity::init(const tcp::Config& cfg,
+                                            std::optional<crypto::Key128> key) {
+  base_ = cfg;
+  for (size_t i = 0; i < configs_.size(); ++i) {
+    tcp::Config& k = configs_[i];
+    k = cfg;
+    if ((i & 4) != 0) {
+      k.mss = static_cast<uint16_t>(cfg.mss - 20);  // the IPv6 header is 20 bytes longer
+    }
+    k.keepalive = (i & 2) != 0;
+    k.cc = (i & 1) != 0 ? tcp::cc::Algorithm::kCubic : tcp::cc::Algorithm::kNewReno;
+  }
+  keepalive_ = cfg.keepalive;
+  cubic_ = cfg.cc == tcp::cc::Algorithm::kCubic;
+  auto mgr = crypto::Mgr::create();
+  if (!mgr) {
+    return fail(std::string("crypto: cannot start IPsec-MB"));
+  }
+  mgr_.emplace(std::move(*mgr));
+  if (!key) {
+    auto fresh = crypto::random_key();
+    if (!fresh) {
+      return fail(std::string("crypto: no entropy for the ISN key"));
+    }
+    key = *fresh;
+  }
+  prf_.emplace(*mgr_, *key);
+  return {};
+}
+
+uint64_t TcpIdentity::seed(std::string_view label) const noexcept {
+  return prf_->eval(std::as_bytes(std::span(label.data(), label.size())));
+}
+
+uint32_t TcpIdentity::iss(const crypto::FlowTuple& tuple, Ticks now,
+                          std::optional<uint32_t> floor) const noexcept {
+  return timewait::iss_above_floor(tcp::isn(*prf_, tuple, now), floor);
+}
+
+uint32_t TcpIdentity::ts_offset(const crypto::IpAddress& local,
+                                const crypto::IpAddress& remote) const noexcept {
+  return tcp::ts_offset(*prf_, local, remote);
+}
+
+uint32_t TcpIdentity::port_offset(const crypto::IpAddress& local, const crypto::IpAddress& remote,
+                                  uint16_t rport) const noexcept {
+  // 'P', the two addresses (16 bytes each, an IPv4 address in its first 4), the remote port.
+  std::array<std::byte, 2 * 16 + 2 + 1> msg{};
+  msg[0] = std::byte{'P'};
+  const auto l = local.view();
+  const auto r = remote.view();
+  std::memcpy(&msg[1], l.data(), l.size());
+  std::memcpy(&msg[17], r.data(), r.size());
+  std::memcpy(&msg[33], &rport, 2);
+  return static_cast<uint32_t>(prf_->eval(msg));
+}
+
+}  // namespace tempo::stack
