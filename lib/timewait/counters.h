@@ -47,7 +47,7 @@ struct TwCounters {
        "entries removed by TwTable::erase for any other reason"},
       {"timewait.fin_reacked", &TwCounters::fin_reacked,
        "retransmitted FINs ACKed again, the timer restarted"},
-      {"timewait.dup_acks", &TwCounters::dup_acks,
+      {"timewait.dup_acked", &TwCounters::dup_acks,
        "segments (data, or out of the window) answered by a duplicate ACK, unless rate "
        "limited (timewait.acks_rate_limited)"},
       {"timewait.bare_acks", &TwCounters::bare_acks,
