@@ -10,6 +10,7 @@
 #include <rte_lcore.h>
 
 #include "dpdk/eal.h"
+#include "stack/counter_export.h"
 #include "time/clock.h"
 
 namespace tempo::stack {
@@ -300,76 +301,11 @@ telemetry::StackCounters Runtime::totals() const {
 }
 
 std::vector<std::pair<std::string, uint64_t>> Runtime::counter_values() const {
-  std::vector<std::pair<std::string, uint64_t>> all = totals().items();
-  if (workers_.size() > 1) {  // how the work spread
-    for (const auto& w : workers_) {
-      const telemetry::StackCounters& c = w->counters();
-      const std::pair<const char*, uint64_t> per[] = {{"rx_packets", c.rx_packets},
-                                                      {"tcp.passive_opens", c.tcp_passive_opens},
-                                                      {"tcp.active_opens", c.tcp_active_opens},
-                                                      {"steer.in", c.steered_in},
-                                                      {"neighbor.shared_in", c.neighbor_shared_in},
-                                                      {"cycles.busy", c.cycles_busy},
-                                                      {"cycles.idle", c.cycles_idle}};
-      for (const auto& [name, value] : per) {
-        all.emplace_back("worker" + std::to_string(w->index()) + "." + name, value);
-      }
-    }
-  }
-  timewait::TwCounters tw;
-  uint64_t tw_now = 0;
-  uint64_t tw_peak = 0;  // each Worker's peak, summed: exact with one Worker, a bound with more
+  std::vector<const Worker*> workers;
   for (const auto& w : workers_) {
-    tw += w->tw_counters();
-    tw_now += w->tw_entries();
-    tw_peak += w->tw_peak();
+    workers.push_back(w.get());
   }
-  all.emplace_back("cycles.tsc_hz", clock_ ? clock_->tsc_hz() : 0);
-  // What a connection costs before it exists: every slot is allocated (and touched) at start.
-  uint64_t slots = 0;
-  uint64_t hinted = 0;
-  uint64_t orphans = 0;
-  for (const auto& w : workers_) {
-    slots += w->conn_slots();
-    hinted += w->burst_lookup_hits();
-    orphans += w->orphans();
-  }
-  all.emplace_back("tcp.orphans", orphans);
-  all.emplace_back("tcp.burst_lookup_hits", hinted);
-  all.emplace_back("conns.slots", slots);
-  all.emplace_back("conns.slot_bytes", sizeof(Conn));
-  const std::pair<const char*, uint64_t> tw_items[] = {
-      {"timewait.entries", tw_now},
-      {"timewait.entries_peak", tw_peak},
-      {"timewait.entered", tw.entered},
-      {"timewait.expired", tw.expired},
-      {"timewait.evicted", tw.evicted},
-      {"timewait.refused_full", tw.refused_full},
-      {"timewait.active_reuse", tw.active_reuse},
-      {"timewait.fin_reacked", tw.fin_reacked},
-      {"timewait.dup_acks", tw.dup_acks},
-      {"timewait.bare_acks", tw.bare_acks},
-      {"timewait.rst_ignored", tw.rst_ignored},
-      {"timewait.rst_closed", tw.rst_closed},
-      {"timewait.paws_drops", tw.paws_drops},
-      {"timewait.passive_reuse_accepted", tw.passive_reuse_accepted},
-      {"timewait.passive_reuse_refused", tw.passive_reuse_refused},
-      {"timewait.passive_reuse_no_listener", tw.passive_reuse_no_listener},
-      {"timewait.passive_reuse_not_taken", tw.passive_reuse_not_taken},
-      {"timewait.acks_rate_limited", tw.acks_rate_limited},
-  };
-  for (const auto& [name, value] : tw_items) {
-    all.emplace_back(name, value);
-  }
-  // The protocol core's own counters (tcp/counters.h).
-  tcp::Counters core;
-  for (const auto& w : workers_) {
-    core += w->tcp_counters();
-  }
-  tcp::for_each_counter(core, [&](const char* name, uint64_t value) {
-    all.emplace_back(std::string("tcp.") + name, value);
-  });
-  return all;
+  return export_counters(workers, clock_ ? clock_->tsc_hz() : 0);
 }
 
 uint64_t Runtime::counter(std::string_view name) const {
