@@ -129,7 +129,7 @@ Result<Conn*, ConnectError> Worker::connect(size_t iface, const Remote& remote,
   crypto::FlowTuple tuple;
   Conn* c = new_conn(p, spec, *lport, remote.port, app, &tuple);
   if (c == nullptr) {
-    counters_.tcp_conn_exhausted++;
+    counters_.drop_tcp_conn_exhausted++;
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoSlot);
   }

@@ -199,7 +199,7 @@ void Neighbors::share(const NeighborMsg& msg) noexcept {
     NeighborMsg copy = msg;
     if (to != self_ &&
         rte_ring_sp_enqueue_elem(mesh_->neighbors(self_, to), &copy, sizeof(NeighborMsg)) != 0) {
-      counters_.neighbor_share_dropped++;
+      counters_.drop_neighbor_share++;
     }
   }
 }

@@ -79,7 +79,7 @@ RxMemory::Held RxMemory::hold(size_t at, const Interface& iface, rte_mbuf* m,
   if (copy != nullptr) {
     rte_pktmbuf_free(copy);
   }
-  counters_.tcp_rx_data_dropped++;
+  counters_.drop_tcp_data_no_mbuf++;
   return Held::kDropped;
 }
 

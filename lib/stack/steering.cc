@@ -26,7 +26,7 @@ uint16_t Steering::owner_of(const flow::RssSteering& rss, const rte_mbuf* m) con
 void Steering::steer(uint16_t to, rte_mbuf* m) noexcept {
   if (to >= out_.size()) {  // a queue with no Worker: nobody owns the tuple here
     rte_pktmbuf_free(m);
-    counters_.steer_dropped++;
+    counters_.drop_steer++;
     return;
   }
   Batch& b = out_[to];
@@ -44,10 +44,10 @@ void Steering::flush() noexcept {
     }
     const unsigned sent = rte_ring_sp_enqueue_burst(
         mesh_->packets(self_, to), reinterpret_cast<void**>(b.m.data()), b.n, nullptr);
-    counters_.steered_out += sent;
+    counters_.steer_out += sent;
     if (sent < b.n) {  // the owner is behind: drop, as a full RX queue would
       rte_pktmbuf_free_bulk(b.m.data() + sent, b.n - sent);
-      counters_.steer_dropped += b.n - sent;
+      counters_.drop_steer += b.n - sent;
     }
     b.n = 0;
   }

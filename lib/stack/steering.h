@@ -72,7 +72,7 @@ unsigned Steering::receive(Input&& input) noexcept {
     const unsigned n = rte_ring_sc_dequeue_burst(
         mesh_->packets(from, self_), reinterpret_cast<void**>(in.data()), kBurst, nullptr);
     for (unsigned i = 0; i < n; ++i) {
-      counters_.steered_in++;
+      counters_.steer_in++;
       input(in[i]);
       rte_pktmbuf_free(in[i]);
     }

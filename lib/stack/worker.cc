@@ -200,7 +200,7 @@ void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
     return;
   }
   if (p.iface.is_martian_src4(ip->src())) {
-    counters_.drop_martian4++;  // RFC 1122 §3.2.1.3, §4.2.3.10: silently discarded
+    counters_.drop_ipv4_martian_source++;  // RFC 1122 §3.2.1.3, §4.2.3.10: silently discarded
     return;
   }
   if (ip->is_fragment()) {
@@ -321,7 +321,8 @@ void Worker::input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
   }
   if (i.is_martian_src6(ip->src()) ||
       (ip->src().is_unspecified() && ip->protocol() != wire::kIpProtoIcmpv6)) {
-    counters_.drop_martian6++;  // only neighbour discovery may come from :: (RFC 4862 DAD)
+    // only neighbour discovery may come from :: (RFC 4862 DAD)
+    counters_.drop_ipv6_martian_source++;
     return;
   }
   switch (ip->protocol()) {
@@ -417,7 +418,7 @@ void Worker::receive_steered() noexcept {
         return;
       }
     }
-    counters_.steer_dropped++;
+    counters_.drop_steer++;
   });
   for (Port& p : ports_) {
     flush(p);

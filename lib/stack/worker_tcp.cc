@@ -267,8 +267,8 @@ Conn* Worker::accept(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& 
     case NoConn::kCookieAck:
       c = new_conn(p, reply, lport, rport, listener->app, tuple);
       if (c == nullptr) {
-        counters_.tcp_conn_exhausted++;  // no slot for the cookie's connection yet
-        return nullptr;                  // the peer retransmits
+        counters_.drop_tcp_conn_exhausted++;  // no slot for the cookie's connection yet
+        return nullptr;                       // the peer retransmits
       }
       c->opts = listener->opts;
       *cookie_ack = true;
@@ -290,7 +290,8 @@ Conn* Worker::accept(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& 
     send_cookie_syn_ack(p, tcp, opts, reply, *listener);
     counters_.tcp_syncookies_table_full += first == NoConn::kOpen ? 1 : 0;
   } else if (v == NoConn::kRefuse) {
-    first == NoConn::kOpen ? counters_.tcp_conn_exhausted++ : counters_.tcp_listen_overflow++;
+    first == NoConn::kOpen ? counters_.drop_tcp_conn_exhausted++
+                           : counters_.drop_tcp_listen_overflow++;
   }
   if (tw.kind == timewait::TwDemux::Kind::kReuse) {
     // A cookie answer takes the tuple too: its returning ACK must find no entry.

@@ -15,7 +15,7 @@ namespace tempo::tcp {
 struct Counters {
   // drops
   uint64_t drop_unacceptable = 0;
-  uint64_t drop_paws = 0;
+  uint64_t paws_drops = 0;
   uint64_t drop_rst_out_of_window = 0;
   uint64_t drop_rst_in_window = 0;
   uint64_t drop_syn_synchronized = 0;
@@ -57,7 +57,7 @@ struct Counters {
   static constexpr auto kFields = std::to_array<Field>({
       {"tcp.drop_unacceptable", &Counters::drop_unacceptable,
        "segments dropped: RFC 9293 §3.10.7.4 first check (sequence number) failed"},
-      {"tcp.paws_drops", &Counters::drop_paws,
+      {"tcp.paws_drops", &Counters::paws_drops,
        "segments dropped: TSval older than TS.Recent (PAWS, RFC 7323 §5.3 R1)"},
       {"tcp.drop_rst_out_of_window", &Counters::drop_rst_out_of_window,
        "RSTs dropped: outside the window (RFC 5961 §3.2 case 1)"},

@@ -264,7 +264,7 @@ noexcept {
       t.ts_recent_age = now;
       break;
     case Paws::kFail:
-      ++c.drop_paws;
+      ++c.paws_drops;
       ack_invalid(t, seg, now, s);
       return Step::kStop;
   }

@@ -66,15 +66,15 @@ struct StackCounters {
   uint64_t tcp_time_wait_entered = 0;
   uint64_t tcp_orphans_reset = 0;
   uint64_t tcp_syncookies_table_full = 0;
-  uint64_t tcp_conn_exhausted = 0;
+  uint64_t drop_tcp_conn_exhausted = 0;
   uint64_t tcp_rx_copied = 0;
   uint64_t tcp_rx_packed = 0;
-  uint64_t tcp_rx_data_dropped = 0;
+  uint64_t drop_tcp_data_no_mbuf = 0;
   uint64_t tcp_active_opens = 0;
   uint64_t tcp_passive_opens = 0;
   uint64_t tcp_sndq_peak_buffers = 0;
   uint64_t tcp_connect_failed = 0;
-  uint64_t tcp_listen_overflow = 0;
+  uint64_t drop_tcp_listen_overflow = 0;
   uint64_t rx_pressure_changes = 0;
   uint64_t tcp_rcv_starved = 0;
   uint64_t tcp_rcv_reopened = 0;
@@ -86,11 +86,11 @@ struct StackCounters {
   uint64_t tx_tso_frames = 0;
   uint64_t tx_tso_merged = 0;
   uint64_t drop_no_neighbor = 0;
-  uint64_t steered_out = 0;
-  uint64_t steered_in = 0;
-  uint64_t steer_dropped = 0;
+  uint64_t steer_out = 0;
+  uint64_t steer_in = 0;
+  uint64_t drop_steer = 0;
   uint64_t neighbor_shared_in = 0;
-  uint64_t neighbor_share_dropped = 0;
+  uint64_t drop_neighbor_share = 0;
   uint64_t tcp_reset_on_stop = 0;
   uint64_t tcp_closed_on_stop = 0;
   // Drops that are not parse errors.
@@ -98,8 +98,8 @@ struct StackCounters {
   uint64_t drop_ethertype = 0;
   uint64_t drop_ip_protocol = 0;
   uint64_t drop_ipv4_fragment = 0;
-  uint64_t drop_martian4 = 0;
-  uint64_t drop_martian6 = 0;
+  uint64_t drop_ipv4_martian_source = 0;
+  uint64_t drop_ipv6_martian_source = 0;
   uint64_t drop_arp_martian = 0;
   uint64_t drop_icmp_type = 0;
   uint64_t drop_no_mbuf = 0;
@@ -154,13 +154,13 @@ struct StackCounters {
        "close() past tcp.max_orphans: reset instead"},
       {"tcp.syncookies_table_full", &StackCounters::tcp_syncookies_table_full,
        "SYNs answered by a cookie because every connection slot was in use"},
-      {"drop.tcp.conn_exhausted", &StackCounters::tcp_conn_exhausted,
+      {"drop.tcp.conn_exhausted", &StackCounters::drop_tcp_conn_exhausted,
        "SYNs (or returning cookies) dropped: no free connection slot"},
       {"tcp.rx_copied", &StackCounters::tcp_rx_copied,
        "payloads copied out of their RX buffer because receive memory was short"},
       {"tcp.rx_packed", &StackCounters::tcp_rx_packed,
        "small payloads packed with others into one buffer"},
-      {"drop.tcp.data_no_mbuf", &StackCounters::tcp_rx_data_dropped,
+      {"drop.tcp.data_no_mbuf", &StackCounters::drop_tcp_data_no_mbuf,
        "payloads dropped (their ACK processed) for want of any receive memory"},
       {.name = "tcp.active_opens",
        .field = &StackCounters::tcp_active_opens,
@@ -174,7 +174,7 @@ struct StackCounters {
        "the most buffers one send queue held", CounterKind::kPeak},
       {"tcp.connect_failed", &StackCounters::tcp_connect_failed,
        "connect() refused: no route, local port or slot"},
-      {"drop.tcp.listen_overflow", &StackCounters::tcp_listen_overflow,
+      {"drop.tcp.listen_overflow", &StackCounters::drop_tcp_listen_overflow,
        "SYNs dropped: the backlog was full and SYN cookies off"},
       {"rx_pressure_changes", &StackCounters::rx_pressure_changes,
        "times the RX pool became nearly empty or recovered"},
@@ -196,19 +196,19 @@ struct StackCounters {
        "segments that rode in a TSO frame after its first"},
       {"drop.no_neighbor", &StackCounters::drop_no_neighbor,
        "held packets whose next hop never answered"},
-      {"steer.out", &StackCounters::steered_out,
+      {"steer.out", &StackCounters::steer_out,
        "software steering: segments passed to the Worker that owns their tuple"},
       {.name = "steer.in",
-       .field = &StackCounters::steered_in,
+       .field = &StackCounters::steer_in,
        .help = "segments another Worker passed here",
        .per_worker = true},
-      {"drop.steer", &StackCounters::steer_dropped,
+      {"drop.steer", &StackCounters::drop_steer,
        "segments not steered: the owner's ring was full (or no Worker owns the queue)"},
       {.name = "neighbor.shared_in",
        .field = &StackCounters::neighbor_shared_in,
        .help = "neighbour entries another Worker learned",
        .per_worker = true},
-      {"drop.neighbor_share", &StackCounters::neighbor_share_dropped,
+      {"drop.neighbor_share", &StackCounters::drop_neighbor_share,
        "neighbour entries not shared: a Worker's neighbour ring was full"},
       {"tcp.reset_on_stop", &StackCounters::tcp_reset_on_stop,
        "connections reset because the process stopped"},
@@ -221,9 +221,9 @@ struct StackCounters {
        "packets of an upper-layer protocol tempo does not serve"},
       {"drop.ipv4.fragment", &StackCounters::drop_ipv4_fragment,
        "IPv4 fragments (tempo does not reassemble)"},
-      {"drop.ipv4.martian_source", &StackCounters::drop_martian4,
+      {"drop.ipv4.martian_source", &StackCounters::drop_ipv4_martian_source,
        "IPv4 from a source no host uses, or ours (RFC 1122 §3.2.1.3)"},
-      {"drop.ipv6.martian_source", &StackCounters::drop_martian6,
+      {"drop.ipv6.martian_source", &StackCounters::drop_ipv6_martian_source,
        "IPv6 from multicast, loopback or our own address"},
       {"drop.arp.martian", &StackCounters::drop_arp_martian,
        "ARP claiming one of those addresses, or no MAC"},

@@ -21,7 +21,7 @@ struct TwCounters {
   uint64_t erased = 0;
   // Segments, one per TwReason.
   uint64_t fin_reacked = 0;
-  uint64_t dup_acks = 0;
+  uint64_t dup_acked = 0;
   uint64_t bare_acks = 0;
   uint64_t no_ack_drops = 0;
   uint64_t rst_ignored = 0;
@@ -47,7 +47,7 @@ struct TwCounters {
        "entries removed by TwTable::erase for any other reason"},
       {"timewait.fin_reacked", &TwCounters::fin_reacked,
        "retransmitted FINs ACKed again, the timer restarted"},
-      {"timewait.dup_acked", &TwCounters::dup_acks,
+      {"timewait.dup_acked", &TwCounters::dup_acked,
        "segments (data, or out of the window) answered by a duplicate ACK, unless rate "
        "limited (timewait.acks_rate_limited)"},
       {"timewait.bare_acks", &TwCounters::bare_acks,
@@ -78,7 +78,7 @@ struct TwCounters {
         ++fin_reacked;
         return;
       case TwReason::kDupAck:
-        ++dup_acks;
+        ++dup_acked;
         return;
       case TwReason::kBareAck:
         ++bare_acks;

@@ -66,7 +66,7 @@ enum class TwAction : uint8_t {
 // Why; each reason is one counter in TwCounters.
 enum class TwReason : uint8_t {
   kFinRetransmit,  // -> fin_reacked
-  kDupAck,         // -> dup_acks: data, or an out-of-window segment
+  kDupAck,         // -> dup_acked: data, or an out-of-window segment
   kBareAck,        // -> bare_acks: pure ACK at RCV.NXT, absorbed
   kNoAck,          // -> no_ack_drops: neither SYN, RST nor ACK
   kRstIgnored,     // -> rst_ignored

@@ -31,7 +31,7 @@ TEST(BurstLookup, ASecondSynInTheBurstFindsTheConnectionTheFirstMade) {
   const std::vector<Seg> got = rw.poll();
   const auto& c = rw.worker().counters();
   EXPECT_EQ(c.tcp_passive_opens, 1u);
-  EXPECT_EQ(c.tcp_conn_exhausted, 0u);
+  EXPECT_EQ(c.drop_tcp_conn_exhausted, 0u);
   EXPECT_EQ(rw.worker().connections(), 1u);
   ASSERT_FALSE(got.empty());
   EXPECT_TRUE(got[0].has(kS | kA));

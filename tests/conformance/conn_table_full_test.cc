@@ -91,7 +91,7 @@ TEST(ConnTableFull, WithCookiesOffASynIsDroppedAndCounted) {
   Full f(SynCookies::kOff);
   f.rw.send(syn(50001));
   EXPECT_TRUE(f.rw.poll().empty());
-  EXPECT_EQ(f.rw.worker().counters().tcp_conn_exhausted, 1u);
+  EXPECT_EQ(f.rw.worker().counters().drop_tcp_conn_exhausted, 1u);
   EXPECT_EQ(f.rw.worker().counters().tcp_syncookies_table_full, 0u);
   EXPECT_EQ(f.rw.worker().connections(), Full::kSlots);
 }
@@ -142,7 +142,7 @@ TEST_P(FullAtScale, EverySlotTakesAConnectionAndTheRestGetCookies) {
   EXPECT_EQ(cookies, kExtra);
   EXPECT_EQ(rw.worker().connections(), slots);
   EXPECT_EQ(rw.worker().counters().tcp_syncookies_table_full, kExtra);
-  EXPECT_EQ(rw.worker().counters().tcp_conn_exhausted, 0u);
+  EXPECT_EQ(rw.worker().counters().drop_tcp_conn_exhausted, 0u);
 
   // One embryonic connection goes (the peer resets it): the first cookie's ACK takes its slot.
   Seg rst = syn_from(0);

@@ -48,7 +48,7 @@ TEST(Martians, SynsFromAddressesNoHostUsesAreDiscardedUnanswered) {
     rw.send(syn_from(a, sport++));
     EXPECT_TRUE(rw.poll().empty()) << a.to_string();
   }
-  EXPECT_EQ(rw.worker().counters().drop_martian4, std::size(martians));
+  EXPECT_EQ(rw.worker().counters().drop_ipv4_martian_source, std::size(martians));
   EXPECT_EQ(rw.worker().counters().tcp_passive_opens, 0u);
   EXPECT_EQ(rw.worker().counters().tcp_rst_sent, 0u);
   // The same SYN from the peer is taken.
@@ -83,7 +83,7 @@ TEST(Martians, EchoRequestFromAMulticastSourceIsNotAnswered) {
   rw.send_frame(icmp_echo_from(wire::Ipv4Addr{224, 0, 0, 5}));
   (void)rw.poll();
   EXPECT_EQ(rw.other_frames(), before);
-  EXPECT_EQ(rw.worker().counters().drop_martian4, 1u);
+  EXPECT_EQ(rw.worker().counters().drop_ipv4_martian_source, 1u);
   EXPECT_EQ(rw.worker().counters().icmp_echo_replied, 0u);
   rw.send_frame(icmp_echo_from(kPeerIp));  // the control: answered
   (void)rw.poll();

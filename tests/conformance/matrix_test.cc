@@ -272,7 +272,7 @@ Expect expect_time_wait(const Case& c, const Flow& f, const Seg& s) {
   }
   return {{{kA, sn, rn, tsecr}},
           St::kTimeWait,
-          "tw.dup_acks",
+          "tw.dup_acked",
           "RFC 9293 3.10.7.4 first/seventh: anything else is ACKed, never delivered "
           "(deviation: an in-window segment off RCV.NXT is ACKed too, as Linux)"};
 }
@@ -301,7 +301,7 @@ Expect expect_synchronized(const Case& c, const Flow& f, const Seg& s) {
   }
   // RFC 7323 §5.3 R1: PAWS before the sequence check; RSTs are exempt.
   if (!rst && static_cast<int32_t>(tsv - kPeerTs) < 0) {
-    return {{plain_ack}, st, "core.drop_paws", "RFC 7323 5.3 R1: TSval older than TS.Recent"};
+    return {{plain_ack}, st, "core.paws_drops", "RFC 7323 5.3 R1: TSval older than TS.Recent"};
   }
   // First check: the acceptability table.
   const bool acceptable = len == 0
@@ -482,7 +482,7 @@ uint64_t counter(stack::Worker& w, const std::string& name) {
   const telemetry::StackCounters& st = w.counters();
   static const std::map<std::string, uint64_t tcp::Counters::*> kCore = {
       {"core.drop_unacceptable", &tcp::Counters::drop_unacceptable},
-      {"core.drop_paws", &tcp::Counters::drop_paws},
+      {"core.paws_drops", &tcp::Counters::paws_drops},
       {"core.drop_rst_out_of_window", &tcp::Counters::drop_rst_out_of_window},
       {"core.drop_rst_in_window", &tcp::Counters::drop_rst_in_window},
       {"core.drop_syn_synchronized", &tcp::Counters::drop_syn_synchronized},
@@ -504,7 +504,7 @@ uint64_t counter(stack::Worker& w, const std::string& name) {
       {"tw.no_ack_drops", &timewait::TwCounters::no_ack_drops},
       {"tw.fin_reacked", &timewait::TwCounters::fin_reacked},
       {"tw.bare_acks", &timewait::TwCounters::bare_acks},
-      {"tw.dup_acks", &timewait::TwCounters::dup_acks},
+      {"tw.dup_acked", &timewait::TwCounters::dup_acked},
   };
   if (auto it = kCore.find(name); it != kCore.end()) {
     return k.*(it->second);

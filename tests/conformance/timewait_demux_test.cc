@@ -85,7 +85,7 @@ TEST(TimeWaitDemux, ReusingSynWithNoFreeSlotKeepsTheRecordUntilOneFrees) {
   EXPECT_TRUE(b.peer.replies(old, b.rw.now() + Ticks::from_ms(1)).empty());
   EXPECT_EQ(b.peer.state(old), St::kTimeWait);
   EXPECT_EQ(b.tw().passive_reuse_not_taken, 1u);
-  EXPECT_EQ(b.rw.worker().counters().tcp_conn_exhausted, 1u);
+  EXPECT_EQ(b.rw.worker().counters().drop_tcp_conn_exhausted, 1u);
 
   b.rw.worker().abort(*Peer::conn(busy[0].pport));
   b.rw.send(syn);
@@ -138,7 +138,7 @@ TEST(TimeWaitDemux, AcksForSegmentsWithoutDataAreRateLimitedPerEntry) {
   }
   EXPECT_EQ(answered, 1u);
   EXPECT_EQ(b.tw().acks_rate_limited, 2999u);
-  EXPECT_EQ(b.tw().dup_acks, 3000u);
+  EXPECT_EQ(b.tw().dup_acked, 3000u);
   // Spaced by at least 384 ms (Linux: 500 ms): one more ACK after 600 ms, none after 100 ms.
   b.rw.run_until(b.rw.now() + Ticks::from_ms(100));
   b.rw.send(b.peer.seg(f, kA, f.p_nxt + 9000, f.t_nxt, kPeerTs));

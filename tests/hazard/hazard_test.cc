@@ -180,10 +180,10 @@ TEST_P(OldDuplicate, OldSegmentNeverReachesTheNewStream) {
     // No timestamps, no TIME_WAIT: the old bytes take the place of the new ones.
     EXPECT_EQ(a_new.rx, std::string(kOld) + "tail") << net.trace();
     EXPECT_NE(a_new.rx, want);
-    EXPECT_EQ(a.core().counters.drop_paws, 0u);
+    EXPECT_EQ(a.core().counters.paws_drops, 0u);
   } else {
     EXPECT_EQ(a_new.rx, want) << net.trace();
-    EXPECT_EQ(a.core().counters.drop_paws, 1u) << net.trace();
+    EXPECT_EQ(a.core().counters.paws_drops, 1u) << net.trace();
   }
   maybe_trace(net);
   // The reverse direction is intact in both incarnations.

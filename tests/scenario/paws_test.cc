@@ -32,7 +32,7 @@ TEST_F(Paws, Rfc7323_5_3_OlderTsvalDroppedWithAck) {
   established_ts(500);
   in(S().seq(P).ack(L).win(100).ts(499, 100000).data("old"));
   EXPECT_EQ(events(), V{});
-  EXPECT_EQ(ctr().drop_paws, 1u);
+  EXPECT_EQ(ctr().paws_drops, 1u);
   EXPECT_EQ(out(), strs({S().seq(L).ack(P).win(W).ts(our_ts(), 500)}));
 }
 
@@ -40,7 +40,7 @@ TEST_F(Paws, Rfc7323_5_3_EqualTsvalAccepted) {
   established_ts(500);
   in(S().seq(P).ack(L).win(100).ts(500, 100000).data("same"));
   EXPECT_EQ(events(), V{"data:same"});
-  EXPECT_EQ(ctr().drop_paws, 0u);
+  EXPECT_EQ(ctr().paws_drops, 0u);
 }
 
 TEST_F(Paws, Rfc7323_5_2_ComparisonIsModular) {
@@ -49,7 +49,7 @@ TEST_F(Paws, Rfc7323_5_2_ComparisonIsModular) {
   EXPECT_EQ(events(), V{"data:wrapped"});
   EXPECT_EQ(tcb.ts_recent, TsVal(0x10u));
   in(S().seq(P + 7).ack(L).win(100).ts(0xFFFFFFF8u, 100000).data("older"));
-  EXPECT_EQ(ctr().drop_paws, 1u);
+  EXPECT_EQ(ctr().paws_drops, 1u);
 }
 
 TEST_F(Paws, Rfc7323_5_3_RstIsNotSubjectToPaws) {
@@ -62,10 +62,10 @@ TEST_F(Paws, Rfc7323_5_5_IdleOver24DaysInvalidatesTsRecent) {
   established_ts(500);
   now = now + Ticks::from_sec(24ull * 24 * 3600) - Ticks::from_ms(1);
   in(S().seq(P).ack(L).win(100).ts(400, 100000).data("a"));
-  EXPECT_EQ(ctr().drop_paws, 1u);  // one ms short of 24 days: still PAWS
+  EXPECT_EQ(ctr().paws_drops, 1u);  // one ms short of 24 days: still PAWS
   now = now + Ticks::from_ms(2);
   in(S().seq(P).ack(L).win(100).ts(400, 100000).data("b"));
-  EXPECT_EQ(ctr().drop_paws, 1u);
+  EXPECT_EQ(ctr().paws_drops, 1u);
   EXPECT_EQ(events(), V{"data:b"});
   EXPECT_EQ(tcb.ts_recent, TsVal(400));
 }
@@ -89,7 +89,7 @@ TEST_F(Paws, Rfc7323_4_3_NoTsRecentFromSegmentWithUnsentAck) {
   EXPECT_EQ(tcb.ts_recent, TsVal(500));
   EXPECT_EQ(out(), strs({S().seq(L).ack(P).win(W).ts(our_ts(), 500)}));
   in(S().seq(P).ack(L).win(100).ts(700, 100000).data("next"));
-  EXPECT_EQ(ctr().drop_paws, 0u);
+  EXPECT_EQ(ctr().paws_drops, 0u);
   EXPECT_EQ(events(), V{"data:next"});
   EXPECT_EQ(tcb.ts_recent, TsVal(700));
 }

@@ -170,7 +170,7 @@ TEST_F(RxMemoryPools, UnderPressurePayloadIsCopiedOutOrDropped) {
   EXPECT_EQ(mem.hold(0, iface, m, payload_of(m, 1000), false, out), RxMemory::Held::kDropped);
   EXPECT_EQ(out.size(), 0u);
   EXPECT_EQ(counters.tcp_rx_copied, 1u);
-  EXPECT_EQ(counters.tcp_rx_data_dropped, 1u);
+  EXPECT_EQ(counters.drop_tcp_data_no_mbuf, 1u);
   rte_pktmbuf_free(m);
 }
 

@@ -88,9 +88,9 @@ TEST(Steering, BatchesArriveInOrderAndFullRingsAndUnknownWorkersDrop) {
   for (uint8_t i = 0; i < 40; ++i) {
     s0.steer(1, tcp4(1, 2, 3, 4, i));  // the first 32 leave when the batch fills
   }
-  EXPECT_EQ(c0.steered_out, Steering::kBurst);
+  EXPECT_EQ(c0.steer_out, Steering::kBurst);
   s0.flush();
-  EXPECT_EQ(c0.steered_out, 40u);
+  EXPECT_EQ(c0.steer_out, 40u);
   std::vector<int> tags;
   // At most a burst per source per call.
   EXPECT_EQ(s1.receive([&](rte_mbuf* m) { tags.push_back(rte_pktmbuf_mtod(m, uint8_t*)[60]); }),
@@ -100,23 +100,23 @@ TEST(Steering, BatchesArriveInOrderAndFullRingsAndUnknownWorkersDrop) {
   for (int i = 0; i < 40; ++i) {
     EXPECT_EQ(tags[i], i);
   }
-  EXPECT_EQ(c1.steered_in, 40u);
+  EXPECT_EQ(c1.steer_in, 40u);
 
   s0.steer(7, tcp4(1, 2, 3, 4));  // no such Worker
-  EXPECT_EQ(c0.steer_dropped, 1u);
+  EXPECT_EQ(c0.drop_steer, 1u);
 
   const unsigned before = rte_mempool_avail_count(g_pool);
   for (unsigned i = 0; i < Mesh::kPacketRing + 100; ++i) {
     s0.steer(1, tcp4(1, 2, 3, 4));
   }
   s0.flush();
-  EXPECT_EQ(c0.steered_out + c0.steer_dropped, 40u + 1u + Mesh::kPacketRing + 100u);
-  EXPECT_GE(c0.steer_dropped, 1u + 100u);
+  EXPECT_EQ(c0.steer_out + c0.drop_steer, 40u + 1u + Mesh::kPacketRing + 100u);
+  EXPECT_GE(c0.drop_steer, 1u + 100u);
   unsigned got = 0;
   s1.receive([&](rte_mbuf*) { ++got; });
   while (s1.receive([&](rte_mbuf*) { ++got; }) > 0) {
   }
-  EXPECT_EQ(got, c0.steered_out - 40u);
+  EXPECT_EQ(got, c0.steer_out - 40u);
   EXPECT_EQ(rte_mempool_avail_count(g_pool), before);  // nothing leaked, dropped or delivered
 }
 

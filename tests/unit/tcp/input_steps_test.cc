@@ -205,7 +205,7 @@ TEST_F(InputSteps, CheckSequence_PawsFailingIsAckedAndStops) {
   established_ts(500);
   EXPECT_EQ(check_sequence(S().seq(P).ack(L).win(100).ts(499, 100000).data("old")), Step::kStop);
   EXPECT_EQ(out(), strs({S().seq(L).ack(P).win(W).ts(100000, 500)}));
-  EXPECT_EQ(ctr().drop_paws, 1u);
+  EXPECT_EQ(ctr().paws_drops, 1u);
   EXPECT_EQ(ctr().drop_unacceptable, 0u);
   EXPECT_EQ(tcb.ts_recent, TsVal(500));
 }
@@ -213,7 +213,7 @@ TEST_F(InputSteps, CheckSequence_PawsFailingIsAckedAndStops) {
 TEST_F(InputSteps, CheckSequence_PawsFailingRstGoesOn) {
   established_ts(500);
   EXPECT_EQ(check_sequence(S().seq(P).flags(kRst).ts(1, 0)), Step::kContinue);
-  EXPECT_EQ(ctr().drop_paws, 0u);
+  EXPECT_EQ(ctr().paws_drops, 0u);
   EXPECT_EQ(out(), V{});
 }
 
@@ -223,7 +223,7 @@ TEST_F(InputSteps, CheckSequence_PawsAfter24DaysIdleTakesTsval) {
   EXPECT_EQ(check_sequence(S().seq(P).ack(L).win(100).ts(400, 100000).data("b")), Step::kContinue);
   EXPECT_EQ(tcb.ts_recent, TsVal(400));
   EXPECT_EQ(tcb.ts_recent_age, now);
-  EXPECT_EQ(ctr().drop_paws, 0u);
+  EXPECT_EQ(ctr().paws_drops, 0u);
 }
 
 // Second check: RST (RFC 9293 §3.10.7.4, RFC 5961 §3.2).
