@@ -52,10 +52,10 @@ struct Config {
   // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: a delayed ACK MUST be sent within 0.5 s.
   Ticks delack_timeout = Ticks::from_ms(40);
   // RFC 6298 §2.1 initial RTO 1 s, §2.4 minimum 1 s (we follow Linux's 200 ms, a named
-  // deviation many stacks share), §2.5 maximum >= 60 s.
+  // deviation many stacks share), §2.5 maximum >= 60 s (we take Linux's TCP_RTO_MAX, 120 s).
   Ticks rto_initial = Ticks::from_sec(1);
   Ticks rto_min = Ticks::from_ms(200);
-  Ticks rto_max = Ticks::from_sec(60);
+  Ticks rto_max = Ticks::from_sec(120);
   uint8_t syn_retries = 6;     // RFC 1122 4.2.3.5 R2 for SYN: at least 3 minutes
   uint8_t synack_retries = 5;  // SYN,ACK retransmissions before a SYN-RECEIVED gives up (Linux)
   uint8_t max_retries = 15;    // RFC 1122 4.2.3.5 R2: at least 100 s
@@ -72,8 +72,8 @@ struct Config {
   // unsent data): Linux's tcp_invalid_ratelimit, 500 ms. A flood at one connection is not
   // answered one for one.
   Ticks oow_ack_interval = Ticks::from_ms(500);
-  cc::Algorithm cc = cc::Algorithm::kNewReno;
-  uint32_t ooo_max_bytes = 256 * 1024;  // bound on out-of-order bytes held
+  cc::Algorithm cc = cc::Algorithm::kCubic;  // tcp.congestion (Linux's default too)
+  uint32_t ooo_max_bytes = 256 * 1024;       // bound on out-of-order bytes held
 };
 
 }  // namespace tempo::tcp
