@@ -74,6 +74,8 @@ struct Config {
   Ticks oow_ack_interval = Ticks::from_ms(500);
   cc::Algorithm cc = cc::Algorithm::kCubic;  // tcp.congestion (Linux's default too)
   uint32_t ooo_max_bytes = 256 * 1024;       // bound on out-of-order bytes held
+
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 }  // namespace tempo::tcp
