@@ -40,7 +40,6 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
       k.mss = static_cast<uint16_t>(cfg.mss - 20);  // the IPv6 header is 20 bytes longer
     }
     k.keepalive = (i & 2) != 0;
-    k.rcv_budget = &rcv_budget_;
     k.cc = (i & 1) != 0 ? tcp::cc::Algorithm::kCubic : tcp::cc::Algorithm::kNewReno;
   }
   // Send-queue chunks (tcp/send_queue.h): half a chunk of 16 buffers per connection slot on
@@ -50,9 +49,8 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
   const size_t chunks = std::max<size_t>(64, max_conns / 2);
   sndq_storage_ = std::vector<std::byte>(chunks * Sndq::kChunkBytes);
   sndq_pool_.emplace(std::span(sndq_storage_), Sndq::kChunkBytes);
-  for (tcp::Config& k : cfgs_) {
-    k.sndq_pool = &*sndq_pool_;
-  }
+  core_.sndq_pool = &*sndq_pool_;
+  core_.rcv_budget = &rcv_budget_;
   rcv_budget_.small = cfg.rcv_buf / 4;
   default_keepalive_ = cfg.keepalive;
   default_cubic_ = cfg.cc == tcp::cc::Algorithm::kCubic;
@@ -251,7 +249,7 @@ void Worker::leave_backlog(Conn& c) noexcept {
 }
 void Worker::free_conn(Conn& c) noexcept {
   leave_backlog(c);
-  tcp::detail::settle_rcv_commit(c.tcb, /*gone=*/true);
+  tcp::detail::settle_rcv_commit(c.tcb, core_, /*gone=*/true);
   if (c.orphan) {
     c.orphan = false;
     --orphans_;
@@ -328,7 +326,7 @@ void Worker::finish(Conn& c) noexcept {
     free_conn(c);
     return;
   }
-  tcp::detail::settle_rcv_commit(c.tcb);
+  tcp::detail::settle_rcv_commit(c.tcb, core_);
   if (c.tcb.rcv_commit > 0 && !c.charged_listed) {
     c.charged_listed = true;
     charged_.push_back(static_cast<uint32_t>(&c - conns_.data()));
@@ -634,7 +632,7 @@ void Worker::release_dormant() noexcept {
         continue;
       }
       c.tcb.rcv_dormant = true;
-      tcp::detail::settle_rcv_commit(c.tcb);
+      tcp::detail::settle_rcv_commit(c.tcb, core_);
     }
     c.charged_listed = false;
   }

@@ -1,4 +1,5 @@
 // Per-listener / per-worker TCP parameters. A Tcb points at one; it outlives every connection.
+// Settings only: what a Worker's connections share at run time is CoreState's (core_state.h).
 #pragma once
 
 #include <cstdint>
@@ -7,29 +8,6 @@
 #include "time/ticks.h"
 
 namespace tempo::tcp {
-
-class ChunkPool;  // send_queue.h
-
-// The receive memory a Worker's connections share. Every byte of window a connection offers
-// may arrive and must then be held; so the core charges each connection's offered, not yet
-// filled window (Tcb::rcv_commit, settle_rcv_commit in output.h) against `limit`, which the
-// Worker sets from its free RX buffers. Windows open only as far as the budget allows, so the
-// windows in use never add up to more than the buffers can hold, and a peer that sends what
-// it was offered is flow-controlled, not dropped (issue 13). A dormant connection (no data
-// for a while, Tcb::rcv_dormant) is not charged.
-struct RcvBudget {
-  int64_t limit = INT64_MAX / 4;  // bytes all open windows may still bring in
-  int64_t committed = 0;          // the sum of every connection's rcv_commit
-  // A connection holding less than `small` bytes (received and unread, out of order, or
-  // queued to send) may also take `reserve`: the buffers the busy ones cannot reach, so a
-  // few connections that hold everything (peers that send and never read) cannot shut out
-  // the rest.
-  int64_t reserve = 0;
-  uint32_t small = 0;
-  int64_t credit(bool holding_little) const noexcept {
-    return limit - committed + (holding_little ? reserve : 0);
-  }
-};
 
 struct Config {
   // Our MSS (RFC 9293 §3.7.1): advertised in SYNs. 1460 = 1500 MTU - 40.
@@ -42,13 +20,6 @@ struct Config {
   bool timestamps = true;         // RFC 7323 §3
   bool sack = true;               // RFC 2018
   bool nagle = true;              // RFC 9293 §3.7.4; per connection it can be switched
-  // The Worker's shared receive memory, or nullptr: no bound but rcv_buf. Windows stop
-  // opening when it is spent, never shrink (RFC 9293 §3.8.6): the right edge already
-  // advertised stays.
-  RcvBudget* rcv_budget = nullptr;
-  // Where send queues take chunks beyond their first 16 entries (send_queue.h), so that
-  // snd_buf bounds the bytes queued however many buffers carry them. nullptr: 16 at most.
-  ChunkPool* sndq_pool = nullptr;
   // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: a delayed ACK MUST be sent within 0.5 s.
   Ticks delack_timeout = Ticks::from_ms(40);
   // RFC 6298 §2.1 initial RTO 1 s, §2.4 minimum 1 s (we follow Linux's 200 ms, a named
