@@ -224,29 +224,15 @@ std::optional<wire::MacAddr> Worker::resolve(size_t port, const wire::Ipv6Addr& 
   if (dst.is_multicast()) {
     return dst.multicast_mac();
   }
-  // IPv6 next hop: on-link when the /64 (or configured prefix) matches or link-local, else the
-  // gateway.
-  const Interface& i = p.iface;
-  bool on_link = dst.is_link_local();
-  if (!on_link && i.has_ipv6) {
-    on_link = true;
-    for (uint8_t bit = 0; bit < i.ipv6_prefix; ++bit) {
-      const uint8_t m = static_cast<uint8_t>(0x80 >> (bit % 8));
-      if ((dst.bytes()[bit / 8] & m) != (i.ipv6.bytes()[bit / 8] & m)) {
-        on_link = false;
-        break;
-      }
-    }
-  }
-  const wire::Ipv6Addr hop = on_link ? dst : i.gateway6.value_or(wire::Ipv6Addr());
-  if (hop.is_unspecified()) {
+  const auto hop = next_hop(p.iface, dst);  // on-link, the longest route, or gateway6
+  if (!hop) {
     return std::nullopt;
   }
-  if (auto mac = p.nd.lookup(hop, now_)) {
+  if (auto mac = p.nd.lookup(*hop, now_)) {
     return mac;
   }
-  if (solicit && may_solicit(p, hop)) {
-    send_neighbor_solicit(p, hop);
+  if (solicit && may_solicit(p, *hop)) {
+    send_neighbor_solicit(p, *hop);
   }
   return std::nullopt;
 }

@@ -138,15 +138,7 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
                           flow::RssSteering::default_reta(port.queues, kSoftwareReta));
         iface.soft_steer = true;
       }
-      if (pc.gateway) {
-        iface.gateway4 = to_wire(*pc.gateway);
-      }
-      if (pc.gateway6) {
-        iface.gateway6 = to_wire(*pc.gateway6);
-      }
-      for (const Route4& r : pc.routes) {
-        iface.routes4.push_back({to_wire(r.prefix.addr), r.prefix.len, to_wire(r.via)});
-      }
+      set_routes(pc, iface);  // gateway, gateway6, routes (IPv4 and IPv6)
       ifaces.push_back(iface);
     }
     auto worker = std::make_unique<Worker>(w, std::move(ifaces), clock.now(), config.faults);

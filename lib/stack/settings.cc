@@ -66,4 +66,23 @@ WorkerTcpConfig worker_tcp_config(const TcpConfig& c) noexcept {
   return w;
 }
 
+void set_routes(const PortConfig& pc, Interface& iface) {
+  iface.gateway4.reset();
+  iface.gateway6.reset();
+  if (pc.gateway) {
+    iface.gateway4 = to_wire(*pc.gateway);
+  }
+  if (pc.gateway6) {
+    iface.gateway6 = to_wire(*pc.gateway6);
+  }
+  iface.routes4.clear();
+  for (const Route4& r : pc.routes) {
+    iface.routes4.push_back({to_wire(r.prefix.addr), r.prefix.len, to_wire(r.via)});
+  }
+  iface.routes6.clear();
+  for (const Route6& r : pc.routes6) {
+    iface.routes6.push_back({to_wire(r.prefix.addr), r.prefix.len, to_wire(r.via)});
+  }
+}
+
 }  // namespace tempo::stack

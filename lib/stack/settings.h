@@ -10,12 +10,13 @@
 // field lands in its internal one.
 //
 // What is not here: tcp.max_connections (an argument of Worker::init_tcp), tcp.stop_grace_ms
-// (the Runtime's own), the per-connection choices of ConnOptions, and everything a port's
-// device decides (stack/runtime.cc builds the Interface).
+// (the Runtime's own), the per-connection choices of ConnOptions, and everything of a port
+// but its routing (stack/runtime.cc builds the Interface with the device).
 #pragma once
 
 #include <tempo/config.h>
 
+#include "stack/interface.h"
 #include "stack/worker.h"
 #include "tcp/config.h"
 #include "timewait/table.h"
@@ -37,5 +38,9 @@ timewait::TwTableConfig tw_config(const TimeWaitConfig& c) noexcept;
 
 // The Worker's TCP settings beyond the protocol core's, from `tcp:`.
 WorkerTcpConfig worker_tcp_config(const TcpConfig& c) noexcept;
+
+// A port's routing from `ports[i]`: gateway, gateway6 and `routes:` (IPv4 and IPv6 entries),
+// into the Interface that next_hop() reads (stack/interface.h). Replaces what `iface` held.
+void set_routes(const PortConfig& pc, Interface& iface);
 
 }  // namespace tempo::stack

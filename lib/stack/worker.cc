@@ -27,21 +27,6 @@ namespace tempo::stack {
 using telemetry::Layer;
 using namespace detail;  // NOLINT: the Worker's own helpers
 
-std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr dst) noexcept {
-  if (same_prefix(dst, iface.ipv4, iface.ipv4_prefix)) {
-    return dst;
-  }
-  const Interface::Route4* best = nullptr;
-  for (const auto& r : iface.routes4) {
-    if (same_prefix(dst, r.prefix, r.len) && (best == nullptr || r.len > best->len)) {
-      best = &r;
-    }
-  }
-  if (best != nullptr) {
-    return best->via;
-  }
-  return iface.gateway4;
-}
 Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
                const FaultConfig& faults)
     : index_(index), now_(start), wheel_(start) {

@@ -210,6 +210,46 @@ TEST(Settings, EveryWorkerFieldLandsInTheWorkerConfig) {
   EXPECT_MAPPED(w, d, max_orphans, 100u);
 }
 
+// A port's `routes:` (IPv4 and IPv6 entries), gateway and gateway6, from the file to the
+// Interface that next_hop() reads.
+TEST(Settings, PortRoutesFromTheFileLandInTheInterface) {
+  const Config c = config::load_string(R"(
+ports:
+  - device: "net_tap0,iface=tempo0"
+    ipv4: 198.18.0.2/24
+    ipv6: "2001:db8::2/64"
+    gateway: 198.18.0.1
+    gateway6: "fe80::1"
+    routes:
+      - { prefix: 10.0.0.0/8, via: 198.18.0.254 }
+      - { prefix: "2001:db8:99::/48", via: "2001:db8::fe" }
+      - { prefix: "2001:db8:98::/47", via: "fe80::fe" }
+)");
+  Interface iface;
+  iface.routes6.push_back({});  // replaced, not added to
+  set_routes(c.ports.at(0), iface);
+  EXPECT_EQ(iface.gateway4, wire::Ipv4Addr(198, 18, 0, 1));
+  EXPECT_EQ(iface.gateway6, *wire::Ipv6Addr::parse("fe80::1"));
+  ASSERT_EQ(iface.routes4.size(), 1u);
+  EXPECT_EQ(iface.routes4[0].prefix, wire::Ipv4Addr(10, 0, 0, 0));
+  EXPECT_EQ(iface.routes4[0].len, 8);
+  EXPECT_EQ(iface.routes4[0].via, wire::Ipv4Addr(198, 18, 0, 254));
+  ASSERT_EQ(iface.routes6.size(), 2u);
+  EXPECT_EQ(iface.routes6[0].prefix, *wire::Ipv6Addr::parse("2001:db8:99::"));
+  EXPECT_EQ(iface.routes6[0].len, 48);
+  EXPECT_EQ(iface.routes6[0].via, *wire::Ipv6Addr::parse("2001:db8::fe"));
+  EXPECT_EQ(iface.routes6[1].prefix, *wire::Ipv6Addr::parse("2001:db8:98::"));
+  EXPECT_EQ(iface.routes6[1].len, 47);
+  EXPECT_EQ(iface.routes6[1].via, *wire::Ipv6Addr::parse("fe80::fe"));
+
+  // No gateway and no routes: none left from before.
+  set_routes(PortConfig{}, iface);
+  EXPECT_FALSE(iface.gateway4.has_value());
+  EXPECT_FALSE(iface.gateway6.has_value());
+  EXPECT_TRUE(iface.routes4.empty());
+  EXPECT_TRUE(iface.routes6.empty());
+}
+
 TEST(Settings, AddressesKeepTheirByteOrder) {
   const Ipv4Addr a4{{198, 18, 0, 2}};
   EXPECT_EQ(to_wire(a4), wire::Ipv4Addr(198, 18, 0, 2));
