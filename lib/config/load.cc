@@ -454,8 +454,11 @@ TimeWaitConfig parse_time_wait(const YAML::Node& node) {
   TimeWaitConfig t;
   t.duration_ms = m.get_int("duration_ms", 1, kHourMs, t.duration_ms);
   t.max_entries = m.get_int("max_entries", 1, 1000000000, t.max_entries);
-  t.on_full = static_cast<TwOnFull>(m.get_enum("on_full", {"evict_oldest", "refuse"}, 0));
-  t.reuse = static_cast<TwReuse>(m.get_enum("reuse", {"rfc6191", "off"}, 0));
+  // Each enum list is in its enum's order, so an absent key keeps the default of config.h.
+  t.on_full = static_cast<TwOnFull>(
+      m.get_enum("on_full", {"evict_oldest", "refuse"}, static_cast<std::size_t>(t.on_full)));
+  t.reuse = static_cast<TwReuse>(
+      m.get_enum("reuse", {"rfc6191", "off"}, static_cast<std::size_t>(t.reuse)));
   t.rfc1337 = m.get_bool("rfc1337", t.rfc1337);
   return t;
 }
@@ -539,7 +542,8 @@ TcpConfig parse_tcp(const YAML::Node& node) {
   t.synack_retries = static_cast<int>(m.get_int("synack_retries", 1, 127, t.synack_retries));
   t.orphan_retries = static_cast<int>(m.get_int("orphan_retries", 1, 127, t.orphan_retries));
   t.max_orphans = m.get_int("max_orphans", 0, 16777216, t.max_orphans);
-  t.congestion = static_cast<Congestion>(m.get_enum("congestion", {"newreno", "cubic"}, 1));
+  t.congestion = static_cast<Congestion>(
+      m.get_enum("congestion", {"newreno", "cubic"}, static_cast<std::size_t>(t.congestion)));
   t.sack = m.get_bool("sack", t.sack);
   t.timestamps = m.get_bool("timestamps", t.timestamps);
   t.window_scale = m.get_bool("window_scale", t.window_scale);
@@ -549,7 +553,8 @@ TcpConfig parse_tcp(const YAML::Node& node) {
   t.listen_backlog = static_cast<int>(m.get_int("listen_backlog", 1, 1000000, t.listen_backlog));
   // rte_hash's smallest table is 8 entries; a slot index is 32 bits.
   t.max_connections = m.get_int("max_connections", 8, 16777216, t.max_connections);
-  t.syncookies = static_cast<SynCookies>(m.get_enum("syncookies", {"auto", "always", "off"}, 0));
+  t.syncookies = static_cast<SynCookies>(
+      m.get_enum("syncookies", {"auto", "always", "off"}, static_cast<std::size_t>(t.syncookies)));
   t.challenge_ack_limit_per_sec = static_cast<int>(
       m.get_int("challenge_ack_limit_per_sec", 1, 1000000, t.challenge_ack_limit_per_sec));
   t.stop_grace_ms = m.get_int("stop_grace_ms", 0, kHourMs, t.stop_grace_ms);

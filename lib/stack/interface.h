@@ -1,7 +1,7 @@
 // Interface: one port as one Worker sees it (its queue, pools, addresses, offloads and
-// routes), and next_hop(), the routing decision over it. Filled by the Runtime from the
-// configuration and the device (stack/runtime.cc), read by every room of the Worker and by the
-// segment encoder (stack/tx_encoder.h).
+// routes), and next_hop(), the routing decision over it (stack/interface.cc). Filled by the
+// Runtime from the configuration and the device (stack/runtime.cc), read by every room of the
+// Worker and by the segment encoder (stack/tx_encoder.h).
 #pragma once
 
 #include <algorithm>
@@ -93,6 +93,12 @@ struct Interface {
     wire::Ipv4Addr via;
   };
   std::vector<Route4> routes4;  // longest prefix wins; the gateway is the default route
+  struct Route6 {
+    wire::Ipv6Addr prefix;
+    uint8_t len = 0;
+    wire::Ipv6Addr via;
+  };
+  std::vector<Route6> routes6;  // longest prefix wins; gateway6 is the default route
 };
 
 // IEEE 802.3: a frame is at least 60 bytes before the FCS. Many NICs pad short frames
@@ -108,8 +114,11 @@ struct Remote {
   uint16_t port = 0;
 };
 
-// The first hop toward `dst`: `dst` itself when on-link, else the route's or gateway's
-// address; nullopt when there is no route.
+// The first hop toward `dst`: `dst` itself when on-link, else the address of the route with
+// the longest prefix holding `dst`, else the gateway's; nullopt when there is no route.
 std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr dst) noexcept;
+// The same for IPv6, where link-local destinations (fe80::/10) are on-link too, and the
+// unspecified address has no route.
+std::optional<wire::Ipv6Addr> next_hop(const Interface& iface, const wire::Ipv6Addr& dst) noexcept;
 
 }  // namespace tempo::stack

@@ -59,23 +59,11 @@ std::optional<wire::MacAddr> Neighbors::resolve(const wire::Ipv6Addr& dst, Ticks
   if (dst.is_multicast()) {
     return dst.multicast_mac();
   }
-  // IPv6 next hop: on-link when the /64 (or configured prefix) matches or link-local, else the
-  // gateway.
-  bool on_link = dst.is_link_local();
-  if (!on_link && iface_.has_ipv6) {
-    on_link = true;
-    for (uint8_t bit = 0; bit < iface_.ipv6_prefix; ++bit) {
-      const uint8_t m = static_cast<uint8_t>(0x80 >> (bit % 8));
-      if ((dst.bytes()[bit / 8] & m) != (iface_.ipv6.bytes()[bit / 8] & m)) {
-        on_link = false;
-        break;
-      }
-    }
-  }
-  const wire::Ipv6Addr hop = on_link ? dst : iface_.gateway6.value_or(wire::Ipv6Addr());
-  if (hop.is_unspecified()) {
+  const auto next = next_hop(iface_, dst);  // on-link, the longest route, or gateway6
+  if (!next) {
     return std::nullopt;
   }
+  const wire::Ipv6Addr hop = *next;
   if (auto mac = nd_.lookup(hop, now)) {
     return mac;
   }

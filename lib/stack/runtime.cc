@@ -11,6 +11,7 @@
 
 #include "dpdk/eal.h"
 #include "stack/counter_export.h"
+#include "stack/settings.h"
 #include "time/clock.h"
 
 namespace tempo::stack {
@@ -31,61 +32,6 @@ extern "C" void on_signal(int signo) {
     g_hurry.store(true, std::memory_order_relaxed);
   }
   Runtime::request_stop();
-}
-
-wire::Ipv4Addr to_wire(const Ipv4Addr& a) {
-  return wire::Ipv4Addr(a.bytes[0], a.bytes[1], a.bytes[2], a.bytes[3]);
-}
-wire::Ipv6Addr to_wire(const Ipv6Addr& a) { return wire::Ipv6Addr(a.bytes); }
-
-// The protocol core's settings from the `tcp:` section.
-tcp::Config tcp_config(const TcpConfig& c) {
-  tcp::Config t;
-  t.mss = static_cast<uint16_t>(c.mss);
-  t.rcv_buf = static_cast<uint32_t>(c.rcv_buf_bytes);
-  t.snd_buf = static_cast<uint32_t>(c.snd_buf_bytes);
-  t.window_scaling = c.window_scale;
-  t.timestamps = c.timestamps;
-  t.sack = c.sack;
-  t.nagle = c.nagle;
-  t.delack_timeout = Ticks::from_ms(static_cast<uint64_t>(c.delayed_ack_ms));
-  t.rto_initial = Ticks::from_ms(static_cast<uint64_t>(c.initial_rto_ms));
-  t.rto_min = Ticks::from_ms(static_cast<uint64_t>(c.min_rto_ms));
-  t.rto_max = Ticks::from_ms(static_cast<uint64_t>(c.max_rto_ms));
-  t.syn_retries = static_cast<uint8_t>(c.syn_retries);
-  t.orphan_retries = static_cast<uint8_t>(c.orphan_retries);
-  t.synack_retries = static_cast<uint8_t>(c.synack_retries);
-  t.keepalive = c.keepalive.enabled;
-  t.keepalive_idle = Ticks::from_ms(static_cast<uint64_t>(c.keepalive.idle_ms));
-  t.keepalive_interval = Ticks::from_ms(static_cast<uint64_t>(c.keepalive.interval_ms));
-  t.keepalive_probes = static_cast<uint8_t>(c.keepalive.probes);
-  t.fin_wait_2_timeout = Ticks::from_ms(static_cast<uint64_t>(c.fin_wait2_timeout_ms));
-  t.cc = c.congestion == Congestion::kCubic ? tcp::cc::Algorithm::kCubic
-                                            : tcp::cc::Algorithm::kNewReno;
-  return t;
-}
-
-timewait::TwTableConfig tw_config(const TimeWaitConfig& c) {
-  timewait::TwTableConfig t;
-  t.max_entries = static_cast<uint32_t>(c.max_entries);
-  t.on_full = c.on_full == TwOnFull::kRefuse ? timewait::TwOnFull::kRefuse
-                                             : timewait::TwOnFull::kEvictOldest;
-  t.policy.reuse = c.reuse == TwReuse::kOff ? timewait::TwReuse::kOff : timewait::TwReuse::kRfc6191;
-  t.policy.rfc1337 = c.rfc1337;
-  t.policy.duration = Ticks::from_ms(static_cast<uint64_t>(c.duration_ms));
-  return t;
-}
-
-WorkerTcpConfig worker_tcp_config(const TcpConfig& c) {
-  WorkerTcpConfig w;
-  w.local_port_lo = c.local_port_lo;
-  w.local_port_hi = c.local_port_hi;
-  w.active_reuse_min_age = Ticks::from_ms(static_cast<uint64_t>(c.active_reuse_min_age_ms));
-  w.listen_backlog = static_cast<uint32_t>(c.listen_backlog);
-  w.syncookies = c.syncookies;
-  w.challenge_ack_limit_per_sec = static_cast<uint32_t>(c.challenge_ack_limit_per_sec);
-  w.max_orphans = static_cast<uint32_t>(c.max_orphans);
-  return w;
 }
 
 }  // namespace
@@ -193,15 +139,7 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
                           flow::RssSteering::default_reta(port.queues, kSoftwareReta));
         iface.soft_steer = true;
       }
-      if (pc.gateway) {
-        iface.gateway4 = to_wire(*pc.gateway);
-      }
-      if (pc.gateway6) {
-        iface.gateway6 = to_wire(*pc.gateway6);
-      }
-      for (const Route4& r : pc.routes) {
-        iface.routes4.push_back({to_wire(r.prefix.addr), r.prefix.len, to_wire(r.via)});
-      }
+      set_routes(pc, iface);  // gateway, gateway6, routes (IPv4 and IPv6)
       ifaces.push_back(iface);
     }
     auto worker = std::make_unique<Worker>(w, std::move(ifaces), clock.now(), config.faults);

@@ -112,8 +112,8 @@ void RxMemory::release_packs() noexcept {
   }
 }
 
-void RxMemory::note(Conn& c, uint32_t slot) noexcept {
-  tcp::detail::settle_rcv_commit(c.tcb);
+void RxMemory::note(Conn& c, uint32_t slot, tcp::CoreState& core) noexcept {
+  tcp::detail::settle_rcv_commit(c.tcb, core);
   if (c.tcb.rcv_commit > 0 && !c.charged_listed) {
     c.charged_listed = true;
     charged_.push(slot);
@@ -125,7 +125,7 @@ void RxMemory::note(Conn& c, uint32_t slot) noexcept {
   }
 }
 
-void RxMemory::release_dormant(std::span<Conn> conns, Ticks now) noexcept {
+void RxMemory::release_dormant(std::span<Conn> conns, Ticks now, tcp::CoreState& core) noexcept {
   charged_.visit(4, [&](uint32_t slot) {
     Conn& c = conns[slot];
     if (c.in_use && !c.dead && c.tcb.rcv_commit > 0) {
@@ -133,7 +133,7 @@ void RxMemory::release_dormant(std::span<Conn> conns, Ticks now) noexcept {
         return true;  // still in use: look again later
       }
       c.tcb.rcv_dormant = true;
-      tcp::detail::settle_rcv_commit(c.tcb);
+      tcp::detail::settle_rcv_commit(c.tcb, core);
     }
     c.charged_listed = false;
     return false;

@@ -32,6 +32,8 @@
 #include "stack/mbuf_buf.h"
 #include "stack/slot_fifo.h"
 #include "tcp/config.h"
+#include "tcp/core_state.h"
+#include "tcp/rcv_budget.h"
 #include "telemetry/counters.h"
 #include "time/ticks.h"
 
@@ -86,9 +88,10 @@ class RxMemory {
   // Lets go of every port's pack buffer (stop, teardown).
   void release_packs() noexcept;
 
-  // After a call into the core for `c` (slot `slot`): onto `charged` when its window now counts
-  // in the budget, onto `starved` when the budget held it shut.
-  void note(Conn& c, uint32_t slot) noexcept;
+  // After a call into the core for `c` (slot `slot`; `core` the core's per-Worker state, whose
+  // rcv_budget is budget()): onto `charged` when its window now counts in the budget, onto
+  // `starved` when the budget held it shut.
+  void note(Conn& c, uint32_t slot, tcp::CoreState& core) noexcept;
   bool charged_waiting() const noexcept { return !charged_.empty(); }
   // Whether reopen() has work now (at most every kReopenInterval).
   bool reopen_due(Ticks now) noexcept {
@@ -99,7 +102,7 @@ class RxMemory {
     return true;
   }
   // A few charged connections a turn: one idle for kDormantAfter stops being charged.
-  void release_dormant(std::span<Conn> conns, Ticks now) noexcept;
+  void release_dormant(std::span<Conn> conns, Ticks now, tcp::CoreState& core) noexcept;
   // Starved connections, oldest first, as far as the budget has room for each: `open(c)` asks
   // the core for the window update (RFC 9293 §3.8.6.2.2) and returns whether the window grew.
   // At most `max` a call; one still short goes to the back.

@@ -24,21 +24,6 @@ namespace tempo::stack {
 using telemetry::Layer;
 using namespace detail;  // NOLINT: the Worker's own helpers
 
-std::optional<wire::Ipv4Addr> next_hop(const Interface& iface, wire::Ipv4Addr dst) noexcept {
-  if (same_prefix(dst, iface.ipv4, iface.ipv4_prefix)) {
-    return dst;
-  }
-  const Interface::Route4* best = nullptr;
-  for (const auto& r : iface.routes4) {
-    if (same_prefix(dst, r.prefix, r.len) && (best == nullptr || r.len > best->len)) {
-      best = &r;
-    }
-  }
-  if (best != nullptr) {
-    return best->via;
-  }
-  return iface.gateway4;
-}
 Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
                const FaultConfig& faults)
     : index_(index),
@@ -94,7 +79,7 @@ uint32_t Worker::poll(Ticks now) noexcept {
     poll_hook_(*this, poll_hook_ctx_);
   }
   if (rx_mem_.charged_waiting()) {
-    rx_mem_.release_dormant(conns_.all(), now_);
+    rx_mem_.release_dormant(conns_.all(), now_, core_);
   }
   if (rx_mem_.reopen_due(now_)) [[unlikely]] {
     // Windows wait for memory: see whether it freed (nothing may arrive to tell).

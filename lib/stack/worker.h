@@ -78,6 +78,8 @@ struct WorkerTcpConfig {
   SynCookies syncookies = SynCookies::kAuto;          // tcp.syncookies
   uint32_t challenge_ack_limit_per_sec = 1000;        // RFC 5961 §7, per core
   uint32_t max_orphans = 16384;  // tcp.max_orphans: past it, close() resets (Linux)
+
+  friend bool operator==(const WorkerTcpConfig&, const WorkerTcpConfig&) = default;
 };
 
 class Worker {

@@ -13,7 +13,7 @@ namespace tempo::stack {
 using namespace detail;  // NOLINT: the Worker's own helpers
 
 void Worker::free_conn(Conn& c) noexcept {
-  tcp::detail::settle_rcv_commit(c.tcb, /*gone=*/true);
+  tcp::detail::settle_rcv_commit(c.tcb, core_, /*gone=*/true);
   for (time::Timer& t : c.timers) {
     wheel_.cancel(t);
   }
@@ -77,7 +77,7 @@ void Worker::finish(Conn& c) noexcept {
     free_conn(c);
     return;
   }
-  rx_mem_.note(c, conns_.slot_of(c));
+  rx_mem_.note(c, conns_.slot_of(c), core_);
   if (c.tx_wait_window && TxBudget::window_allows(queued_bytes(c), c.tcb.snd_wnd, c.tcb.snd_mss))
       [[unlikely]] {
     c.tx_wait_window = false;  // the peer's window opened (or the queue drained): go on

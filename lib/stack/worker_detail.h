@@ -19,11 +19,6 @@ inline wire::MacAddr eth_for(const wire::Ipv6Addr& dst, const wire::MacAddr& uni
   return dst.is_multicast() ? dst.multicast_mac() : unicast;
 }
 
-inline bool same_prefix(wire::Ipv4Addr a, wire::Ipv4Addr b, uint8_t len) {
-  const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
-  return ((a.value() ^ b.value()) & mask) == 0;
-}
-
 inline crypto::IpAddress ip_of(const wire::Ipv4Addr& a) { return crypto::IpAddress::v4(a.value()); }
 inline crypto::IpAddress ip_of(const wire::Ipv6Addr& a) {
   std::array<std::byte, 16> b;

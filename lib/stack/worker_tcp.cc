@@ -42,7 +42,6 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
       k.mss = static_cast<uint16_t>(cfg.mss - 20);  // the IPv6 header is 20 bytes longer
     }
     k.keepalive = (i & 2) != 0;
-    k.rcv_budget = &rx_mem_.budget();
     k.cc = (i & 1) != 0 ? tcp::cc::Algorithm::kCubic : tcp::cc::Algorithm::kNewReno;
   }
   // Send-queue chunks (tcp/send_queue.h): half a chunk of 16 buffers per connection slot on
@@ -52,9 +51,8 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
   const size_t chunks = std::max<size_t>(64, max_conns / 2);
   sndq_storage_ = std::vector<std::byte>(chunks * Sndq::kChunkBytes);
   sndq_pool_.emplace(std::span(sndq_storage_), Sndq::kChunkBytes);
-  for (tcp::Config& k : cfgs_) {
-    k.sndq_pool = &*sndq_pool_;
-  }
+  core_.sndq_pool = &*sndq_pool_;
+  core_.rcv_budget = &rx_mem_.budget();
   rx_mem_.init(max_conns, cfg.rcv_buf / 4, cfg.mss);
   tx_waiters_ = SlotFifo(max_conns);
   default_keepalive_ = cfg.keepalive;

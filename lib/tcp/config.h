@@ -1,4 +1,5 @@
 // Per-listener / per-worker TCP parameters. A Tcb points at one; it outlives every connection.
+// Settings only: what a Worker's connections share at run time is CoreState's (core_state.h).
 #pragma once
 
 #include <cstdint>
@@ -7,29 +8,6 @@
 #include "time/ticks.h"
 
 namespace tempo::tcp {
-
-class ChunkPool;  // send_queue.h
-
-// The receive memory a Worker's connections share. Every byte of window a connection offers
-// may arrive and must then be held; so the core charges each connection's offered, not yet
-// filled window (Tcb::rcv_commit, settle_rcv_commit in output.h) against `limit`, which the
-// Worker sets from its free RX buffers. Windows open only as far as the budget allows, so the
-// windows in use never add up to more than the buffers can hold, and a peer that sends what
-// it was offered is flow-controlled, not dropped (issue 13). A dormant connection (no data
-// for a while, Tcb::rcv_dormant) is not charged.
-struct RcvBudget {
-  int64_t limit = INT64_MAX / 4;  // bytes all open windows may still bring in
-  int64_t committed = 0;          // the sum of every connection's rcv_commit
-  // A connection holding less than `small` bytes (received and unread, out of order, or
-  // queued to send) may also take `reserve`: the buffers the busy ones cannot reach, so a
-  // few connections that hold everything (peers that send and never read) cannot shut out
-  // the rest.
-  int64_t reserve = 0;
-  uint32_t small = 0;
-  int64_t credit(bool holding_little) const noexcept {
-    return limit - committed + (holding_little ? reserve : 0);
-  }
-};
 
 struct Config {
   // Our MSS (RFC 9293 §3.7.1): advertised in SYNs. 1460 = 1500 MTU - 40.
@@ -42,20 +20,13 @@ struct Config {
   bool timestamps = true;         // RFC 7323 §3
   bool sack = true;               // RFC 2018
   bool nagle = true;              // RFC 9293 §3.7.4; per connection it can be switched
-  // The Worker's shared receive memory, or nullptr: no bound but rcv_buf. Windows stop
-  // opening when it is spent, never shrink (RFC 9293 §3.8.6): the right edge already
-  // advertised stays.
-  RcvBudget* rcv_budget = nullptr;
-  // Where send queues take chunks beyond their first 16 entries (send_queue.h), so that
-  // snd_buf bounds the bytes queued however many buffers carry them. nullptr: 16 at most.
-  ChunkPool* sndq_pool = nullptr;
   // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: a delayed ACK MUST be sent within 0.5 s.
   Ticks delack_timeout = Ticks::from_ms(40);
   // RFC 6298 §2.1 initial RTO 1 s, §2.4 minimum 1 s (we follow Linux's 200 ms, a named
-  // deviation many stacks share), §2.5 maximum >= 60 s.
+  // deviation many stacks share), §2.5 maximum >= 60 s (we take Linux's TCP_RTO_MAX, 120 s).
   Ticks rto_initial = Ticks::from_sec(1);
   Ticks rto_min = Ticks::from_ms(200);
-  Ticks rto_max = Ticks::from_sec(60);
+  Ticks rto_max = Ticks::from_sec(120);
   uint8_t syn_retries = 6;     // RFC 1122 4.2.3.5 R2 for SYN: at least 3 minutes
   uint8_t synack_retries = 5;  // SYN,ACK retransmissions before a SYN-RECEIVED gives up (Linux)
   uint8_t max_retries = 15;    // RFC 1122 4.2.3.5 R2: at least 100 s
@@ -72,8 +43,10 @@ struct Config {
   // unsent data): Linux's tcp_invalid_ratelimit, 500 ms. A flood at one connection is not
   // answered one for one.
   Ticks oow_ack_interval = Ticks::from_ms(500);
-  cc::Algorithm cc = cc::Algorithm::kNewReno;
-  uint32_t ooo_max_bytes = 256 * 1024;  // bound on out-of-order bytes held
+  cc::Algorithm cc = cc::Algorithm::kCubic;  // tcp.congestion (Linux's default too)
+  uint32_t ooo_max_bytes = 256 * 1024;       // bound on out-of-order bytes held
+
+  friend bool operator==(const Config&, const Config&) = default;
 };
 
 }  // namespace tempo::tcp

@@ -31,7 +31,7 @@
 #include "crypto/tuple.h"
 #include "tcp/buffer.h"
 #include "tcp/config.h"
-#include "tcp/counters.h"
+#include "tcp/core_state.h"
 #include "tcp/input.h"
 #include "tcp/output.h"
 #include "tcp/segment.h"
@@ -169,7 +169,7 @@ noexcept {
   detail::init(t, cfg, iss, ts_offset(prf, tuple.local, tuple.remote));
   detail::accept_syn(t, syn, now);  // SND.WND 0: the ACK sets it (the SYN's is not kept)
   // Record the SYN,ACK cookie_syn_ack() sent: SND.NXT = ISS+1, the window it advertised.
-  (void)detail::syn_segment(t, now);
+  (void)detail::syn_segment(t, now, s.core());
 
   const detail::Rtt unsampled = t.rtt;
   bool sampled = false;

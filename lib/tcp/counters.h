@@ -1,5 +1,5 @@
-// Per-core protocol counters and the per-core challenge-ACK budget. The Worker owns one
-// CoreState and exposes it through its Sink; the core never touches a global.
+// Per-core protocol counters and the per-core challenge-ACK budget, both held in CoreState
+// (core_state.h), which the Worker owns and exposes through its Sink.
 #pragma once
 
 #include <array>
@@ -149,11 +149,6 @@ struct ChallengeAckLimiter {
     ++sent;
     return true;
   }
-};
-
-struct CoreState {
-  Counters counters;
-  ChallengeAckLimiter challenge_acks;
 };
 
 }  // namespace tempo::tcp

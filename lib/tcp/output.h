@@ -83,7 +83,7 @@ inline constexpr uint32_t kTsOptionLen = 12;
 // stall of issue 19. What a dormant connection holds uncharged is therefore bounded: its SYN's
 // window, or the window it had when its data stopped.
 template <Buffer Buf>
-SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
+SeqNum rcv_right_edge(Tcb<Buf>& t, const CoreState& core) noexcept {
   const SeqNum held = max(t.rcv_adv, t.rcv_nxt);
   SeqNum fresh = t.rcv_nxt + t.rcv_space();
   // Eff.snd.MSS: the payload of the peer's full segments, which carry our timestamps when they
@@ -95,7 +95,7 @@ SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
     t.rcv_starved = false;  // held by the connection's own buffer: consume() reopens it
     return held;
   }
-  if (const RcvBudget* b = t.cfg->rcv_budget; b != nullptr) {
+  if (const RcvBudget* b = core.rcv_budget; b != nullptr) {
     // Only a window nearly shut needs the Worker's update later: with two segments still open
     // the peer sends, and its data brings the next look.
     const bool nearly_shut = distance(t.rcv_nxt, held) < 2 * uint32_t{t.rcv_mss};
@@ -126,19 +126,20 @@ SeqNum rcv_right_edge(Tcb<Buf>& t) noexcept {
 // nobody sends into must not shut out the ones in use. Its data, when it comes, is charged
 // from then on.
 template <Buffer Buf>
-void settle_rcv_commit(Tcb<Buf>& t, bool gone = false) noexcept {
-  if (t.cfg == nullptr || t.cfg->rcv_budget == nullptr) {
+void settle_rcv_commit(Tcb<Buf>& t, CoreState& core, bool gone = false) noexcept {
+  if (t.cfg == nullptr || core.rcv_budget == nullptr) {
     return;
   }
   const uint32_t open =
       !gone && !t.rcv_dormant && t.rcv_adv > t.rcv_nxt ? distance(t.rcv_nxt, t.rcv_adv) : 0;
-  t.cfg->rcv_budget->committed += static_cast<int64_t>(open) - t.rcv_commit;
+  core.rcv_budget->committed += static_cast<int64_t>(open) - t.rcv_commit;
   t.rcv_commit = open;
 }
 
-// Fills window and options and records what an ACK-bearing segment announces.
+// Fills window and options and records what an ACK-bearing segment announces; the window is
+// charged to the core's receive budget (CoreState::rcv_budget).
 template <Buffer Buf>
-void finish_segment(Tcb<Buf>& t, OutSegment<Buf>& o, Ticks now) noexcept {
+void finish_segment(Tcb<Buf>& t, OutSegment<Buf>& o, Ticks now, CoreState& core) noexcept {
   if (o.has(flag::kAck)) {
     o.ack = t.rcv_nxt;
     t.last_ack_sent = t.rcv_nxt;
@@ -147,20 +148,20 @@ void finish_segment(Tcb<Buf>& t, OutSegment<Buf>& o, Ticks now) noexcept {
     // RFC 7323 §2.2: the window in a SYN is never scaled. Under the receive budget a new
     // connection still gets a few segments' worth (RcvBudget::reserve is for such).
     uint32_t w = std::min(t.rcv_space(), kMaxWindow);
-    if (const RcvBudget* b = t.cfg->rcv_budget; b != nullptr) {
+    if (const RcvBudget* b = core.rcv_budget; b != nullptr) {
       const int64_t floor = 4 * int64_t{t.rcv_mss};
       w = static_cast<uint32_t>(std::min<int64_t>(w, std::max(b->credit(true), floor)));
     }
     o.window = static_cast<uint16_t>(w);
     t.rcv_adv = max(t.rcv_adv, t.rcv_nxt + w);
   } else {
-    const SeqNum right = rcv_right_edge(t);
+    const SeqNum right = rcv_right_edge(t, core);
     uint32_t w = distance(t.rcv_nxt, right) >> t.rcv_wscale;
     w = std::min(w, kMaxWindow);
     o.window = static_cast<uint16_t>(w);
     t.rcv_adv = max(t.rcv_adv, t.rcv_nxt + (w << t.rcv_wscale));
   }
-  settle_rcv_commit(t);
+  settle_rcv_commit(t, core);
   if (t.ts_ok) {
     // RFC 7323 §3.2: TSecr echoes TS.Recent when ACK is set, else 0.
     o.opts.has_timestamps = true;
@@ -194,7 +195,7 @@ void send_ack(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   OutSegment<Buf> o;
   o.seq = t.snd_nxt;
   o.flags = flag::kAck;
-  finish_segment(t, o, now);
+  finish_segment(t, o, now, s.core());
   emit(t, o, s);
 }
 
@@ -206,7 +207,7 @@ void send_probe(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   OutSegment<Buf> o;
   o.seq = t.snd_una - 1;
   o.flags = flag::kAck;
-  finish_segment(t, o, now);
+  finish_segment(t, o, now, s.core());
   emit(t, o, s);
 }
 
@@ -276,7 +277,7 @@ void reset_for(const Segment<Buf>& seg, S& s) noexcept {
 // advertised window, Last.ACK.sent); send_syn puts it on the wire. The SYN-cookie open
 // (cookie_open.h) records with it the SYN,ACK that cookie_syn_ack() sent statelessly.
 template <Buffer Buf>
-OutSegment<Buf> syn_segment(Tcb<Buf>& t, Ticks now) noexcept {
+OutSegment<Buf> syn_segment(Tcb<Buf>& t, Ticks now, CoreState& core) noexcept {
   const bool synack = t.state == State::kSynReceived;
   OutSegment<Buf> o;
   o.seq = t.iss;
@@ -290,7 +291,7 @@ OutSegment<Buf> syn_segment(Tcb<Buf>& t, Ticks now) noexcept {
     o.opts.wscale = t.rcv_wscale;
   }
   o.opts.sack_permitted = t.sack_ok;
-  finish_segment(t, o, now);
+  finish_segment(t, o, now, core);
   t.snd_nxt = t.iss + 1;
   t.snd_max = max(t.snd_max, t.snd_nxt);
   return o;
@@ -300,7 +301,7 @@ OutSegment<Buf> syn_segment(Tcb<Buf>& t, Ticks now) noexcept {
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
 void send_syn(Tcb<Buf>& t, Ticks now, S& s) noexcept {
-  const OutSegment<Buf> o = syn_segment(t, now);
+  const OutSegment<Buf> o = syn_segment(t, now, s.core());
   ++s.core().counters.segs_out;
   s.emit(o);
   arm(t, TimerKind::kRetransmit, now + rto(t), s);
@@ -392,7 +393,7 @@ bool send_new(Tcb<Buf>& t, uint32_t usable, Ticks now, S& s) noexcept {
     o.flags |= flag::kFin;
     t.fin_sent = true;
   }
-  finish_segment(t, o, now);
+  finish_segment(t, o, now, s.core());
   if (o.seq < t.snd_max) {
     ++s.core().counters.retransmits;
   }
@@ -439,7 +440,7 @@ noexcept {
   if (fin) {
     o.flags |= flag::kFin;
   }
-  finish_segment(t, o, now);
+  finish_segment(t, o, now, s.core());
   ++s.core().counters.retransmits;
   // RFC 6298 §3 (Karn): no timed sample across a retransmission. (With timestamps the TSecr
   // of the ACK still gives one: RFC 7323 §4.1, see input.h process_ack.)

@@ -3,7 +3,7 @@
 // entries (PayloadRef); an ACK releases whole entries or advances the first entry's offset. No
 // byte copy, and no allocation: the first kChunk entries live in the queue itself, and a queue
 // that needs more (a zero-copy relay queues one buffer per received segment: 256 KB is ~180 of
-// them) links chunks of kChunk entries from the owner's ChunkPool (Config::sndq_pool), handing
+// them) links chunks of kChunk entries from the owner's ChunkPool (CoreState::sndq_pool), handing
 // them back as the peer acknowledges. An exhausted pool refuses the push (kQueueFull, the
 // application waits for on_writable), as a full queue does.
 #pragma once
@@ -22,7 +22,7 @@
 namespace tempo::tcp {
 
 // Fixed-size blocks from storage the owner allocated once (the Worker, at start): a free list,
-// single-threaded. Type-erased so that tcp::Config (not a template) can point at it.
+// single-threaded. Type-erased so that tcp::CoreState (not a template) can point at it.
 class ChunkPool {
  public:
   static constexpr size_t kAlign = alignof(std::max_align_t);

@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "tcp/buffer.h"
-#include "tcp/counters.h"
+#include "tcp/core_state.h"
 #include "tcp/segment.h"
 #include "tcp/seq.h"
 #include "time/ticks.h"

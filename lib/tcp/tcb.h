@@ -67,7 +67,7 @@ struct Tcb {
   SeqNum rcv_adv;           // right edge of the window we advertised (never moved left)
   SeqNum last_ack_sent;     // RFC 7323 §4.3 Last.ACK.sent
   uint32_t rcv_held = 0;    // bytes delivered to the application and not yet consumed
-  uint32_t rcv_commit = 0;  // window offered and not yet filled, as charged to cfg->rcv_budget
+  uint32_t rcv_commit = 0;  // window offered, not yet filled: charged to CoreState::rcv_budget
   // --- RFC 7323 timestamps
   TsVal ts_recent;
   uint32_t ts_offset = 0;  // added to our clock for TSval (keyed per address pair)

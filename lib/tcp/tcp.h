@@ -10,6 +10,7 @@
 #include "tcp/buffer.h"
 #include "tcp/config.h"
 #include "tcp/cookie_open.h"
+#include "tcp/core_state.h"
 #include "tcp/counters.h"
 #include "tcp/input.h"
 #include "tcp/segment.h"

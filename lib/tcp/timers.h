@@ -120,7 +120,7 @@ void on_keepalive(Tcb<Buf>& t, Ticks now, S& s) noexcept {
     OutSegment<Buf> o;
     o.seq = t.snd_nxt - 1;
     o.flags = flag::kAck;
-    finish_segment(t, o, now);
+    finish_segment(t, o, now, s.core());
     emit(t, o, s);
   }
   ++t.probes;

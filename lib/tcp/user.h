@@ -33,7 +33,6 @@ template <Buffer Buf>
 void init(Tcb<Buf>& t, const Config& cfg, SeqNum iss, uint32_t ts_offset) noexcept {
   t = Tcb<Buf>{};
   t.cfg = &cfg;
-  t.sndq.attach(cfg.sndq_pool);
   t.iss = iss;
   t.snd_una = iss;
   t.snd_nxt = iss;
@@ -97,6 +96,11 @@ noexcept {
   if (t.fin_queued) {
     return fail(SendError::kClosing);
   }
+  // Chunks beyond the queue's first come from the Worker's pool (CoreState::sndq_pool). An
+  // empty queue holds none, so it may take the pool now.
+  if (t.sndq.entries() == 0) {
+    t.sndq.attach(s.core().sndq_pool);
+  }
   if (!t.sndq.push(b, t.cfg->snd_buf)) {
     t.want_writable = true;
     return fail(SendError::kQueueFull);
@@ -115,7 +119,7 @@ void consume(Tcb<Buf>& t, uint32_t bytes, Ticks now, S& s) noexcept {
   if (!is_synchronized(t.state) || t.state == State::kTimeWait) {
     return;
   }
-  if (detail::rcv_right_edge(t) > t.rcv_adv) {
+  if (detail::rcv_right_edge(t, s.core()) > t.rcv_adv) {
     t.ack_now = true;
     detail::output(t, now, s);
   }

@@ -36,6 +36,8 @@ struct TwPolicy {
   TwReuse reuse = TwReuse::kRfc6191;
   bool rfc1337 = true;  // true: ignore RSTs in TIME_WAIT (RFC 1337); false: an exact RST closes
   Ticks duration = Ticks::from_ms(60000);  // 2*MSL, tcp.time_wait.duration_ms (< 2^31 ms)
+
+  friend bool operator==(const TwPolicy&, const TwPolicy&) = default;
 };
 
 // The fields of an arriving TCP segment that TIME_WAIT looks at.

@@ -72,6 +72,8 @@ struct TwTableConfig {
   TwOnFull on_full = TwOnFull::kEvictOldest;
   TwPolicy policy{};  // policy.duration is the TIME_WAIT duration, in [1 ms, 2^31 ms)
   uint64_t seed = 0;  // secret hash key (hash.h); draw it from a CSPRNG at startup
+
+  friend bool operator==(const TwTableConfig&, const TwTableConfig&) = default;
 };
 
 enum class TwTableError : uint8_t {

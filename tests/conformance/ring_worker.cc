@@ -84,6 +84,13 @@ RingWorker::RingWorker(const RingWorkerConfig& cfg, Ticks start) : now_(start) {
   iface.ipv4 = kTempoIp;
   iface.ipv4_prefix = 24;
   iface.ipv4_secondary = cfg.ipv4_secondary;
+  if (cfg.ipv6) {
+    iface.has_ipv6 = true;
+    iface.ipv6 = cfg.ipv6->first;
+    iface.ipv6_prefix = cfg.ipv6->second;
+  }
+  iface.gateway6 = cfg.gateway6;
+  iface.routes6 = cfg.routes6;
   iface.link_local = wire::Ipv6Addr::link_local_from_mac(kTempoMac);
   iface.tx_tso = cfg.tso;
   iface.tx_tcp_cksum = cfg.tso;
@@ -201,6 +208,9 @@ std::vector<Seg> RingWorker::poll(Ticks t) {
         ++other_frames_;
       }
     } else {
+      if (eth.ok() && eth->ethertype() == wire::kEtherTypeIpv6) {
+        ipv6_frames_.push_back(bytes);
+      }
       if (eth.ok() && eth->ethertype() == wire::kEtherTypeArp) {
         auto arp = wire::ArpView::parse(eth->payload());
         if (arp.ok() && !arp->is_request()) {

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,6 +81,11 @@ struct RingWorkerConfig {
   uint32_t max_conns = 4096;
   // Interface::ipv4_secondary: [first, last] host-order blocks, sorted.
   std::vector<std::pair<uint32_t, uint32_t>> ipv4_secondary;
+  // The port's IPv6 address and prefix length (Interface::ipv6, ipv6_prefix); unset: only the
+  // link-local address. gateway6 and routes6 as Interface's.
+  std::optional<std::pair<wire::Ipv6Addr, uint8_t>> ipv6;
+  std::optional<wire::Ipv6Addr> gateway6;
+  std::vector<stack::Interface::Route6> routes6;
   // The port offers TSO and TCP checksum offload (Interface::tx_tso, tx_tcp_cksum): frames
   // then carry the pseudo-header sum for the NIC, and TSO frames several segments.
   bool tso = false;
@@ -117,6 +123,9 @@ class RingWorker {
   // Advances the clock to `t` in `step`s, polling each, and returns everything sent.
   std::vector<Seg> run_until(Ticks t, Ticks step = Ticks::from_ms(10));
   uint64_t other_frames() const { return other_frames_; }
+  // Every IPv6 frame the Worker sent since the last call, whole and in order (poll() parses
+  // only IPv4 TCP; these are counted in other_frames() too).
+  std::vector<std::vector<std::byte>> take_ipv6_frames() { return std::move(ipv6_frames_); }
   // The sender address of every ARP reply the Worker sent, in order.
   const std::vector<wire::Ipv4Addr>& arp_replies_from() const { return arp_replies_from_; }
 
@@ -139,6 +148,7 @@ class RingWorker {
   Ticks now_;
   uint64_t other_frames_ = 0;
   std::vector<wire::Ipv4Addr> arp_replies_from_;
+  std::vector<std::vector<std::byte>> ipv6_frames_;
 };
 
 }  // namespace tempo::conformance

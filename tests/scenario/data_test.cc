@@ -1,6 +1,10 @@
 // In-order data and ACK processing in ESTABLISHED (RFC 9293 §3.10.7.4 fifth and seventh
 // checks): delivery, SND.UNA advance, the SND.WL1/SND.WL2 window update rule, delayed ACKs
 // (§3.8.6.3), Nagle (§3.7.4), receiver SWS avoidance (§3.8.6.2.2), zero-copy queues.
+#include <array>
+#include <cstddef>
+#include <span>
+
 #include "harness.h"
 
 namespace tempo::tcp::test {
@@ -137,7 +141,7 @@ TEST_F(Data, Rfc9293_3_8_6_2_2_WindowUpdateAfterConsume) {
 TEST_F(Data, Rfc9293_3_8_6_ReceiveBudgetHoldsTheWindowWithoutShrinking) {
   RcvBudget budget;
   cfg.rcv_buf = 4000;
-  cfg.rcv_budget = &budget;
+  sink.core().rcv_budget = &budget;
   established_active();
   EXPECT_EQ(budget.committed, 0);  // no data yet: the window is not charged (rcv_dormant)
   in(S().seq(P).ack(L).win(10000).data(std::string(1000, 'a')));
@@ -165,7 +169,7 @@ TEST_F(Data, Rfc9293_3_8_6_ReceiveBudgetHoldsTheWindowWithoutShrinking) {
 TEST_F(Data, ReceiveBudgetReserveForConnectionsHoldingLittle) {
   RcvBudget budget;
   cfg.rcv_buf = 4000;
-  cfg.rcv_budget = &budget;
+  sink.core().rcv_budget = &budget;
   established_active();
   in(S().seq(P).ack(L).win(10000).data(std::string(1000, 'a')));
   in(S().seq(P + 1000).ack(L).win(10000).data(std::string(1000, 'b')));
@@ -188,7 +192,7 @@ TEST_F(Data, Rfc9293_3_8_6_2_2_ReceiveBudgetReopensByOneFullTimestampedSegment) 
   RcvBudget budget;
   cfg.timestamps = true;
   cfg.rcv_buf = 4 * 1448;
-  cfg.rcv_budget = &budget;
+  sink.core().rcv_budget = &budget;
   syn_sent();
   in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(10000).mss(1460).ts(100, 0));
   ASSERT_TRUE(tcb.ts_ok);
@@ -217,6 +221,48 @@ TEST_F(Data, SendQueueFullThenWritable) {
   EXPECT_EQ(out(), strs({S().seq(L).ack(P).flags(kPsh).win(W).data("0123456789")}));
   in(S().seq(P).ack(L + 10).win(100));
   EXPECT_EQ(events(), V{"writable"});
+}
+
+// The send queue holds 16 buffers itself; more take chunks from the Worker's pool, which the
+// core reaches through its sink (CoreState::sndq_pool), and go back to it as they are
+// acknowledged. Without a pool the 17th buffer is refused, however few bytes are queued.
+class SendQueuePool : public Data {
+ protected:
+  using Queue = decltype(Tcb<TestBuf>{}.sndq);
+  static constexpr uint32_t kInline = 16;
+
+  // Queues `n` one-byte buffers behind a zero window (nothing leaves, all stay queued).
+  void queue_bytes(uint32_t n) {
+    cfg.nagle = false;  // when the window opens, every byte leaves at once
+    established_active(/*peer_win=*/0);
+    for (uint32_t k = 0; k < n; ++k) {
+      send_str("x");
+    }
+  }
+
+  alignas(ChunkPool::kAlign) std::array<std::byte, 2 * Queue::kChunkBytes> storage_{};
+  ChunkPool pool_{std::span(storage_), Queue::kChunkBytes};
+};
+
+TEST_F(SendQueuePool, BeyondSixteenBuffersTheQueueTakesAChunkFromTheCorePool) {
+  sink.core().sndq_pool = &pool_;
+  queue_bytes(kInline);
+  EXPECT_EQ(pool_.available(), 2u);
+  send_str("y");  // the 17th
+  EXPECT_EQ(tcb.sndq.entries(), kInline + 1);
+  EXPECT_EQ(pool_.available(), 1u);
+  in(S().seq(P).ack(L).win(1000));  // the window opens: the 17 bytes leave
+  EXPECT_EQ(tcb.snd_nxt, SeqNum(L + 17));
+  in(S().seq(P).ack(L + 17).win(1000));  // acknowledged: the chunk goes back
+  EXPECT_EQ(tcb.sndq.entries(), 0u);
+  EXPECT_EQ(pool_.available(), 2u);
+}
+
+TEST_F(SendQueuePool, WithoutAPoolTheSeventeenthBufferIsRefused) {
+  queue_bytes(kInline);
+  EXPECT_EQ(tcp::send(tcb, TestBuf("y"), now, sink).error(), SendError::kQueueFull);
+  EXPECT_EQ(tcb.sndq.entries(), kInline);
+  EXPECT_EQ(pool_.available(), 2u);  // not the core's: untouched
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ TEST_F(Handshake, Rfc9293_3_7_1_PeerMssIsClampedToASaneRange) {
 TEST_F(Handshake, Rfc9293_3_8_6_SynWindowHoldsUnderASpentReceiveBudget) {
   RcvBudget budget;
   budget.limit = 0;
-  cfg.rcv_budget = &budget;
+  sink.core().rcv_budget = &budget;
   syn_sent();
   EXPECT_EQ(out(), strs({S().seq(kIss).flags(kSyn).win(4 * 1460).mss(1460)}));
   in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(8000).mss(1000));

@@ -10,6 +10,10 @@ using V = std::vector<std::string>;
 
 class Recovery : public Scenario {
  protected:
+  // The expected ssthresh and cwnd are NewReno's (RFC 5681, RFC 6582); the default controller
+  // is CUBIC (tcp.congestion), whose multiplicative decrease is 0.7, not 0.5.
+  Recovery() { cfg.cc = cc::Algorithm::kNewReno; }
+
   // Five 1000-byte segments in flight: [L, L+5000).
   void five_in_flight() {
     established_active(/*peer_win=*/60000);

@@ -13,6 +13,10 @@ using V = std::vector<std::string>;
 
 class SackRecovery : public Scenario {
  protected:
+  // The expected ssthresh, cwnd and pipe are NewReno's (RFC 5681, RFC 6675); the default
+  // controller is CUBIC (tcp.congestion), whose multiplicative decrease is 0.7, not 0.5.
+  SackRecovery() { cfg.cc = cc::Algorithm::kNewReno; }
+
   static constexpr uint16_t kPeerWin = 60000;
 
   void ten_in_flight() {

@@ -277,6 +277,9 @@ class Harness {
     iface.tx_tso = true;
     iface.tx_tcp_cksum = true;
     tempo::tcp::Config tcp;
+    // The default listener and connects run NewReno, the others CUBIC (ConnOptions): both
+    // controllers, now that the default is CUBIC (tcp.congestion).
+    tcp.cc = tempo::tcp::cc::Algorithm::kNewReno;
     tcp.window_scaling = (bits & kCfgNoWscale) == 0;
     tcp.timestamps = (bits & kCfgNoTimestamps) == 0;
     tcp.sack = (bits & kCfgNoSack) == 0;

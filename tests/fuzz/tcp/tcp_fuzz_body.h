@@ -172,6 +172,9 @@ inline uint32_t run_one(const uint8_t* data, size_t size) {
   static const std::byte kBytes[4096] = {};
   Reader r(data, size);
   Config cfg;
+  // NewReno, as before the default became CUBIC (tcp.congestion): every knob bit is taken, and
+  // the Worker fuzzer runs CUBIC (ConnOptions) beside it.
+  cfg.cc = cc::Algorithm::kNewReno;
   const uint8_t knobs = r.get<uint8_t>();
   cfg.timestamps = knobs & 1;
   cfg.sack = knobs & 2;

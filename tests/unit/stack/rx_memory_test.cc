@@ -179,28 +179,29 @@ TEST(RxMemoryLists, AChargedWindowIdleForTheDormantIntervalStopsBeingCharged) {
   RxMemory mem(1, counters);
   mem.init(4, 64 * 1024, 1460);
   std::vector<Conn> conns(4);
+  tcp::CoreState core;  // no budget attached: settle_rcv_commit leaves rcv_commit as it is
   for (Conn& c : conns) {
     c.in_use = true;
     c.tcb.rcv_dormant = false;  // it received data
-    c.tcb.rcv_commit = 1000;    // no Config: settle_rcv_commit leaves it as it is
+    c.tcb.rcv_commit = 1000;
   }
   conns[1].tcb.rcv_data_at = Ticks::from_ms(150);  // data later than the others
   for (uint32_t s = 0; s < 4; ++s) {
-    mem.note(conns[s], s);
+    mem.note(conns[s], s, core);
   }
   EXPECT_TRUE(mem.charged_waiting());
-  mem.release_dormant(conns, Ticks::from_ms(199));  // none idle long enough yet
+  mem.release_dormant(conns, Ticks::from_ms(199), core);  // none idle long enough yet
   for (const Conn& c : conns) {
     EXPECT_FALSE(c.tcb.rcv_dormant);
   }
-  mem.release_dormant(conns, Ticks::from_ms(300));
+  mem.release_dormant(conns, Ticks::from_ms(300), core);
   EXPECT_TRUE(conns[0].tcb.rcv_dormant);
   EXPECT_FALSE(conns[1].tcb.rcv_dormant);  // 150 ms idle: still charged, still listed
   EXPECT_TRUE(conns[2].tcb.rcv_dormant);
   EXPECT_TRUE(conns[3].tcb.rcv_dormant);
   EXPECT_TRUE(conns[1].charged_listed);
   EXPECT_FALSE(conns[0].charged_listed);
-  mem.release_dormant(conns, Ticks::from_ms(400));
+  mem.release_dormant(conns, Ticks::from_ms(400), core);
   EXPECT_TRUE(conns[1].tcb.rcv_dormant);
   EXPECT_FALSE(mem.charged_waiting());
 }
@@ -210,12 +211,13 @@ TEST(RxMemoryLists, StarvedWindowsReopenOldestFirstAsFarAsTheBudgetHasRoom) {
   RxMemory mem(1, counters);
   mem.init(8, 64 * 1024, 1460);
   std::vector<Conn> conns(8);
+  tcp::CoreState core;
   const std::array<uint32_t, 4> order = {5, 2, 7, 0};
   for (uint32_t s : order) {
     conns[s].in_use = true;
     conns[s].tcb.rcv_starved = true;
-    mem.note(conns[s], s);
-    mem.note(conns[s], s);  // listed once however often noted
+    mem.note(conns[s], s, core);
+    mem.note(conns[s], s, core);  // listed once however often noted
   }
   EXPECT_EQ(counters.tcp_rcv_starved, 4u);
   ASSERT_TRUE(mem.reopen_due(Ticks::from_ms(1)));
