@@ -66,16 +66,19 @@ std::vector<uint8_t> rss_key(uint8_t hash_key_size) {
   return key;
 }
 
-Result<Port, std::string> port_start(const PortSpec& spec, int index) {
-  Port port;
-  port.name = device_name(spec.device);
-  port.queues = spec.queues;
+namespace {
+
+// The steps of port_start, in the order DPDK requires (rte_ethdev.h: configure, set up the
+// queues, start). Each fails with the one-line message port_start returns.
+using Step = Result<void, std::string>;
+
+// Finds the ethdev the EAL created for the device string and reads what it can do
+// (rte_eth_dev_info_get); refuses more queue pairs than it has.
+Step find_device(const PortSpec& spec, Port& port, rte_eth_dev_info& info) {
   if (rte_eth_dev_get_port_by_name(port.name.c_str(), &port.port_id) != 0) {
     return fail("port " + spec.device + ": no such ethdev '" + port.name +
                 "' (is the driver loaded and the device string right?)");
   }
-
-  rte_eth_dev_info info{};
   if (int rc = rte_eth_dev_info_get(port.port_id, &info); rc != 0) {
     return fail(error(spec.device, "rte_eth_dev_info_get", rc));
   }
@@ -85,9 +88,13 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
                 " queues requested, device has " + std::to_string(info.max_rx_queues) + " RX and " +
                 std::to_string(info.max_tx_queues) + " TX");
   }
+  return {};
+}
 
-  rte_eth_conf conf{};
-  std::vector<uint8_t> key = rss_key(info.hash_key_size);
+// Several queues: RSS with the symmetric `key` where the device hashes IP/TCP/UDP in a way
+// tempo can model (flow/rss.h), else software steering (Port::soft_steer).
+void choose_rss(const PortSpec& spec, const rte_eth_dev_info& info, std::vector<uint8_t>& key,
+                rte_eth_conf& conf, Port& port) {
   const uint64_t rss_hf =
       info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
   if (spec.queues > 1 && rss_hf != 0 && !software_queues(port.driver) &&
@@ -100,6 +107,12 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
   } else if (spec.queues > 1) {
     port.soft_steer = true;
   }
+}
+
+// The offloads tempo uses where the device has them: TX IPv4+TCP checksums, mbuf chains, TSO
+// (with both, and when ports[].tso allows it), RX IPv4+TCP checksums.
+void choose_offloads(const PortSpec& spec, const rte_eth_dev_info& info, rte_eth_conf& conf,
+                     Port& port) {
   constexpr uint64_t kTxCksum = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
   if ((info.tx_offload_capa & kTxCksum) == kTxCksum) {
     conf.txmode.offloads |= kTxCksum;
@@ -119,18 +132,23 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
     conf.rxmode.offloads |= kRxCksum;
     port.rx_cksum = true;
   }
-  conf.rxmode.mtu = spec.mtu;
+}
 
+// rte_eth_dev_configure with one RX and one TX queue per worker, then the descriptor counts
+// the PMD accepts (rte_eth_dev_adjust_nb_rx_tx_desc), into nb_rxd/nb_txd.
+Step configure(const PortSpec& spec, const Port& port, const rte_eth_conf& conf, uint16_t& nb_rxd,
+               uint16_t& nb_txd) {
   if (int rc = rte_eth_dev_configure(port.port_id, spec.queues, spec.queues, &conf); rc != 0) {
     return fail(error(spec.device, "rte_eth_dev_configure", rc));
   }
-  uint16_t nb_rxd = spec.rx_desc;
-  uint16_t nb_txd = spec.tx_desc;
   if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(port.port_id, &nb_rxd, &nb_txd); rc != 0) {
     return fail(error(spec.device, "rte_eth_dev_adjust_nb_rx_tx_desc", rc));
   }
+  return {};
+}
 
-  const int socket = rte_eth_dev_socket_id(port.port_id);
+// The RX and TX mbuf pools (Port::rx_pool, Port::pool), on the port's NUMA socket.
+Step create_pools(const PortSpec& spec, int index, int socket, Port& port) {
   const uint32_t n_mbufs = spec.mbufs_per_queue * spec.queues;
   // tempo takes received frames in one mbuf (a chain is counted and dropped): past a 1500-byte
   // MTU, RX buffers grow to hold a whole frame (Ethernet header, a VLAN tag, the CRC).
@@ -150,7 +168,13 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
                   " (raise eal.memory_mb or lower ports[].mbufs)");
     }
   }
+  return {};
+}
 
+// One RX queue (filled from rx_pool) and one TX queue per worker, each with the device's
+// default queue config and the offloads chosen for the port.
+Step setup_queues(const PortSpec& spec, const rte_eth_dev_info& info, const rte_eth_conf& conf,
+                  uint16_t nb_rxd, uint16_t nb_txd, int socket, const Port& port) {
   for (uint16_t q = 0; q < spec.queues; ++q) {
     rte_eth_rxconf rxconf = info.default_rxconf;
     rxconf.offloads = conf.rxmode.offloads;
@@ -164,6 +188,11 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
       return fail(error(spec.device, "rte_eth_tx_queue_setup", rc));
     }
   }
+  return {};
+}
+
+// rte_eth_dev_start, then the receive filters neighbour discovery needs.
+Step start_port(const PortSpec& spec, const Port& port) {
   if (int rc = rte_eth_dev_start(port.port_id); rc != 0) {
     return fail(error(spec.device, "rte_eth_dev_start", rc));
   }
@@ -171,31 +200,81 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
   // filter would drop them on PMDs that filter. Not every PMD supports these: ignore errors.
   (void)rte_eth_promiscuous_enable(port.port_id);
   (void)rte_eth_allmulticast_enable(port.port_id);
+  return {};
+}
 
-  if (port.rss) {
-    // The software model (flow/rss.h) must hash as the device does: read the key back, and
-    // the redirection table (which the model then uses as it is).
-    std::vector<uint8_t> back(key.size());
-    rte_eth_rss_conf got{};
-    got.rss_key = back.data();
-    got.rss_key_len = static_cast<uint8_t>(back.size());
-    if (int rc = rte_eth_dev_rss_hash_conf_get(port.port_id, &got); rc == 0) {
-      if (std::memcmp(back.data(), key.data(), flow::RssSteering::kKeyLen) != 0) {
-        return fail("port " + spec.device +
-                    ": the RSS key read back is not the symmetric key tempo set; replies would "
-                    "reach the wrong worker");
-      }
-    } else if (rc != -ENOTSUP) {
-      return fail(error(spec.device, "rte_eth_dev_rss_hash_conf_get", rc));
+// With RSS: the software model (flow/rss.h) must hash as the device does: read the key back
+// (it must be the symmetric `key` set), and the redirection table (which the model then uses
+// as it is).
+Step read_back_rss(const PortSpec& spec, const rte_eth_dev_info& info,
+                   const std::vector<uint8_t>& key, Port& port) {
+  std::vector<uint8_t> back(key.size());
+  rte_eth_rss_conf got{};
+  got.rss_key = back.data();
+  got.rss_key_len = static_cast<uint8_t>(back.size());
+  if (int rc = rte_eth_dev_rss_hash_conf_get(port.port_id, &got); rc == 0) {
+    if (std::memcmp(back.data(), key.data(), flow::RssSteering::kKeyLen) != 0) {
+      return fail("port " + spec.device +
+                  ": the RSS key read back is not the symmetric key tempo set; replies would "
+                  "reach the wrong worker");
     }
-    port.reta = query_reta(port.port_id, info.reta_size, spec.queues);
+  } else if (rc != -ENOTSUP) {
+    return fail(error(spec.device, "rte_eth_dev_rss_hash_conf_get", rc));
   }
+  port.reta = query_reta(port.port_id, info.reta_size, spec.queues);
+  return {};
+}
 
+// The port's own MAC address (rte_eth_macaddr_get) into Port::mac.
+Step read_mac(const PortSpec& spec, Port& port) {
   rte_ether_addr mac{};
   if (int rc = rte_eth_macaddr_get(port.port_id, &mac); rc != 0) {
     return fail(error(spec.device, "rte_eth_macaddr_get", rc));
   }
   std::memcpy(port.mac.data(), mac.addr_bytes, port.mac.size());
+  return {};
+}
+
+}  // namespace
+
+Result<Port, std::string> port_start(const PortSpec& spec, int index) {
+  Port port;
+  port.name = device_name(spec.device);
+  port.queues = spec.queues;
+  rte_eth_dev_info info{};
+  if (Step r = find_device(spec, port, info); !r) {
+    return fail(r.error());
+  }
+
+  rte_eth_conf conf{};
+  std::vector<uint8_t> key = rss_key(info.hash_key_size);
+  choose_rss(spec, info, key, conf, port);
+  choose_offloads(spec, info, conf, port);
+  conf.rxmode.mtu = spec.mtu;
+
+  uint16_t nb_rxd = spec.rx_desc;
+  uint16_t nb_txd = spec.tx_desc;
+  if (Step r = configure(spec, port, conf, nb_rxd, nb_txd); !r) {
+    return fail(r.error());
+  }
+  const int socket = rte_eth_dev_socket_id(port.port_id);
+  if (Step r = create_pools(spec, index, socket, port); !r) {
+    return fail(r.error());
+  }
+  if (Step r = setup_queues(spec, info, conf, nb_rxd, nb_txd, socket, port); !r) {
+    return fail(r.error());
+  }
+  if (Step r = start_port(spec, port); !r) {
+    return fail(r.error());
+  }
+  if (port.rss) {
+    if (Step r = read_back_rss(spec, info, key, port); !r) {
+      return fail(r.error());
+    }
+  }
+  if (Step r = read_mac(spec, port); !r) {
+    return fail(r.error());
+  }
   return port;
 }
 

@@ -452,6 +452,107 @@ noexcept {
   return len + (fin ? 1u : 0u);
 }
 
+// A stretch [seq, end) of unSACKed sequence space NextSeg() may retransmit from; `found` is
+// false when there is none.
+struct NextSegRange {
+  SeqNum seq;
+  SeqNum end;
+  bool found = false;
+};
+
+// The retransmission candidates of RFC 6675 NextSeg() at or above `from` (HighRxt or SND.UNA).
+struct NextSegHoles {
+  NextSegRange lost;  // rule (1)
+  NextSegRange any;   // rule (3)
+};
+
+// NextSeg (1): the lowest unSACKed octet not yet retransmitted (above HighRxt), below the
+// highest SACKed octet, that IsLost(); (3): the same without IsLost(), once (2) new data
+// found nothing to send.
+template <Buffer Buf>
+NextSegHoles next_seg_holes(const Tcb<Buf>& t, SeqNum from, uint32_t mss) noexcept {
+  NextSegHoles c;
+  if (!t.sacked.empty()) {
+    for_each_hole(t.sacked, t.snd_una, t.snd_max, mss, [&](const SackHole& h) {
+      if (!h.below_sacked || h.end <= from) {
+        return h.below_sacked;
+      }
+      const SeqNum start = max(h.start, from);
+      if (!c.any.found) {
+        c.any.found = true;
+        c.any.seq = start;
+        c.any.end = h.end;
+      }
+      if (h.lost) {
+        c.lost.found = true;
+        c.lost.seq = start;
+        c.lost.end = h.end;
+        return false;
+      }
+      return true;
+    });
+  }
+  return c;
+}
+
+// Retransmits at most one SMSS from the start of `r` and moves HighRxt past it (C.3). Returns
+// false when nothing could be sent.
+template <Buffer Buf, class S>
+requires Sink<S, Buf>
+bool retransmit_next_seg(Tcb<Buf>& t, const NextSegRange& r, uint32_t mss, Ticks now,
+                         S& s) noexcept {
+  const uint32_t sent = retransmit_range(t, r.seq, std::min(distance(r.seq, r.end), mss), now, s);
+  if (sent == 0) {
+    return false;
+  }
+  t.high_rxt = r.seq + sent;  // (C.3)
+  return true;
+}
+
+// NextSeg (2): new data, as the receive window allows (cwnd is accounted by pipe here, and
+// `cwnd_room` is cwnd - pipe). Returns whether a segment was sent.
+template <Buffer Buf, class S>
+requires Sink<S, Buf>
+bool send_new_in_recovery(Tcb<Buf>& t, uint32_t cwnd_room, Ticks now, S& s) noexcept {
+  const uint32_t rwnd = t.snd_wnd > t.flight() ? t.snd_wnd - t.flight() : 0;
+  return can_send_data(t.state) && send_new(t, std::min(rwnd, cwnd_room), now, s);
+}
+
+// NextSeg (4), the rescue retransmission: once per recovery, one segment ending at the
+// highest outstanding unSACKed octet. Deviation: only when that octet was not already
+// retransmitted in this recovery (it is then in flight again, and counted in pipe).
+// Returns whether a segment was sent (false ends sack_output's loop).
+template <Buffer Buf, class S>
+requires Sink<S, Buf>
+bool rescue_retransmit(Tcb<Buf>& t, SeqNum from, uint32_t mss, Ticks now, S& s) noexcept {
+  if (t.rescue_sent) {
+    return false;
+  }
+  SeqNum hole_start;
+  SeqNum hole_end;
+  bool have_hole = false;
+  for_each_hole(t.sacked, t.snd_una, t.snd_max, mss, [&](const SackHole& h) {
+    hole_start = h.start;
+    hole_end = h.end;
+    have_hole = true;
+    return true;
+  });
+  if (!have_hole || hole_end <= from) {
+    return false;
+  }
+  SeqNum start = max(hole_start, from);
+  if (distance(start, hole_end) > mss) {
+    start = hole_end - mss;
+  }
+  t.rescue_sent = true;  // RFC 6675: "RescueRxt set to RecoveryPoint. HighRxt MUST NOT be
+                         // updated."
+  if (retransmit_range(t, start, distance(start, hole_end), now, s) == 0) {
+    return false;
+  }
+  ++s.core().counters.sack_rescue_rxts;
+  return true;
+}
+
 // RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS, send what NextSeg() chooses. pipe is
 // recomputed from the scoreboard after each segment, which is step (C.4)'s bookkeeping.
 template <Buffer Buf, class S>
@@ -467,86 +568,25 @@ void sack_output(Tcb<Buf>& t, Ticks now, S& s) noexcept {
     if (cwnd < pipe || cwnd - pipe < mss) {
       return;
     }
-    // NextSeg (1): the lowest unSACKed octet not yet retransmitted (above HighRxt), below the
-    // highest SACKed octet, that IsLost(); (3): the same without IsLost(), once (2) new data
-    // found nothing to send.
-    SeqNum lost_seq;
-    SeqNum lost_end;
-    bool have_lost = false;
-    SeqNum any_seq;
-    SeqNum any_end;
-    bool have_any = false;
-    if (!t.sacked.empty()) {
-      for_each_hole(t.sacked, t.snd_una, t.snd_max, mss, [&](const SackHole& h) {
-        if (!h.below_sacked || h.end <= from) {
-          return h.below_sacked;
-        }
-        const SeqNum start = max(h.start, from);
-        if (!have_any) {
-          have_any = true;
-          any_seq = start;
-          any_end = h.end;
-        }
-        if (h.lost) {
-          have_lost = true;
-          lost_seq = start;
-          lost_end = h.end;
-          return false;
-        }
-        return true;
-      });
-    }
-    if (have_lost) {
-      const uint32_t sent =
-          retransmit_range(t, lost_seq, std::min(distance(lost_seq, lost_end), mss), now, s);
-      if (sent == 0) {
+    const NextSegHoles holes = next_seg_holes(t, from, mss);
+    if (holes.lost.found) {  // NextSeg (1)
+      if (!retransmit_next_seg(t, holes.lost, mss, now, s)) {
         return;
       }
-      t.high_rxt = lost_seq + sent;  // (C.3)
       continue;
     }
-    // NextSeg (2): new data, as the receive window allows (cwnd is accounted by pipe here).
-    const uint32_t rwnd = t.snd_wnd > t.flight() ? t.snd_wnd - t.flight() : 0;
-    if (can_send_data(t.state) && send_new(t, std::min(rwnd, cwnd - pipe), now, s)) {
+    if (send_new_in_recovery(t, cwnd - pipe, now, s)) {  // NextSeg (2)
       continue;
     }
-    if (have_any) {
-      const uint32_t sent =
-          retransmit_range(t, any_seq, std::min(distance(any_seq, any_end), mss), now, s);
-      if (sent == 0) {
+    if (holes.any.found) {  // NextSeg (3)
+      if (!retransmit_next_seg(t, holes.any, mss, now, s)) {
         return;
       }
-      t.high_rxt = any_seq + sent;
       continue;
     }
-    // NextSeg (4), the rescue retransmission: once per recovery, one segment ending at the
-    // highest outstanding unSACKed octet. Deviation: only when that octet was not already
-    // retransmitted in this recovery (it is then in flight again, and counted in pipe).
-    if (t.rescue_sent) {
+    if (!rescue_retransmit(t, from, mss, now, s)) {  // NextSeg (4)
       return;
     }
-    SeqNum hole_start;
-    SeqNum hole_end;
-    bool have_hole = false;
-    for_each_hole(t.sacked, t.snd_una, t.snd_max, mss, [&](const SackHole& h) {
-      hole_start = h.start;
-      hole_end = h.end;
-      have_hole = true;
-      return true;
-    });
-    if (!have_hole || hole_end <= from) {
-      return;
-    }
-    SeqNum start = max(hole_start, from);
-    if (distance(start, hole_end) > mss) {
-      start = hole_end - mss;
-    }
-    t.rescue_sent = true;  // RFC 6675: "RescueRxt set to RecoveryPoint. HighRxt MUST NOT be
-                           // updated."
-    if (retransmit_range(t, start, distance(start, hole_end), now, s) == 0) {
-      return;
-    }
-    ++s.core().counters.sack_rescue_rxts;
   }
 }
 

@@ -1,11 +1,15 @@
 // The SACK scoreboard (lib/tcp/sack.h): merging, the bound, trimming, and the RFC 6675 §4
-// IsLost() and SetPipe() queries.
+// IsLost() and SetPipe() queries; and the retransmission candidates NextSeg() picks from it
+// (lib/tcp/output.h next_seg_holes).
 #include "tcp/sack.h"
 
 #include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "tcp/output.h"
+#include "test_buf.h"
 
 namespace tempo::tcp {
 namespace {
@@ -86,6 +90,47 @@ TEST(SackScoreboard, Rfc6675_4_Pipe) {
   EXPECT_EQ(sack_pipe(sb, at(0), at(10000), 1000, at(0)), 6000u);
   EXPECT_EQ(sack_pipe(sb, at(0), at(10000), 1000, at(1000)), 7000u);  // [0,1000) resent
   EXPECT_EQ(sack_pipe(sb, at(0), at(10000), 1000, at(5000)), 8000u);  // + [4000,5000) twice
+}
+
+// RFC 6675 §4 NextSeg (1) and (3): the lowest hole at or above `from` (HighRxt or SND.UNA) that
+// lies below the highest SACKed octet, lost or not; never the stretch above the highest range.
+TEST(NextSeg, Rfc6675_4_RetransmitCandidates) {
+  Tcb<test::TestBuf> t;
+  t.snd_una = at(0);
+  t.snd_max = at(10000);
+  constexpr uint32_t kMss = 1000;
+  auto holes = [&](uint32_t from) { return detail::next_seg_holes(t, at(from), kMss); };
+
+  // Nothing SACKed: no candidate, not even [SND.UNA, SND.MAX).
+  EXPECT_FALSE(holes(0).any.found);
+  EXPECT_FALSE(holes(0).lost.found);
+
+  // [1000, 2000) SACKed: [0, 1000) is a candidate for (3), not lost (one segment above).
+  t.sacked.add(at(1000), at(2000));
+  auto c = holes(0);
+  EXPECT_FALSE(c.lost.found);
+  ASSERT_TRUE(c.any.found);
+  EXPECT_EQ(c.any.seq, at(0));
+  EXPECT_EQ(c.any.end, at(1000));
+
+  // Three segments SACKed above [0, 1000): lost, a candidate for (1); from HighRxt = 500 on.
+  t.sacked.add(at(3000), at(4000));
+  t.sacked.add(at(5000), at(5100));
+  c = holes(500);
+  ASSERT_TRUE(c.lost.found);
+  EXPECT_EQ(c.lost.seq, at(500));
+  EXPECT_EQ(c.lost.end, at(1000));
+  EXPECT_EQ(c.any.seq, at(500));
+
+  // From 1000 the next hole [2000, 3000) has two segments above: (3) only.
+  c = holes(1000);
+  EXPECT_FALSE(c.lost.found);
+  ASSERT_TRUE(c.any.found);
+  EXPECT_EQ(c.any.seq, at(2000));
+  EXPECT_EQ(c.any.end, at(3000));
+
+  // From above the highest SACKed octet: nothing below it is left.
+  EXPECT_FALSE(holes(5100).any.found);
 }
 
 }  // namespace

@@ -141,6 +141,33 @@ TEST(TcpOptions, DuplicateSignaturesAreRefused) {
   EXPECT_EQ(parse({29, 5, 1, 1, 0xaa, 29, 5, 1, 1, 0xbb}).error(), WireError::kDuplicateOption);
 }
 
+// Each kind's length is checked before its duplicate rule, and the checks stop at the first
+// bad option: a second MD5 of the wrong length is a bad length, not a duplicate.
+TEST(TcpOptions, LengthCheckedBeforeDuplicate) {
+  std::vector<uint8_t> md5_then_short(35, 0);
+  md5_then_short[0] = 19;
+  md5_then_short[1] = 18;
+  md5_then_short[18] = 19;
+  md5_then_short[19] = 17;
+  EXPECT_EQ(parse_tcp_options(std::as_bytes(std::span(md5_then_short))).error(),
+            WireError::kBadOptionLength);
+  EXPECT_EQ(parse({29, 5, 1, 1, 0xaa, 29, 4, 1, 1}).error(), WireError::kBadOptionLength);
+  std::vector<uint8_t> ao_mac33 = {29, 37};
+  ao_mac33.resize(37);
+  EXPECT_EQ(parse_tcp_options(std::as_bytes(std::span(ao_mac33))).error(),
+            WireError::kBadOptionLength);
+  std::vector<uint8_t> ao_mac32 = {29, 36};
+  ao_mac32.resize(36);
+  EXPECT_TRUE(parse_tcp_options(std::as_bytes(std::span(ao_mac32))).ok());
+}
+
+// A two-byte option may end the area: its (empty) value starts one past the end.
+TEST(TcpOptions, TwoByteOptionEndsTheArea) {
+  const auto o = parse({1, 1, 4, 2});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->sack_permitted);
+}
+
 TEST(TcpOptions, Md5AndAo) {
   std::vector<uint8_t> b = {1, 1, 19, 18};
   for (uint8_t i = 0; i < 16; ++i) {
@@ -222,6 +249,14 @@ TEST(TcpOptions, WriteLayouts) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->ao_offset, kTcpSignatureOffset);
   EXPECT_EQ(back->ao_mac_len, 10);
+}
+
+// Linux's SYN layout: MSS, SACK-permitted packed before the timestamps, window scale.
+TEST(TcpOptions, WriteSynLayout) {
+  std::vector<std::byte> out(40);
+  ASSERT_EQ(write_tcp_options(out, full_options()).value(), 20u);
+  EXPECT_EQ(to_vec(std::span(out).first(20)),
+            bytes_of({2, 4, 0x05, 0xa0, 4, 2, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 3, 3, 9}));
 }
 
 TEST(TcpOptions, RoundTrip) {
