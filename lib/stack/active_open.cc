@@ -16,11 +16,6 @@ namespace tempo::stack {
 using telemetry::Layer;
 using namespace detail;  // NOLINT: the Worker's own helpers
 
-uint32_t Worker::choose_iss(const crypto::FlowTuple& tuple,
-                            std::optional<uint32_t> floor) noexcept {
-  return timewait::iss_above_floor(tcp::isn(*prf_, tuple, now_), floor);
-}
-
 std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSpec& spec,
                                                 uint16_t rport,
                                                 std::optional<uint32_t>* iss_floor) noexcept {
@@ -28,20 +23,9 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSp
   const uint16_t hi = wcfg_.local_port_hi;
   const uint32_t span = uint32_t{hi} - lo + 1;
   // RFC 6056 §3.3.3: offset = F(local, remote, remote port, secret), then next_ephemeral.
-  std::array<std::byte, 2 * 16 + 2 + 1> msg{};
-  msg[0] = std::byte{'P'};
-  if (spec.ipv6) {
-    std::memcpy(&msg[1], spec.src6.bytes().data(), 16);
-    std::memcpy(&msg[17], spec.dst6.bytes().data(), 16);
-  } else {
-    const uint32_t l = spec.src4.value();
-    const uint32_t r = spec.dst4.value();
-    std::memcpy(&msg[1], &l, 4);
-    std::memcpy(&msg[17], &r, 4);
-  }
-  std::memcpy(&msg[33], &rport, 2);
-  const uint32_t offset = static_cast<uint32_t>(prf_->eval(msg));
-  uint32_t cursor = (offset + next_ephemeral_) % span;
+  const uint32_t offset = spec.ipv6 ? id_.port_offset(ip_of(spec.src6), ip_of(spec.dst6), rport)
+                                    : id_.port_offset(ip_of(spec.src4), ip_of(spec.dst4), rport);
+  uint32_t cursor = (offset + id_.next_ephemeral()) % span;
   const uint32_t start = cursor;
 
   const Ticks min_age = wcfg_.active_reuse_min_age;
@@ -76,7 +60,7 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSp
       spec.ipv6 ? rss.pick_local_port(spec.src6.bytes(), spec.dst6.bytes(), rport, queue, lo, hi,
                                       &cursor, taken)
                 : rss.pick_local_port(spec.src4, spec.dst4, rport, queue, lo, hi, &cursor, taken);
-  next_ephemeral_ += (cursor + span - start) % span;
+  id_.next_ephemeral() += (cursor + span - start) % span;
   return port;
 }
 
@@ -137,12 +121,12 @@ Result<Conn*, ConnectError> Worker::connect(size_t iface, const Remote& remote,
   c->flow.dst_known = mac.has_value();
   c->flow.dst_mac = mac.value_or(wire::MacAddr{});
   counters_.tcp_active_opens++;
-  const uint32_t ts_off = tcp::ts_offset(*prf_, tuple.local, tuple.remote);
+  const uint32_t ts_off = id_.ts_offset(tuple.local, tuple.remote);
   ConnSink sink{*this, *c};
   c->in_core = true;
   c->opts = opts;
-  tcp::connect(c->tcb, cfg_for(c->v6, opts), tcp::SeqNum(choose_iss(tuple, iss_floor)), ts_off,
-               now_, sink);
+  tcp::connect(c->tcb, id_.config(c->v6, opts), tcp::SeqNum(id_.iss(tuple, now_, iss_floor)),
+               ts_off, now_, sink);
   apply_nagle(*c);
   finish(*c);
   return c;

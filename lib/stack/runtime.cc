@@ -50,6 +50,51 @@ void Runtime::install_signal_handlers() {
   }
 }
 
+namespace {
+
+// One port as Worker `queue` sees it: the device's queue, pools and offloads, the
+// configuration's addresses and routes.
+Interface interface_of(const PortConfig& pc, const dpdk::Port& port, uint16_t queue) {
+  Interface iface;
+  iface.port_id = port.port_id;
+  iface.queue = queue;
+  iface.pool = port.pool;
+  iface.rx_pool = port.rx_pool;
+  iface.mac = wire::MacAddr(port.mac);
+  iface.ipv4 = to_wire(pc.ipv4.addr);
+  iface.ipv4_prefix = pc.ipv4.len;
+  for (const Ipv4Prefix& b : pc.ipv4_secondary) {
+    const uint32_t first = to_wire(b.addr).value();
+    const uint32_t size_less_1 = b.len == 32 ? 0 : (uint32_t{1} << (32 - b.len)) - 1;
+    iface.ipv4_secondary.emplace_back(first, first + size_less_1);
+  }
+  std::sort(iface.ipv4_secondary.begin(), iface.ipv4_secondary.end());
+  if (pc.ipv6) {
+    iface.has_ipv6 = true;
+    iface.ipv6 = to_wire(pc.ipv6->addr);
+    iface.ipv6_prefix = pc.ipv6->len;
+  }
+  iface.link_local = wire::Ipv6Addr::link_local_from_mac(iface.mac);
+  iface.mtu = static_cast<uint16_t>(pc.mtu);
+  iface.tx_tcp_cksum = port.tx_tcp_cksum;
+  iface.tx_tso = port.tx_tso;
+  iface.tx_multi_seg = port.tx_multi_seg;
+  iface.tap_offloads = port.driver == "net_tap";
+  if (port.rss && port.queues > 1) {
+    iface.rss.emplace(flow::kSymmetricRssKey, port.reta);
+  } else if (port.soft_steer) {
+    // A virtual redirection table over the same symmetric Toeplitz hash: the Workers steer
+    // each segment to its owner by it, and active opens pick ports by it.
+    iface.rss.emplace(flow::kSymmetricRssKey,
+                      flow::RssSteering::default_reta(port.queues, Runtime::kSoftwareReta));
+    iface.soft_steer = true;
+  }
+  set_routes(pc, iface);  // gateway, gateway6, routes (IPv4 and IPv6)
+  return iface;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& config,
                                                              const std::string& program) {
   // What only the running process can check (its CPUs, the app sections it read) fails as a
@@ -66,14 +111,27 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
   // Workers: one per lcore the EAL gave us, the main lcore first.
   unsigned lcore = 0;
   RTE_LCORE_FOREACH(lcore) { rt->worker_lcores_.push_back(lcore); }
-  const auto n_workers = static_cast<uint16_t>(rt->worker_lcores_.size());
+  if (auto r = rt->start_ports(config); !r) {
+    return fail(r.error());
+  }
+  rt->clock_.emplace(rte_get_tsc_hz());
+  rt->stop_grace_cycles_ =
+      static_cast<uint64_t>(config.tcp.stop_grace_ms) * (rte_get_tsc_hz() / 1000);
+  if (auto r = rt->start_workers(config); !r) {
+    return fail(r.error());
+  }
+  rt->print_ports(config);
+  return rt;
+}
 
+Result<void, std::string> Runtime::start_ports(const Config& config) {
+  const auto n_workers = static_cast<uint16_t>(worker_lcores_.size());
   for (size_t i = 0; i < config.ports.size(); ++i) {
     const PortConfig& pc = config.ports[i];
     if (pc.queues != n_workers) {
       std::fprintf(stderr,
                    "%s: warning: ports[%zu] has %d queues for %u workers; workers past %d idle\n",
-                   program.c_str(), i, pc.queues, n_workers, pc.queues);
+                   program_.c_str(), i, pc.queues, n_workers, pc.queues);
     }
     dpdk::PortSpec spec;
     spec.device = pc.device;
@@ -90,82 +148,47 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
     if (!port) {
       return fail(port.error());
     }
-    rt->ports_.push_back(*port);
+    ports_.push_back(*port);
   }
+  return {};
+}
 
-  rt->clock_.emplace(rte_get_tsc_hz());
-  rt->stop_grace_cycles_ =
-      static_cast<uint64_t>(config.tcp.stop_grace_ms) * (rte_get_tsc_hz() / 1000);
-  const time::TscClock& clock = *rt->clock_;
+Result<void, std::string> Runtime::start_workers(const Config& config) {
+  const auto n_workers = static_cast<uint16_t>(worker_lcores_.size());
   for (uint16_t w = 0; w < n_workers; ++w) {
     std::vector<Interface> ifaces;
     for (size_t i = 0; i < config.ports.size(); ++i) {
-      const PortConfig& pc = config.ports[i];
-      const dpdk::Port& port = rt->ports_[i];
-      if (w >= port.queues) {
-        continue;
+      if (w < ports_[i].queues) {
+        ifaces.push_back(interface_of(config.ports[i], ports_[i], w));
       }
-      Interface iface;
-      iface.port_id = port.port_id;
-      iface.queue = w;
-      iface.pool = port.pool;
-      iface.rx_pool = port.rx_pool;
-      iface.mac = wire::MacAddr(port.mac);
-      iface.ipv4 = to_wire(pc.ipv4.addr);
-      iface.ipv4_prefix = pc.ipv4.len;
-      for (const Ipv4Prefix& b : pc.ipv4_secondary) {
-        const uint32_t first = to_wire(b.addr).value();
-        const uint32_t size_less_1 = b.len == 32 ? 0 : (uint32_t{1} << (32 - b.len)) - 1;
-        iface.ipv4_secondary.emplace_back(first, first + size_less_1);
-      }
-      std::sort(iface.ipv4_secondary.begin(), iface.ipv4_secondary.end());
-      if (pc.ipv6) {
-        iface.has_ipv6 = true;
-        iface.ipv6 = to_wire(pc.ipv6->addr);
-        iface.ipv6_prefix = pc.ipv6->len;
-      }
-      iface.link_local = wire::Ipv6Addr::link_local_from_mac(iface.mac);
-      iface.mtu = static_cast<uint16_t>(pc.mtu);
-      iface.tx_tcp_cksum = port.tx_tcp_cksum;
-      iface.tx_tso = port.tx_tso;
-      iface.tx_multi_seg = port.tx_multi_seg;
-      iface.tap_offloads = port.driver == "net_tap";
-      if (port.rss && port.queues > 1) {
-        iface.rss.emplace(flow::kSymmetricRssKey, port.reta);
-      } else if (port.soft_steer) {
-        // A virtual redirection table over the same symmetric Toeplitz hash: the Workers steer
-        // each segment to its owner by it, and active opens pick ports by it.
-        iface.rss.emplace(flow::kSymmetricRssKey,
-                          flow::RssSteering::default_reta(port.queues, kSoftwareReta));
-        iface.soft_steer = true;
-      }
-      set_routes(pc, iface);  // gateway, gateway6, routes (IPv4 and IPv6)
-      ifaces.push_back(iface);
     }
-    auto worker = std::make_unique<Worker>(w, std::move(ifaces), clock.now(), config.faults);
+    auto worker = std::make_unique<Worker>(w, std::move(ifaces), clock_->now(), config.faults);
     if (auto r = worker->init_tcp(tcp_config(config.tcp),
                                   static_cast<uint32_t>(config.tcp.max_connections),
                                   tw_config(config.tcp.time_wait), worker_tcp_config(config.tcp));
         !r) {
       return fail(r.error());
     }
-    rt->workers_.push_back(std::move(worker));
+    workers_.push_back(std::move(worker));
   }
   if (n_workers > 1) {
     auto mesh = Mesh::create(n_workers, std::to_string(getpid()));
     if (!mesh) {
       return fail(mesh.error());
     }
-    rt->mesh_ = std::move(*mesh);
-    for (auto& w : rt->workers_) {
-      w->join(rt->mesh_.get());
+    mesh_ = std::move(*mesh);
+    for (auto& w : workers_) {
+      w->join(mesh_.get());
     }
   }
+  return {};
+}
 
-  for (size_t i = 0; i < rt->ports_.size(); ++i) {
-    const dpdk::Port& p = rt->ports_[i];
+void Runtime::print_ports(const Config& config) const {
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    const dpdk::Port& p = ports_[i];
     const PortConfig& pc = config.ports[i];
-    std::printf("%s: port %s (%s, driver %s) mac %s, %s%s%s, %u queue%s%s%s\n", program.c_str(),
+    std::printf("%s: port %s (%s, driver %s) mac %s, %s%s%s, %u queue%s%s%s\n", program_.c_str(),
                 pc.name.c_str(), p.name.c_str(), p.driver.c_str(),
                 wire::MacAddr(p.mac).to_string().c_str(), config::to_string(pc.ipv4).c_str(),
                 pc.ipv6 ? ", " : "", pc.ipv6 ? config::to_string(*pc.ipv6).c_str() : "", p.queues,
@@ -174,7 +197,6 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
                 p.tx_tso ? ", TSO" : (p.tx_tcp_cksum ? ", TX checksum offload" : ""));
   }
   std::fflush(stdout);
-  return rt;
 }
 
 int Runtime::lcore_main(void* arg) {

@@ -80,6 +80,11 @@ class Runtime {
     uint64_t stop_grace_cycles;  // tcp.stop_grace_ms in TSC cycles
   };
   static int lcore_main(void* arg);
+  // The steps of start(): each port's device and queues, then one Worker per lcore (and the
+  // mesh between them), then one line per port.
+  Result<void, std::string> start_ports(const Config& config);
+  Result<void, std::string> start_workers(const Config& config);
+  void print_ports(const Config& config) const;
 
   std::string program_;
   std::optional<time::TscClock> clock_;  // after EAL start (rte_get_tsc_hz)

@@ -47,6 +47,7 @@
 #include "stack/rx_memory.h"
 #include "stack/slot_fifo.h"
 #include "stack/steering.h"
+#include "stack/tcp_identity.h"
 #include "stack/tx_batch.h"
 #include "stack/tx_budget.h"
 #include "stack/tx_encoder.h"
@@ -260,8 +261,6 @@ class Worker {
   // nullptr (counted). Sets *tuple for the keyed ISN and timestamp offset.
   Conn* new_conn(Port& p, const wire::TcpPacketSpec& spec, uint16_t lport, uint16_t rport,
                  const AppHandler* app, crypto::FlowTuple* tuple) noexcept;
-  // The ISS for `tuple` (RFC 6528), raised to `floor` when one is given (a reused tuple).
-  uint32_t choose_iss(const crypto::FlowTuple& tuple, std::optional<uint32_t> floor) noexcept;
   // A source port for an active open, or nullopt; *iss_floor is set when it reuses a tuple
   // from TIME_WAIT.
   // `spec` holds the addresses (src = local).
@@ -315,7 +314,6 @@ class Worker {
 
   // TCP state (init_tcp).
   WorkerTcpConfig wcfg_;
-  uint32_t next_ephemeral_ = 0;  // RFC 6056 §3.3.3 "next_ephemeral"
   void (*poll_hook_)(Worker&, void*) = nullptr;
   void* poll_hook_ctx_ = nullptr;
   tcp::CoreState core_;
@@ -325,10 +323,6 @@ class Worker {
   // The slots, their tables, the burst lookup, the listeners (stack/connections.h). After
   // sndq_pool_ (the slots' send queues return chunks to it) and the wheel (their timers).
   Connections conns_;
-  // The protocol core's settings per (IPv6, keepalive, CUBIC) choice: a Tcb points at one.
-  std::array<tcp::Config, 8> cfgs_{};
-  const tcp::Config& cfg_for(bool v6, const ConnOptions& o) const noexcept;
-  bool default_keepalive_ = false;
   // Receive memory: the pools, the budget windows draw on, how payload is held, and the
   // windows waiting on it (stack/rx_memory.h).
   RxMemory rx_mem_;
@@ -347,11 +341,11 @@ class Worker {
   // f(c) for every open connection, then the ports flushed: reset_all and close_all.
   template <class F>
   uint32_t for_each_open(F&& f) noexcept;
-  bool default_cubic_ = true;
   // ConnOptions::nagle over the configured default.
   static void apply_nagle(Conn& c) noexcept;
-  std::optional<crypto::Mgr> crypto_;
-  std::optional<crypto::Prf> prf_;        // ISNs (RFC 6528) and timestamp offsets
+  // The keyed PRF (ISNs, timestamp and port offsets, seeds) and the protocol core's settings
+  // per kind of connection (stack/tcp_identity.h).
+  TcpIdentity id_;
   uint64_t tw_acks_limited_ = 0;          // TwCounters::acks_rate_limited (demux_time_wait)
   std::optional<timewait::TwTables> tw_;  // IPv4 and IPv6, one bound (tcp.time_wait.max_entries)
 };

@@ -109,6 +109,17 @@ void Worker::on_wheel_timer(time::Timer& t) noexcept {
 // --- application calls ---------------------------------------------------------------
 
 Result<void, tcp::SendError> Worker::send(Conn& c, const MbufBuf& data) noexcept {
+  // The send budget's rule 2 (stack/tx_budget.h) for every send, zero-copy ones too: no more
+  // is queued than the peer's window takes (at least a segment). A zero-copy echo or relay
+  // queues the very RX buffers it received: toward a peer that never reads, they would stay
+  // pinned, up to tcp.snd_buf per connection, outside the receive budget's reach, and shut out
+  // everyone else's windows. Refused, the application keeps the bytes unconsumed, its receive
+  // window closes, and on_writable follows when the peer's window opens (finish()).
+  if (!TxBudget::window_allows(queued_bytes(c), c.tcb.snd_wnd, c.tcb.snd_mss)) [[unlikely]] {
+    c.tx_wait_window = true;
+    counters_.tcp_tx_wait_window++;
+    return fail(tcp::SendError::kQueueFull);
+  }
   // Queued sends go first, in order: while any wait, this one waits behind them.
   if (c.in_core || c.pending_sends > 0) {
     if (c.pending_sends == Conn::kMaxPendingSends) {

@@ -35,14 +35,8 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
                                            const WorkerTcpConfig& wcfg) {
   wcfg_ = wcfg;
   core_.challenge_acks.limit_per_sec = wcfg.challenge_ack_limit_per_sec;
-  for (size_t i = 0; i < cfgs_.size(); ++i) {
-    tcp::Config& k = cfgs_[i];
-    k = cfg;
-    if ((i & 4) != 0) {
-      k.mss = static_cast<uint16_t>(cfg.mss - 20);  // the IPv6 header is 20 bytes longer
-    }
-    k.keepalive = (i & 2) != 0;
-    k.cc = (i & 1) != 0 ? tcp::cc::Algorithm::kCubic : tcp::cc::Algorithm::kNewReno;
+  if (auto r = id_.init(cfg); !r) {
+    return r;
   }
   // Send-queue chunks (tcp/send_queue.h): half a chunk of 16 buffers per connection slot on
   // average, each connection holding up to tcp.snd_buf. Connections that send one buffer per
@@ -55,26 +49,13 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
   core_.rcv_budget = &rx_mem_.budget();
   rx_mem_.init(max_conns, cfg.rcv_buf / 4, cfg.mss);
   tx_waiters_ = SlotFifo(max_conns);
-  default_keepalive_ = cfg.keepalive;
-  default_cubic_ = cfg.cc == tcp::cc::Algorithm::kCubic;
-  auto mgr = crypto::Mgr::create();
-  if (!mgr) {
-    return fail(std::string("crypto: cannot start IPsec-MB"));
-  }
-  crypto_.emplace(std::move(*mgr));
-  auto key = crypto::random_key();
-  if (!key) {
-    return fail(std::string("crypto: no entropy for the ISN key"));
-  }
-  prf_.emplace(*crypto_, *key);
   const std::string suffix = std::to_string(index_);
-  const auto seed = static_cast<uint32_t>(prf_->eval(std::as_bytes(std::span(suffix))));
+  const auto seed = static_cast<uint32_t>(id_.seed(suffix));
   if (auto r = conns_.init(max_conns, suffix, seed); !r) {
     return r;
   }
   timewait::TwTableConfig twc = tw;
-  const std::string tw_label = "timewait" + suffix;
-  twc.seed = prf_->eval(std::as_bytes(std::span(tw_label)));
+  twc.seed = id_.seed("timewait" + suffix);
   auto tws = timewait::TwTables::create(twc);
   if (!tws) {
     return fail(std::string("timewait: cannot map the table for ") +
@@ -85,15 +66,6 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
 }
 void Worker::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts) {
   conns_.listen(port, app, opts);
-}
-const tcp::Config& Worker::cfg_for(bool v6, const ConnOptions& o) const noexcept {
-  const bool ka = o.keepalive == ConnOptions::Choice::kDefault
-                      ? default_keepalive_
-                      : o.keepalive == ConnOptions::Choice::kOn;
-  const bool cubic = o.congestion == ConnOptions::Cc::kDefault
-                         ? default_cubic_
-                         : o.congestion == ConnOptions::Cc::kCubic;
-  return cfgs_[(v6 ? 4u : 0u) | (ka ? 2u : 0u) | (cubic ? 1u : 0u)];
 }
 Conn* Worker::find_conn(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) noexcept {
   return r.ipv6 ? conns_.find(key6(r, lport, rport)) : conns_.find(key4(r, lport, rport));
@@ -130,10 +102,10 @@ Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, u
   if (c == nullptr) {
     return nullptr;
   }
-  const uint32_t ts_off = tcp::ts_offset(*prf_, tuple.local, tuple.remote);
+  const uint32_t ts_off = id_.ts_offset(tuple.local, tuple.remote);
   c->opts = l.opts;
   conns_.enter_backlog(*c, l);
-  tcp::open_passive(c->tcb, cfg_for(c->v6, l.opts), tcp::SeqNum(choose_iss(tuple, iss_floor)),
+  tcp::open_passive(c->tcb, id_.config(c->v6, l.opts), tcp::SeqNum(id_.iss(tuple, now_, iss_floor)),
                     ts_off);
   counters_.tcp_passive_opens++;
   apply_nagle(*c);
@@ -206,7 +178,8 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   ConnSink sink{*this, *c};
   c->in_core = true;
   if (cookie_ack) [[unlikely]] {
-    if (!tcp::open_from_cookie(c->tcb, cfg_for(c->v6, c->opts), *prf_, tuple, seg, now_, sink)) {
+    if (!tcp::open_from_cookie(c->tcb, id_.config(c->v6, c->opts), id_.prf(), tuple, seg, now_,
+                               sink)) {
       // Not one of our cookies (or too old): answer as LISTEN does, keep nothing.
       c->in_core = false;
       free_conn(*c);
@@ -302,7 +275,7 @@ void Worker::send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::
                                  wire::TcpPacketSpec& reply,
                                  const Connections::Listener& l) noexcept {
   const tcp::OutSegment<MbufBuf> o = tcp::cookie_syn_ack(
-      cfg_for(reply.ipv6, l.opts), *prf_, flow_tuple(reply, tcp.dst_port(), tcp.src_port()),
+      id_.config(reply.ipv6, l.opts), id_.prf(), flow_tuple(reply, tcp.dst_port(), tcp.src_port()),
       segment_of(tcp, opts), now_, core_);
   reply.tcp = wire::TcpHeaderFields{.src_port = tcp.dst_port(),
                                     .dst_port = tcp.src_port(),
@@ -342,7 +315,7 @@ timewait::TwDemux Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& tab
       const auto local = reply.ipv6 ? ip_of(reply.src6) : ip_of(reply.src4);
       const auto remote = reply.ipv6 ? ip_of(reply.dst6) : ip_of(reply.dst4);
       reply.options.has_timestamps = true;
-      reply.options.tsval = tcp::ts_value(now_, tcp::ts_offset(*prf_, local, remote));
+      reply.options.tsval = tcp::ts_value(now_, id_.ts_offset(local, remote));
       reply.options.tsecr = d.ack->tsecr;
     }
     send_built(p, reply);

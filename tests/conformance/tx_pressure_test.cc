@@ -151,5 +151,37 @@ TEST(SendBudget, CopiesStopAtThePeersWindowAndOnWritableFollowsWhenItOpens) {
   EXPECT_LE(taken + more, uint32_t{kPeerWin} + 2048u);
 }
 
+// The same rule for zero-copy sends (Worker::send): a zero-copy echo toward a peer that never
+// reads queued the very RX buffers it received, up to tcp.snd_buf per connection, outside the
+// receive budget's reach; 32 such peers shut every other connection's window for good
+// (tests/interop/test_tcp_echo.py ReceiveMemory, 1 run in 6). Now a send is refused once the
+// queue holds what the peer's window takes (one segment at least), and on_writable follows.
+TEST(SendBudget, ZeroCopySendsStopAtThePeersWindowToo) {
+  Writer::writable = 0;
+  RingWorkerConfig cfg = peer_config();
+  RingWorker rw(cfg);
+  rw.introduce_peer();
+  Peer opener(rw, kListen, 31500);
+  rw.worker().listen(kListen, &Writer::kHandler);
+  Flow f = opener.open(St::kEstablished);
+  ASSERT_NE(Writer::conn, nullptr);
+  Conn& c = *Writer::conn;
+  Seg shut = opener.seg(f, kA, f.p_nxt, f.t_nxt, kPeerTs + 1);
+  shut.win = 0;
+  rw.send(shut);
+  (void)rw.poll();
+  EXPECT_TRUE(rw.worker().send(c, chain(1448, 1448)).ok());  // one segment may wait
+  const auto refused = rw.worker().send(c, chain(1448, 1448));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error(), tcp::SendError::kQueueFull);
+  EXPECT_EQ(rw.worker().counters().tcp_tx_wait_window, 1u);
+  EXPECT_EQ(Writer::writable, 0);
+  // The window opens: on_writable, and sends are taken again.
+  rw.send(opener.seg(f, kA, f.p_nxt, f.t_nxt, kPeerTs + 2));
+  (void)rw.poll();
+  EXPECT_EQ(Writer::writable, 1);
+  EXPECT_TRUE(rw.worker().send(c, chain(1448, 1448)).ok());
+}
+
 }  // namespace
 }  // namespace tempo::conformance
