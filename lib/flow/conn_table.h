@@ -27,8 +27,9 @@
 
 namespace tempo::flow {
 
-// IPv4 key: addresses and ports in host order, zero padding (compared as 16 bytes).
-struct FlowKey4 {
+// IPv4 key: addresses and ports in host order, zero padding (compared as 16 bytes). Aligned
+// to 8: rte_hash_crc reads keys 8 bytes at a time, wherever a key lives (a Conn, a burst hint).
+struct alignas(8) FlowKey4 {
   uint32_t local = 0;
   uint32_t remote = 0;
   uint16_t local_port = 0;
@@ -39,7 +40,7 @@ struct FlowKey4 {
 static_assert(sizeof(FlowKey4) == 16);
 
 // IPv6 key: addresses as on the wire, ports in host order (compared as 48 bytes).
-struct FlowKey6 {
+struct alignas(8) FlowKey6 {
   std::array<uint8_t, 16> local{};
   std::array<uint8_t, 16> remote{};
   uint16_t local_port = 0;

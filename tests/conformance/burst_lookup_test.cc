@@ -1,7 +1,7 @@
-// The Worker's burst lookup (Worker::lookup_burst): a burst's IPv4 connections are looked up
-// together before any of its segments is handled, so a segment whose connection an earlier
-// segment of the same burst created or freed must not take the stale answer. Each case puts
-// both segments in one RX burst (RingWorker::poll reads a burst a poll).
+// The Worker's burst lookup (Connections::lookup_burst, lib/stack/connections.h): a burst's IPv4
+// connections are looked up together before any of its segments is handled, so a segment whose
+// connection an earlier segment of the same burst created or freed must not take the stale answer.
+// Each case puts both segments in one RX burst (RingWorker::poll reads a burst a poll).
 #include <vector>
 
 #include <gtest/gtest.h>

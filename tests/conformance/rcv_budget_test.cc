@@ -29,7 +29,7 @@ RingWorkerConfig budget_config() {
   return cfg;
 }
 
-// What the Worker's budget may offer in all (stack/worker_tcp.cc sample_pools): the free RX
+// What the Worker's budget may offer in all (RxMemory::sample, lib/stack/rx_memory.cc): the free RX
 // buffers above an eighth of the pool, one segment each, and the reserve (a sixteenth).
 int64_t budget_bytes(rte_mempool* rx) {
   const int64_t per_buf = 1460 - 12;

@@ -1,7 +1,7 @@
-// TIME_WAIT in the real demultiplexer (lib/stack/worker_tcp.cc) on a ring port and a virtual
-// clock: the record goes only when a listener takes the SYN (DESIGN.md, "TIME_WAIT: the rules
-// the stack keeps"), and the ACKs TIME_WAIT sends for segments without data are rate limited
-// (RFC 5961 §7, Linux tcp_oow_rate_limited).
+// TIME_WAIT in the real demultiplexer (lib/stack/worker_tcp.cc, the verdict lib/stack/demux.h) on a
+// ring port and a virtual clock: the record goes only when a listener takes the SYN (DESIGN.md,
+// "TIME_WAIT: the rules the stack keeps"), and the ACKs TIME_WAIT sends for segments without data
+// are rate limited (RFC 5961 §7, Linux tcp_oow_rate_limited).
 #include <vector>
 
 #include <gtest/gtest.h>

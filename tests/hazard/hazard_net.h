@@ -92,7 +92,7 @@ struct Conn {
 
 class Endpoint;
 
-// The Sink of one connection (ConnSink in lib/stack/worker_tcp.cc).
+// The Sink of one connection (ConnSink in lib/stack/worker_detail.h).
 struct ConnSink {
   Endpoint& e;
   Conn& c;
@@ -279,7 +279,7 @@ class Endpoint {
     finish(c, now);
   }
 
-  // ConnSink::on_time_wait (lib/stack/worker_tcp.cc).
+  // ConnSink::on_time_wait (lib/stack/worker_detail.h).
   void enter_time_wait(const tcp::TimeWaitInfo& tw, Ticks now) {
     if (cfg_.skip_time_wait) {
       return;
