@@ -80,12 +80,16 @@ void AoTrafficKey::compute(const Mgr& mgr, std::span<const std::byte> msg,
 }
 
 AoTrafficKeys ao_traffic_keys(const Mgr& mgr, AoAlgorithm alg,
-                              std::span<const std::byte> master_key, const FlowTuple& t,
+                              std::span<const std::byte> master_key, const flow::Tuple& t,
                               uint32_t local_isn, uint32_t remote_isn) noexcept {
-  const AoContext out_syn{t.local, t.remote, t.local_port, t.remote_port, local_isn, 0};
-  const AoContext in_syn{t.remote, t.local, t.remote_port, t.local_port, remote_isn, 0};
-  const AoContext out_other{t.local, t.remote, t.local_port, t.remote_port, local_isn, remote_isn};
-  const AoContext in_other{t.remote, t.local, t.remote_port, t.local_port, remote_isn, local_isn};
+  const IpAddress local = local_address(t);
+  const IpAddress remote = remote_address(t);
+  const uint16_t lport = t.local_port();
+  const uint16_t rport = t.remote_port();
+  const AoContext out_syn{local, remote, lport, rport, local_isn, 0};
+  const AoContext in_syn{remote, local, rport, lport, remote_isn, 0};
+  const AoContext out_other{local, remote, lport, rport, local_isn, remote_isn};
+  const AoContext in_other{remote, local, rport, lport, remote_isn, local_isn};
   return AoTrafficKeys{
       AoTrafficKey::derive(mgr, alg, master_key, out_syn),
       AoTrafficKey::derive(mgr, alg, master_key, in_syn),

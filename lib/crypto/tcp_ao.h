@@ -82,7 +82,7 @@ struct AoTrafficKeys {
 
 // The remote ISN is unknown (pass 0) until the SYN-ACK: then only send_syn is usable.
 AoTrafficKeys ao_traffic_keys(const Mgr& mgr, AoAlgorithm alg,
-                              std::span<const std::byte> master_key, const FlowTuple& tuple,
+                              std::span<const std::byte> master_key, const flow::Tuple& tuple,
                               uint32_t local_isn, uint32_t remote_isn) noexcept;
 
 // RFC 5925 §5.1: MAC over the SNE (§6.2), the pseudo-header, the TCP header with a zero

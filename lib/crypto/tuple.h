@@ -1,13 +1,14 @@
-// IP addresses and the TCP 4-tuple as the crypto code sees them: the input of the keyed
-// functions (ISN, SYN cookie, timestamp offset) and of the TCP-MD5/AO pseudo-headers.
-//
-// Deliberately small; lib/tcp may convert its own tuple type into this one.
+// IP addresses as the crypto code sees them (the TCP-MD5/AO pseudo-headers, the keyed
+// functions' inputs), and the bytes of a flow::Tuple as the keyed functions (ISN, SYN cookie,
+// timestamp and port offsets) and the TCP-AO KDF take them.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+
+#include "flow/tuple.h"
 
 namespace tempo::crypto {
 
@@ -38,15 +39,27 @@ struct IpAddress {
   constexpr bool operator==(const IpAddress&) const noexcept = default;
 };
 
-// A connection seen from this host. Ports in host byte order.
-struct FlowTuple {
-  IpAddress local;
-  IpAddress remote;
-  uint16_t local_port = 0;
-  uint16_t remote_port = 0;
-
-  constexpr bool operator==(const FlowTuple&) const noexcept = default;
-};
+// The two addresses of a tuple, local and remote.
+constexpr IpAddress local_address(const flow::Tuple& t) noexcept {
+  if (!t.v6) {
+    return IpAddress::v4(t.t4.local);
+  }
+  IpAddress a = IpAddress::v6({});
+  for (size_t i = 0; i < 16; ++i) {
+    a.bytes[i] = std::byte(t.t6.local[i]);
+  }
+  return a;
+}
+constexpr IpAddress remote_address(const flow::Tuple& t) noexcept {
+  if (!t.v6) {
+    return IpAddress::v4(t.t4.remote);
+  }
+  IpAddress a = IpAddress::v6({});
+  for (size_t i = 0; i < 16; ++i) {
+    a.bytes[i] = std::byte(t.t6.remote[i]);
+  }
+  return a;
+}
 
 // Appends `v` big-endian at `out[at]` and returns the position after it.
 template <class T>
@@ -66,14 +79,14 @@ constexpr size_t put_bytes(std::span<std::byte> out, size_t at,
 }
 
 // The tuple's bytes as keyed functions take them: local address, remote address, local port,
-// remote port (network order). At most kFlowTupleMaxBytes (IPv6).
-inline constexpr size_t kFlowTupleMaxBytes = 16 + 16 + 2 + 2;
+// remote port (network order). At most kTupleMaxBytes (IPv6).
+inline constexpr size_t kTupleMaxBytes = 16 + 16 + 2 + 2;
 
-constexpr size_t put_tuple(std::span<std::byte> out, size_t at, const FlowTuple& t) noexcept {
-  at = put_bytes(out, at, t.local.view());
-  at = put_bytes(out, at, t.remote.view());
-  at = put_be<uint16_t>(out, at, t.local_port);
-  return put_be<uint16_t>(out, at, t.remote_port);
+constexpr size_t put_tuple(std::span<std::byte> out, size_t at, const flow::Tuple& t) noexcept {
+  at = put_bytes(out, at, local_address(t).view());
+  at = put_bytes(out, at, remote_address(t).view());
+  at = put_be<uint16_t>(out, at, t.local_port());
+  return put_be<uint16_t>(out, at, t.remote_port());
 }
 
 }  // namespace tempo::crypto

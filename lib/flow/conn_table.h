@@ -25,30 +25,35 @@
 
 #include <tempo/result.h>
 
+#include "flow/tuple.h"
+
 namespace tempo::flow {
 
-// IPv4 key: addresses and ports in host order, zero padding (compared as 16 bytes). Aligned
-// to 8: rte_hash_crc reads keys 8 bytes at a time, wherever a key lives (a Conn, a burst hint).
-struct alignas(8) FlowKey4 {
-  uint32_t local = 0;
-  uint32_t remote = 0;
-  uint16_t local_port = 0;
-  uint16_t remote_port = 0;
+// The keys: a tuple padded to rte_hash's vector compare (16 bytes for IPv4, 48 for IPv6), the
+// padding zero. Aligned to 8: rte_hash_crc reads keys 8 bytes at a time, wherever a key lives.
+// A key is its tuple: it passes where a Tuple4/Tuple6 is taken (TIME_WAIT, the PRF).
+struct alignas(8) FlowKey4 : Tuple4 {
   uint32_t pad = 0;
   friend bool operator==(const FlowKey4&, const FlowKey4&) = default;
 };
 static_assert(sizeof(FlowKey4) == 16);
 
-// IPv6 key: addresses as on the wire, ports in host order (compared as 48 bytes).
-struct alignas(8) FlowKey6 {
-  std::array<uint8_t, 16> local{};
-  std::array<uint8_t, 16> remote{};
-  uint16_t local_port = 0;
-  uint16_t remote_port = 0;
+struct alignas(8) FlowKey6 : Tuple6 {
   std::array<uint8_t, 12> pad{};
   friend bool operator==(const FlowKey6&, const FlowKey6&) = default;
 };
 static_assert(sizeof(FlowKey6) == 48);
+
+constexpr FlowKey4 key_of(const Tuple4& t) noexcept {
+  FlowKey4 k;
+  static_cast<Tuple4&>(k) = t;
+  return k;
+}
+constexpr FlowKey6 key_of(const Tuple6& t) noexcept {
+  FlowKey6 k;
+  static_cast<Tuple6&>(k) = t;
+  return k;
+}
 
 enum class TableError : uint8_t {
   kFull,    // no room: the caller refuses the connection (counted), never evicts a live one

@@ -16,15 +16,13 @@ namespace tempo::stack {
 using telemetry::Layer;
 using namespace detail;  // NOLINT: the Worker's own helpers
 
-std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSpec& spec,
-                                                uint16_t rport,
+std::optional<uint16_t> Worker::pick_local_port(Port& p, const flow::Tuple& tuple,
                                                 std::optional<uint32_t>* iss_floor) noexcept {
   const uint16_t lo = wcfg_.local_port_lo;
   const uint16_t hi = wcfg_.local_port_hi;
   const uint32_t span = uint32_t{hi} - lo + 1;
   // RFC 6056 §3.3.3: offset = F(local, remote, remote port, secret), then next_ephemeral.
-  const uint32_t offset = spec.ipv6 ? id_.port_offset(ip_of(spec.src6), ip_of(spec.dst6), rport)
-                                    : id_.port_offset(ip_of(spec.src4), ip_of(spec.dst4), rport);
+  const uint32_t offset = id_.port_offset(tuple);
   uint32_t cursor = (offset + id_.next_ephemeral()) % span;
   const uint32_t start = cursor;
 
@@ -35,8 +33,8 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSp
     if (conns_.listener(lport) != nullptr) {
       return true;
     }
-    auto try_tw = [&](auto& tw, const auto& tuple) {
-      const uint32_t idx = tw.find(tuple);
+    auto try_tw = [&](auto& tw, const auto& t) {
+      const uint32_t idx = tw.find(t);
       if (idx == timewait::kNoIndex) {
         return false;
       }
@@ -47,19 +45,22 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const wire::TcpPacketSp
       *iss_floor = floor;
       return false;
     };
-    if (find_conn(spec, lport, rport) != nullptr) {
+    const flow::Tuple t = tuple.with_local_port(lport);
+    if (conns_.find(t) != nullptr) {
       return true;
     }
-    return spec.ipv6 ? try_tw(tw_->v6(), tw_tuple(key6(spec, lport, rport)))
-                     : try_tw(tw_->v4(), tw_tuple(key4(spec, lport, rport)));
+    return t.v6 ? try_tw(tw_->v6(), t.t6) : try_tw(tw_->v4(), t.t4);
   };
   static const flow::RssSteering kOneQueue(flow::kSymmetricRssKey, {});
   const flow::RssSteering& rss = p.iface.rss ? *p.iface.rss : kOneQueue;
   const uint16_t queue = p.iface.rss ? p.iface.queue : 0;
+  const uint16_t rport = tuple.remote_port();
   std::optional<uint16_t> port =
-      spec.ipv6 ? rss.pick_local_port(spec.src6.bytes(), spec.dst6.bytes(), rport, queue, lo, hi,
-                                      &cursor, taken)
-                : rss.pick_local_port(spec.src4, spec.dst4, rport, queue, lo, hi, &cursor, taken);
+      tuple.v6
+          ? rss.pick_local_port(tuple.t6.local, tuple.t6.remote, rport, queue, lo, hi, &cursor,
+                                taken)
+          : rss.pick_local_port(wire::Ipv4Addr(tuple.t4.local), wire::Ipv4Addr(tuple.t4.remote),
+                                rport, queue, lo, hi, &cursor, taken);
   id_.next_ephemeral() += (cursor + span - start) % span;
   return port;
 }
@@ -92,17 +93,19 @@ Result<Conn*, ConnectError> Worker::connect(size_t iface, const Remote& remote,
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoSlot);
   }
-  wire::TcpPacketSpec spec{};
-  spec.ipv6 = remote.v6;
-  if (remote.v6) {
-    spec.src6 = p.iface.ipv6;
-    spec.dst6 = remote.ip6;
-  } else {
-    spec.src4 = source == wire::Ipv4Addr{} ? p.iface.ipv4 : source;
-    spec.dst4 = remote.ip4;
-  }
+  // The tuple, its local port still to pick.
+  const flow::Tuple to =
+      remote.v6 ? flow::Tuple::of(flow::Tuple6{.local = p.iface.ipv6.bytes(),
+                                               .remote = remote.ip6.bytes(),
+                                               .local_port = 0,
+                                               .remote_port = remote.port})
+                : flow::Tuple::of(flow::Tuple4{
+                      .local = (source == wire::Ipv4Addr{} ? p.iface.ipv4 : source).value(),
+                      .remote = remote.ip4.value(),
+                      .local_port = 0,
+                      .remote_port = remote.port});
   std::optional<uint32_t> iss_floor;
-  const std::optional<uint16_t> lport = pick_local_port(p, spec, remote.port, &iss_floor);
+  const std::optional<uint16_t> lport = pick_local_port(p, to, &iss_floor);
   if (!lport) {
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoLocalPort);
@@ -110,22 +113,20 @@ Result<Conn*, ConnectError> Worker::connect(size_t iface, const Remote& remote,
   // Soliciting now overlaps address resolution with building the SYN, which waits for it.
   const std::optional<wire::MacAddr> mac =
       remote.v6 ? resolve(iface, remote.ip6) : resolve(iface, remote.ip4);
-  crypto::FlowTuple tuple;
-  Conn* c = new_conn(p, spec, *lport, remote.port, app, &tuple);
+  const flow::Tuple tuple = to.with_local_port(*lport);
+  Conn* c = new_conn(p, tuple, app, mac);
   if (c == nullptr) {
     counters_.drop_tcp_conn_exhausted++;
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoSlot);
   }
   c->user = user;
-  c->flow.dst_known = mac.has_value();
-  c->flow.dst_mac = mac.value_or(wire::MacAddr{});
   counters_.tcp_active_opens++;
-  const uint32_t ts_off = id_.ts_offset(tuple.local, tuple.remote);
+  const uint32_t ts_off = id_.ts_offset(tuple);
   ConnSink sink{*this, *c};
   c->in_core = true;
   c->opts = opts;
-  tcp::connect(c->tcb, id_.config(c->v6, opts), tcp::SeqNum(id_.iss(tuple, now_, iss_floor)),
+  tcp::connect(c->tcb, id_.config(c->v6(), opts), tcp::SeqNum(id_.iss(tuple, now_, iss_floor)),
                ts_off, now_, sink);
   apply_nagle(*c);
   finish(*c);

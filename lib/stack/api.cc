@@ -253,11 +253,12 @@ Worker& worker_of(Conn& c) noexcept { return *c.worker; }
 void* user(const Conn& c) noexcept { return c.user; }
 void set_user(Conn& c, void* u) noexcept { c.user = u; }
 Endpoint local(const Conn& c) noexcept {
-  return endpoint(c.v6, c.key4.local, c.key6.local, c.v6 ? c.key6.local_port : c.key4.local_port);
+  const flow::Tuple& t = c.tuple();
+  return endpoint(t.v6, t.t4.local, t.t6.local, t.local_port());
 }
 Endpoint remote(const Conn& c) noexcept {
-  return endpoint(c.v6, c.key4.remote, c.key6.remote,
-                  c.v6 ? c.key6.remote_port : c.key4.remote_port);
+  const flow::Tuple& t = c.tuple();
+  return endpoint(t.v6, t.t4.remote, t.t6.remote, t.remote_port());
 }
 bool peer_closed(const Conn& c) noexcept { return c.tcb.peer_fin; }
 

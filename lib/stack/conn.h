@@ -35,14 +35,12 @@ struct Conn {
   ConnOptions opts;
   Worker* worker = nullptr;  // the owner: the application's calls go through it
   void* user = nullptr;      // the application's per-connection state
-  flow::FlowKey4 key4;
-  flow::FlowKey6 key6;
-  // Its identity on the wire, as the segment encoder takes it: addresses and ports (from its
-  // key), the next hop's MAC (from the last segment received, or resolved for an active open).
+  // Its identity on the wire, as the segment encoder takes it: its tuple (the connection
+  // table's key), the next hop's MAC (from the last segment received, or resolved for an
+  // active open).
   TxFlow flow;
   uint32_t next_free = 0;
   uint8_t iface = 0;  // the Worker's interface it lives on (its place among the ports)
-  bool v6 = false;
   bool in_use = false;
   bool in_core = false;         // inside tcp:: for this Tcb: queue application calls
   bool dead = false;            // CLOSED or handed to TIME_WAIT: free when the core returns
@@ -64,6 +62,9 @@ struct Conn {
   bool tx_wait_listed = false;
   uint32_t pending_consume = 0;
   std::array<MbufBuf, kMaxPendingSends> pending{};
+
+  const flow::Tuple& tuple() const noexcept { return flow.tuple; }
+  bool v6() const noexcept { return flow.tuple.v6; }
 };
 
 }  // namespace tempo::stack

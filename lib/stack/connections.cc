@@ -26,34 +26,18 @@ Result<void, std::string> Connections::init(uint32_t max, const std::string& nam
   return {};
 }
 
-Conn* Connections::take(const flow::FlowKey4& k) noexcept {
+Conn* Connections::take(const flow::Tuple& t) noexcept {
   if (full()) {
     return nullptr;
   }
   Conn& c = slots_[free_head_];
-  c.v6 = false;
-  c.key4 = k;
-  if (!table4_->insert(k, &c).ok()) {
+  const bool entered = t.v6 ? table6_->insert(flow::key_of(t.t6), &c).ok()
+                            : table4_->insert(flow::key_of(t.t4), &c).ok();
+  if (!entered) {
     return nullptr;  // the table holds every slot's key (flow/conn_table.h): not reached
   }
-  ++inserts4_;  // a miss looked up before now may be stale
-  return place(c);
-}
-
-Conn* Connections::take(const flow::FlowKey6& k) noexcept {
-  if (full()) {
-    return nullptr;
-  }
-  Conn& c = slots_[free_head_];
-  c.v6 = true;
-  c.key6 = k;
-  if (!table6_->insert(k, &c).ok()) {
-    return nullptr;
-  }
-  return place(c);
-}
-
-Conn* Connections::place(Conn& c) noexcept {
+  inserts4_ += t.v6 ? 0 : 1;  // an IPv4 miss looked up before now may be stale
+  c.flow.tuple = t;
   free_head_ = c.next_free;
   c.in_use = true;
   ++used_;
@@ -66,10 +50,10 @@ void Connections::release(Conn& c) noexcept {
     c.orphan = false;
     --orphans_;
   }
-  if (c.v6) {
-    table6_->erase(c.key6);
+  if (c.v6()) {
+    table6_->erase(flow::key_of(c.tuple().t6));
   } else {
-    table4_->erase(c.key4);
+    table4_->erase(flow::key_of(c.tuple().t4));
   }
   c.in_use = false;
   c.next_free = free_head_;
@@ -78,7 +62,7 @@ void Connections::release(Conn& c) noexcept {
 }
 
 void Connections::lookup_burst(rte_mbuf* const* rx, size_t n,
-                               const timewait::TwTable<timewait::TwTupleV4>& tw) noexcept {
+                               const timewait::TwTable<flow::Tuple4>& tw) noexcept {
   std::array<const flow::FlowKey4*, kBurst> keys;
   std::array<Conn*, kBurst> found;
   std::array<uint8_t, kBurst> at;  // burst position of each key
@@ -96,11 +80,7 @@ void Connections::lookup_burst(rte_mbuf* const* rx, size_t n,
     if (m->nb_segs != 1 || !p || p->v6) {
       continue;
     }
-    h.key = flow::FlowKey4{.local = p->dst4,
-                           .remote = p->src4,
-                           .local_port = p->dst_port,
-                           .remote_port = p->src_port,
-                           .pad = 0};
+    h.key = flow::key_of(p->t4);
     keys[k] = &h.key;
     at[k] = static_cast<uint8_t>(i);
     ++k;
@@ -110,7 +90,7 @@ void Connections::lookup_burst(rte_mbuf* const* rx, size_t n,
   }
   table4_->find_bulk(keys.data(), k, found.data());
   // The misses' TIME_WAIT entries, also in one pass (the table's own prefetching bulk path).
-  std::array<timewait::TwTupleV4, kBurst> tw_keys;
+  std::array<flow::Tuple4, kBurst> tw_keys;
   std::array<uint8_t, kBurst> tw_at;
   uint32_t misses = 0;
   for (uint32_t j = 0; j < k; ++j) {
@@ -119,10 +99,7 @@ void Connections::lookup_burst(rte_mbuf* const* rx, size_t n,
     h.conn = found[j];
     h.inserts = inserts4_;
     if (found[j] == nullptr) {
-      tw_keys[misses] = timewait::TwTupleV4{.local_addr = h.key.local,
-                                            .remote_addr = h.key.remote,
-                                            .local_port = h.key.local_port,
-                                            .remote_port = h.key.remote_port};
+      tw_keys[misses] = h.key;
       tw_at[misses++] = at[j];
     }
   }
@@ -138,20 +115,21 @@ void Connections::lookup_burst(rte_mbuf* const* rx, size_t n,
   }
 }
 
-Conn* Connections::find_hinted(const flow::FlowKey4& k) noexcept {
-  if (current_ != nullptr && current_->keyed && current_->key == k) {
+Conn* Connections::find_hinted(const flow::Tuple4& t) noexcept {
+  if (current_ != nullptr && current_->keyed && current_->key == t) {
     Conn* c = current_->conn;
-    if (c != nullptr ? c->in_use && !c->v6 && c->key4 == k : inserts4_ == current_->inserts) {
+    if (c != nullptr ? c->in_use && !c->v6() && c->tuple().t4 == t
+                     : inserts4_ == current_->inserts) {
       ++burst_hits_;
       return c;
     }
   }
-  return find(k);
+  return find(t);
 }
 
 std::optional<uint32_t> Connections::tw_hint(
-    const flow::FlowKey4& k, const timewait::TwTable<timewait::TwTupleV4>& tw) const noexcept {
-  if (current_ != nullptr && current_->keyed && current_->conn == nullptr && current_->key == k &&
+    const flow::Tuple4& t, const timewait::TwTable<flow::Tuple4>& tw) const noexcept {
+  if (current_ != nullptr && current_->keyed && current_->conn == nullptr && current_->key == t &&
       current_->tw_changes == tw.changes()) {
     return current_->tw_idx;
   }

@@ -67,12 +67,12 @@ class Connections {
     return slots_[static_cast<size_t>(offset) / sizeof(Conn)];
   }
 
-  Conn* find(const flow::FlowKey4& k) const noexcept { return table4_->find(k); }
-  Conn* find(const flow::FlowKey6& k) const noexcept { return table6_->find(k); }
-  // A free slot entered in the table under `k` (Conn::key4 / key6 and v6 set, in_use), or
-  // nullptr when every slot is in use.
-  Conn* take(const flow::FlowKey4& k) noexcept;
-  Conn* take(const flow::FlowKey6& k) noexcept;
+  Conn* find(const flow::Tuple4& t) const noexcept { return table4_->find(flow::key_of(t)); }
+  Conn* find(const flow::Tuple6& t) const noexcept { return table6_->find(flow::key_of(t)); }
+  Conn* find(const flow::Tuple& t) const noexcept { return t.v6 ? find(t.t6) : find(t.t4); }
+  // A free slot entered in the table under `t` (its flow.tuple set, in_use), or nullptr when
+  // every slot is in use.
+  Conn* take(const flow::Tuple& t) noexcept;
   // The slot leaves its table, its listener's backlog and the orphans, and goes back on the
   // free list; what it held is the caller's to have released.
   void release(Conn& c) noexcept;
@@ -80,18 +80,18 @@ class Connections {
   // --- the burst lookup --------------------------------------------------------------------
   // Looks up the connections (and, for misses, the `tw` entries) of a burst's segments.
   void lookup_burst(rte_mbuf* const* rx, size_t n,
-                    const timewait::TwTable<timewait::TwTupleV4>& tw) noexcept;
+                    const timewait::TwTable<flow::Tuple4>& tw) noexcept;
   // Segment `i` of the burst is the one being handled now; nullopt: none (steered in, or
   // outside a burst).
   void handling(std::optional<size_t> i) noexcept {
     current_ = i && *i < kMaxBurst ? &hints_[*i] : nullptr;
   }
-  // find(k), answered from the burst lookup when its answer still holds.
-  Conn* find_hinted(const flow::FlowKey4& k) noexcept;
-  // The TIME_WAIT index of `k` as the burst lookup found it, while `tw` is unchanged since;
+  // find(t), answered from the burst lookup when its answer still holds.
+  Conn* find_hinted(const flow::Tuple4& t) noexcept;
+  // The TIME_WAIT index of `t` as the burst lookup found it, while `tw` is unchanged since;
   // else nullopt (look it up).
-  std::optional<uint32_t> tw_hint(const flow::FlowKey4& k,
-                                  const timewait::TwTable<timewait::TwTupleV4>& tw) const noexcept;
+  std::optional<uint32_t> tw_hint(const flow::Tuple4& t,
+                                  const timewait::TwTable<flow::Tuple4>& tw) const noexcept;
   uint64_t burst_hits() const noexcept { return burst_hits_; }
 
   // --- listeners ---------------------------------------------------------------------------
@@ -134,7 +134,6 @@ class Connections {
     uint32_t tw_idx = 0;      // the TIME_WAIT answer (conn == nullptr only)
     uint64_t tw_changes = 0;  // the TIME_WAIT table's changes() at the lookup
   };
-  Conn* place(Conn& c) noexcept;
 
   std::vector<Conn> slots_;
   uint32_t free_head_ = UINT32_MAX;

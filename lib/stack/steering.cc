@@ -17,10 +17,14 @@ uint16_t Steering::owner_of(const flow::RssSteering& rss, const rte_mbuf* m) con
   if (!p) {
     return self_;
   }
+  // The NIC hashes the packet as sent: source = the remote end.
   if (!p->v6) {
-    return rss.queue(wire::Ipv4Addr(p->src4), wire::Ipv4Addr(p->dst4), p->src_port, p->dst_port);
+    const flow::Tuple4& t = p->t4;
+    return rss.queue(wire::Ipv4Addr(t.remote), wire::Ipv4Addr(t.local), t.remote_port,
+                     t.local_port);
   }
-  return rss.queue_of_hash(rss.hash(p->src6, p->dst6, p->src_port, p->dst_port));
+  const flow::Tuple6& t = p->t6;
+  return rss.queue_of_hash(rss.hash(t.remote, t.local, t.remote_port, t.local_port));
 }
 
 void Steering::steer(uint16_t to, rte_mbuf* m) noexcept {

@@ -43,21 +43,22 @@ uint64_t TcpIdentity::seed(std::string_view label) const noexcept {
   return prf_->eval(std::as_bytes(std::span(label.data(), label.size())));
 }
 
-uint32_t TcpIdentity::iss(const crypto::FlowTuple& tuple, Ticks now,
+uint32_t TcpIdentity::iss(const flow::Tuple& tuple, Ticks now,
                           std::optional<uint32_t> floor) const noexcept {
   return timewait::iss_above_floor(tcp::isn(*prf_, tuple, now), floor);
 }
 
-uint32_t TcpIdentity::ts_offset(const crypto::IpAddress& local,
-                                const crypto::IpAddress& remote) const noexcept {
-  return tcp::ts_offset(*prf_, local, remote);
+uint32_t TcpIdentity::ts_offset(const flow::Tuple& tuple) const noexcept {
+  return tcp::ts_offset(*prf_, tuple);
 }
 
-uint32_t TcpIdentity::port_offset(const crypto::IpAddress& local, const crypto::IpAddress& remote,
-                                  uint16_t rport) const noexcept {
+uint32_t TcpIdentity::port_offset(const flow::Tuple& tuple) const noexcept {
   // 'P', the two addresses (16 bytes each, an IPv4 address in its first 4), the remote port.
   std::array<std::byte, 2 * 16 + 2 + 1> msg{};
   msg[0] = std::byte{'P'};
+  const crypto::IpAddress local = crypto::local_address(tuple);
+  const crypto::IpAddress remote = crypto::remote_address(tuple);
+  const uint16_t rport = tuple.remote_port();
   const auto l = local.view();
   const auto r = remote.view();
   std::memcpy(&msg[1], l.data(), l.size());

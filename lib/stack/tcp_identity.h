@@ -45,16 +45,14 @@ class TcpIdentity {
   // A 64-bit value for `label`, the same for the same label: a table's seed.
   uint64_t seed(std::string_view label) const noexcept;
   // The ISS for `tuple` at `now` (RFC 6528), raised to `floor` when one is given.
-  uint32_t iss(const crypto::FlowTuple& tuple, Ticks now,
-               std::optional<uint32_t> floor) const noexcept;
-  // The timestamp offset of the address pair (RFC 7323 §5.4: per pair, so that TSvals to one
-  // peer stay monotonic across connections, TIME_WAIT reuse included).
-  uint32_t ts_offset(const crypto::IpAddress& local,
-                     const crypto::IpAddress& remote) const noexcept;
+  uint32_t iss(const flow::Tuple& tuple, Ticks now, std::optional<uint32_t> floor) const noexcept;
+  // The timestamp offset of the tuple's address pair (RFC 7323 §5.4: per pair, so that TSvals
+  // to one peer stay monotonic across connections, TIME_WAIT reuse included).
+  uint32_t ts_offset(const flow::Tuple& tuple) const noexcept;
   // RFC 6056 §3.3.3 F(local, remote, remote port, secret): where the search for a source port
-  // toward `remote`:`rport` starts, before next_ephemeral.
-  uint32_t port_offset(const crypto::IpAddress& local, const crypto::IpAddress& remote,
-                       uint16_t rport) const noexcept;
+  // toward the tuple's remote address and port starts, before next_ephemeral (its local port
+  // is not read).
+  uint32_t port_offset(const flow::Tuple& tuple) const noexcept;
   // RFC 6056 §3.3.3 "next_ephemeral": advanced by the ports each search tried.
   uint32_t& next_ephemeral() noexcept { return next_ephemeral_; }
 

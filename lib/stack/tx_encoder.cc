@@ -77,7 +77,7 @@ uint32_t TxEncoder::payload_pieces(const tcp::OutSegment<MbufBuf>& seg) noexcept
 bool TxEncoder::tso_fits(const Interface& i, const TxFlow& f,
                          const tcp::OutSegment<MbufBuf>& seg) noexcept {
   if (!i.tx_tso || seg.len < kTsoMinSegment || !f.dst_known ||
-      (seg.flags & ~(tcp::flag::kAck | tcp::flag::kPsh)) != 0 || (f.v6 && i.tap_offloads)) {
+      (seg.flags & ~(tcp::flag::kAck | tcp::flag::kPsh)) != 0 || (f.tuple.v6 && i.tap_offloads)) {
     return false;
   }
   if (i.tap_offloads) {
@@ -213,7 +213,7 @@ TxEncoder::Frames TxEncoder::encode(const Interface& i, const TxFlow& flow,
     }
     out.m[out.n++] = flush(i);
   }
-  const size_t l3 = flow.v6 ? wire::Ipv6View::kHeaderLen : wire::Ipv4View::kMinHeaderLen;
+  const size_t l3 = flow.tuple.v6 ? wire::Ipv6View::kHeaderLen : wire::Ipv4View::kMinHeaderLen;
   const size_t l4 = wire::TcpView::kMinHeaderLen + wire::tcp_options_length(seg.opts);
   const size_t hdr = wire::EthView::kHeaderLen + l3 + l4;
   const bool copy = seg.len <= kCopyBelow || !i.tx_multi_seg;
@@ -224,32 +224,32 @@ TxEncoder::Frames TxEncoder::encode(const Interface& i, const TxFlow& flow,
   }
   std::span<std::byte> bytes(rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_data_len(m));
   size_t off = *wire::write_eth(bytes, flow.dst_mac, i.mac,
-                                flow.v6 ? wire::kEtherTypeIpv6 : wire::kEtherTypeIpv4);
+                                flow.tuple.v6 ? wire::kEtherTypeIpv6 : wire::kEtherTypeIpv4);
   const auto l4_len = static_cast<uint16_t>(l4 + seg.len);
-  if (flow.v6) {
+  if (flow.tuple.v6) {
     off += *wire::write_ipv6(bytes.subspan(off),
-                             wire::Ipv6HeaderFields{.src = flow.local6,
-                                                    .dst = flow.remote6,
+                             wire::Ipv6HeaderFields{.src = wire::Ipv6Addr(flow.tuple.t6.local),
+                                                    .dst = wire::Ipv6Addr(flow.tuple.t6.remote),
                                                     .next_header = wire::kIpProtoTcp,
                                                     .payload_len = l4_len,
                                                     .hop_limit = 64,
                                                     .traffic_class = 0,
                                                     .flow_label = 0});
   } else {
-    off +=
-        *wire::write_ipv4(bytes.subspan(off), wire::Ipv4HeaderFields{.src = flow.local4,
-                                                                     .dst = flow.remote4,
-                                                                     .protocol = wire::kIpProtoTcp,
-                                                                     .payload_len = l4_len,
-                                                                     .ttl = 64,
-                                                                     .id = 0,
-                                                                     .dont_fragment = true,
-                                                                     .tos = 0});
+    off += *wire::write_ipv4(bytes.subspan(off),
+                             wire::Ipv4HeaderFields{.src = wire::Ipv4Addr(flow.tuple.t4.local),
+                                                    .dst = wire::Ipv4Addr(flow.tuple.t4.remote),
+                                                    .protocol = wire::kIpProtoTcp,
+                                                    .payload_len = l4_len,
+                                                    .ttl = 64,
+                                                    .id = 0,
+                                                    .dont_fragment = true,
+                                                    .tos = 0});
   }
   const auto tcp_off = static_cast<uint16_t>(off);
   off += *wire::write_tcp(bytes.subspan(off),
-                          wire::TcpHeaderFields{.src_port = flow.local_port,
-                                                .dst_port = flow.remote_port,
+                          wire::TcpHeaderFields{.src_port = flow.tuple.local_port(),
+                                                .dst_port = flow.tuple.remote_port(),
                                                 .seq = seg.seq.raw(),
                                                 .ack = seg.ack.raw(),
                                                 .flags = wire::TcpFlags(seg.flags),
@@ -270,7 +270,7 @@ TxEncoder::Frames TxEncoder::encode(const Interface& i, const TxFlow& flow,
     // Held open for the segments that follow in this call (flush() ends it).
     tso_ = TsoFrame{.m = m,
                     .id = flow.id,
-                    .v6 = flow.v6,
+                    .v6 = flow.tuple.v6,
                     .next_seq = seg.seq.raw() + seg.len,
                     .payload = seg.len,
                     .seg_size = static_cast<uint16_t>(seg.len),
@@ -280,7 +280,7 @@ TxEncoder::Frames TxEncoder::encode(const Interface& i, const TxFlow& flow,
                     .last = false};
     return out;
   }
-  finish_frame(i, flow.v6, m, tcp_off, static_cast<uint16_t>(l3), static_cast<uint16_t>(l4));
+  finish_frame(i, flow.tuple.v6, m, tcp_off, static_cast<uint16_t>(l3), static_cast<uint16_t>(l4));
   out.m[out.n++] = m;
   return out;
 }

@@ -16,6 +16,7 @@
 
 #include <rte_mbuf.h>
 
+#include "flow/tuple.h"
 #include "stack/interface.h"
 #include "stack/mbuf_buf.h"
 #include "tcp/segment.h"
@@ -40,13 +41,7 @@ inline rte_mbuf* alloc_frame(rte_mempool* pool, uint16_t len) noexcept {
 // What the encoder needs of a connection.
 struct TxFlow {
   const void* id = nullptr;  // tells connections apart: TSO merges one connection's segments
-  bool v6 = false;
-  wire::Ipv4Addr local4;
-  wire::Ipv4Addr remote4;
-  wire::Ipv6Addr local6;
-  wire::Ipv6Addr remote6;
-  uint16_t local_port = 0;
-  uint16_t remote_port = 0;
+  flow::Tuple tuple;         // the connection's, from this host: local is the source
   wire::MacAddr dst_mac;
   bool dst_known = false;  // dst_mac is the resolved next hop's
 };

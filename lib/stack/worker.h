@@ -246,25 +246,24 @@ class Worker {
   // (swapped from the packet), ready to build an answer.
   void input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
                  wire::TcpPacketSpec& reply) noexcept;
-  Conn* find_conn(const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport) noexcept;
-  // A segment for a tuple with no connection (stack/demux.h): TIME_WAIT's, a listener's or
+  // A segment for tuple `t` with no connection (stack/demux.h): TIME_WAIT's, a listener's or
   // CLOSED's answer. Returns the connection it opens, if any; *cookie_ack when that is a SYN
-  // cookie's (whose check is the caller's, with *tuple).
-  Conn* accept(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& opts,
-               wire::TcpPacketSpec& reply, bool* cookie_ack, crypto::FlowTuple* tuple) noexcept;
-  Conn* open_conn(Port& p, const wire::TcpPacketSpec& reply, uint16_t lport, uint16_t rport,
-                  Connections::Listener& l, std::optional<uint32_t> iss_floor) noexcept;
+  // cookie's (whose check is the caller's).
+  Conn* accept(Port& p, const flow::Tuple& t, const wire::TcpView& tcp,
+               const wire::TcpOptions& opts, wire::TcpPacketSpec& reply, bool* cookie_ack) noexcept;
+  Conn* open_conn(Port& p, const flow::Tuple& t, const wire::MacAddr& dst, Connections::Listener& l,
+                  std::optional<uint32_t> iss_floor) noexcept;
   // RFC 4987 §3.6: the stateless SYN,ACK of a listener whose backlog is full.
-  void send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& opts,
-                           wire::TcpPacketSpec& reply, const Connections::Listener& l) noexcept;
-  // A free Conn entered in the connection table under `spec`'s addresses (src = local), or
-  // nullptr (counted). Sets *tuple for the keyed ISN and timestamp offset.
-  Conn* new_conn(Port& p, const wire::TcpPacketSpec& spec, uint16_t lport, uint16_t rport,
-                 const AppHandler* app, crypto::FlowTuple* tuple) noexcept;
-  // A source port for an active open, or nullopt; *iss_floor is set when it reuses a tuple
-  // from TIME_WAIT.
-  // `spec` holds the addresses (src = local).
-  std::optional<uint16_t> pick_local_port(Port& p, const wire::TcpPacketSpec& spec, uint16_t rport,
+  void send_cookie_syn_ack(Port& p, const flow::Tuple& t, const wire::TcpView& tcp,
+                           const wire::TcpOptions& opts, wire::TcpPacketSpec& reply,
+                           const Connections::Listener& l) noexcept;
+  // A free Conn entered in the connection table under `t`, its next hop `dst` when known, or
+  // nullptr.
+  Conn* new_conn(Port& p, const flow::Tuple& t, const AppHandler* app,
+                 std::optional<wire::MacAddr> dst) noexcept;
+  // A source port for an active open on `t` (its local port not set yet), or nullopt;
+  // *iss_floor is set when it reuses a tuple from TIME_WAIT.
+  std::optional<uint16_t> pick_local_port(Port& p, const flow::Tuple& t,
                                           std::optional<uint32_t>* iss_floor) noexcept;
   // Builds `spec` into an mbuf (padded to the Ethernet minimum) and queues it.
   void send_built(Port& p, const wire::TcpPacketSpec& spec) noexcept;
@@ -290,9 +289,10 @@ class Worker {
   // (timewait::demux_time_wait, which the hazard bench runs too); sends the entry's ACK when
   // the verdict has one. `listener`: a listener serves the port.
   template <class Tuple>
-  timewait::TwDemux input_time_wait(Port& p, timewait::TwTable<Tuple>& table, uint32_t idx,
-                                    const wire::TcpView& tcp, const wire::TcpOptions& opts,
-                                    wire::TcpPacketSpec& reply, bool listener) noexcept;
+  timewait::TwDemux input_time_wait(Port& p, const flow::Tuple& t, timewait::TwTable<Tuple>& table,
+                                    uint32_t idx, const wire::TcpView& tcp,
+                                    const wire::TcpOptions& opts, wire::TcpPacketSpec& reply,
+                                    bool listener) noexcept;
   // RFC 9293 §3.10.7.1: the answer to a segment for a connection that does not exist.
   void reply_reset(Port& p, const wire::TcpView& tcp, wire::TcpPacketSpec& reply) noexcept;
 

@@ -1,11 +1,8 @@
 // What the files of the Worker share (lib/stack/worker*.cc, active_open.cc): the protocol
-// core's Sink, the call-into-the-core sequence, and
-// the small conversions between packet specs, table keys and TIME_WAIT tuples. Internal to
-// lib/stack.
+// core's Sink, the call-into-the-core sequence, and the tuple of a reply's packet spec.
+// Internal to lib/stack.
 #pragma once
 
-#include <array>
-#include <cstring>
 #include <type_traits>
 
 #include "stack/worker.h"
@@ -19,51 +16,24 @@ inline wire::MacAddr eth_for(const wire::Ipv6Addr& dst, const wire::MacAddr& uni
   return dst.is_multicast() ? dst.multicast_mac() : unicast;
 }
 
-inline crypto::IpAddress ip_of(const wire::Ipv4Addr& a) { return crypto::IpAddress::v4(a.value()); }
-inline crypto::IpAddress ip_of(const wire::Ipv6Addr& a) {
-  std::array<std::byte, 16> b;
-  std::memcpy(b.data(), a.bytes().data(), 16);
-  return crypto::IpAddress::v6(b);
-}
-
-inline timewait::TwTupleV4 tw_tuple(const flow::FlowKey4& k) {
-  return {.local_addr = k.local,
-          .remote_addr = k.remote,
-          .local_port = k.local_port,
-          .remote_port = k.remote_port};
-}
-inline timewait::TwTupleV6 tw_tuple(const flow::FlowKey6& k) {
-  return {.local_addr = k.local,
-          .remote_addr = k.remote,
-          .local_port = k.local_port,
-          .remote_port = k.remote_port};
-}
-
 inline CloseReason public_reason(tcp::CloseReason r) {
   static_assert(static_cast<int>(CloseReason::kAborted) ==
                 static_cast<int>(tcp::CloseReason::kAborted));
   return static_cast<CloseReason>(r);
 }
 
-// The connection-table keys and the keyed-hash tuple of a packet spec (src = local).
-inline flow::FlowKey4 key4(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) {
-  return {.local = r.src4.value(),
-          .remote = r.dst4.value(),
-          .local_port = lport,
-          .remote_port = rport,
-          .pad = 0};
-}
-inline flow::FlowKey6 key6(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) {
-  flow::FlowKey6 k{};
-  k.local = r.src6.bytes();
-  k.remote = r.dst6.bytes();
-  k.local_port = lport;
-  k.remote_port = rport;
-  return k;
-}
-inline crypto::FlowTuple flow_tuple(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) {
-  return r.ipv6 ? crypto::FlowTuple{ip_of(r.src6), ip_of(r.dst6), lport, rport}
-                : crypto::FlowTuple{ip_of(r.src4), ip_of(r.dst4), lport, rport};
+// The tuple of a reply's packet spec (its source is this host).
+inline flow::Tuple tuple_of(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) {
+  if (r.ipv6) {
+    return flow::Tuple::of(flow::Tuple6{.local = r.src6.bytes(),
+                                        .remote = r.dst6.bytes(),
+                                        .local_port = lport,
+                                        .remote_port = rport});
+  }
+  return flow::Tuple::of(flow::Tuple4{.local = r.src4.value(),
+                                      .remote = r.dst4.value(),
+                                      .local_port = lport,
+                                      .remote_port = rport});
 }
 
 // A received segment's header as the protocol core takes it (the payload is the caller's).
@@ -78,8 +48,11 @@ inline tcp::Segment<MbufBuf> segment_of(const wire::TcpView& tcp, const wire::Tc
 }
 
 inline Remote remote_of(const Conn& c) {
-  return Remote{
-      .v6 = c.flow.v6, .ip4 = c.flow.remote4, .ip6 = c.flow.remote6, .port = c.flow.remote_port};
+  const flow::Tuple& t = c.tuple();
+  return Remote{.v6 = t.v6,
+                .ip4 = wire::Ipv4Addr(t.t4.remote),
+                .ip6 = wire::Ipv6Addr(t.t6.remote),
+                .port = t.remote_port()};
 }
 
 }  // namespace detail
@@ -136,10 +109,10 @@ struct ConnSink {
   void on_time_wait(const tcp::TimeWaitInfo& tw) noexcept {
     w.counters_.tcp_time_wait_entered++;
     const timewait::TwConn rec = timewait::tw_conn(tw, w.now_);
-    if (c.v6) {
-      (void)w.tw_->insert(detail::tw_tuple(c.key6), rec, w.now_);
+    if (c.v6()) {
+      (void)w.tw_->insert(c.tuple().t6, rec, w.now_);
     } else {
-      (void)w.tw_->insert(detail::tw_tuple(c.key4), rec, w.now_);
+      (void)w.tw_->insert(c.tuple().t4, rec, w.now_);
     }
     c.dead = true;
     if (c.app != nullptr && c.app->on_closed != nullptr) {

@@ -67,12 +67,9 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
 void Worker::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts) {
   conns_.listen(port, app, opts);
 }
-Conn* Worker::find_conn(const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport) noexcept {
-  return r.ipv6 ? conns_.find(key6(r, lport, rport)) : conns_.find(key4(r, lport, rport));
-}
-Conn* Worker::new_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
-                       const AppHandler* app, crypto::FlowTuple* tuple) noexcept {
-  Conn* c = r.ipv6 ? conns_.take(key6(r, lport, rport)) : conns_.take(key4(r, lport, rport));
+Conn* Worker::new_conn(Port& p, const flow::Tuple& t, const AppHandler* app,
+                       std::optional<wire::MacAddr> dst) noexcept {
+  Conn* c = conns_.take(t);  // sets c->flow.tuple
   if (c == nullptr) {
     return nullptr;
   }
@@ -80,32 +77,23 @@ Conn* Worker::new_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, ui
   c->app = app;
   c->worker = this;
   c->user = nullptr;
-  c->flow = TxFlow{.id = c,
-                   .v6 = r.ipv6,
-                   .local4 = r.src4,
-                   .remote4 = r.dst4,
-                   .local6 = r.src6,
-                   .remote6 = r.dst6,
-                   .local_port = lport,
-                   .remote_port = rport,
-                   .dst_mac = r.eth_dst,
-                   .dst_known = true};
+  c->flow.id = c;
+  c->flow.dst_mac = dst.value_or(wire::MacAddr{});
+  c->flow.dst_known = dst.has_value();
   c->dead = false;
   c->in_core = false;
-  *tuple = flow_tuple(r, lport, rport);
   return c;
 }
-Conn* Worker::open_conn(Port& p, const wire::TcpPacketSpec& r, uint16_t lport, uint16_t rport,
+Conn* Worker::open_conn(Port& p, const flow::Tuple& t, const wire::MacAddr& dst,
                         Connections::Listener& l, std::optional<uint32_t> iss_floor) noexcept {
-  crypto::FlowTuple tuple;
-  Conn* c = new_conn(p, r, lport, rport, l.app, &tuple);
+  Conn* c = new_conn(p, t, l.app, dst);
   if (c == nullptr) {
     return nullptr;
   }
-  const uint32_t ts_off = id_.ts_offset(tuple.local, tuple.remote);
+  const uint32_t ts_off = id_.ts_offset(t);
   c->opts = l.opts;
   conns_.enter_backlog(*c, l);
-  tcp::open_passive(c->tcb, id_.config(c->v6, l.opts), tcp::SeqNum(id_.iss(tuple, now_, iss_floor)),
+  tcp::open_passive(c->tcb, id_.config(c->v6(), l.opts), tcp::SeqNum(id_.iss(t, now_, iss_floor)),
                     ts_off);
   counters_.tcp_passive_opens++;
   apply_nagle(*c);
@@ -116,19 +104,20 @@ tcp::State Worker::tuple_state(size_t iface, const Remote& remote, uint16_t loca
     return tcp::State::kClosed;
   }
   const Interface& i = ports_[iface].iface;
-  wire::TcpPacketSpec spec{};
-  spec.ipv6 = remote.v6;
-  spec.src4 = i.ipv4;
-  spec.dst4 = remote.ip4;
-  spec.src6 = i.ipv6;
-  spec.dst6 = remote.ip6;
-  if (const Conn* c = find_conn(spec, local_port, remote.port); c != nullptr) {
+  const flow::Tuple4 t4{.local = i.ipv4.value(),
+                        .remote = remote.ip4.value(),
+                        .local_port = local_port,
+                        .remote_port = remote.port};
+  const flow::Tuple6 t6{.local = i.ipv6.bytes(),
+                        .remote = remote.ip6.bytes(),
+                        .local_port = local_port,
+                        .remote_port = remote.port};
+  const flow::Tuple t = remote.v6 ? flow::Tuple::of(t6) : flow::Tuple::of(t4);
+  if (const Conn* c = conns_.find(t); c != nullptr) {
     return c->tcb.state;
   }
-  const bool tw =
-      remote.v6
-          ? tw_->v6().find(tw_tuple(key6(spec, local_port, remote.port))) != timewait::kNoIndex
-          : tw_->v4().find(tw_tuple(key4(spec, local_port, remote.port))) != timewait::kNoIndex;
+  const bool tw = remote.v6 ? tw_->v6().find(t6) != timewait::kNoIndex
+                            : tw_->v4().find(t4) != timewait::kNoIndex;
   return tw ? tcp::State::kTimeWait : tcp::State::kClosed;
 }
 void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
@@ -148,14 +137,11 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
     reply_reset(p, *tcp, reply);
     return;
   }
-  const uint16_t lport = tcp->dst_port();
-  const uint16_t rport = tcp->src_port();
-  Conn* c = reply.ipv6 ? conns_.find(key6(reply, lport, rport))
-                       : conns_.find_hinted(key4(reply, lport, rport));
+  const flow::Tuple tuple = tuple_of(reply, tcp->dst_port(), tcp->src_port());
+  Conn* c = tuple.v6 ? conns_.find(tuple.t6) : conns_.find_hinted(tuple.t4);
   bool cookie_ack = false;  // an ACK that may return one of our SYN cookies
-  crypto::FlowTuple tuple;  // set when cookie_ack
   if (c == nullptr) {
-    c = accept(p, *tcp, *opts, reply, &cookie_ack, &tuple);
+    c = accept(p, tuple, *tcp, *opts, reply, &cookie_ack);
     if (c == nullptr) {
       return;
     }
@@ -178,7 +164,7 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   ConnSink sink{*this, *c};
   c->in_core = true;
   if (cookie_ack) [[unlikely]] {
-    if (!tcp::open_from_cookie(c->tcb, id_.config(c->v6, c->opts), id_.prf(), tuple, seg, now_,
+    if (!tcp::open_from_cookie(c->tcb, id_.config(c->v6(), c->opts), id_.prf(), tuple, seg, now_,
                                sink)) {
       // Not one of our cookies (or too old): answer as LISTEN does, keep nothing.
       c->in_core = false;
@@ -194,24 +180,20 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
   }
   finish(*c);
 }
-Conn* Worker::accept(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& opts,
-                     wire::TcpPacketSpec& reply, bool* cookie_ack,
-                     crypto::FlowTuple* tuple) noexcept {
-  const uint16_t lport = tcp.dst_port();
-  const uint16_t rport = tcp.src_port();
-  Connections::Listener* listener = conns_.listener(lport);
+Conn* Worker::accept(Port& p, const flow::Tuple& t, const wire::TcpView& tcp,
+                     const wire::TcpOptions& opts, wire::TcpPacketSpec& reply,
+                     bool* cookie_ack) noexcept {
+  Connections::Listener* listener = conns_.listener(t.local_port());
   // TIME_WAIT is looked up before the listeners: its entry answers for the old connection.
   timewait::TwDemux tw;
-  if (reply.ipv6) {
+  if (t.v6) {
     auto& table = tw_->v6();
-    const uint32_t idx = table.find(tw_tuple(key6(reply, lport, rport)));
-    tw = input_time_wait(p, table, idx, tcp, opts, reply, listener != nullptr);
+    tw = input_time_wait(p, t, table, table.find(t.t6), tcp, opts, reply, listener != nullptr);
   } else {
     auto& table = tw_->v4();
-    const flow::FlowKey4 key = key4(reply, lport, rport);
-    const std::optional<uint32_t> hint = conns_.tw_hint(key, table);
-    const uint32_t idx = hint ? *hint : table.find(tw_tuple(key));
-    tw = input_time_wait(p, table, idx, tcp, opts, reply, listener != nullptr);
+    const std::optional<uint32_t> hint = conns_.tw_hint(t.t4, table);
+    const uint32_t idx = hint ? *hint : table.find(t.t4);
+    tw = input_time_wait(p, t, table, idx, tcp, opts, reply, listener != nullptr);
   }
   const NoConn first = no_conn(NoConnInput{
       .tw = tw.kind,
@@ -236,7 +218,7 @@ Conn* Worker::accept(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& 
       reply_reset(p, tcp, reply);
       break;
     case NoConn::kCookieAck:
-      c = new_conn(p, reply, lport, rport, listener->app, tuple);
+      c = new_conn(p, t, listener->app, reply.eth_dst);
       if (c == nullptr) {
         counters_.drop_tcp_conn_exhausted++;  // no slot for the cookie's connection yet
         return nullptr;                       // the peer retransmits
@@ -246,7 +228,7 @@ Conn* Worker::accept(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& 
       return c;
     case NoConn::kOpen: {
       const bool reusing = tw.kind == timewait::TwDemux::Kind::kReuse;
-      c = open_conn(p, reply, lport, rport, *listener,
+      c = open_conn(p, t, reply.eth_dst, *listener,
                     reusing ? std::optional<uint32_t>(tw.iss_floor) : std::nullopt);
       if (c == nullptr) {
         v = no_slot(wcfg_.syncookies);  // no free slot: answered as a full backlog is
@@ -258,7 +240,7 @@ Conn* Worker::accept(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& 
       break;
   }
   if (v == NoConn::kCookieSynAck) {
-    send_cookie_syn_ack(p, tcp, opts, reply, *listener);
+    send_cookie_syn_ack(p, t, tcp, opts, reply, *listener);
     counters_.tcp_syncookies_table_full += first == NoConn::kOpen ? 1 : 0;
   } else if (v == NoConn::kRefuse) {
     first == NoConn::kOpen ? counters_.drop_tcp_conn_exhausted++
@@ -266,17 +248,16 @@ Conn* Worker::accept(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& 
   }
   if (tw.kind == timewait::TwDemux::Kind::kReuse) {
     // A cookie answer takes the tuple too: its returning ACK must find no entry.
-    reply.ipv6 ? timewait::settle_reuse(tw_->v6(), tw, takes_tuple(v), now_)
-               : timewait::settle_reuse(tw_->v4(), tw, takes_tuple(v), now_);
+    t.v6 ? timewait::settle_reuse(tw_->v6(), tw, takes_tuple(v), now_)
+         : timewait::settle_reuse(tw_->v4(), tw, takes_tuple(v), now_);
   }
   return c;
 }
-void Worker::send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::TcpOptions& opts,
-                                 wire::TcpPacketSpec& reply,
+void Worker::send_cookie_syn_ack(Port& p, const flow::Tuple& t, const wire::TcpView& tcp,
+                                 const wire::TcpOptions& opts, wire::TcpPacketSpec& reply,
                                  const Connections::Listener& l) noexcept {
-  const tcp::OutSegment<MbufBuf> o = tcp::cookie_syn_ack(
-      id_.config(reply.ipv6, l.opts), id_.prf(), flow_tuple(reply, tcp.dst_port(), tcp.src_port()),
-      segment_of(tcp, opts), now_, core_);
+  const tcp::OutSegment<MbufBuf> o = tcp::cookie_syn_ack(id_.config(t.v6, l.opts), id_.prf(), t,
+                                                         segment_of(tcp, opts), now_, core_);
   reply.tcp = wire::TcpHeaderFields{.src_port = tcp.dst_port(),
                                     .dst_port = tcp.src_port(),
                                     .seq = o.seq.raw(),
@@ -288,7 +269,8 @@ void Worker::send_cookie_syn_ack(Port& p, const wire::TcpView& tcp, const wire::
   send_built(p, reply);
 }
 template <class Tuple>
-timewait::TwDemux Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& table, uint32_t idx,
+timewait::TwDemux Worker::input_time_wait(Port& p, const flow::Tuple& t,
+                                          timewait::TwTable<Tuple>& table, uint32_t idx,
                                           const wire::TcpView& tcp, const wire::TcpOptions& opts,
                                           wire::TcpPacketSpec& reply, bool listener) noexcept {
   const timewait::TwSegment seg{.flags = tcp.flags().bits(),
@@ -312,10 +294,8 @@ timewait::TwDemux Worker::input_time_wait(Port& p, timewait::TwTable<Tuple>& tab
     reply.options = wire::TcpOptions{};
     if (d.ack->has_ts) {
       // The keyed per-address-pair offset, re-derived: the record does not store it.
-      const auto local = reply.ipv6 ? ip_of(reply.src6) : ip_of(reply.src4);
-      const auto remote = reply.ipv6 ? ip_of(reply.dst6) : ip_of(reply.dst4);
       reply.options.has_timestamps = true;
-      reply.options.tsval = tcp::ts_value(now_, id_.ts_offset(local, remote));
+      reply.options.tsval = tcp::ts_value(now_, id_.ts_offset(t));
       reply.options.tsecr = d.ack->tsecr;
     }
     send_built(p, reply);

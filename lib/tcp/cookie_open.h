@@ -78,9 +78,8 @@ CookieSyn cookie_syn(const Config& cfg, const Segment<Buf>& syn) noexcept {
 // FIN are not taken (LISTEN does the same; the peer sends them again).
 // Counts syncookies_sent and segs_out in `core`; never fails.
 template <Buffer Buf>
-OutSegment<Buf> cookie_syn_ack(const Config& cfg, const crypto::Prf& prf,
-                               const crypto::FlowTuple& t, const Segment<Buf>& syn, Ticks now,
-                               CoreState& core) noexcept {
+OutSegment<Buf> cookie_syn_ack(const Config& cfg, const crypto::Prf& prf, const flow::Tuple& t,
+                               const Segment<Buf>& syn, Ticks now, CoreState& core) noexcept {
   const CookieSyn cs = detail::cookie_syn(cfg, syn);
   const CookieSynAck sa = cookie_encode(prf, t, cs, now);
   OutSegment<Buf> o;
@@ -129,7 +128,7 @@ OutSegment<Buf> cookie_syn_ack(const Config& cfg, const crypto::Prf& prf,
 template <Buffer Buf, class S>
 requires Sink<S, Buf> Result<void, CookieError> open_from_cookie(Tcb<Buf>& t, const Config& cfg,
                                                                  const crypto::Prf& prf,
-                                                                 const crypto::FlowTuple& tuple,
+                                                                 const flow::Tuple& tuple,
                                                                  const Segment<Buf>& ack, Ticks now,
                                                                  S& s)
 noexcept {
@@ -166,7 +165,7 @@ noexcept {
   syn.opts.tsval = ack.opts.tsval;  // TS.Recent (RFC 7323 §4.3): the ACK's is the latest
 
   const SeqNum iss(ca.cookie);
-  detail::init(t, cfg, iss, ts_offset(prf, tuple.local, tuple.remote));
+  detail::init(t, cfg, iss, ts_offset(prf, tuple));
   detail::accept_syn(t, syn, now);  // SND.WND 0: the ACK sets it (the SYN's is not kept)
   // Record the SYN,ACK cookie_syn_ack() sent: SND.NXT = ISS+1, the window it advertised.
   (void)detail::syn_segment(t, now, s.core());

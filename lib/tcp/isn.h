@@ -26,8 +26,8 @@ inline constexpr uint8_t kPrfTagIsn = 'I';
 // RFC 6528 §3: M, the 4-microsecond timer, modulo 2^32.
 constexpr uint32_t isn_clock(Ticks now) noexcept { return static_cast<uint32_t>(now.us() / 4); }
 
-inline uint32_t isn(const crypto::Prf& prf, const crypto::FlowTuple& t, Ticks now) noexcept {
-  std::array<std::byte, 1 + crypto::kFlowTupleMaxBytes> msg{};
+inline uint32_t isn(const crypto::Prf& prf, const flow::Tuple& t, Ticks now) noexcept {
+  std::array<std::byte, 1 + crypto::kTupleMaxBytes> msg{};
   size_t at = crypto::put_be<uint8_t>(msg, 0, kPrfTagIsn);
   at = crypto::put_tuple(msg, at, t);
   const auto f = static_cast<uint32_t>(prf.eval(std::span(msg).first(at)) >> 32);

@@ -99,9 +99,9 @@ inline constexpr uint8_t kMaxWscale = 14;  // RFC 7323 §2.3
 
 // Linux cookie_hash(saddr, daddr, sport, dport, count, c): c = 0 keys the additive part
 // (the rest 0), c = 1 the MAC over count, the timestamp option bits and the MSS index.
-inline uint32_t hash(const crypto::Prf& prf, const crypto::FlowTuple& t, uint32_t count, uint8_t c,
+inline uint32_t hash(const crypto::Prf& prf, const flow::Tuple& t, uint32_t count, uint8_t c,
                      uint32_t ts_bits, uint32_t mss_index) noexcept {
-  std::array<std::byte, 2 + crypto::kFlowTupleMaxBytes + 4 + 2> msg{};
+  std::array<std::byte, 2 + crypto::kTupleMaxBytes + 4 + 2> msg{};
   size_t at = crypto::put_be<uint8_t>(msg, 0, kPrfTagCookie);
   at = crypto::put_be<uint8_t>(msg, at, c);
   at = crypto::put_tuple(msg, at, t);
@@ -112,13 +112,13 @@ inline uint32_t hash(const crypto::Prf& prf, const crypto::FlowTuple& t, uint32_
 }
 
 // The low 24 bits: a 22-bit MAC, then the MSS index.
-inline uint32_t low_bits(const crypto::Prf& prf, const crypto::FlowTuple& t, uint32_t count,
+inline uint32_t low_bits(const crypto::Prf& prf, const flow::Tuple& t, uint32_t count,
                          uint32_t ts_bits, uint32_t mss_index) noexcept {
   return ((hash(prf, t, count, 1, ts_bits, mss_index) << kMssIndexBits) | mss_index) & kHashMask;
 }
 
-constexpr const std::array<uint16_t, 4>& mss_table(const crypto::FlowTuple& t) noexcept {
-  return t.local.is_v6 ? kCookieMssV6 : kCookieMssV4;
+constexpr const std::array<uint16_t, 4>& mss_table(const flow::Tuple& t) noexcept {
+  return t.v6 ? kCookieMssV6 : kCookieMssV4;
 }
 
 }  // namespace cookie_detail
@@ -131,7 +131,7 @@ constexpr uint32_t cookie_count(Ticks now) noexcept {
 }
 
 // Builds the SYN-ACK's ISN (and TSval, if the SYN had timestamps) for a SYN we keep no state for.
-inline CookieSynAck cookie_encode(const crypto::Prf& prf, const crypto::FlowTuple& t,
+inline CookieSynAck cookie_encode(const crypto::Prf& prf, const flow::Tuple& t,
                                   const CookieSyn& syn, Ticks now) noexcept {
   using namespace cookie_detail;
   const auto& table = mss_table(t);
@@ -155,7 +155,7 @@ inline CookieSynAck cookie_encode(const crypto::Prf& prf, const crypto::FlowTupl
     // Linux cookie_init_timestamp(): replace the clock's low bits by the options, stepping
     // back one period if that would put the TSval ahead of the clock (later TSvals must not
     // be smaller than this one).
-    const uint32_t ts_now = ts_value(now, ts_offset(prf, t.local, t.remote));
+    const uint32_t ts_now = ts_value(now, ts_offset(prf, t));
     uint32_t ts = (ts_now & ~kTsMask) | ts_bits;
     if ((ts_now & kTsMask) < ts_bits) {
       ts -= uint32_t{1} << kTsBits;
@@ -169,8 +169,7 @@ inline CookieSynAck cookie_encode(const crypto::Prf& prf, const crypto::FlowTupl
 
 // Checks the cookie an ACK returns and recovers the connection's options.
 // Errors: kExpired (count out of the window: old, from the future, or forged), kForged.
-inline Result<CookieConn, CookieError> cookie_decode(const crypto::Prf& prf,
-                                                     const crypto::FlowTuple& t,
+inline Result<CookieConn, CookieError> cookie_decode(const crypto::Prf& prf, const flow::Tuple& t,
                                                      const CookieAck& ack, Ticks now) noexcept {
   using namespace cookie_detail;
   const uint32_t count = cookie_count(now);

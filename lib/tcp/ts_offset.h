@@ -21,12 +21,12 @@ namespace tempo::tcp {
 
 inline constexpr uint8_t kPrfTagTsOffset = 'T';
 
-inline uint32_t ts_offset(const crypto::Prf& prf, const crypto::IpAddress& local,
-                          const crypto::IpAddress& remote) noexcept {
+// A function of the tuple's address pair only: the ports are not hashed.
+inline uint32_t ts_offset(const crypto::Prf& prf, const flow::Tuple& t) noexcept {
   std::array<std::byte, 1 + 16 + 16> msg{};
   size_t at = crypto::put_be<uint8_t>(msg, 0, kPrfTagTsOffset);
-  at = crypto::put_bytes(msg, at, local.view());
-  at = crypto::put_bytes(msg, at, remote.view());
+  at = crypto::put_bytes(msg, at, crypto::local_address(t).view());
+  at = crypto::put_bytes(msg, at, crypto::remote_address(t).view());
   return static_cast<uint32_t>(prf.eval(std::span(msg).first(at)) >> 32);
 }
 

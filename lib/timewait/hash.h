@@ -49,18 +49,18 @@ inline uint32_t load32(const void* p) noexcept {
 
 }  // namespace detail
 
-inline uint64_t tw_hash(const TwTupleV4& t, uint64_t seed) noexcept {
+inline uint64_t tw_hash(const flow::Tuple4& t, uint64_t seed) noexcept {
   using namespace detail;
-  const uint64_t addrs = load64(&t.local_addr);  // local_addr, remote_addr
+  const uint64_t addrs = load64(&t.local);       // local, remote
   const uint64_t ports = load32(&t.local_port);  // local_port, remote_port
   const uint64_t h = mum(addrs ^ seed ^ kMix0, ports ^ kMix1 ^ (seed >> 32 | seed << 32));
   return mum(h ^ kMix2, seed ^ kMix3);
 }
 
-inline uint64_t tw_hash(const TwTupleV6& t, uint64_t seed) noexcept {
+inline uint64_t tw_hash(const flow::Tuple6& t, uint64_t seed) noexcept {
   using namespace detail;
-  const auto* p = t.local_addr.data();
-  const auto* q = t.remote_addr.data();
+  const auto* p = t.local.data();
+  const auto* q = t.remote.data();
   uint64_t h = mum(load64(p) ^ seed ^ kMix0, load64(p + 8) ^ kMix1);
   h = mum(load64(q) ^ h ^ kMix2, load64(q + 8) ^ seed ^ kMix3);
   h = mum(load32(&t.local_port) ^ h ^ kMix1, seed ^ kMix0);

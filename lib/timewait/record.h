@@ -27,29 +27,12 @@
 #include <array>
 #include <cstdint>
 
+#include "flow/tuple.h"
+
 namespace tempo::timewait {
 
-// Addresses and ports as they are on the wire (network byte order). The table treats a tuple as
-// opaque bytes: it hashes and compares them, nothing else. "local" is this host.
-struct TwTupleV4 {
-  uint32_t local_addr = 0;
-  uint32_t remote_addr = 0;
-  uint16_t local_port = 0;
-  uint16_t remote_port = 0;
-
-  friend constexpr bool operator==(const TwTupleV4&, const TwTupleV4&) noexcept = default;
-};
-static_assert(sizeof(TwTupleV4) == 12);
-
-struct TwTupleV6 {
-  std::array<uint8_t, 16> local_addr{};
-  std::array<uint8_t, 16> remote_addr{};
-  uint16_t local_port = 0;
-  uint16_t remote_port = 0;
-
-  friend constexpr bool operator==(const TwTupleV6&, const TwTupleV6&) noexcept = default;
-};
-static_assert(sizeof(TwTupleV6) == 36);
+// A record's tuple is a flow::Tuple4 or flow::Tuple6 (flow/tuple.h), the type the connection
+// table keys on. The table treats it as opaque bytes: it hashes and compares them, nothing else.
 
 // The protocol state of a connection in TIME_WAIT: everything timewait::on_segment reads.
 struct TwConn {
@@ -84,8 +67,8 @@ struct TwRecord {
 
 inline constexpr uint32_t kNoIndex = UINT32_MAX;
 
-using TwRecordV4 = TwRecord<TwTupleV4>;
-using TwRecordV6 = TwRecord<TwTupleV6>;
+using TwRecordV4 = TwRecord<flow::Tuple4>;
+using TwRecordV6 = TwRecord<flow::Tuple6>;
 static_assert(sizeof(TwRecordV4) == 44, "IPv4 TIME_WAIT record must stay 44 bytes");
 static_assert(sizeof(TwRecordV6) == 68, "IPv6 TIME_WAIT record must stay 68 bytes");
 

@@ -597,7 +597,7 @@ class TwTable {
   TwCounters counters_{};
 };
 
-using TwTableV4 = TwTable<TwTupleV4>;
-using TwTableV6 = TwTable<TwTupleV6>;
+using TwTableV4 = TwTable<flow::Tuple4>;
+using TwTableV6 = TwTable<flow::Tuple6>;
 
 }  // namespace tempo::timewait

@@ -70,11 +70,11 @@ class TwTables {
   TwTableV6& v6() noexcept { return v6_; }
   const TwTableV6& v6() const noexcept { return v6_; }
 
-  // The table for `Tuple`: of<TwTupleV4>() is v4(), of<TwTupleV6>() is v6().
+  // The table for `Tuple`: of<flow::Tuple4>() is v4(), of<flow::Tuple6>() is v6().
   template <class Tuple>
   TwTable<Tuple>& of() noexcept {
-    static_assert(std::is_same_v<Tuple, TwTupleV4> || std::is_same_v<Tuple, TwTupleV6>);
-    if constexpr (std::is_same_v<Tuple, TwTupleV4>) {
+    static_assert(std::is_same_v<Tuple, flow::Tuple4> || std::is_same_v<Tuple, flow::Tuple6>);
+    if constexpr (std::is_same_v<Tuple, flow::Tuple4>) {
       return v4_;
     } else {
       return v6_;
@@ -82,8 +82,8 @@ class TwTables {
   }
   template <class Tuple>
   const TwTable<Tuple>& of() const noexcept {
-    static_assert(std::is_same_v<Tuple, TwTupleV4> || std::is_same_v<Tuple, TwTupleV6>);
-    if constexpr (std::is_same_v<Tuple, TwTupleV4>) {
+    static_assert(std::is_same_v<Tuple, flow::Tuple4> || std::is_same_v<Tuple, flow::Tuple6>);
+    if constexpr (std::is_same_v<Tuple, flow::Tuple4>) {
       return v4_;
     } else {
       return v6_;
@@ -96,11 +96,11 @@ class TwTables {
   // in the tuple's table.
   // Errors: kFull (on_full = kRefuse, at the bound), kExists (tuple already held; nothing
   // evicted or counted).
-  Result<uint32_t, TwInsertError> insert(const TwTupleV4& tuple, const TwConn& conn,
+  Result<uint32_t, TwInsertError> insert(const flow::Tuple4& tuple, const TwConn& conn,
                                          Ticks now) noexcept {
     return insert_into(v4_, tuple, conn, now);
   }
-  Result<uint32_t, TwInsertError> insert(const TwTupleV6& tuple, const TwConn& conn,
+  Result<uint32_t, TwInsertError> insert(const flow::Tuple6& tuple, const TwConn& conn,
                                          Ticks now) noexcept {
     return insert_into(v6_, tuple, conn, now);
   }

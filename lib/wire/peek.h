@@ -1,10 +1,10 @@
-// The fast path's one look at a frame before the parsers: the 4-tuple of a TCP segment, read at
-// fixed offsets from the first mbuf's bytes, for the decisions taken per burst before a packet
-// is parsed in full: which Worker owns it (software steering, stack/steering.h) and which
-// connection it belongs to (the Worker's burst lookup). Nothing here validates the packet:
-// EthView, Ipv4View/Ipv6View and TcpView do that afterwards, and a packet they refuse is
-// dropped whatever this view said. So it only has to be right for well-formed packets, and safe
-// (bounded) for any bytes.
+// The fast path's one look at a frame before the parsers: the 4-tuple of a TCP segment as its
+// receiver sees it (local = the destination), read at fixed offsets from the first mbuf's bytes,
+// for the decisions taken per burst before a packet is parsed in full: which Worker owns it
+// (software steering, stack/steering.h) and which connection it belongs to (the Worker's burst
+// lookup). Nothing here validates the packet: EthView, Ipv4View/Ipv6View and TcpView do that
+// afterwards, and a packet they refuse is dropped whatever this view said. So it only has to be
+// right for well-formed packets, and safe (bounded) for any bytes.
 //
 // It answers for TCP over IPv4 without a fragment (any IHL of 5 or more) and over IPv6 whose
 // next header is TCP (no extension headers), with both ports present; nullopt for anything else.
@@ -18,19 +18,11 @@
 #include <optional>
 #include <span>
 
+#include "flow/tuple.h"
+
 namespace tempo::wire {
 
-struct TcpPeek {
-  bool v6 = false;
-  uint32_t src4 = 0;  // host order
-  uint32_t dst4 = 0;
-  std::array<uint8_t, 16> src6{};  // network order
-  std::array<uint8_t, 16> dst6{};
-  uint16_t src_port = 0;  // host order
-  uint16_t dst_port = 0;
-};
-
-inline std::optional<TcpPeek> peek_tcp(std::span<const std::byte> frame) noexcept {
+inline std::optional<flow::Tuple> peek_tcp(std::span<const std::byte> frame) noexcept {
   constexpr size_t kEth = 14;
   const auto* b = reinterpret_cast<const uint8_t*>(frame.data());
   const size_t len = frame.size();
@@ -42,7 +34,7 @@ inline std::optional<TcpPeek> peek_tcp(std::span<const std::byte> frame) noexcep
   if (len < kEth + 20 + 4) {
     return std::nullopt;
   }
-  TcpPeek p;
+  flow::Tuple p;
   const uint16_t type = be16(12);
   if (type == 0x0800) {
     const size_t ihl = size_t{b[kEth] & 0x0fU} * 4;
@@ -50,10 +42,10 @@ inline std::optional<TcpPeek> peek_tcp(std::span<const std::byte> frame) noexcep
     if ((b[kEth] >> 4) != 4 || ihl < 20 || b[kEth + 9] != 6 || fragment || len < kEth + ihl + 4) {
       return std::nullopt;
     }
-    p.src4 = be32(kEth + 12);
-    p.dst4 = be32(kEth + 16);
-    p.src_port = be16(kEth + ihl);
-    p.dst_port = be16(kEth + ihl + 2);
+    p.t4.remote = be32(kEth + 12);
+    p.t4.local = be32(kEth + 16);
+    p.t4.remote_port = be16(kEth + ihl);
+    p.t4.local_port = be16(kEth + ihl + 2);
     return p;
   }
   if (type == 0x86dd) {
@@ -62,10 +54,10 @@ inline std::optional<TcpPeek> peek_tcp(std::span<const std::byte> frame) noexcep
       return std::nullopt;
     }
     p.v6 = true;
-    std::memcpy(p.src6.data(), b + kEth + 8, 16);
-    std::memcpy(p.dst6.data(), b + kEth + 24, 16);
-    p.src_port = be16(kEth + kIp6);
-    p.dst_port = be16(kEth + kIp6 + 2);
+    std::memcpy(p.t6.remote.data(), b + kEth + 8, 16);
+    std::memcpy(p.t6.local.data(), b + kEth + 24, 16);
+    p.t6.remote_port = be16(kEth + kIp6);
+    p.t6.local_port = be16(kEth + kIp6 + 2);
     return p;
   }
   return std::nullopt;

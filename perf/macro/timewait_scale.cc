@@ -83,21 +83,21 @@ template <class Tuple>
 Tuple make(uint32_t id);
 
 template <>
-TwTupleV4 make<TwTupleV4>(uint32_t id) {
-  TwTupleV4 t;
-  t.local_addr = 0x020012c6;
-  t.remote_addr = 0x000012c6 | ((id >> 16) << 16);
+tempo::flow::Tuple4 make<tempo::flow::Tuple4>(uint32_t id) {
+  tempo::flow::Tuple4 t;
+  t.local = 0x020012c6;
+  t.remote = 0x000012c6 | ((id >> 16) << 16);
   t.local_port = 0x5000;
   t.remote_port = static_cast<uint16_t>(id);
   return t;
 }
 
 template <>
-TwTupleV6 make<TwTupleV6>(uint32_t id) {
-  TwTupleV6 t;
-  t.local_addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-  t.remote_addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  std::memcpy(&t.remote_addr[12], &id, sizeof id);
+tempo::flow::Tuple6 make<tempo::flow::Tuple6>(uint32_t id) {
+  tempo::flow::Tuple6 t;
+  t.local = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  t.remote = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  std::memcpy(&t.remote[12], &id, sizeof id);
   t.local_port = 0x5000;
   t.remote_port = static_cast<uint16_t>(id >> 3);
   return t;
@@ -164,6 +164,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "timewait-scale: COUNT in [1, 1e9], family 4 or 6\n");
     return 2;
   }
-  return family == 4 ? run<TwTupleV4>(static_cast<uint32_t>(count), 4)
-                     : run<TwTupleV6>(static_cast<uint32_t>(count), 6);
+  return family == 4 ? run<tempo::flow::Tuple4>(static_cast<uint32_t>(count), 4)
+                     : run<tempo::flow::Tuple6>(static_cast<uint32_t>(count), 6);
 }

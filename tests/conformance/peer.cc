@@ -8,9 +8,9 @@ namespace {
 
 std::map<uint16_t, Conn*> g_conns;  // by peer port
 
-void on_connected(Conn& c, void*) { g_conns[c.key4.remote_port] = &c; }
+void on_connected(Conn& c, void*) { g_conns[c.tuple().t4.remote_port] = &c; }
 void on_data(Conn& c, const Bytes& d, void*) { c.worker->consume(c, d.size()); }
-void on_closed(Conn& c, CloseReason, void*) { g_conns.erase(c.key4.remote_port); }
+void on_closed(Conn& c, CloseReason, void*) { g_conns.erase(c.tuple().t4.remote_port); }
 const Handler kHandler{.ctx = nullptr,
                        .on_connected = on_connected,
                        .on_data = on_data,
@@ -92,7 +92,7 @@ Flow Peer::open(St st) {
     stack::Remote r = b_.peer(f.pport);
     auto c = b_.worker().connect(0, r, handler());
     EXPECT_TRUE(c.ok());
-    f.tport = (*c)->key4.local_port;
+    f.tport = (*c)->tuple().t4.local_port;
     const Seg syn = one(f, kS);
     f.iss = syn.seq;
     f.t_nxt = syn.seq + 1;

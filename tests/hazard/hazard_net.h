@@ -118,7 +118,7 @@ struct ConnSink {
 
 class Endpoint {
  public:
-  using Table = timewait::TwTable<timewait::TwTupleV4>;
+  using Table = timewait::TwTable<flow::Tuple4>;
 
   Endpoint(Side side, EndpointConfig cfg) : side_(side), cfg_(std::move(cfg)) {
     timewait::TwTableConfig tc;
@@ -129,14 +129,14 @@ class Endpoint {
     TEMPO_CHECK(t.ok());
     table_.emplace(std::move(*t));
     // Our view of the tuple: local is this side.
-    tuple_ = side == Side::kA ? timewait::TwTupleV4{0x0a000001, 0x0a000002, 80, 40000}
-                              : timewait::TwTupleV4{0x0a000002, 0x0a000001, 40000, 80};
+    tuple_ = side == Side::kA ? flow::Tuple4{0x0a000001, 0x0a000002, 80, 40000}
+                              : flow::Tuple4{0x0a000002, 0x0a000001, 40000, 80};
   }
 
   Side side() const { return side_; }
   EndpointConfig& cfg() { return cfg_; }
   Table& table() { return *table_; }
-  const timewait::TwTupleV4& tuple() const { return tuple_; }
+  const flow::Tuple4& tuple() const { return tuple_; }
   tcp::CoreState& core() { return core_; }
   Conn* live() { return live_; }
   // Incarnations in order of opening; conn(0) is the first.
@@ -327,7 +327,7 @@ class Endpoint {
   Side side_;
   EndpointConfig cfg_;
   std::optional<Table> table_;
-  timewait::TwTupleV4 tuple_{};
+  flow::Tuple4 tuple_{};
   tcp::CoreState core_{};
   uint64_t tw_acks_limited_ = 0;
   std::vector<std::unique_ptr<Conn>> conns_;

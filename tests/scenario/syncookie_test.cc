@@ -16,7 +16,6 @@ namespace tempo::tcp::test {
 namespace {
 
 using namespace flag;
-using crypto::IpAddress;
 
 crypto::Key128 key() {
   crypto::Key128 k{};
@@ -53,7 +52,7 @@ class SynCookie : public Scenario {
     cs.ts_ok = ts;
     return cookie_encode(prf, tuple, cs, now);
   }
-  uint32_t our_ts() const { return ts_value(now, ts_offset(prf, tuple.local, tuple.remote)); }
+  uint32_t our_ts() const { return ts_value(now, ts_offset(prf, tuple)); }
   // A fresh connection for the next case of a table.
   void reset() {
     tcb = Tcb<TestBuf>{};
@@ -62,7 +61,7 @@ class SynCookie : public Scenario {
 
   crypto::Mgr mgr = std::move(crypto::Mgr::create().value());
   crypto::Prf prf{mgr, key()};
-  crypto::FlowTuple tuple{IpAddress::v4(0xc6120002), IpAddress::v4(0xc6120001), 80, 40000};
+  flow::Tuple tuple = flow::Tuple::of(flow::Tuple4{0xc6120002, 0xc6120001, 80, 40000});
 };
 
 using Events = std::vector<std::string>;
@@ -138,7 +137,7 @@ TEST_F(SynCookie, Linux_CookieSynAckOffersWhatListenWould) {
   const S syn =
       S().seq(kPeerIss).flags(kSyn).win(65535).mss(1460).wscale(7).sack_perm().ts(4000, 0);
   S cookie = cookie_synack(syn);
-  tcp::open_passive(tcb, cfg, SeqNum(kIss), ts_offset(prf, tuple.local, tuple.remote));
+  tcp::open_passive(tcb, cfg, SeqNum(kIss), ts_offset(prf, tuple));
   in(syn);
   const auto listen = out();
   ASSERT_EQ(listen.size(), 1u);

@@ -21,10 +21,10 @@ namespace {
 
 constexpr Ticks kT0 = Ticks::from_sec(1000);
 
-TwTupleV4 tuple(uint32_t id) {
-  TwTupleV4 t;
-  t.local_addr = 0x020012c6;
-  t.remote_addr = 0x000012c6 | ((id >> 16) << 16);  // 198.18.0.0/15 spread over /16s
+flow::Tuple4 tuple(uint32_t id) {
+  flow::Tuple4 t;
+  t.local = 0x020012c6;
+  t.remote = 0x000012c6 | ((id >> 16) << 16);  // 198.18.0.0/15 spread over /16s
   t.local_port = 0x5000;
   t.remote_port = static_cast<uint16_t>(id);
   return t;
@@ -81,9 +81,9 @@ Held& held_table(uint32_t held) {
   return h;
 }
 
-std::vector<TwTupleV4> sample(uint32_t held, bool hit) {
+std::vector<flow::Tuple4> sample(uint32_t held, bool hit) {
   std::mt19937 rng(42);
-  std::vector<TwTupleV4> keys(1 << 16);
+  std::vector<flow::Tuple4> keys(1 << 16);
   for (auto& k : keys) {
     k = tuple(2 * (rng() % held) + (hit ? 0 : 1));
   }
@@ -94,7 +94,7 @@ void lookup(benchmark::State& state, bool hit) {
   const auto held = static_cast<uint32_t>(state.range(0));
   const auto burst = static_cast<size_t>(state.range(1));
   Held& h = held_table(held);
-  const std::vector<TwTupleV4> keys = sample(held, hit);
+  const std::vector<flow::Tuple4> keys = sample(held, hit);
   std::vector<uint32_t> out(burst);
   size_t i = 0;
   uint64_t found = 0;

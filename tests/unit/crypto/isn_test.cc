@@ -12,8 +12,9 @@
 namespace tempo::tcp {
 namespace {
 
-using crypto::FlowTuple;
-using crypto::IpAddress;
+using flow::Tuple;
+using flow::Tuple4;
+using flow::Tuple6;
 
 crypto::Key128 key(uint8_t seed) {
   crypto::Key128 k{};
@@ -23,27 +24,40 @@ crypto::Key128 key(uint8_t seed) {
   return k;
 }
 
-IpAddress v6(uint8_t last) {
-  std::array<std::byte, 16> a{};
-  a[0] = std::byte{0x20};
-  a[1] = std::byte{0x01};
-  a[2] = std::byte{0x0d};
-  a[3] = std::byte{0xb8};
-  a[15] = std::byte{last};
-  return IpAddress::v6(a);
+std::array<uint8_t, 16> v6(uint8_t last) {
+  return {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last};
 }
 
 class CryptoIsnTest : public ::testing::Test {
  protected:
   crypto::Mgr mgr_ = std::move(crypto::Mgr::create().value());
   crypto::Prf prf_{mgr_, key(1)};
-  FlowTuple t4_{IpAddress::v4(0xc6120002), IpAddress::v4(0xc6120001), 80, 40000};
-  FlowTuple t6_{v6(2), v6(1), 80, 40000};
+  Tuple t4_ = Tuple::of(Tuple4{0xc6120002, 0xc6120001, 80, 40000});
+  Tuple t6_ = Tuple::of(Tuple6{v6(2), v6(1), 80, 40000});
 };
+
+TEST(PutTuple, LocalThenRemoteAddressThenThePortsBigEndian) {
+  std::array<std::byte, crypto::kTupleMaxBytes> out{};
+  const size_t n4 = crypto::put_tuple(out, 0, Tuple::of(Tuple4{0xc6120002, 0xc6120001, 80, 40000}));
+  const std::array<uint8_t, 12> want4{198, 18, 0, 2, 198, 18, 0, 1, 0, 80, 0x9c, 0x40};
+  ASSERT_EQ(n4, want4.size());
+  for (size_t i = 0; i < n4; ++i) {
+    EXPECT_EQ(out[i], std::byte{want4[i]}) << i;
+  }
+  const size_t n6 = crypto::put_tuple(out, 0, Tuple::of(Tuple6{v6(2), v6(1), 443, 1}));
+  ASSERT_EQ(n6, crypto::kTupleMaxBytes);
+  EXPECT_EQ(out[0], std::byte{0x20});
+  EXPECT_EQ(out[15], std::byte{2});
+  EXPECT_EQ(out[16], std::byte{0x20});
+  EXPECT_EQ(out[31], std::byte{1});
+  EXPECT_EQ(out[32], std::byte{0x01});  // 443
+  EXPECT_EQ(out[33], std::byte{0xbb});
+  EXPECT_EQ(out[35], std::byte{1});
+}
 
 TEST_F(CryptoIsnTest, AdvancesWithTheFourMicrosecondClock) {
   // RFC 6528 §3: M ticks every 4 us, so the ISN of one tuple grows by elapsed_us / 4.
-  for (const FlowTuple& t : {t4_, t6_}) {
+  for (const Tuple& t : {t4_, t6_}) {
     const Ticks t0 = Ticks::from_sec(1000);
     const uint32_t base = isn(prf_, t, t0);
     EXPECT_EQ(isn(prf_, t, t0), base);
@@ -65,33 +79,41 @@ TEST_F(CryptoIsnTest, DiffersAcrossTuplesAndKeys) {
   std::set<uint32_t> seen;
   seen.insert(isn(prf_, t4_, now));
   seen.insert(isn(prf_, t6_, now));
-  FlowTuple t = t4_;
-  t.remote_port = 40001;
+  Tuple t = t4_;
+  t.t4.remote_port = 40001;
   seen.insert(isn(prf_, t, now));
   t = t4_;
-  t.local_port = 81;
+  t.t4.local_port = 81;
   seen.insert(isn(prf_, t, now));
   t = t4_;
-  t.remote = IpAddress::v4(0xc6120003);
+  t.t4.remote = 0xc6120003;
   seen.insert(isn(prf_, t, now));
   t = t4_;
-  std::swap(t.local, t.remote);  // the reverse direction is a different tuple
+  std::swap(t.t4.local, t.t4.remote);  // the reverse direction is a different tuple
   seen.insert(isn(prf_, t, now));
   seen.insert(isn(crypto::Prf(mgr_, key(2)), t4_, now));
   EXPECT_EQ(seen.size(), 7u);
 }
 
 TEST_F(CryptoIsnTest, TimestampOffsetIsPerAddressPair) {
-  const uint32_t off = ts_offset(prf_, t4_.local, t4_.remote);
+  const uint32_t off = ts_offset(prf_, t4_);
   // Deterministic: the same pair gets the same offset (whatever the ports), every time.
-  EXPECT_EQ(ts_offset(prf_, t4_.local, t4_.remote), off);
-  EXPECT_EQ(ts_offset(crypto::Prf(mgr_, key(1)), t4_.local, t4_.remote), off);
+  EXPECT_EQ(ts_offset(prf_, t4_), off);
+  EXPECT_EQ(ts_offset(crypto::Prf(mgr_, key(1)), t4_), off);
+  Tuple other_ports = t4_;
+  other_ports.t4.local_port = 81;
+  other_ports.t4.remote_port = 50000;
+  EXPECT_EQ(ts_offset(prf_, other_ports), off);
   // Different for another pair, the reversed pair, another family and another key.
   std::set<uint32_t> seen{off};
-  seen.insert(ts_offset(prf_, t4_.local, IpAddress::v4(0xc6120003)));
-  seen.insert(ts_offset(prf_, t4_.remote, t4_.local));
-  seen.insert(ts_offset(prf_, t6_.local, t6_.remote));
-  seen.insert(ts_offset(crypto::Prf(mgr_, key(2)), t4_.local, t4_.remote));
+  Tuple t = t4_;
+  t.t4.remote = 0xc6120003;
+  seen.insert(ts_offset(prf_, t));
+  t = t4_;
+  std::swap(t.t4.local, t.t4.remote);
+  seen.insert(ts_offset(prf_, t));
+  seen.insert(ts_offset(prf_, t6_));
+  seen.insert(ts_offset(crypto::Prf(mgr_, key(2)), t4_));
   EXPECT_EQ(seen.size(), 5u);
   // Not the ISN's value: the PRF inputs are domain-separated.
   EXPECT_NE(off, isn(prf_, t4_, Ticks{}));

@@ -11,8 +11,9 @@
 namespace tempo::tcp {
 namespace {
 
-using crypto::FlowTuple;
-using crypto::IpAddress;
+using flow::Tuple;
+using flow::Tuple4;
+using flow::Tuple6;
 
 crypto::Key128 key(uint8_t seed) {
   crypto::Key128 k{};
@@ -36,17 +37,17 @@ class CryptoSynCookieTest : public ::testing::Test {
 
   crypto::Mgr mgr_ = std::move(crypto::Mgr::create().value());
   crypto::Prf prf_{mgr_, key(7)};
-  FlowTuple t4_{IpAddress::v4(0xc6120002), IpAddress::v4(0xc6120001), 80, 40000};
+  Tuple t4_ = Tuple::of(Tuple4{0xc6120002, 0xc6120001, 80, 40000});
   Ticks now_ = Ticks::from_sec(3600 * 24 * 3 + 17);
 };
 
 TEST_F(CryptoSynCookieTest, RoundTripEveryMssIndex) {
-  std::array<std::byte, 16> a6{};
-  a6[0] = std::byte{0x20};
-  a6[15] = std::byte{2};
-  std::array<std::byte, 16> b6 = a6;
-  b6[15] = std::byte{1};
-  const FlowTuple t6{IpAddress::v6(a6), IpAddress::v6(b6), 443, 50000};
+  std::array<uint8_t, 16> a6{};
+  a6[0] = 0x20;
+  a6[15] = 2;
+  std::array<uint8_t, 16> b6 = a6;
+  b6[15] = 1;
+  const Tuple t6 = Tuple::of(Tuple6{a6, b6, 443, 50000});
   for (const auto& [t, table] : {std::pair{t4_, kCookieMssV4}, std::pair{t6, kCookieMssV6}}) {
     for (size_t i = 0; i < table.size(); ++i) {
       // The exact table value, and one just above it (rounds down to the same entry).
@@ -72,7 +73,7 @@ TEST_F(CryptoSynCookieTest, RoundTripEveryMssIndex) {
 }
 
 TEST_F(CryptoSynCookieTest, TimestampCarriesWscaleSackEcn) {
-  const uint32_t ts_now = ts_value(now_, ts_offset(prf_, t4_.local, t4_.remote));
+  const uint32_t ts_now = ts_value(now_, ts_offset(prf_, t4_));
   for (int ws = -1; ws <= 15; ++ws) {
     for (bool sack : {false, true}) {
       for (bool ecn : {false, true}) {
@@ -166,14 +167,14 @@ TEST_F(CryptoSynCookieTest, RejectsWrongTupleOrKey) {
   const auto sa = cookie_encode(prf_, t4_, syn, now_);
   const auto ack = ack_for(syn, sa);
   ASSERT_TRUE(cookie_decode(prf_, t4_, ack, now_).ok());
-  FlowTuple t = t4_;
-  t.remote_port = 40001;
+  Tuple t = t4_;
+  t.t4.remote_port = 40001;
   EXPECT_FALSE(cookie_decode(prf_, t, ack, now_).ok());
   t = t4_;
-  t.local_port = 8080;
+  t.t4.local_port = 8080;
   EXPECT_FALSE(cookie_decode(prf_, t, ack, now_).ok());
   t = t4_;
-  t.remote = IpAddress::v4(0xc6120009);
+  t.t4.remote = 0xc6120009;
   EXPECT_FALSE(cookie_decode(prf_, t, ack, now_).ok());
   EXPECT_FALSE(cookie_decode(crypto::Prf(mgr_, key(8)), t4_, ack, now_).ok());
 }

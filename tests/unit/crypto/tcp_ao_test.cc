@@ -263,8 +263,8 @@ INSTANTIATE_TEST_SUITE_P(Rfc9235, CryptoTcpAoTest, ::testing::ValuesIn(kRfc9235)
 TEST(CryptoTcpAo, ConnectionKeysFromBothEnds) {
   auto mgr = std::move(Mgr::create().value());
   const auto master = bytes("testvector");
-  const FlowTuple client{IpAddress::v4(0x0a0b0c0d), IpAddress::v4(0xac1b1c1d), 0xe9d7, 179};
-  const FlowTuple server{client.remote, client.local, client.remote_port, client.local_port};
+  const flow::Tuple client = flow::Tuple::of(flow::Tuple4{0x0a0b0c0d, 0xac1b1c1d, 0xe9d7, 179});
+  const flow::Tuple server = flow::Tuple::of(flow::Tuple4{0xac1b1c1d, 0x0a0b0c0d, 179, 0xe9d7});
   const uint32_t client_isn = 0xfbfbab5a;
   const uint32_t server_isn = 0x11c14261;
 

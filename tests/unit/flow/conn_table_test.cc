@@ -18,11 +18,10 @@ struct Conn {
 };
 
 FlowKey4 key(uint32_t i) {
-  return FlowKey4{.local = 0xc6120002,
-                  .remote = 0xc6120001,
-                  .local_port = 80,
-                  .remote_port = static_cast<uint16_t>(i),
-                  .pad = 0};
+  return key_of(Tuple4{.local = 0xc6120002,
+                       .remote = 0xc6120001,
+                       .local_port = 80,
+                       .remote_port = static_cast<uint16_t>(i)});
 }
 
 TEST(ConnTable, InsertFindEraseAgainstAModel) {
@@ -114,11 +113,10 @@ TEST_P(CapacityTest, HoldsItsCapacityOfRandomKeys) {
   std::set<std::pair<uint32_t, uint32_t>> seen;
   std::vector<FlowKey4> keys;
   while (keys.size() < cap + 1) {
-    const FlowKey4 k{.local = 0xc6120002,
-                     .remote = 0xc6120000U | static_cast<uint32_t>(rng() & 0xffff),
-                     .local_port = 80,
-                     .remote_port = static_cast<uint16_t>(rng()),
-                     .pad = 0};
+    const FlowKey4 k = key_of(Tuple4{.local = 0xc6120002,
+                                     .remote = 0xc6120000U | static_cast<uint32_t>(rng() & 0xffff),
+                                     .local_port = 80,
+                                     .remote_port = static_cast<uint16_t>(rng())});
     if (seen.insert({k.remote, k.remote_port}).second) {
       keys.push_back(k);
     }

@@ -17,12 +17,13 @@ namespace {
 
 rte_mempool* g_pool = nullptr;
 
-using TwV4 = timewait::TwTable<timewait::TwTupleV4>;
+using TwV4 = timewait::TwTable<flow::Tuple4>;
 
-flow::FlowKey4 key(uint16_t rport) {
-  return flow::FlowKey4{
-      .local = 0xc6120001, .remote = 0xc6120002, .local_port = 80, .remote_port = rport, .pad = 0};
+flow::Tuple4 key(uint16_t rport) {
+  return flow::Tuple4{
+      .local = 0xc6120001, .remote = 0xc6120002, .local_port = 80, .remote_port = rport};
 }
+flow::Tuple tuple(uint16_t rport) { return flow::Tuple::of(key(rport)); }
 
 // A frame from 198.18.0.2:rport to 198.18.0.1:80 (the peer's segment for key(rport)).
 rte_mbuf* segment(uint16_t rport) {
@@ -49,12 +50,6 @@ TwV4 tw_table() {
   EXPECT_TRUE(t);
   return std::move(*t);
 }
-timewait::TwTupleV4 tw_tuple(const flow::FlowKey4& k) {
-  return {.local_addr = k.local,
-          .remote_addr = k.remote,
-          .local_port = k.local_port,
-          .remote_port = k.remote_port};
-}
 
 int g_instance = 0;
 Connections make(uint32_t slots) {
@@ -68,11 +63,11 @@ TEST(Connections, SlotsAreTakenFoundAndGivenBack) {
   EXPECT_TRUE(conns.ready());
   std::vector<Conn*> taken;
   for (uint16_t i = 0; i < 8; ++i) {
-    taken.push_back(conns.take(key(1000 + i)));
+    taken.push_back(conns.take(tuple(1000 + i)));
     ASSERT_NE(taken.back(), nullptr);
   }
   EXPECT_TRUE(conns.full());
-  EXPECT_EQ(conns.take(key(2000)), nullptr);  // every slot in use
+  EXPECT_EQ(conns.take(tuple(2000)), nullptr);  // every slot in use
   EXPECT_EQ(conns.used(), 8u);
   Conn* a = taken[0];
   Conn* b = taken[1];
@@ -83,16 +78,37 @@ TEST(Connections, SlotsAreTakenFoundAndGivenBack) {
   EXPECT_EQ(conns.find(key(1000)), nullptr);
   EXPECT_FALSE(a->in_use);
   EXPECT_FALSE(conns.full());
-  Conn* c = conns.take(key(2001));
+  Conn* c = conns.take(tuple(2001));
   EXPECT_EQ(c, a);  // the freed slot is the next taken
   EXPECT_EQ(conns.find(key(2001)), a);
   EXPECT_EQ(conns.used(), 8u);
 }
 
+TEST(Connections, EachFamilyHasItsTableAndTheSlotKeepsItsTuple) {
+  Connections conns = make(8);
+  flow::Tuple6 t6{.local = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+                  .remote = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2},
+                  .local_port = 80,
+                  .remote_port = 1000};
+  Conn* v6 = conns.take(flow::Tuple::of(t6));
+  Conn* v4 = conns.take(tuple(1000));  // the same ports, the other family
+  ASSERT_NE(v6, nullptr);
+  ASSERT_NE(v4, nullptr);
+  EXPECT_TRUE(v6->v6());
+  EXPECT_EQ(v6->tuple().t6, t6);
+  EXPECT_EQ(v4->tuple().t4, key(1000));
+  EXPECT_EQ(conns.find(t6), v6);
+  EXPECT_EQ(conns.find(flow::Tuple::of(t6)), v6);
+  EXPECT_EQ(conns.find(key(1000)), v4);
+  conns.release(*v6);
+  EXPECT_EQ(conns.find(t6), nullptr);
+  EXPECT_EQ(conns.find(key(1000)), v4);
+}
+
 TEST(Connections, BurstHitsHoldWhileTheSlotKeepsItsKey) {
   Connections conns = make(8);
   TwV4 tw = tw_table();
-  Conn* a = conns.take(key(1000));
+  Conn* a = conns.take(tuple(1000));
   rte_mbuf* burst[] = {segment(1000), segment(1001)};
   conns.lookup_burst(burst, 2, tw);
   conns.handling(0);
@@ -107,7 +123,7 @@ TEST(Connections, BurstHitsHoldWhileTheSlotKeepsItsKey) {
   EXPECT_EQ(conns.burst_hits(), 2u);
   // The slot released and taken again for another tuple: the hit no longer holds.
   conns.release(*a);
-  Conn* b = conns.take(key(1001));
+  Conn* b = conns.take(tuple(1001));
   EXPECT_EQ(b, a);
   conns.handling(0);
   EXPECT_EQ(conns.find_hinted(key(1000)), nullptr);
@@ -123,7 +139,7 @@ TEST(Connections, BurstHitsHoldWhileTheSlotKeepsItsKey) {
 TEST(Connections, BurstMissesCarryTheirTimeWaitAnswerWhileTheTableIsUnchanged) {
   Connections conns = make(8);
   TwV4 tw = tw_table();
-  const auto idx = tw.insert(tw_tuple(key(2000)), timewait::TwConn{}, Ticks{});
+  const auto idx = tw.insert(key(2000), timewait::TwConn{}, Ticks{});
   ASSERT_TRUE(idx);
   rte_mbuf* burst[] = {segment(2000), segment(2001)};
   conns.lookup_burst(burst, 2, tw);
@@ -132,7 +148,7 @@ TEST(Connections, BurstMissesCarryTheirTimeWaitAnswerWhileTheTableIsUnchanged) {
   conns.handling(1);
   EXPECT_EQ(conns.tw_hint(key(2001), tw), timewait::kNoIndex);
   // The table changed: look it up again.
-  ASSERT_TRUE(tw.insert(tw_tuple(key(2001)), timewait::TwConn{}, Ticks{}));
+  ASSERT_TRUE(tw.insert(key(2001), timewait::TwConn{}, Ticks{}));
   EXPECT_EQ(conns.tw_hint(key(2001), tw), std::nullopt);
   conns.handling(0);
   EXPECT_EQ(conns.tw_hint(key(2000), tw), std::nullopt);
@@ -162,8 +178,8 @@ TEST(Connections, ListenersBacklogsAndOrphans) {
   EXPECT_EQ(l->port, 80);
   EXPECT_EQ(conns.listener(443)->port, 443);
   EXPECT_EQ(conns.listener(8080), nullptr);
-  Conn* a = conns.take(key(1));
-  Conn* b = conns.take(key(2));
+  Conn* a = conns.take(tuple(1));
+  Conn* b = conns.take(tuple(2));
   conns.enter_backlog(*a, *l);
   conns.enter_backlog(*b, *l);
   EXPECT_EQ(l->embryonic, 2u);

@@ -14,9 +14,12 @@ crypto::Key128 key(uint8_t b) {
   return k;
 }
 
-const crypto::IpAddress kA = crypto::IpAddress::v4(0xc6120001);
-const crypto::IpAddress kB = crypto::IpAddress::v4(0xc6120002);
-const crypto::IpAddress kC = crypto::IpAddress::v4(0xc6120003);
+// The tuple from 198.18.0.1 (`local`) to 198.18.0.2 (`remote`), port 80 to `rport`.
+flow::Tuple tuple(uint32_t local = 0xc6120001, uint32_t remote = 0xc6120002, uint16_t rport = 40000,
+                  uint16_t lport = 80) {
+  return flow::Tuple::of(
+      flow::Tuple4{.local = local, .remote = remote, .local_port = lport, .remote_port = rport});
+}
 
 TEST(TcpIdentity, SettingsByFamilyAndOptions) {
   tcp::Config cfg;
@@ -44,7 +47,7 @@ TEST(TcpIdentity, SettingsByFamilyAndOptions) {
 TEST(TcpIdentity, TheIssIsRaisedToAFloorOnly) {
   TcpIdentity id;
   ASSERT_TRUE(id.init(tcp::Config{}, key(2)).ok());
-  const crypto::FlowTuple t{kA, kB, 80, 40000};
+  const flow::Tuple t = tuple();
   const uint32_t plain = id.iss(t, Ticks::from_ms(5), std::nullopt);
   EXPECT_EQ(id.iss(t, Ticks::from_ms(5), std::nullopt), plain);  // a function of tuple and time
   EXPECT_EQ(id.iss(t, Ticks::from_ms(5), plain + 1000), plain + 1000);
@@ -58,13 +61,16 @@ TEST(TcpIdentity, OffsetsAreKeyedFunctionsOfTheirInputs) {
   TcpIdentity other;
   ASSERT_TRUE(id.init(tcp::Config{}, key(3)).ok());
   ASSERT_TRUE(other.init(tcp::Config{}, key(4)).ok());
-  EXPECT_EQ(id.ts_offset(kA, kB), id.ts_offset(kA, kB));
-  EXPECT_NE(id.ts_offset(kA, kB), id.ts_offset(kA, kC));
-  EXPECT_NE(id.ts_offset(kA, kB), other.ts_offset(kA, kB));
-  EXPECT_EQ(id.port_offset(kA, kB, 80), id.port_offset(kA, kB, 80));
-  EXPECT_NE(id.port_offset(kA, kB, 80), id.port_offset(kA, kB, 81));
-  EXPECT_NE(id.port_offset(kA, kB, 80), id.port_offset(kA, kC, 80));
-  EXPECT_NE(id.port_offset(kA, kB, 80), other.port_offset(kA, kB, 80));
+  const uint32_t kC = 0xc6120003;
+  EXPECT_EQ(id.ts_offset(tuple()), id.ts_offset(tuple()));
+  EXPECT_EQ(id.ts_offset(tuple()), id.ts_offset(tuple(0xc6120001, 0xc6120002, 1, 2)));  // a pair's
+  EXPECT_NE(id.ts_offset(tuple()), id.ts_offset(tuple(0xc6120001, kC)));
+  EXPECT_NE(id.ts_offset(tuple()), other.ts_offset(tuple()));
+  // F(local, remote, remote port): the local port, still being picked, is not an input.
+  EXPECT_EQ(id.port_offset(tuple()), id.port_offset(tuple(0xc6120001, 0xc6120002, 40000, 0)));
+  EXPECT_NE(id.port_offset(tuple()), id.port_offset(tuple(0xc6120001, 0xc6120002, 40001)));
+  EXPECT_NE(id.port_offset(tuple()), id.port_offset(tuple(0xc6120001, kC)));
+  EXPECT_NE(id.port_offset(tuple()), other.port_offset(tuple()));
   EXPECT_EQ(id.seed("timewait0"), id.seed("timewait0"));
   EXPECT_NE(id.seed("timewait0"), id.seed("timewait1"));
   id.next_ephemeral() += 7;

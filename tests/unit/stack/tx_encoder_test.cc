@@ -38,10 +38,10 @@ Interface iface() {
 TxFlow flow(const void* id = &g_pool) {
   TxFlow f;
   f.id = id;
-  f.local4 = wire::Ipv4Addr{198, 18, 0, 2};
-  f.remote4 = wire::Ipv4Addr{198, 18, 0, 1};
-  f.local_port = 40000;
-  f.remote_port = 80;
+  f.tuple = flow::Tuple::of(flow::Tuple4{.local = wire::Ipv4Addr{198, 18, 0, 2}.value(),
+                                         .remote = wire::Ipv4Addr{198, 18, 0, 1}.value(),
+                                         .local_port = 40000,
+                                         .remote_port = 80});
   f.dst_mac = kPeerMac;
   f.dst_known = true;
   return f;

@@ -19,30 +19,30 @@ template <class Tuple>
 Tuple make_tuple(uint32_t id);
 
 template <>
-TwTupleV4 make_tuple<TwTupleV4>(uint32_t id) {
-  TwTupleV4 t;
-  t.local_addr = 0x020012c6;  // 198.18.0.2 as on the wire (little-endian host)
-  t.remote_addr = 0x010012c6 + ((id >> 16) << 24);
+flow::Tuple4 make_tuple<flow::Tuple4>(uint32_t id) {
+  flow::Tuple4 t;
+  t.local = 0x020012c6;  // 198.18.0.2 as on the wire (little-endian host)
+  t.remote = 0x010012c6 + ((id >> 16) << 24);
   t.local_port = 0x5000;
   t.remote_port = static_cast<uint16_t>(id);
   return t;
 }
 
 template <>
-TwTupleV6 make_tuple<TwTupleV6>(uint32_t id) {
-  TwTupleV6 t;
-  t.local_addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-  t.remote_addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  std::memcpy(&t.remote_addr[8], &id, sizeof id);
+flow::Tuple6 make_tuple<flow::Tuple6>(uint32_t id) {
+  flow::Tuple6 t;
+  t.local = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  t.remote = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  std::memcpy(&t.remote[8], &id, sizeof id);
   t.local_port = 0x5000;
   t.remote_port = static_cast<uint16_t>(id * 7);
   return t;
 }
 
-uint32_t id_of(const TwTupleV4& t) { return ((t.remote_addr >> 24) - 0x01) << 16 | t.remote_port; }
-uint32_t id_of(const TwTupleV6& t) {
+uint32_t id_of(const flow::Tuple4& t) { return ((t.remote >> 24) - 0x01) << 16 | t.remote_port; }
+uint32_t id_of(const flow::Tuple6& t) {
   uint32_t id;
-  std::memcpy(&id, &t.remote_addr[8], sizeof id);
+  std::memcpy(&id, &t.remote[8], sizeof id);
   return id;
 }
 
@@ -68,7 +68,7 @@ TwTableConfig config(uint32_t max_entries, TwOnFull on_full, uint64_t seed = 0x1
 
 template <class Tuple>
 class TimewaitTable : public ::testing::Test {};
-using Tuples = ::testing::Types<TwTupleV4, TwTupleV6>;
+using Tuples = ::testing::Types<flow::Tuple4, flow::Tuple6>;
 TYPED_TEST_SUITE(TimewaitTable, Tuples);
 
 struct ModelEntry {
@@ -397,16 +397,16 @@ TEST(TimewaitTableBound, RefuseCountsAndKeepsOldEntries) {
   auto t = TwTableV4::create(config(4, TwOnFull::kRefuse));
   ASSERT_TRUE(t.ok());
   for (uint32_t id = 0; id < 4; ++id) {
-    ASSERT_TRUE(t->insert(make_tuple<TwTupleV4>(id), conn_for(id), Ticks::from_ms(id)).ok());
+    ASSERT_TRUE(t->insert(make_tuple<flow::Tuple4>(id), conn_for(id), Ticks::from_ms(id)).ok());
   }
-  const auto r = t->insert(make_tuple<TwTupleV4>(9), conn_for(9), Ticks::from_ms(9));
+  const auto r = t->insert(make_tuple<flow::Tuple4>(9), conn_for(9), Ticks::from_ms(9));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(), TwInsertError::kFull);
   EXPECT_EQ(t->counters().refused_full, 1u);
   EXPECT_EQ(t->counters().evicted, 0u);
   EXPECT_EQ(t->counters().entered, 4u);
-  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(9)), kNoIndex);
-  EXPECT_NE(t->find(make_tuple<TwTupleV4>(0)), kNoIndex);
+  EXPECT_EQ(t->find(make_tuple<flow::Tuple4>(9)), kNoIndex);
+  EXPECT_NE(t->find(make_tuple<flow::Tuple4>(0)), kNoIndex);
 }
 
 TEST(TimewaitTableBound, EvictOldestTakesTheEntryClosestToExpiry) {
@@ -414,19 +414,19 @@ TEST(TimewaitTableBound, EvictOldestTakesTheEntryClosestToExpiry) {
   ASSERT_TRUE(t.ok());
   uint32_t idx0 = kNoIndex;
   for (uint32_t id = 0; id < 4; ++id) {
-    const auto r = t->insert(make_tuple<TwTupleV4>(id), conn_for(id), Ticks::from_ms(id));
+    const auto r = t->insert(make_tuple<flow::Tuple4>(id), conn_for(id), Ticks::from_ms(id));
     ASSERT_TRUE(r.ok());
     if (id == 0) {
       idx0 = *r;
     }
   }
   t->restart(idx0, Ticks::from_ms(5));  // 0 is now the newest; 1 is the oldest
-  ASSERT_TRUE(t->insert(make_tuple<TwTupleV4>(9), conn_for(9), Ticks::from_ms(9)).ok());
+  ASSERT_TRUE(t->insert(make_tuple<flow::Tuple4>(9), conn_for(9), Ticks::from_ms(9)).ok());
   EXPECT_EQ(t->counters().evicted, 1u);
   EXPECT_EQ(t->counters().refused_full, 0u);
-  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(1)), kNoIndex);
-  EXPECT_NE(t->find(make_tuple<TwTupleV4>(0)), kNoIndex);
-  EXPECT_NE(t->find(make_tuple<TwTupleV4>(9)), kNoIndex);
+  EXPECT_EQ(t->find(make_tuple<flow::Tuple4>(1)), kNoIndex);
+  EXPECT_NE(t->find(make_tuple<flow::Tuple4>(0)), kNoIndex);
+  EXPECT_NE(t->find(make_tuple<flow::Tuple4>(9)), kNoIndex);
   EXPECT_EQ(t->size(), 4u);
 }
 
@@ -434,8 +434,8 @@ TEST(TimewaitTableApply, FinRetransmitRestartsAndMovesToTail) {
   auto t = TwTableV4::create(config(16, TwOnFull::kRefuse));
   ASSERT_TRUE(t.ok());
   const Ticks t0 = Ticks::from_sec(100);
-  const uint32_t a = *t->insert(make_tuple<TwTupleV4>(1), conn_for(1), t0);
-  ASSERT_TRUE(t->insert(make_tuple<TwTupleV4>(2), conn_for(2), t0 + Ticks::from_ms(10)).ok());
+  const uint32_t a = *t->insert(make_tuple<flow::Tuple4>(1), conn_for(1), t0);
+  ASSERT_TRUE(t->insert(make_tuple<flow::Tuple4>(2), conn_for(2), t0 + Ticks::from_ms(10)).ok());
   EXPECT_EQ(t->next_expiry(t0), t0 + kDuration);
 
   TwSegment fin;
@@ -470,21 +470,21 @@ TEST(TimewaitTableApply, CloseReuseAndActiveReuseRemove) {
   TwPolicy no1337 = t->policy();
   no1337.rfc1337 = false;
 
-  const uint32_t a = *t->insert(make_tuple<TwTupleV4>(1), conn_for(1), t0);
+  const uint32_t a = *t->insert(make_tuple<flow::Tuple4>(1), conn_for(1), t0);
   TwSegment rst;
   rst.flags = TwSegment::kRst;
   rst.seq = conn_for(1).rcv_nxt;
   TwVerdict v = on_segment(t->at(a), rst, t0, t->policy());
   t->apply(a, v, rst, t0);  // rfc1337: ignored, still held
-  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(1)), a);
+  EXPECT_EQ(t->find(make_tuple<flow::Tuple4>(1)), a);
   v = on_segment(t->at(a), rst, t0, no1337);
   ASSERT_EQ(v.action, TwAction::kClose);
   t->apply(a, v, rst, t0);
-  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(1)), kNoIndex);
+  EXPECT_EQ(t->find(make_tuple<flow::Tuple4>(1)), kNoIndex);
   EXPECT_EQ(t->counters().rst_ignored, 1u);
   EXPECT_EQ(t->counters().rst_closed, 1u);
 
-  const uint32_t b = *t->insert(make_tuple<TwTupleV4>(2), conn_for(2), t0);
+  const uint32_t b = *t->insert(make_tuple<flow::Tuple4>(2), conn_for(2), t0);
   TwSegment syn;
   syn.flags = TwSegment::kSyn;
   syn.has_ts = true;
@@ -492,16 +492,16 @@ TEST(TimewaitTableApply, CloseReuseAndActiveReuseRemove) {
   v = on_segment(t->at(b), syn, t0, t->policy());
   ASSERT_EQ(v.action, TwAction::kReuse);
   t->apply(b, v, syn, t0);
-  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(2)), kNoIndex);
+  EXPECT_EQ(t->find(make_tuple<flow::Tuple4>(2)), kNoIndex);
   EXPECT_EQ(t->counters().passive_reuse_accepted, 1u);
 
   TwConn c3 = conn_for(3);
   c3.ts_recent_age = ms32(t0);
-  const uint32_t d = *t->insert(make_tuple<TwTupleV4>(3), c3, t0);
+  const uint32_t d = *t->insert(make_tuple<flow::Tuple4>(3), c3, t0);
   EXPECT_FALSE(t->take_for_active_open(d, t0 + Ticks::from_ms(999), Ticks::from_ms(1000)));
-  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(3)), d);
+  EXPECT_EQ(t->find(make_tuple<flow::Tuple4>(3)), d);
   EXPECT_TRUE(t->take_for_active_open(d, t0 + Ticks::from_ms(1000), Ticks::from_ms(1000)));
-  EXPECT_EQ(t->find(make_tuple<TwTupleV4>(3)), kNoIndex);
+  EXPECT_EQ(t->find(make_tuple<flow::Tuple4>(3)), kNoIndex);
   EXPECT_EQ(t->counters().active_reuse, 1u);
   EXPECT_EQ(t->size(), 0u);
 }
@@ -521,16 +521,16 @@ TEST(TimewaitTableCreate, RejectsBadConfig) {
 }
 
 TEST(TimewaitHash, SeedChangesBucketsAndFieldsMatter) {
-  const TwTupleV4 a = make_tuple<TwTupleV4>(1);
-  TwTupleV4 b = a;
+  const flow::Tuple4 a = make_tuple<flow::Tuple4>(1);
+  flow::Tuple4 b = a;
   b.local_port ^= 1;
   EXPECT_NE(tw_hash(a, 1), tw_hash(a, 2));
   EXPECT_NE(tw_hash(a, 1), tw_hash(b, 1));
-  TwTupleV6 c = make_tuple<TwTupleV6>(1);
+  flow::Tuple6 c = make_tuple<flow::Tuple6>(1);
   const uint64_t hc = tw_hash(c, 1);
   for (size_t i = 0; i < 16; ++i) {
-    TwTupleV6 d = c;
-    d.local_addr[i] ^= 0x80;
+    flow::Tuple6 d = c;
+    d.local[i] ^= 0x80;
     EXPECT_NE(tw_hash(d, 1), hc) << i;
   }
   EXPECT_NE(tw_hash(c, 2), hc);

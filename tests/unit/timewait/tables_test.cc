@@ -15,20 +15,20 @@
 namespace tempo::timewait {
 namespace {
 
-TwTupleV4 v4_tuple(uint32_t id) {
-  TwTupleV4 t;
-  t.local_addr = 0x020012c6;  // 198.18.0.2 as on the wire (little-endian host)
-  t.remote_addr = 0x010012c6;
+flow::Tuple4 v4_tuple(uint32_t id) {
+  flow::Tuple4 t;
+  t.local = 0x020012c6;  // 198.18.0.2 as on the wire (little-endian host)
+  t.remote = 0x010012c6;
   t.local_port = 0x5000;
   t.remote_port = static_cast<uint16_t>(id);
   return t;
 }
 
-TwTupleV6 v6_tuple(uint32_t id) {
-  TwTupleV6 t;
-  t.local_addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-  t.remote_addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  std::memcpy(&t.remote_addr[8], &id, sizeof id);
+flow::Tuple6 v6_tuple(uint32_t id) {
+  flow::Tuple6 t;
+  t.local = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  t.remote = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  std::memcpy(&t.remote[8], &id, sizeof id);
   t.local_port = 0x5000;
   t.remote_port = static_cast<uint16_t>(id);
   return t;
@@ -79,11 +79,11 @@ TEST(TimewaitTables, CreatesBothTablesWithTheWholeBound) {
   EXPECT_EQ(t->v4().max_entries(), 10u);
   EXPECT_EQ(t->v6().max_entries(), 10u);
   EXPECT_EQ(t->policy().duration, kDuration);
-  EXPECT_EQ(&t->of<TwTupleV4>(), &t->v4());
-  EXPECT_EQ(&t->of<TwTupleV6>(), &t->v6());
+  EXPECT_EQ(&t->of<flow::Tuple4>(), &t->v4());
+  EXPECT_EQ(&t->of<flow::Tuple6>(), &t->v6());
   const TwTables& c = *t;
-  EXPECT_EQ(&c.of<TwTupleV4>(), &c.v4());
-  EXPECT_EQ(&c.of<TwTupleV6>(), &c.v6());
+  EXPECT_EQ(&c.of<flow::Tuple4>(), &c.v4());
+  EXPECT_EQ(&c.of<flow::Tuple6>(), &c.v6());
   EXPECT_EQ(t->size(), 0u);
   EXPECT_FALSE(t->next_expiry(kT0).has_value());
 

@@ -1,5 +1,6 @@
-// wire::peek_tcp (lib/wire/peek.h): the tuple of TCP over IPv4 (any IHL) and IPv6, nothing for
-// fragments, extension headers, other protocols or ethertypes, and no read past a short frame.
+// wire::peek_tcp (lib/wire/peek.h): the tuple (as the receiver sees it) of TCP over IPv4 (any IHL)
+// and IPv6, nothing for fragments, extension headers, other protocols or ethertypes, and no read
+// past a short frame.
 #include "wire/peek.h"
 
 #include <vector>
@@ -17,29 +18,31 @@ TEST(PeekTcp, Ipv4TupleInHostOrder) {
   const auto p = peek_tcp(bytes(kEthIpv4TcpSyn));
   ASSERT_TRUE(p);
   EXPECT_FALSE(p->v6);
-  EXPECT_EQ(p->src4, 0xc6120001u);  // 198.18.0.1
-  EXPECT_EQ(p->dst4, 0xc6120002u);
-  EXPECT_EQ(p->src_port, 40000);
-  EXPECT_EQ(p->dst_port, 80);
+  EXPECT_EQ(p->t4.remote, 0xc6120001u);  // 198.18.0.1
+  EXPECT_EQ(p->t4.local, 0xc6120002u);
+  EXPECT_EQ(p->t4.remote_port, 40000);
+  EXPECT_EQ(p->t4.local_port, 80);
+  EXPECT_EQ(p->t6, flow::Tuple6{});  // the other family's member stays zero
 }
 
 TEST(PeekTcp, Ipv4WithOptionsFindsThePortsAfterThem) {
   const auto p = peek_tcp(bytes(kEthIpv4OptsTcpData));  // IHL 6
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->src_port, 80);  // not the option's bytes (0x9404) before the TCP header
-  EXPECT_EQ(p->dst_port, 40000);
-  EXPECT_EQ(p->src4, 0xc6120002u);
+  EXPECT_EQ(p->t4.remote_port, 80);  // not the option's bytes (0x9404) before the TCP header
+  EXPECT_EQ(p->t4.local_port, 40000);
+  EXPECT_EQ(p->t4.remote, 0xc6120002u);
 }
 
 TEST(PeekTcp, Ipv6Tuple) {
   const auto p = peek_tcp(bytes(kEthIpv6TcpSynAck));
   ASSERT_TRUE(p);
   EXPECT_TRUE(p->v6);
-  EXPECT_EQ(p->src6[0], 0x20);
-  EXPECT_EQ(p->src6[15], 0x02);
-  EXPECT_EQ(p->dst6[15], 0x01);
-  EXPECT_EQ(p->src_port, 80);
-  EXPECT_EQ(p->dst_port, 40000);
+  EXPECT_EQ(p->t6.remote[0], 0x20);
+  EXPECT_EQ(p->t6.remote[15], 0x02);
+  EXPECT_EQ(p->t6.local[15], 0x01);
+  EXPECT_EQ(p->t6.remote_port, 80);
+  EXPECT_EQ(p->t6.local_port, 40000);
+  EXPECT_EQ(p->t4, flow::Tuple4{});
 }
 
 TEST(PeekTcp, NothingForFragmentsExtensionHeadersOrOtherProtocols) {
