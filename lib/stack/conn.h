@@ -26,7 +26,9 @@ namespace tempo::stack {
 // table (no virtual call, no std::function) with one context pointer.
 using AppHandler = tempo::Handler;
 
-struct Conn {
+// Cache-line aligned: a slot shares no line with its neighbours, and the Tcb's hot fields sit
+// at the same place in their lines whatever the Conn's size.
+struct alignas(64) Conn {
   static constexpr size_t kMaxPendingSends = 16;
 
   tcp::Tcb<MbufBuf> tcb;
