@@ -34,6 +34,22 @@ Workloads (t2t unless said)
                 growth per entry; the kernel: its tw_sock_TCP slab object)
 
 --smoke: one short round of everything (CI: the figures are not judged there).
+
+Failed rounds. Each side's round (tempo or kernel) of every figure is tried up to 1 + --retries
+times: a program that exits non-zero, times out or prints nothing to parse fails it, and
+stderr gets one line naming the workload, path, side, round and exit status, then the last
+lines the program printed. The namespaces and processes of the failed try are removed before
+the next. A figure is the median of the rounds that succeeded; a side none of whose rounds
+succeeded is null (the table says "failed"), and the run goes on. In the JSON, each figure has
+`rounds_failed` (rounds that failed every try) and `failures` (every failed try, with
+`exit_status` and `output_tail`); the document has every failure in `failures`.
+
+Steal. Every round records the machine's steal time (/proc/stat's `steal`, all CPUs summed,
+in ms) while it ran: `tempo_steal_ms_runs` and `kernel_steal_ms_runs` beside `tempo_runs` and
+`kernel_runs`, and `steal_pct_of_cpu_time_max`, the largest share of all CPUs' time stolen in
+one of its rounds; the table's notes name any round over 1%. Latency figures add
+`tempo_turn_max_us_runs`, the longest loop turn of either tempo app in each round, when the
+stack exports it (counter `cycles.turn_max`; null until it does).
 """
 
 import argparse
@@ -43,6 +59,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import signal
 import statistics
 import subprocess
@@ -60,8 +77,72 @@ def sh(*args, ns=None, check=True, timeout=120):
     return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
 
 
+# The longest loop turn, in TSC cycles, when the stack exports it (it does not yet: the gauge
+# would be StackCounters' in lib/telemetry/counters.h, kept by Worker::account_turn).
+TURN_MAX_COUNTER = "cycles.turn_max"
+TAIL_LINES = 20  # of a failed program's output, on stderr and in the JSON
+
+
+class RoundFailed(Exception):
+    """A round's program failed: its exit status (None: it did not end, or ended but printed
+    nothing to parse), why, and everything it printed."""
+
+    def __init__(self, status, reason, output):
+        super().__init__(reason)
+        self.status, self.reason, self.output = status, reason, output
+
+
+# What fails a round (and so is retried) rather than the run: the programs' failures, the
+# harness's (an app not ready: AssertionError with its output), output that does not parse.
+ROUND_ERRORS = (RoundFailed, subprocess.CalledProcessError, subprocess.TimeoutExpired,
+                AssertionError, ValueError, KeyError, IndexError)
+
+
+def as_text(out):
+    if out is None:
+        return ""
+    return out.decode(errors="replace") if isinstance(out, bytes) else out
+
+
+def command(cmd):
+    return shlex.join(map(str, cmd)).replace("\n", "\\n")
+
+
+def failure_of(exc):
+    """(exit status or None, reason on one line, output) of a failed round's exception."""
+    if isinstance(exc, RoundFailed):
+        return exc.status, exc.reason, exc.output
+    if isinstance(exc, subprocess.CalledProcessError):
+        return (exc.returncode, command(exc.cmd),
+                as_text(exc.stdout) + as_text(exc.stderr))
+    if isinstance(exc, subprocess.TimeoutExpired):
+        return (None, f"timed out after {exc.timeout:g} s: {command(exc.cmd)}",
+                as_text(exc.stdout) + as_text(exc.stderr))
+    return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", \
+        str(exc)
+
+
+def tail(text, n=TAIL_LINES):
+    return text.rstrip("\n").splitlines()[-n:]
+
+
 def last_json(text):
-    return json.loads([l for l in text.splitlines() if l.startswith("{")][-1])
+    """The last JSON line a program printed; a round failure when there is none."""
+    lines = [l for l in text.splitlines() if l.startswith("{")]
+    if not lines:
+        raise RoundFailed(None, "no JSON line in its output", text)
+    try:
+        return json.loads(lines[-1])
+    except ValueError as e:
+        raise RoundFailed(None, f"unparseable JSON ({e})", text) from e
+
+
+def cpu_steal_ms():
+    """Steal time so far of all CPUs summed (/proc/stat's first line, its 8th value), in ms:
+    the time a hypervisor ran something else while this machine's CPUs had work."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return int(fields[8]) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_busy_s(cpus=None):
@@ -140,12 +221,31 @@ def busy_s(harness, *outputs):
     return total
 
 
-@contextlib.contextmanager
-def kernel_pair(peer, tag, sysctls=()):
+class KernelPair:
     """Two namespaces joined by a veth pair, kernel-peer http-servers on CPU 0 in the server's
-    (port 80: 1 KiB responses, port 81: 1 MiB). Yields the client's namespace."""
-    srv, cli = f"tempo-cmp-s{tag}", f"tempo-cmp-c{tag}"
-    try:
+    (port 80: 1 KiB responses, port 81: 1 MiB), for the life of a `with` block; `cli` is the
+    client's namespace. renew() makes them again (after a failed round: its servers may be
+    what failed)."""
+
+    def __init__(self, peer, tag, sysctls=()):
+        self.peer, self.sysctls = peer, sysctls
+        self.srv, self.cli = f"tempo-cmp-s{tag}", f"tempo-cmp-c{tag}"
+        self.servers = []
+
+    def __enter__(self):
+        try:
+            self.up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.down()
+        return False
+
+    def up(self):
+        srv, cli = self.srv, self.cli
         for ns in (srv, cli):
             sh("ip", "netns", "add", ns)
             sh("ip", "link", "set", "lo", "up", ns=ns)
@@ -155,32 +255,114 @@ def kernel_pair(peer, tag, sysctls=()):
         sh("ip", "addr", "add", f"{KERNEL_SRV}/24", "dev", "cmp-s", ns=srv)
         sh("ip", "link", "set", "cmp-c", "up", ns=cli)
         sh("ip", "link", "set", "cmp-s", "up", ns=srv)
-        for s in sysctls:
+        for s in self.sysctls:
             sh("sysctl", "-qw", s, ns=cli)
         for port, size in (("80", "1024"), ("81", str(1 << 20))):
-            subprocess.Popen(["ip", "netns", "exec", srv, "taskset", "-c", "0", peer,
-                              "http-server", port, size])
+            self.servers.append(subprocess.Popen(["ip", "netns", "exec", srv, "taskset", "-c",
+                                                  "0", self.peer, "http-server", port, size]))
         time.sleep(0.3)
-        yield cli
-    finally:
-        for ns in (srv, cli):
+
+    def down(self):
+        for ns in (self.srv, self.cli):
             pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
             for pid in pids.stdout.split():
                 subprocess.run(["kill", "-9", pid], capture_output=True)
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        for p in self.servers:
+            p.kill()
+            p.wait()
+        self.servers = []
 
-
-def kernel_client(peer, cli, *args, timeout=300):
-    """kernel-peer on CPU 1 in `cli`: (its JSON, the busy seconds of both CPUs meanwhile)."""
-    before = cpu_busy_s()
-    r = sh("taskset", "-c", "1", peer, *map(str, args), ns=cli, timeout=timeout)
-    return last_json(r.stdout), cpu_busy_s() - before
+    def renew(self):
+        self.down()
+        self.up()
 
 
 def progress_series(out):
     """tempo-loadgen's progress lines: connections/s in each whole second."""
     return [round(float(m.group(1))) for m in
             re.finditer(r"^tempo-loadgen: [\d.]+ s: ([\d.]+) conn/s", out, re.M)]
+
+
+def turn_max_us(harness, *outputs):
+    """The longest loop turn of the tempo apps that printed `outputs`, in us; None while the
+    stack does not export it (TURN_MAX_COUNTER)."""
+    turns = []
+    for text in outputs:
+        c = harness.counters(text)
+        if TURN_MAX_COUNTER in c and c.get("cycles.tsc_hz"):
+            turns.append(c[TURN_MAX_COUNTER] * 1e6 / c["cycles.tsc_hz"])
+    return round(max(turns), 1) if turns else None
+
+
+class Rounds:
+    """The rounds of one measurement (a workload on a path, tempo's side and the kernel's).
+    attempt() tries a side's round up to 1 + --retries times: each failed try is reported on
+    stderr and kept, a successful one's steal time recorded. The figures are then computed from
+    the rounds that succeeded."""
+
+    def __init__(self, run, workload, path, label=""):
+        self.run, self.workload, self.path, self.label = run, workload, path, label
+        self.failures = []  # every failed try
+        self.lost = 0  # rounds that failed every try
+        self.steal = []  # each successful round: side, round, steal_ms, pct (of all CPUs' time)
+        run.measurements.append(self)
+
+    @property
+    def name(self):
+        return f"{self.workload} {self.path}" + (f" {self.label}" if self.label else "")
+
+    def attempt(self, side, rnd, fn, renew=None, variant=None):
+        """fn()'s result for `side`'s round `rnd`, or None when every try failed. `renew` runs
+        after a failed try (a KernelPair shared by the rounds: its servers may be what failed);
+        `variant` names which of the side's runs this is where it has several."""
+        tries = 1 + self.run.a.retries
+        for attempt in range(1, tries + 1):
+            self.run.arm_injection(self, side, rnd)
+            steal, wall = cpu_steal_ms(), time.monotonic()
+            try:
+                result = fn()
+                self.run.check_injection()
+            except ROUND_ERRORS as exc:
+                self.run.armed = None
+                self.failed(side, rnd, attempt, tries, variant, exc)
+                if renew is not None:
+                    renew()
+                continue
+            steal = cpu_steal_ms() - steal
+            wall = max(time.monotonic() - wall, 1e-3)
+            self.steal.append({"side": side, "round": rnd, "steal_ms": round(steal, 1),
+                               "pct": round(steal / (wall * 1000 * os.cpu_count()) * 100, 2)})
+            return result
+        self.lost += 1
+        return None
+
+    def failed(self, side, rnd, attempt, tries, variant, exc):
+        status, reason, output = failure_of(exc)
+        lines = tail(output)
+        what = f"{self.name} {side}" + (f" ({variant})" if variant else "")
+        then = "retrying" if attempt < tries else "no try left: the round is lost"
+        print(f"compare: round failed: {what} round {rnd}, try {attempt} of {tries}: exit "
+              f"status {'none' if status is None else status} ({reason}); {then}; its last "
+              f"{len(lines)} lines:", file=sys.stderr, flush=True)
+        for line in lines:
+            print(f"compare:   | {line}", file=sys.stderr)
+        record = {"workload": self.workload, "path": self.path, "side": side, "round": rnd,
+                  "try": attempt, "retried": attempt < tries, "exit_status": status,
+                  "reason": reason, "output_tail": lines}
+        if self.label:
+            record["measure"] = self.label
+        if variant:
+            record["variant"] = variant
+        self.failures.append(record)
+
+    def json(self):
+        """The keys a figure computed from these rounds adds."""
+        return {"rounds_failed": self.lost, "failures": self.failures,
+                "tempo_steal_ms_runs": [r["steal_ms"] for r in self.steal if r["side"] == "tempo"],
+                "kernel_steal_ms_runs": [r["steal_ms"] for r in self.steal
+                                         if r["side"] == "kernel"],
+                "steal_pct_of_cpu_time_max": max((r["pct"] for r in self.steal), default=None)}
 
 
 class Run:
@@ -192,36 +374,91 @@ class Run:
         self.harness, self.lg = harness_modules(a.build)
         self.figures = []
         self.series = {}
+        self.measurements = []  # every Rounds, in the order run
         self.tag = os.getpid() % 100000
+        self.steal_start = cpu_steal_ms()
+        self.injections = [dict(i) for i in a.inject_failure]
+        self.armed = None  # the injection the current try is to consume
+
+    # --- failures on purpose (--inject-failure) ----------------------------------------------
+
+    def arm_injection(self, rounds, side, rnd):
+        self.armed = next((i for i in self.injections if i["tries"] > 0 and
+                           i["workload"] == rounds.workload and
+                           i["path"] in (None, rounds.path) and i["side"] == side and
+                           i["round"] == rnd), None)
+
+    def injected(self):
+        """True, once, when the current try is to fail: the program about to run is then given
+        what it refuses (an unknown argument, a config that does not exist)."""
+        if self.armed is None:
+            return False
+        self.armed["tries"] -= 1
+        self.armed = None
+        return True
+
+    def check_injection(self):
+        if self.armed is not None:
+            raise RuntimeError("--inject-failure: this round runs no program that injected() "
+                               "fails: a harness bug")
+
+    # --- the programs --------------------------------------------------------------------------
+
+    def peer_args(self, *args):
+        """kernel-peer's command line (with an argument it refuses when injected())."""
+        return [self.peer, *map(str, args)] + (["--inject-failure"] if self.injected() else [])
+
+    def kernel_client(self, pair, *args, timeout=300):
+        """kernel-peer on CPU 1 in `pair`'s client namespace: (its JSON, the busy seconds of
+        both CPUs meanwhile)."""
+        before = cpu_busy_s()
+        r = sh("taskset", "-c", "1", *self.peer_args(*args), ns=pair.cli, timeout=timeout)
+        return last_json(r.stdout + r.stderr), cpu_busy_s() - before
+
+    def loadgen(self, ns, cpath, timeout):
+        """tempo-loadgen with config `cpath` to its end: (output, JSON summary); a round
+        failure when it fails or prints no summary."""
+        if self.injected():
+            cpath += ".injected-failure"  # no such file: tempo-loadgen refuses it
+        rc, out, summary = self.lg.loadgen(ns, cpath, timeout=timeout)
+        if rc != 0:
+            raise RoundFailed(rc, f"tempo-loadgen exit {rc}", out)
+        if not summary:
+            raise RoundFailed(rc, "tempo-loadgen printed no JSON summary", out)
+        return out, summary
 
     def figure(self, workload, path, what, unit, tempo_runs, kernel_runs, better, target,
-               in_path):
-        t = statistics.median(tempo_runs)
-        k = statistics.median(kernel_runs)
-        ratio = round(t / k, 3) if k else None
+               in_path, rounds, extra=None):
+        """A figure from the rounds that succeeded: a side none of whose rounds did is None."""
+        t = statistics.median(tempo_runs) if tempo_runs else None
+        k = statistics.median(kernel_runs) if kernel_runs else None
+        ratio = round(t / k, 3) if t is not None and k else None
         met = None
         if ratio and target is not None:
             met = ratio >= target if better == "higher" else ratio <= target
-        self.figures.append({
-            "workload": workload, "path": path, "what": what, "unit": unit,
-            "tempo": t, "kernel": k, "tempo_over_kernel": ratio, "better": better,
-            "target": target, "target_met": met, "tempo_runs": tempo_runs,
-            "kernel_runs": kernel_runs, "in_path": in_path})
-        print(f"compare: {workload} {path} {what}: tempo {t:g} kernel {k:g} {unit}", flush=True)
+        f = {"workload": workload, "path": path, "what": what, "unit": unit,
+             "tempo": t, "kernel": k, "tempo_over_kernel": ratio, "better": better,
+             "target": target, "target_met": met, "tempo_runs": tempo_runs,
+             "kernel_runs": kernel_runs, "in_path": in_path}
+        f.update(rounds.json())
+        f.update(extra or {})
+        self.figures.append(f)
+        print(f"compare: {workload} {path} {what}: tempo {number(t, 'g')} kernel "
+              f"{number(k, 'g')} {unit}" +
+              (f" ({rounds.lost} rounds failed)" if rounds.lost else ""), flush=True)
 
     # --- tempo-to-tempo ---------------------------------------------------------------------
 
     def tempo_loadgen(self, tag, httpd, lg, changes=lambda cfg: None):
-        """tempo-loadgen -> tempo-httpd over memif: (summary, loadgen output, busy seconds)."""
+        """tempo-loadgen -> tempo-httpd over memif: (summary, loadgen output, busy seconds, the
+        longest loop turn of either in us or None)."""
         lg = dict(lg, target="198.18.0.1:80")
         timeout = lg.get("duration_ms", 0) / 1000 + 300
         with self.lg.memif_pair(f"cmp{tag}", dict(httpd, port=80), lg,
                                 client_changes=changes) as (ns, app, cpath):
-            rc, out, summary = self.lg.loadgen(ns, cpath, timeout=timeout)
+            out, summary = self.loadgen(ns, cpath, timeout=timeout)
             _, sout = app.stop()
-        if rc != 0 or not summary:
-            raise RuntimeError(f"tempo-loadgen failed:\n{out}")
-        return summary, out, busy_s(self.harness, out, sout)
+        return summary, out, busy_s(self.harness, out, sout), turn_max_us(self.harness, out, sout)
 
     def t2t_rates(self):
         a, ms = self.a, int(self.a.seconds * 1000)
@@ -243,124 +480,193 @@ class Run:
                    "kernel: kernel-peer (cpu 1) -> veth -> kernel-peer http-server (cpu 0)")
         cpu_in_path = ("CPU-us per unit, both sides: tempo's busy cycles (both loops), the "
                        "kernel's busy time of both CPUs (/proc/stat, softirqs included)")
-        with kernel_pair(self.peer, self.tag) as cli:
+        with KernelPair(self.peer, self.tag) as pair:
             for workload, (httpd, lg, kargs, what, unit, target) in plans.items():
-                runs = {"tempo": [], "kernel": [], "tcpu": [], "kcpu": []}
-                for _ in range(a.rounds):
-                    s, _, busy = self.tempo_loadgen(
+                if workload not in self.a.workloads.split(","):
+                    continue
+                rounds = Rounds(self, workload, "t2t")
+                runs = {"tempo": ([], []), "kernel": ([], [])}  # (rates, CPU-us per unit)
+
+                def tempo_round():
+                    s, out, busy, _ = self.tempo_loadgen(
                         workload[:4], httpd,
                         dict(lg, duration_ms=ms, progress=False, concurrency=a.concurrency))
                     if what == "mbytes":
                         rate, units = s["mbytes_per_s"], s["bytes_received"] / 1e6
                     else:
                         rate, units = s[what]["per_s"], s[what]["completed"]
-                    runs["tempo"].append(round(rate, 1))
-                    runs["tcpu"].append(round(busy * 1e6 / units, 2))
-                    k, kbusy = kernel_client(self.peer, cli, *kargs)
+                    if not units:
+                        raise RoundFailed(0, f"no {what} completed", out)
+                    return round(rate, 1), round(busy * 1e6 / units, 2)
+
+                def kernel_round():
+                    k, kbusy = self.kernel_client(pair, *kargs)
                     if what == "mbytes":
                         rate, units = k["mbytes_per_s"], k["mbytes_per_s"] * k["seconds"]
                     else:
                         rate, units = k[f"{'conn' if what == 'connections' else what}_per_s"], \
                             k[what]
-                    runs["kernel"].append(round(rate, 1))
-                    runs["kcpu"].append(round(kbusy * 1e6 / units, 2))
-                self.figure(workload, "t2t", "rate", unit, runs["tempo"], runs["kernel"],
-                            "higher", target, in_path)
+                    if not units:
+                        raise RoundFailed(0, f"no {what} completed", json.dumps(k))
+                    return round(rate, 1), round(kbusy * 1e6 / units, 2)
+
+                for i in range(a.rounds):
+                    for side, fn, renew in (("tempo", tempo_round, None),
+                                            ("kernel", kernel_round, pair.renew)):
+                        got = rounds.attempt(side, i, fn, renew=renew)
+                        if got is not None:
+                            runs[side][0].append(got[0])
+                            runs[side][1].append(got[1])
+                self.figure(workload, "t2t", "rate", unit, runs["tempo"][0], runs["kernel"][0],
+                            "higher", target, in_path, rounds)
                 self.figure(workload, "t2t", "cpu", f"CPU-us/{unit.split('/')[0]}",
-                            runs["tcpu"], runs["kcpu"], "lower",
-                            0.1 if workload == "short" else None, cpu_in_path)
+                            runs["tempo"][1], runs["kernel"][1], "lower",
+                            0.1 if workload == "short" else None, cpu_in_path, rounds)
 
     def t2t_latency(self):
         a = self.a
         rate, ms = a.latency_rate, int(a.seconds * 1000)
-        tempo = {"p50": [], "p99": [], "p999": []}
-        kernel = {"p50": [], "p99": [], "p999": []}
-        with kernel_pair(self.peer, self.tag) as cli:
-            for _ in range(a.rounds):
-                s, _, _ = self.tempo_loadgen("lat", {"response_bytes": 1024, "keepalive": False},
-                                             {"mode": "short", "connections": 0, "rate": rate,
-                                              "duration_ms": ms, "progress": False,
-                                              "concurrency": a.concurrency})
-                k, _ = kernel_client(self.peer, cli, "short", KERNEL_SRV, 80, a.seconds,
-                                     a.concurrency, f"rate={rate}")
-                for q in tempo:
-                    tempo[q].append(s["latency_us"][q])
-                    kernel[q].append(k["latency_us"][q])
-        for q in tempo:
+        qs = ("p50", "p99", "p999")
+        tempo = {q: [] for q in qs}
+        kernel = {q: [] for q in qs}
+        turns = []
+        rounds = Rounds(self, "latency", "t2t")
+
+        def tempo_round():
+            s, _, _, turn = self.tempo_loadgen(
+                "lat", {"response_bytes": 1024, "keepalive": False},
+                {"mode": "short", "connections": 0, "rate": rate, "duration_ms": ms,
+                 "progress": False, "concurrency": a.concurrency})
+            return {q: s["latency_us"][q] for q in qs}, turn
+
+        with KernelPair(self.peer, self.tag) as pair:
+            def kernel_round():
+                k, _ = self.kernel_client(pair, "short", KERNEL_SRV, 80, a.seconds,
+                                          a.concurrency, f"rate={rate}")
+                return {q: k["latency_us"][q] for q in qs}
+
+            for i in range(a.rounds):
+                got = rounds.attempt("tempo", i, tempo_round)
+                if got is not None:
+                    for q in qs:
+                        tempo[q].append(got[0][q])
+                    turns.append(got[1])
+                got = rounds.attempt("kernel", i, kernel_round, renew=pair.renew)
+                if got is not None:
+                    for q in qs:
+                        kernel[q].append(got[q])
+        # Beside each percentile: the rounds' steal (Rounds.json) and tempo's longest turn.
+        extra = {"tempo_turn_max_us_runs":
+                 turns if any(t is not None for t in turns) else None}
+        for q in qs:
             self.figure("latency", "t2t", q, "us", tempo[q], kernel[q], "lower", None,
                         f"short connections at {rate}/s, connect to response, both sides' "
-                        "clients measuring")
+                        "clients measuring", rounds, extra)
 
     def t2t_client_close(self):
         a = self.a
         rate, secs = a.cc_rate, a.cc_seconds
-        s, out, busy = self.tempo_loadgen(
-            "cc", {"response_bytes": 1024, "keepalive": True},
-            {"mode": "short", "close_first": "client", "connections": 0, "rate": rate,
-             "duration_ms": int(secs * 1000), "concurrency": a.concurrency, "progress": True})
-        tempo_series = progress_series(out)[:int(secs)]
-        failed = s["connections"]["failed"]
+        rounds = Rounds(self, "client_close", "t2t")
+
+        def tempo_round():
+            s, out, busy, _ = self.tempo_loadgen(
+                "cc", {"response_bytes": 1024, "keepalive": True},
+                {"mode": "short", "close_first": "client", "connections": 0, "rate": rate,
+                 "duration_ms": int(secs * 1000), "concurrency": a.concurrency,
+                 "progress": True})
+            return (progress_series(out)[:int(secs)], s["connections"]["failed"],
+                    round(busy * 1e6 / max(s["connections"]["completed"], 1), 2))
+
+        tempo = rounds.attempt("tempo", 0, tempo_round)
+        tempo_series = tempo[0] if tempo else []
         self.series["client_close"] = {"rate": rate, "tempo": tempo_series}
         kernels = {}
         for name, sysctls in (("kernel", ()), ("kernel_tw_reuse1", ("net.ipv4.tcp_tw_reuse=1",))):
-            with kernel_pair(self.peer, self.tag, sysctls) as cli:
-                k, _ = kernel_client(self.peer, cli, "short", KERNEL_SRV, 80, secs,
-                                     a.concurrency, f"rate={rate}", "client-close=1024",
-                                     timeout=secs + 120)
-            self.series["client_close"][name] = k["per_second"]
-            kernels[name] = k
+            with KernelPair(self.peer, self.tag, sysctls) as pair:
+                def kernel_round():
+                    k, _ = self.kernel_client(pair, "short", KERNEL_SRV, 80, secs,
+                                              a.concurrency, f"rate={rate}",
+                                              "client-close=1024", timeout=secs + 120)
+                    return k["per_second"], k["no_local_port"]
+
+                kernels[name] = rounds.attempt("kernel", 0, kernel_round, renew=pair.renew,
+                                               variant=None if not sysctls else sysctls[0])
+            self.series["client_close"][name] = kernels[name][0] if kernels[name] else []
         in_path = (f"client closes first at {rate}/s for {secs:g} s from one client address: "
                    "tempo-loadgen (default early reuse) vs kernel-peer, tcp_tw_reuse 2 (the "
                    "default) and 1")
         # Its last second against what was asked: flat means near 1.
         last = lambda xs: xs[-1] if xs else 0
-        self.figure("client_close", "t2t", "last_second", "conn/s", [last(tempo_series)],
-                    [last(kernels["kernel"]["per_second"])], "higher", None, in_path)
-        self.figure("client_close", "t2t", "last_second_tw_reuse1", "conn/s",
-                    [last(tempo_series)], [last(kernels["kernel_tw_reuse1"]["per_second"])],
-                    "higher", None, in_path)
-        self.series["client_close"]["tempo_failed"] = failed
-        self.series["client_close"]["tempo_cpu_us_per_conn"] = round(
-            busy * 1e6 / max(s["connections"]["completed"], 1), 2)
-        self.series["client_close"]["kernel_no_local_port"] = kernels["kernel"]["no_local_port"]
+        tempo_last = [last(tempo_series)] if tempo else []
+        for what, name in (("last_second", "kernel"), ("last_second_tw_reuse1",
+                                                        "kernel_tw_reuse1")):
+            self.figure("client_close", "t2t", what, "conn/s", tempo_last,
+                        [last(kernels[name][0])] if kernels[name] else [], "higher", None,
+                        in_path, rounds)
+        self.series["client_close"]["tempo_failed"] = tempo[1] if tempo else None
+        self.series["client_close"]["tempo_cpu_us_per_conn"] = tempo[2] if tempo else None
+        self.series["client_close"]["kernel_no_local_port"] = \
+            kernels["kernel"][1] if kernels["kernel"] else None
 
     def t2t_memory(self):
         a = self.a
         n = a.idle_conns
+        rounds = Rounds(self, "memory", "t2t", "per_established_conn")
         # tempo: the server's RSS while `n` idle connections are held, against before.
         httpd = {"response_bytes": 1024, "keepalive": True}
         lg = {"target": "198.18.0.1:80", "mode": "idle", "connections": n,
               "concurrency": 256, "duration_ms": 3000, "progress": False}
-        with self.lg.memif_pair(f"cmpidle", dict(httpd, port=80), lg) as (ns, app, cpath):
-            base = rss_kib(app.proc.pid)
-            peak = Peak(app.proc.pid)
-            rc, out, s = self.lg.loadgen(ns, cpath, timeout=300)
-            grown = max(peak.stop() - base, 0) * 1024
-            _, sout = app.stop()
-        c = self.harness.counters(sout)
-        held = s.get("connections", {}).get("peak_open", n) if s else n
-        slot = c.get("conns.slot_bytes", 0)
-        tempo_est = round(grown / max(held, 1) + slot, 1)
+
+        def tempo_round():
+            with self.lg.memif_pair("cmpidle", dict(httpd, port=80), lg) as (ns, app, cpath):
+                base = rss_kib(app.proc.pid)
+                peak = Peak(app.proc.pid)
+                try:
+                    _, s = self.loadgen(ns, cpath, timeout=300)
+                finally:
+                    grown = max(peak.stop() - base, 0) * 1024
+                _, sout = app.stop()
+            held = s.get("connections", {}).get("peak_open", n)
+            return grown, held, self.harness.counters(sout).get("conns.slot_bytes", 0)
+
         # The kernel: its slab's growth while `n` idle connections are held, per socket end
         # (both ends are this kernel's).
-        with kernel_pair(self.peer, self.tag) as cli:
-            before = meminfo_kib("Slab")
-            p = subprocess.Popen(["ip", "netns", "exec", cli, "taskset", "-c", "1", self.peer,
-                                  "idle", KERNEL_SRV, "80", str(n), "3"],
-                                 stdout=subprocess.PIPE, text=True)
-            line = p.stdout.readline()
-            time.sleep(0.5)
-            after = meminfo_kib("Slab")
-            p.wait(timeout=60)
-        opened = json.loads(line)["open"] if line.startswith("{") else 0
-        kernel_est = round((after - before) * 1024 / max(2 * opened, 1), 1)
-        self.series["memory"] = {"tempo_conn_slot_bytes": slot,
-                                 "tempo_idle_rss_growth_per_conn": round(grown / max(held, 1), 1),
-                                 "tempo_idle_held": held, "kernel_idle_sockets": opened}
-        self.figure("memory", "t2t", "per_established_conn", "bytes", [tempo_est], [kernel_est],
-                    "lower", 0.5,
+        def kernel_round():
+            with KernelPair(self.peer, self.tag) as pair:
+                before = meminfo_kib("Slab")
+                p = subprocess.Popen(["ip", "netns", "exec", pair.cli, "taskset", "-c", "1",
+                                      *self.peer_args("idle", KERNEL_SRV, 80, n, 3)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                try:
+                    line = p.stdout.readline()
+                    time.sleep(0.5)
+                    after = meminfo_kib("Slab")
+                    out, err = p.communicate(timeout=60)
+                finally:
+                    if p.poll() is None:
+                        p.kill()
+                    p.wait()
+            if p.returncode != 0 or not line.startswith("{"):
+                raise RoundFailed(p.returncode, f"kernel-peer idle exit {p.returncode}",
+                                  line + out + err)
+            opened = json.loads(line)["open"]
+            return round((after - before) * 1024 / max(2 * opened, 1), 1), opened
+
+        tempo = rounds.attempt("tempo", 0, tempo_round)
+        kernel = rounds.attempt("kernel", 0, kernel_round)
+        slot = tempo[2] if tempo else None
+        self.series["memory"] = {
+            "tempo_conn_slot_bytes": slot,
+            "tempo_idle_rss_growth_per_conn":
+                round(tempo[0] / max(tempo[1], 1), 1) if tempo else None,
+            "tempo_idle_held": tempo[1] if tempo else None,
+            "kernel_idle_sockets": kernel[1] if kernel else None}
+        self.figure("memory", "t2t", "per_established_conn", "bytes",
+                    [round(tempo[0] / max(tempo[1], 1) + slot, 1)] if tempo else [],
+                    [kernel[0]] if kernel else [], "lower", 0.5,
                     f"{n} idle connections: tempo-httpd's RSS growth per connection plus its "
-                    f"preallocated slot ({slot} B); the kernel's Slab growth per socket end")
+                    f"preallocated slot ({slot} B); the kernel's Slab growth per socket end",
+                    rounds)
         # TIME_WAIT: tempo-httpd holding `tw_entries` entries, from 64 client addresses, with
         # the default bound (tcp.time_wait.max_entries, whose index is mapped for it and, hashed,
         # touched all over) and with the bound sized for the load.
@@ -370,6 +676,8 @@ class Run:
     def tw_memory(self, sized):
         a = self.a
         bound = int(a.tw_entries * 1.1) if sized else 0
+        what = "per_time_wait_entry" + ("_sized_bound" if bound else "")
+        rounds = Rounds(self, "memory", "t2t", what)
 
         def server(cfg):
             if bound:
@@ -378,23 +686,30 @@ class Run:
         lg = {"target": "198.18.0.1:80", "mode": "short", "connections": a.tw_entries,
               "concurrency": a.concurrency, "sources": ["198.18.1.0/26"], "progress": False,
               "timeout_ms": 30000}
-        with self.lg.memif_pair("cmptw", {"port": 80, "response_bytes": 1024,
-                                          "keepalive": False}, lg,
-                                server_changes=server) as (ns, app, cpath):
-            base = rss_kib(app.proc.pid)
-            peak = Peak(app.proc.pid)
-            rc, out, s = self.lg.loadgen(ns, cpath, timeout=600)
-            time.sleep(0.3)
-            grown = max(peak.stop() - base, 0) * 1024
-            _, sout = app.stop()
-        entries = self.harness.counters(sout).get("timewait.entries_peak", 0)
+
+        def tempo_round():
+            with self.lg.memif_pair("cmptw", {"port": 80, "response_bytes": 1024,
+                                              "keepalive": False}, lg,
+                                    server_changes=server) as (ns, app, cpath):
+                base = rss_kib(app.proc.pid)
+                peak = Peak(app.proc.pid)
+                try:
+                    self.loadgen(ns, cpath, timeout=600)
+                    time.sleep(0.3)
+                finally:
+                    grown = max(peak.stop() - base, 0) * 1024
+                _, sout = app.stop()
+            return grown, self.harness.counters(sout).get("timewait.entries_peak", 0)
+
+        tempo = rounds.attempt("tempo", 0, tempo_round)
+        entries = tempo[1] if tempo else None
         tw_obj = slab_objsize("tw_sock_TCP")
-        self.figure("memory", "t2t",
-                    "per_time_wait_entry" + ("_sized_bound" if bound else ""),
-                    "bytes", [round(grown / max(entries, 1), 1)], [tw_obj or 256], "lower", 0.25,
+        self.figure("memory", "t2t", what, "bytes",
+                    [round(tempo[0] / max(entries, 1), 1)] if tempo else [], [tw_obj or 256],
+                    "lower", 0.25,
                     f"tempo-httpd's RSS growth per entry with {entries} entries held, "
                     f"tcp.time_wait.max_entries {bound or 'default (4,000,000)'}; the kernel's "
-                    "tw_sock_TCP slab object (/proc/slabinfo)")
+                    "tw_sock_TCP slab object (/proc/slabinfo)", rounds)
         self.series.setdefault("memory", {})[
             "tempo_time_wait_entries" + ("_sized" if bound else "")] = entries
 
@@ -409,65 +724,87 @@ class Run:
         a = self.a
         pmd, config, kernel_work = self.VETH_PATHS[path]
         tempo_rate, kernel_rate, tempo_cpu, kernel_cpu = [], [], [], []
+        rounds = Rounds(self, "short", path)
 
         def httpd(cfg):
             cfg["eal"]["file_prefix"] = f"tempo-cmp-{path}{self.tag}"
             cfg["app"] = {"httpd": {"port": 80, "response_bytes": 1024, "keepalive": False}}
 
-        for _ in range(a.rounds):
+        def tempo_round():
             with self.harness.af_packet_setup(f"cmp{path}", app="tempo-httpd", changes=httpd,
                                               config=config) as (ns, app, _):
                 before = cpu_busy_s([1])
-                r = ns.sh("taskset", "-c", "1", self.peer, "short", "198.18.0.2", "80",
-                          str(a.seconds), str(a.concurrency), timeout=a.seconds + 60)
+                r = ns.sh("taskset", "-c", "1",
+                          *self.peer_args("short", "198.18.0.2", 80, a.seconds, a.concurrency),
+                          timeout=a.seconds + 60)
                 cpu1 = cpu_busy_s([1]) - before
-                k = last_json(r.stdout)
                 _, sout = app.stop()
-            if not k["connections"]:
-                print(f"compare: {path}: no connection to tempo-httpd on {pmd} completed "
-                      f"({k['errors']} errors)", file=sys.stderr, flush=True)
+            k = last_json(r.stdout + r.stderr)
             served = busy_s(self.harness, sout) + max(cpu1 - k["cpu_s"], 0)
-            tempo_rate.append(k["conn_per_s"])
-            if k["connections"]:
-                tempo_cpu.append(round(served * 1e6 / k["connections"], 2))
-            with kernel_pair(self.peer, self.tag) as cli:
-                k, busy = kernel_client(self.peer, cli, "short", KERNEL_SRV, 80, a.seconds,
-                                        a.concurrency)
-            kernel_rate.append(k["conn_per_s"])
-            kernel_cpu.append(round(max(busy - k["cpu_s"], 0) * 1e6 / max(k["connections"], 1),
-                                    2))
+            return k["conn_per_s"], k["connections"], k["errors"], served
+
+        def kernel_round():
+            with KernelPair(self.peer, self.tag) as pair:
+                k, busy = self.kernel_client(pair, "short", KERNEL_SRV, 80, a.seconds,
+                                             a.concurrency)
+            return k["conn_per_s"], round(max(busy - k["cpu_s"], 0) * 1e6 /
+                                          max(k["connections"], 1), 2)
+
+        for i in range(a.rounds):
+            got = rounds.attempt("tempo", i, tempo_round)
+            if got is not None:
+                rate, conns, errors, served = got
+                if not conns:
+                    print(f"compare: {path}: no connection to tempo-httpd on {pmd} completed "
+                          f"({errors} errors)", file=sys.stderr, flush=True)
+                tempo_rate.append(rate)
+                if conns:
+                    tempo_cpu.append(round(served * 1e6 / conns, 2))
+            got = rounds.attempt("kernel", i, kernel_round)
+            if got is not None:
+                kernel_rate.append(got[0])
+                kernel_cpu.append(got[1])
         in_path = (f"kernel-peer short (cpu 1) -> veth -> tempo-httpd on {pmd} (cpu 0) "
                    "vs the same client -> veth -> kernel-peer http-server (cpu 0)")
         self.figure("short", path, "rate", "conn/s", tempo_rate, kernel_rate, "higher",
-                    None, in_path + "; the client is the limit of both")
-        if not tempo_cpu:
+                    None, in_path + "; the client is the limit of both", rounds)
+        if tempo_rate and not tempo_cpu:
             return  # no CPU per connection without a connection (said above)
         self.figure("short", path, "server_cpu", "CPU-us/conn", tempo_cpu, kernel_cpu,
                     "lower", 0.1,
                     "everything but the client process: tempo's busy cycles plus the kernel "
                     f"work on cpu 1 outside the client ({kernel_work}); the kernel's both "
-                    "CPUs minus the client's own user+system time")
+                    "CPUs minus the client's own user+system time", rounds)
 
     def net_tap(self):
         a = self.a
         t_ns = f"tempo-cmp-t{self.tag}"
         iface = f"tcmp{self.tag % 10000}"
         rates = {"tempo": [], "kernel": []}
+        rounds = Rounds(self, "short", "net_tap")
+
+        def tempo_round():
+            with net_tap_app(a.build, t_ns, "tempo-httpd", iface,
+                             {"httpd": {"port": 80, "response_bytes": 1024}}):
+                r = sh(*self.peer_args("short", "198.18.0.2", 80, a.seconds, a.concurrency),
+                       ns=t_ns, timeout=a.seconds + 60)
+            return last_json(r.stdout + r.stderr)["conn_per_s"]
+
         try:
             sh("ip", "netns", "add", t_ns)
             sh("ip", "link", "set", "lo", "up", ns=t_ns)
-            with kernel_pair(self.peer, self.tag) as cli:
-                for _ in range(a.rounds):
-                    p, path = start_net_tap(a.build, t_ns, "tempo-httpd", iface,
-                                            {"httpd": {"port": 80, "response_bytes": 1024}})
-                    r = sh(self.peer, "short", "198.18.0.2", "80", str(a.seconds),
-                           str(a.concurrency), ns=t_ns, timeout=a.seconds + 60)
-                    rates["tempo"].append(last_json(r.stdout)["conn_per_s"])
-                    stop(p)
-                    os.unlink(path)
-                    k, _ = kernel_client(self.peer, cli, "short", KERNEL_SRV, 80, a.seconds,
-                                         a.concurrency)
-                    rates["kernel"].append(k["conn_per_s"])
+            with KernelPair(self.peer, self.tag) as pair:
+                def kernel_round():
+                    k, _ = self.kernel_client(pair, "short", KERNEL_SRV, 80, a.seconds,
+                                              a.concurrency)
+                    return k["conn_per_s"]
+
+                for i in range(a.rounds):
+                    for side, fn, renew in (("tempo", tempo_round, None),
+                                            ("kernel", kernel_round, pair.renew)):
+                        got = rounds.attempt(side, i, fn, renew=renew)
+                        if got is not None:
+                            rates[side].append(got)
         finally:
             for pid in sh("ip", "netns", "pids", t_ns, check=False).stdout.split():
                 subprocess.run(["kill", "-9", pid], capture_output=True)
@@ -475,7 +812,8 @@ class Run:
         self.figure("short", "net_tap", "rate", "conn/s", rates["tempo"], rates["kernel"],
                     "higher", None,
                     "kernel-peer short -> net_tap -> tempo-httpd vs the same client -> veth -> "
-                    "kernel-peer http-server; net_tap costs a syscall and a signal per packet")
+                    "kernel-peer http-server; net_tap costs a syscall and a signal per packet",
+                    rounds)
 
     # --- output ------------------------------------------------------------------------------
 
@@ -483,17 +821,38 @@ class Run:
         rows = [("workload", "path", "figure", "tempo", "kernel", "tempo/kernel", "target")]
         for f in self.figures:
             target = ""
-            if f["target"] is not None:
+            if f["target"] is not None and f["target_met"] is not None:
                 target = (">= " if f["better"] == "higher" else "<= ") + f"{f['target']:g}x" + \
                     (" met" if f["target_met"] else " missed")
             rows.append((f["workload"], f["path"], f"{f['what']} ({f['unit']})",
-                         f"{f['tempo']:,.4g}", f"{f['kernel']:,.4g}",
+                         number(f["tempo"], ",.4g"), number(f["kernel"], ",.4g"),
                          f"{f['tempo_over_kernel']:g}x" if f["tempo_over_kernel"] else "-",
                          target))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
         lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
+        notes = self.notes()
+        if notes:
+            lines += ["", "notes:"] + [f"- {n}" for n in notes]
         return "\n".join(lines)
+
+    def notes(self):
+        """Below the table: rounds that failed, and rounds that ran with over 1% of the CPUs'
+        time stolen."""
+        notes = []
+        for m in self.measurements:
+            if m.lost:
+                notes.append(f"{m.name}: {m.lost} round(s) failed every try; its figures "
+                             "are the median of the other rounds (\"failed\": none succeeded); "
+                             "the JSON's failures say why")
+            elif m.failures:
+                notes.append(f"{m.name}: {len(m.failures)} failed tr(ies), retried")
+            stolen = [r for r in m.steal if r["pct"] > 1]
+            if stolen:
+                notes.append(f"{m.name}: steal " + ", ".join(
+                    f"{r['side']} round {r['round']} {r['steal_ms']:g} ms ({r['pct']:g}% of "
+                    "the CPUs' time)" for r in stolen))
+        return notes
 
     def write(self, started):
         date = datetime.date.today().isoformat()
@@ -503,11 +862,17 @@ class Run:
                "smoke": self.a.smoke,
                "machine": {"cpus": os.cpu_count(), "kernel": platform.release()},
                "settings": {k: v for k, v in vars(self.a).items() if k not in ("build", "out")},
-               "figures": self.figures, "series": self.series}
+               "figures": self.figures, "series": self.series,
+               "failures": [f for m in self.measurements for f in m.failures],
+               "steal_ms_during_run": round(cpu_steal_ms() - self.steal_start, 1)}
         with open(base + ".json", "w") as f:
             json.dump(doc, f, indent=1)
         plot(doc, base + ".png")
         return base
+
+
+def number(x, spec):
+    return "failed" if x is None else format(x, spec)
 
 
 def plot(doc, png):
@@ -550,7 +915,10 @@ def plot(doc, png):
     fig.savefig(png, dpi=90)
 
 
-def start_net_tap(build, ns, app, iface, extra):
+@contextlib.contextmanager
+def net_tap_app(build, ns, app, iface, extra):
+    """A tempo app on net_tap (iface `iface`, 198.18.0.1/24 on the kernel's side) in `ns` for
+    the life of a `with` block; stopped when it ends, also on a failure."""
     import yaml
     with open(os.path.join(SRC, "drivers-config", "net_tap.yaml")) as f:
         cfg = yaml.safe_load(f)
@@ -563,15 +931,29 @@ def start_net_tap(build, ns, app, iface, extra):
     log = tempfile.TemporaryFile(mode="w+")
     p = subprocess.Popen(["ip", "netns", "exec", ns, os.path.join(build, "apps", app, app), "-c",
                           path], stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(200):
+
+    def output():
         log.seek(0)
-        if "ready" in log.read():
-            break
-        time.sleep(0.05)
-    sh("ip", "addr", "add", "198.18.0.1/24", "dev", iface, ns=ns)
-    sh("ip", "link", "set", iface, "up", ns=ns)
-    time.sleep(0.5)
-    return p, path
+        return log.read()
+
+    try:
+        for _ in range(400):
+            if "ready" in output():
+                break
+            if p.poll() is not None:
+                raise RoundFailed(p.returncode, f"{app} exit {p.returncode} before ready",
+                                  output())
+            time.sleep(0.05)
+        else:
+            raise RoundFailed(None, f"{app} not ready in 20 s", output())
+        sh("ip", "addr", "add", "198.18.0.1/24", "dev", iface, ns=ns)
+        sh("ip", "link", "set", iface, "up", ns=ns)
+        time.sleep(0.5)
+        yield p
+    finally:
+        stop(p)
+        log.close()
+        os.unlink(path)
 
 
 def stop(p):
@@ -580,6 +962,17 @@ def stop(p):
         p.wait(timeout=20)
     except subprocess.TimeoutExpired:
         p.kill()
+
+
+def injection(text):
+    """--inject-failure's [PATH/]WORKLOAD:SIDE:ROUND[:TRIES]."""
+    m = re.fullmatch(r"(?:(\w+)/)?(\w+):(tempo|kernel):(\d+)(?::(\d+))?", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"{text}: expected [PATH/]WORKLOAD:SIDE:ROUND[:TRIES], "
+                                         "SIDE tempo or kernel")
+    path, workload, side, rnd, tries = m.groups()
+    return {"path": path, "workload": workload, "side": side, "round": int(rnd),
+            "tries": int(tries or 1)}
 
 
 def main():
@@ -601,6 +994,12 @@ def main():
                     "each: keep it under RLIMIT_NOFILE's hard limit, 20000 here)")
     ap.add_argument("--tw-entries", type=int, default=1000000)
     ap.add_argument("--smoke", action="store_true", help="one short round of everything (CI)")
+    ap.add_argument("--retries", type=int, default=2,
+                    help="tries of a failed round beyond its first (default 2)")
+    # Tests: makes the program of the round WORKLOAD's SIDE (tempo or kernel) round ROUND
+    # (from 0) runs fail TRIES times (default 1), on PATH only if given.
+    ap.add_argument("--inject-failure", metavar="[PATH/]WORKLOAD:SIDE:ROUND[:TRIES]",
+                    action="append", default=[], type=injection, help=argparse.SUPPRESS)
     ap.add_argument("--plot", metavar="JSON", help="only draw the PNG of an earlier run's JSON")
     a = ap.parse_args()
     try:
