@@ -69,6 +69,9 @@ struct Interface {
   uint16_t mtu = 1500;
   bool tx_tcp_cksum = false;  // the port computes TCP checksums (RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
   bool tx_tso = false;        // RTE_ETH_TX_OFFLOAD_TCP_TSO in use
+  // ports[].trusted_link: no TCP checksum summed on TX or verified on RX, no IPv4 header
+  // checksum verified on RX (shared memory between processes of this host).
+  bool trusted_link = false;
   // The port sends mbuf chains (RTE_ETH_TX_OFFLOAD_MULTI_SEGS); without, every payload is
   // copied into the frame's one mbuf (net_af_xdp in DPDK 22.11).
   bool tx_multi_seg = true;

@@ -78,6 +78,7 @@ Interface interface_of(const PortConfig& pc, const dpdk::Port& port, uint16_t qu
   iface.mtu = static_cast<uint16_t>(pc.mtu);
   iface.tx_tcp_cksum = port.tx_tcp_cksum;
   iface.tx_tso = port.tx_tso;
+  iface.trusted_link = pc.trusted_link;
   iface.tx_multi_seg = port.tx_multi_seg;
   iface.tap_offloads = port.driver == "net_tap";
   if (port.rss && port.queues > 1) {
@@ -188,13 +189,14 @@ void Runtime::print_ports(const Config& config) const {
   for (size_t i = 0; i < ports_.size(); ++i) {
     const dpdk::Port& p = ports_[i];
     const PortConfig& pc = config.ports[i];
-    std::printf("%s: port %s (%s, driver %s) mac %s, %s%s%s, %u queue%s%s%s\n", program_.c_str(),
+    std::printf("%s: port %s (%s, driver %s) mac %s, %s%s%s, %u queue%s%s%s%s\n", program_.c_str(),
                 pc.name.c_str(), p.name.c_str(), p.driver.c_str(),
                 wire::MacAddr(p.mac).to_string().c_str(), config::to_string(pc.ipv4).c_str(),
                 pc.ipv6 ? ", " : "", pc.ipv6 ? config::to_string(*pc.ipv6).c_str() : "", p.queues,
                 p.queues == 1 ? "" : "s",
                 p.rss ? ", RSS" : (p.soft_steer ? ", software steering" : ""),
-                p.tx_tso ? ", TSO" : (p.tx_tcp_cksum ? ", TX checksum offload" : ""));
+                p.tx_tso ? ", TSO" : (p.tx_tcp_cksum ? ", TX checksum offload" : ""),
+                pc.trusted_link ? ", trusted link (no checksums)" : "");
   }
   std::fflush(stdout);
 }

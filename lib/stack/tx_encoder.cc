@@ -173,6 +173,10 @@ rte_mbuf* TxEncoder::flush(const Interface& i) noexcept {
 // The TCP checksum of a built frame: left to the NIC where it can, else summed here.
 void TxEncoder::finish_frame(const Interface& i, bool v6, rte_mbuf* m, uint16_t tcp_off,
                              uint16_t l3, uint16_t l4) noexcept {
+  if (i.trusted_link) {  // the field stays 0: the receiver does not verify it
+    counters_.tx_cksum_trusted++;
+    return;
+  }
   const size_t ip_off = wire::EthView::kHeaderLen;
   if (i.tx_tcp_cksum && (m->nb_segs == 1 || !i.tap_offloads)) {
     // The NIC sums the segment; it wants the pseudo-header sum in the checksum field.

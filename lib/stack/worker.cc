@@ -175,7 +175,9 @@ void Worker::input(Port& p, rte_mbuf* m) noexcept {
   }
 }
 void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept {
-  auto ip = wire::Ipv4View::parse(eth.payload());
+  auto ip =
+      wire::Ipv4View::parse(eth.payload(), p.iface.trusted_link ? wire::ChecksumMode::kSkip
+                                                                : wire::ChecksumMode::kVerify);
   if (!ip) {
     counters_.drop(Layer::kIpv4, ip.error());
     return;
@@ -202,7 +204,7 @@ void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
       reply.eth_dst = eth.src();
       reply.src4 = ip->dst();
       reply.dst4 = ip->src();
-      if (!tcp_checksum_ok(m, [&] {
+      if (!tcp_checksum_ok(p, m, [&] {
             return wire::verify_tcp_checksum_ipv4(ip->src(), ip->dst(), ip->payload());
           })) {
         counters_.drop(Layer::kTcp, wire::WireError::kBadChecksum);
@@ -325,8 +327,9 @@ void Worker::input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
         counters_.drop_not_for_us++;  // RFC 9293 §3.9.2.1: no TCP to multicast
         return;
       }
-      if (!tcp_checksum_ok(
-              m, [&] { return wire::verify_tcp_checksum_ipv6(ip->src(), dst, ip->payload()); })) {
+      if (!tcp_checksum_ok(p, m, [&] {
+            return wire::verify_tcp_checksum_ipv6(ip->src(), dst, ip->payload());
+          })) {
         counters_.drop(Layer::kTcp, wire::WireError::kBadChecksum);
         return;
       }

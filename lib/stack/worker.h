@@ -105,6 +105,9 @@ class Worker {
   uint32_t poll(Ticks now) noexcept;
   // The loop's accounting of one turn (Runtime): `cycles` TSC cycles, busy when it did work.
   void account_turn(bool busy, uint64_t cycles) noexcept {
+    if (cycles > counters_.cycles_turn_max) {
+      counters_.cycles_turn_max = cycles;
+    }
     if (busy) {
       counters_.cycles_busy += cycles;
       ++counters_.loops_busy;
@@ -224,10 +227,15 @@ class Worker {
   void receive_steered() noexcept;
   void receive_neighbors() noexcept;
   void input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
-  // The TCP checksum as the NIC verified it (RTE_ETH_RX_OFFLOAD_TCP_CKSUM: good or bad), else
-  // `sum()` here (no offload, or the device did not look: RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN).
+  // The TCP checksum: not checked on a trusted link (ports[].trusted_link); else as the NIC
+  // verified it (RTE_ETH_RX_OFFLOAD_TCP_CKSUM: good or bad), else `sum()` here (no offload, or
+  // the device did not look: RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN).
   template <class Sum>
-  bool tcp_checksum_ok(const rte_mbuf* m, Sum&& sum) noexcept {
+  bool tcp_checksum_ok(const Port& p, const rte_mbuf* m, Sum&& sum) noexcept {
+    if (p.iface.trusted_link) {
+      counters_.rx_cksum_trusted++;
+      return true;
+    }
     switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
       case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
         counters_.rx_cksum_offloaded++;

@@ -51,8 +51,10 @@ struct StackCounters {
   uint64_t tx_full = 0;
   uint64_t cycles_busy = 0;
   uint64_t cycles_idle = 0;
+  uint64_t cycles_turn_max = 0;
   uint64_t loops_busy = 0;
   uint64_t rx_cksum_offloaded = 0;
+  uint64_t rx_cksum_trusted = 0;
   uint64_t arp_replied = 0;
   uint64_t arp_requests_sent = 0;
   uint64_t arp_learned = 0;
@@ -83,6 +85,7 @@ struct StackCounters {
   uint64_t tcp_tx_woken = 0;
   uint64_t tx_parked = 0;
   uint64_t tx_cksum_offloaded = 0;
+  uint64_t tx_cksum_trusted = 0;
   uint64_t tx_tso_frames = 0;
   uint64_t tx_tso_merged = 0;
   uint64_t drop_no_neighbor = 0;
@@ -128,9 +131,16 @@ struct StackCounters {
        .field = &StackCounters::cycles_idle,
        .help = "TSC cycles of loop turns that found nothing to do",
        .per_worker = true},
+      {.name = "cycles.turn_max",
+       .field = &StackCounters::cycles_turn_max,
+       .help = "TSC cycles of the longest loop turn (a tail the loop caused shows here)",
+       .kind = CounterKind::kPeak,
+       .per_worker = true},
       {"loops.busy", &StackCounters::loops_busy, "loop turns that did work"},
       {"rx_cksum_offloaded", &StackCounters::rx_cksum_offloaded,
        "TCP checksums the NIC verified (not summed here)"},
+      {"rx_cksum_trusted", &StackCounters::rx_cksum_trusted,
+       "TCP segments taken unverified from a trusted link (ports[].trusted_link)"},
       {"arp.replied", &StackCounters::arp_replied, "ARP requests for our addresses answered"},
       {"arp.requests_sent", &StackCounters::arp_requests_sent, "ARP requests sent for a next hop"},
       {"arp.learned", &StackCounters::arp_learned, "neighbours learned from ARP"},
@@ -191,6 +201,8 @@ struct StackCounters {
       {"tx_parked", &StackCounters::tx_parked,
        "packets held until the next hop's address resolved"},
       {"tx_cksum_offloaded", &StackCounters::tx_cksum_offloaded, "TCP checksums left to the NIC"},
+      {"tx_cksum_trusted", &StackCounters::tx_cksum_trusted,
+       "TCP segments sent unsummed on a trusted link (ports[].trusted_link)"},
       {"tx_tso_frames", &StackCounters::tx_tso_frames, "frames the NIC cut into segments (TSO)"},
       {"tx_tso_merged", &StackCounters::tx_tso_merged,
        "segments that rode in a TSO frame after its first"},

@@ -72,6 +72,17 @@ SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNEL_SRV, KERNEL_CLI = "198.18.1.2", "198.18.1.1"
 
 
+def memif_link_note():
+    """What the memif configs (drivers-config/memif*.yaml) declare of the link, for in_path: a
+    trusted link sums and verifies no TCP checksum, as the kernel's veth does not either."""
+    import yaml
+    trusted = True
+    for name in ("memif.yaml", "memif-client.yaml"):
+        with open(os.path.join(SRC, "drivers-config", name)) as f:
+            trusted &= bool(yaml.safe_load(f)["ports"][0].get("trusted_link", False))
+    return " (trusted link: no TCP checksums summed or verified)" if trusted else ""
+
+
 def sh(*args, ns=None, check=True, timeout=120):
     cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
     return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
@@ -476,8 +487,9 @@ class Run:
                      ["keepalive", KERNEL_SRV, 81, a.seconds, 1, 1 << 20],
                      "mbytes", "MB/s", 1),
         }
-        in_path = ("tempo: tempo-loadgen (cpu 1) -> memif -> tempo-httpd (cpu 0), no kernel; "
-                   "kernel: kernel-peer (cpu 1) -> veth -> kernel-peer http-server (cpu 0)")
+        in_path = (f"tempo: tempo-loadgen (cpu 1) -> memif{memif_link_note()} -> tempo-httpd "
+                   "(cpu 0), no kernel; kernel: kernel-peer (cpu 1) -> veth -> kernel-peer "
+                   "http-server (cpu 0)")
         cpu_in_path = ("CPU-us per unit, both sides: tempo's busy cycles (both loops), the "
                        "kernel's busy time of both CPUs (/proc/stat, softirqs included)")
         with KernelPair(self.peer, self.tag) as pair:

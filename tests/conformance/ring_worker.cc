@@ -94,6 +94,8 @@ RingWorker::RingWorker(const RingWorkerConfig& cfg, Ticks start) : now_(start) {
   iface.link_local = wire::Ipv6Addr::link_local_from_mac(kTempoMac);
   iface.tx_tso = cfg.tso;
   iface.tx_tcp_cksum = cfg.tso;
+  iface.trusted_link = cfg.trusted_link;
+  trusted_link_ = cfg.trusted_link;
   std::vector<stack::Interface> ifaces{iface};
   worker_ = std::make_unique<stack::Worker>(static_cast<uint16_t>(100 + instance), ifaces, now_);
   auto r = worker_->init_tcp(cfg.tcp, cfg.max_conns, cfg.tw, cfg.worker);
@@ -179,7 +181,7 @@ std::vector<Seg> RingWorker::poll(Ticks t) {
       auto ip = wire::Ipv4View::parse(eth->payload());
       EXPECT_TRUE(ip.ok());
       if (ip.ok() && ip->protocol() == wire::kIpProtoTcp) {
-        if ((m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM) == 0) {
+        if ((m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM) == 0 && !trusted_link_) {
           EXPECT_TRUE(wire::verify_tcp_checksum_ipv4(ip->src(), ip->dst(), ip->payload()));
         }
         auto tcp = wire::TcpView::parse(ip->payload());
@@ -195,6 +197,7 @@ std::vector<Seg> RingWorker::poll(Ticks t) {
           s.src = ip->src();
           s.dst = ip->dst();
           s.tso_segsz = (m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) != 0 ? m->tso_segsz : 0;
+          s.checksum = tcp->checksum();
           auto opts = wire::parse_tcp_options(tcp->options());
           EXPECT_TRUE(opts.ok());
           if (opts.ok()) {

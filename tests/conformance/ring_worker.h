@@ -57,6 +57,7 @@ struct Seg {
   // A TSO frame as the Worker left it (the NIC would cut it into tso_segsz pieces); 0: one
   // segment.
   uint16_t tso_segsz = 0;
+  uint16_t checksum = 0;  // the TCP checksum field as the Worker sent it
 
   bool has(uint8_t f) const { return (flags & f) == f; }
 };
@@ -89,6 +90,9 @@ struct RingWorkerConfig {
   // The port offers TSO and TCP checksum offload (Interface::tx_tso, tx_tcp_cksum): frames
   // then carry the pseudo-header sum for the NIC, and TSO frames several segments.
   bool tso = false;
+  // ports[].trusted_link (Interface::trusted_link): TCP checksums neither summed nor verified;
+  // poll() then does not verify what the Worker sent either.
+  bool trusted_link = false;
   uint32_t tx_ring = 4096;  // the TX ring's size: a small one refuses part of a burst
   // An RX pool of this many mbufs (0: none): frames sent to the Worker are allocated from it,
   // and the Worker's receive budget follows its free mbufs (Interface::rx_pool), as on a NIC.
@@ -147,6 +151,7 @@ class RingWorker {
   std::unique_ptr<stack::Worker> worker_;
   Ticks now_;
   uint64_t other_frames_ = 0;
+  bool trusted_link_ = false;
   std::vector<wire::Ipv4Addr> arp_replies_from_;
   std::vector<std::vector<std::byte>> ipv6_frames_;
 };

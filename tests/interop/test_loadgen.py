@@ -126,6 +126,11 @@ class Memif(unittest.TestCase):
             self.assertGreater(c.get("loops.busy", 0), 0, sout)
             self.assertLessEqual(busy + idle, wall + 0.5, sout)
             self.assertGreaterEqual(busy + idle, 0.8 * wall - 0.5, sout)
+            # The longest turn is one of them: above nothing, within the busy time (plus the
+            # idle turn it may have been).
+            turn_max = c.get("cycles.turn_max", 0) / hz
+            self.assertGreater(turn_max, 0, sout)
+            self.assertLessEqual(turn_max, busy + idle, sout)
             # Every connection's tuple is still in TIME_WAIT at tempo-httpd (60 s): distinct
             # 4-tuples, more than one source address has.
             self.assertEqual(c.get("timewait.entries"), n, sout)
@@ -217,6 +222,14 @@ class Memif(unittest.TestCase):
             # Nagle it waited for the ACK of the rest, which the client delays 40 ms, and most
             # responses took that long (about 1 ms here without it).
             self.assertLess(s["latency_us"]["p90"], 30000, out)
+            # Both memif configs declare the link trusted (drivers-config/memif*.yaml): no
+            # checksum was summed or verified on the server, and none was refused.
+            rc, sout = httpd.stop()
+            self.assertEqual(rc, 0, sout)
+            c = harness.counters(sout)
+            self.assertGreaterEqual(c.get("tx_cksum_trusted", 0), got * mib // 1448, sout)
+            self.assertGreater(c.get("rx_cksum_trusted", 0), got, sout)
+            self.assertEqual(c.get("drop.tcp.bad_checksum", 0), 0, sout)
 
 
 class Kernel(unittest.TestCase):

@@ -103,6 +103,11 @@ struct PortConfig {
   // TCP segmentation offload where the device has it: consecutive segments of one connection
   // leave as one large frame the NIC cuts up.
   bool tso = true;
+  // The link is shared memory between processes of this host (memif to another tempo): no
+  // frame is corrupted on it, so TCP checksums are neither summed on TX nor verified on RX,
+  // and IPv4 header checksums are not verified, as the kernel does on veth and loopback.
+  // Off by default; never on a link with wire, a NIC or another host behind it.
+  bool trusted_link = false;
   std::vector<Route4> routes;   // `routes:` entries with an IPv4 prefix
   std::vector<Route6> routes6;  // `routes:` entries with an IPv6 prefix
 };

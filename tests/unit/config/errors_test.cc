@@ -58,9 +58,10 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"eal", "eal: {lcore: 1}\n" + kPorts,
                   "config: eal.lcore: unknown key (known: lcores, memory_mb, no_huge, "
                   "file_prefix, log_level, extra_args)"},
-        ErrorCase{"port", port_with("ip4: 1.2.3.4"),
-                  "config: ports[0].ip4: unknown key (known: name, device, queues, ipv4, "
-                  "ipv4_secondary, ipv6, gateway, gateway6, mtu, mbufs, tso, routes)"},
+        ErrorCase{
+            "port", port_with("ip4: 1.2.3.4"),
+            "config: ports[0].ip4: unknown key (known: name, device, queues, ipv4, "
+            "ipv4_secondary, ipv6, gateway, gateway6, mtu, mbufs, tso, trusted_link, routes)"},
         ErrorCase{"tcp", kPorts + "tcp: {time_wiat: {}}",
                   "config: tcp.time_wiat: unknown key (known: " + kTcpKeys + ")"},
         ErrorCase{"time_wait", kPorts + "tcp: {time_wait: {max_entry: 1}}",
@@ -76,10 +77,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "delay_ms)"},
         ErrorCase{"route", port_with("routes: [{prefix: 10.0.0.0/8, gw: 198.18.0.1}]"),
                   "config: ports[0].routes[0].gw: unknown key (known: prefix, via)"},
-        ErrorCase{"second_port",
-                  "ports: [{device: net_tap0, ipv4: 198.18.0.2/24}, {devices: net_tap1}]",
-                  "config: ports[1].devices: unknown key (known: name, device, queues, ipv4, "
-                  "ipv4_secondary, ipv6, gateway, gateway6, mtu, mbufs, tso, routes)"},
+        ErrorCase{
+            "second_port", "ports: [{device: net_tap0, ipv4: 198.18.0.2/24}, {devices: net_tap1}]",
+            "config: ports[1].devices: unknown key (known: name, device, queues, ipv4, "
+            "ipv4_secondary, ipv6, gateway, gateway6, mtu, mbufs, tso, trusted_link, routes)"},
         ErrorCase{"duplicate", kPorts + "tcp: {mss: 1000, mss: 1200}",
                   "config: tcp.mss: duplicate key"},
         ErrorCase{"duplicate_app", kPorts + "app: {echo: {}, echo: {}}",
@@ -163,6 +164,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: ports[0].mtu: 9001: expected an integer in [68, 9000]"},
         ErrorCase{"tso_not_bool", port_with("tso: maybe"),
                   "config: ports[0].tso: maybe: expected true or false"},
+        ErrorCase{"trusted_link_not_bool", port_with("trusted_link: 1"),
+                  "config: ports[0].trusted_link: 1: expected true or false"},
         ErrorCase{"mbufs_low", port_with("mbufs: 1000"),
                   "config: ports[0].mbufs: 1000: expected an integer in [1023, 16777215]"},
         ErrorCase{"mss_low", kPorts + "tcp: {mss: 535}",

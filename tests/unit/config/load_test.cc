@@ -70,6 +70,7 @@ TEST(LoadTest, DesignExampleRoundTrips) {
   EXPECT_EQ(*p.gateway, v4("198.18.0.1"));
   EXPECT_FALSE(p.gateway6.has_value());
   EXPECT_EQ(p.mtu, 1500);
+  EXPECT_FALSE(p.trusted_link);  // off unless a port declares it
   EXPECT_TRUE(p.routes.empty());
 
   EXPECT_EQ(c.tcp.time_wait.duration_ms, 60000);
@@ -234,6 +235,7 @@ ports:
     ipv6: 2001:db8::2/128
     gateway6: fe80::1
     mtu: 9000
+    trusted_link: true
     routes:
       - {prefix: 198.18.1.0/24, via: 198.18.0.1}
       - {prefix: 0.0.0.0/0, via: 10.0.0.1}
@@ -246,6 +248,8 @@ ports:
   EXPECT_EQ(p.device_kind, DeviceKind::kPci);
   EXPECT_EQ(p.queues, 64);
   EXPECT_EQ(p.mtu, 9000);
+  EXPECT_TRUE(p.trusted_link);
+  EXPECT_FALSE(c.ports[1].trusted_link);
   EXPECT_EQ(p.ipv4, (Ipv4Prefix{v4("10.0.0.2"), 32}));
   EXPECT_EQ(*p.ipv6, (Ipv6Prefix{v6("2001:db8::2"), 128}));
   EXPECT_EQ(*p.gateway6, v6("fe80::1"));

@@ -189,6 +189,23 @@ TEST(TxEncoder, ChecksumOffloadLeavesThePseudoHeaderSum) {
   rte_pktmbuf_free(m);
 }
 
+TEST(TxEncoder, OnATrustedLinkNothingIsSummed) {
+  telemetry::StackCounters n;
+  TxEncoder enc(n);
+  Interface i = iface();
+  i.trusted_link = true;
+  i.tx_tcp_cksum = true;  // even where the NIC would sum it: nothing asks it to
+  const MbufBuf data = payload(1000);
+  const auto out = enc.encode(i, flow(), segment(data, 1));
+  ASSERT_EQ(out.n, 1);
+  rte_mbuf* m = out.m[0];
+  EXPECT_EQ(m->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM, 0u);
+  EXPECT_EQ(parse(m).checksum_field, 0);
+  EXPECT_EQ(n.tx_cksum_trusted, 1u);
+  EXPECT_EQ(n.tx_cksum_offloaded, 0u);
+  rte_pktmbuf_free(m);
+}
+
 TEST(TxEncoder, ConsecutiveSegmentsOfOneConnectionMergeIntoOneTsoFrame) {
   telemetry::StackCounters n;
   TxEncoder enc(n);

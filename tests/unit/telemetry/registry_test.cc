@@ -143,8 +143,12 @@ TEST(Registry, AddSumsCountersAndTakesTheLargerPeak) {
   StackCounters b{};
   fill_all(a, 1);
   fill_all(b, 1000);
-  a.tcp_sndq_peak_buffers = 7;
-  b.tcp_sndq_peak_buffers = 5;
+  for (const StackCounters::Field& f : StackCounters::kFields) {
+    if (f.kind == CounterKind::kPeak) {  // the larger one in `a`
+      a.*f.field = 7;
+      b.*f.field = 5;
+    }
+  }
   StackCounters sum = a;
   sum += b;
   for (const StackCounters::Field& f : StackCounters::kFields) {
