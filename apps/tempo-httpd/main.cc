@@ -8,6 +8,10 @@
 // Timeouts, as nginx's client_header_timeout, keepalive_timeout and send_timeout: a client that
 // sends its request head slowly (slowloris), keeps an idle connection or stops reading its
 // response loses the connection, so it cannot hold the Worker's connection slots.
+//
+// Responses are built once and lent to the stack (tempo::lend): every response is sent by
+// reference to that memory, never copied (where a port cannot reach the memory, they are
+// copied as before: send_copy).
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -75,7 +79,7 @@ struct Fifo;
 struct Session {
   Conn* conn = nullptr;
   std::string head;
-  const std::string* out = nullptr;
+  const std::string* out = nullptr;  // Server::response_keepalive or response_close
   size_t out_off = 0;
   bool close_after = false;
   bool done = false;  // we called close() or abort(): nothing more to serve
@@ -127,7 +131,41 @@ struct Shard {
   Fifo idle_wait;  // kIdle and kSend: idle_ms
   Counters n;
 
+  // Server::response_keepalive and response_close lent to the stack, [0] and [1], one loan per
+  // kPiece bytes (a slice then refers to one buffer, however long the response); empty where
+  // lending failed (send_copy then). They are lent again after kSendsPerLoan responses: one
+  // loan is referenced by at most 65,535 queued sends at once (tempo::lend).
+  static constexpr size_t kPiece = 60 * 1024;
+  static constexpr uint32_t kSendsPerLoan = 16384;
+  std::array<std::vector<Bytes>, 2> lent;
+  std::array<uint32_t, 2> lent_sends{};
+  bool lend_failed = false;
+
   explicit Shard(tempo::Worker& w) : worker(&w) {}
+
+  // The loans of `resp` (Server::response_keepalive or response_close), or nullptr.
+  const std::vector<Bytes>* loan_of(const std::string& resp, bool close_response) {
+    std::vector<Bytes>& pieces = lent[close_response ? 1 : 0];
+    uint32_t& sends = lent_sends[close_response ? 1 : 0];
+    if (!lend_failed && (pieces.empty() || ++sends > kSendsPerLoan)) {
+      pieces.clear();
+      sends = 1;
+      for (size_t off = 0; off < resp.size(); off += kPiece) {
+        const auto bytes = std::as_bytes(std::span(resp)).subspan(off);
+        auto r =
+            tempo::lend(*worker, bytes.first(std::min(kPiece, bytes.size())), nullptr, nullptr);
+        if (!r) {
+          std::fprintf(stderr, "httpd: responses are copied: lend: %s\n",
+                       tempo::to_string(r.error()));
+          lend_failed = true;
+          pieces.clear();
+          break;
+        }
+        pieces.push_back(std::move(*r));
+      }
+    }
+    return pieces.empty() ? nullptr : &pieces;
+  }
 
   Session* take(Conn& c) {
     if (free == nullptr) {
@@ -196,10 +234,30 @@ void settle(Conn& c, Session& x, bool served, bool sent) {
   (next == Wait::kHead ? s.head_wait : s.idle_wait).push(&x);
 }
 
+// Sends `resp` from `off` as far as the stack takes it: by reference to its loans, the rest of
+// one piece a call (the send buffer is smaller than the largest response), else copied.
+// Returns the offset reached.
+size_t send_from(Conn& c, const std::string& resp, size_t off) {
+  const std::vector<Bytes>* pieces = shard_of(c).loan_of(resp, &resp == &g_srv.response_close);
+  if (pieces == nullptr) {
+    return off + tempo::send_copy(c, std::as_bytes(std::span(resp)).subspan(off));
+  }
+  while (off < resp.size()) {
+    const Bytes& piece = (*pieces)[off / Shard::kPiece];
+    const auto at = static_cast<uint32_t>(off % Shard::kPiece);
+    const Bytes rest = at == 0 ? piece : piece.slice(at, piece.size() - at);
+    if (!tempo::send(c, rest)) {
+      break;  // kQueueFull: on_writable follows
+    }
+    off += rest.size();
+  }
+  return off;
+}
+
 // Sends `resp` from `off`; what is not taken waits in the session. Returns true when all of it
 // went (and closes the connection when `close`).
 bool respond(Conn& c, Session& x, const std::string& resp, size_t off, bool close) {
-  off += tempo::send_copy(c, std::as_bytes(std::span(resp)).subspan(off));
+  off = send_from(c, resp, off);
   if (off < resp.size()) {
     x.out = &resp;
     x.out_off = off;
@@ -444,6 +502,9 @@ int run(const tempo::Config& config) {
   std::printf("%s: stopping\n", program.c_str());
   (*stack)->print_counters(stdout);
   print_counters();
+  for (auto& s : g_shards) {
+    s.reset();  // the loans go back before the stack does
+  }
   return 0;
 }
 

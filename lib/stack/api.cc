@@ -10,6 +10,7 @@
 #include <tempo/bytes.h>
 #include <tempo/stack.h>
 
+#include "stack/lend.h"
 #include "stack/runtime.h"
 #include "stack/worker.h"
 
@@ -105,6 +106,20 @@ const char* to_string(CloseReason r) noexcept {
       return "FIN-WAIT-2 timed out";
     case CloseReason::kAborted:
       return "aborted";
+  }
+  return "?";
+}
+
+const char* to_string(LendError e) noexcept {
+  switch (e) {
+    case LendError::kEmpty:
+      return "nothing to lend";
+    case LendError::kNoBuffers:
+      return "the port's pool has no mbufs for it";
+    case LendError::kNotDma:
+      return "the port cannot reach that memory (IOVA as physical addresses)";
+    case LendError::kNoPort:
+      return "the worker has no such port";
   }
   return "?";
 }
@@ -268,14 +283,33 @@ Result<void, SendError> send(Conn& c, const Bytes& data) noexcept {
   if (data.empty()) {
     return {};
   }
-  MbufBuf::ref_chain(data.mbuf());  // the send queue's own reference
-  auto r = c.worker->send(c, stack::MbufBuf(data.mbuf(), data.offset(), data.size()));
+  // The send queue takes its own reference (a copy); this view borrows the Bytes' one.
+  stack::MbufBuf view(data.mbuf(), data.offset(), data.size());
+  auto r = c.worker->send(c, view);
+  (void)view.release_ref();
   if (!r) {
     return fail(static_cast<SendError>(r.error()));
   }
   return {};
 }
 
+Result<Bytes, LendError> lend(Worker& w, std::span<const std::byte> data,
+                              void (*release)(void* opaque), void* opaque,
+                              size_t port_index) noexcept {
+  rte_mempool* pool = w.pool(port_index);
+  if (pool == nullptr) {
+    return fail(LendError::kNoPort);
+  }
+  static_assert(
+      static_cast<int>(LendError::kEmpty) == static_cast<int>(stack::LendError::kEmpty) &&
+      static_cast<int>(LendError::kNoBuffers) == static_cast<int>(stack::LendError::kNoBuffers) &&
+      static_cast<int>(LendError::kNotDma) == static_cast<int>(stack::LendError::kNotDma));
+  auto chain = stack::lend(pool, data, release, opaque);
+  if (!chain) {
+    return fail(static_cast<LendError>(chain.error()));
+  }
+  return Bytes(*chain, 0, static_cast<uint32_t>(data.size()));
+}
 size_t send_copy(Conn& c, std::span<const std::byte> bytes) noexcept {
   return c.worker->send_copy(c, bytes);
 }

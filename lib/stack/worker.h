@@ -164,6 +164,10 @@ class Worker {
   }
   Ticks now() const noexcept { return now_; }
   size_t num_ports() const noexcept { return ports_.size(); }
+  // The mbuf pool of interface `iface` (nullptr for one it does not have).
+  rte_mempool* pool(size_t iface) const noexcept {
+    return iface < ports_.size() ? ports_[iface].iface.pool : nullptr;
+  }
   // rte_eth_link_get_nowait: the port's link is up (false for a port it does not have).
   bool link_up(size_t iface) const noexcept;
 

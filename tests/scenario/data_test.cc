@@ -223,6 +223,21 @@ TEST_F(Data, SendQueueFullThenWritable) {
   EXPECT_EQ(events(), V{"writable"});
 }
 
+// A refused send hears on_writable once the queue is down to two thirds of the buffer (free
+// space at least half of what is queued, as Linux's sk_stream_wspace), not at the first ACK
+// that frees a byte: a sender retrying a large buffer is not refused once per ACK.
+TEST_F(Data, WritableWhenTheQueueIsDownToTwoThirds) {
+  cfg.snd_buf = 30;
+  established_active(/*peer_win=*/100);
+  send_str("012345678901234567890123456789");  // full
+  EXPECT_EQ(tcp::send(tcb, TestBuf("x"), now, sink).error(), SendError::kQueueFull);
+  out();
+  in(S().seq(P).ack(L + 5).win(100));  // 25 queued: more than 20
+  EXPECT_EQ(events(), V{});
+  in(S().seq(P).ack(L + 10).win(100));  // 20 queued: two thirds
+  EXPECT_EQ(events(), V{"writable"});
+}
+
 // The send queue holds 16 buffers itself; more take chunks from the Worker's pool, which the
 // core reaches through its sink (CoreState::sndq_pool), and go back to it as they are
 // acknowledged. Without a pool the 17th buffer is refused, however few bytes are queued.

@@ -56,6 +56,14 @@ enum class SendError : uint8_t {
   kQueueFull,     // the send buffer is full: on_writable follows when it drains
 };
 
+enum class LendError : uint8_t {
+  kEmpty,      // nothing to lend
+  kNoBuffers,  // the port's pool has not the mbufs (one per 60 KiB, and one)
+  kNotDma,     // the port cannot reach the memory (see lend())
+  kNoPort,     // the Worker has no such port
+};
+const char* to_string(LendError e) noexcept;
+
 enum class ConnectError : uint8_t {
   kNoTcp,        // the stack was started without TCP
   kNoAddress,    // an IPv6 remote on a port without IPv6 (or the reverse)
@@ -191,6 +199,22 @@ bool peer_closed(const Conn& c) noexcept;  // on_peer_closed has been called
 
 // Zero-copy: queues a reference to `data`. kQueueFull: retry in on_writable.
 Result<void, SendError> send(Conn& c, const Bytes& data) noexcept;
+// Bytes over `data`, memory the application owns, to send() without copying it: mbufs from the
+// pool of the Worker's port `port_index` refer to it (DPDK external buffers,
+// rte_pktmbuf_attach_extbuf). Slice it and send it to as many connections as you like.
+// Lifetime: `data` stays valid and unchanged until `release(opaque)` runs. It runs once, on
+// this Worker's lcore, when nothing refers to the memory any more: every Bytes the application
+// kept (copies, slices) dropped, and every segment sent from it acknowledged or given up
+// (retransmissions included) and its frames gone from the port. On failure nothing was taken
+// and release does not run. `release` may be null (memory that outlives the Worker).
+// The port must reach the memory: any memory where DPDK runs IOVA as virtual addresses (vdevs
+// such as memif, net_tap and af_xdp; --no-huge; VFIO with an IOMMU), else DPDK's own memory
+// (rte_malloc) physically contiguous over each 60 KiB (kNotDma otherwise).
+// As any Bytes, one loan is referenced by at most 65,535 queued sends at once (an mbuf's
+// reference count): a server that queues one body on more connections lends it again.
+Result<Bytes, LendError> lend(Worker& w, std::span<const std::byte> data,
+                              void (*release)(void* opaque), void* opaque,
+                              size_t port_index = 0) noexcept;
 // Copies `bytes` into packet buffers and queues them. Returns how many were taken (fewer
 // when the send buffer or the buffer pool is short: on_writable follows).
 size_t send_copy(Conn& c, std::span<const std::byte> bytes) noexcept;
