@@ -130,7 +130,8 @@ std::string vdev_name(std::string_view device) {
 
 EalConfig parse_eal(const YAML::Node& node) {
   const MapView m(node, "eal");
-  m.check_keys({"lcores", "memory_mb", "no_huge", "file_prefix", "log_level", "extra_args"});
+  m.check_keys({"lcores", "memory_mb", "no_huge", "file_prefix", "log_level", "extra_args",
+                "idle_sleep_us", "idle_polls"});
   EalConfig e;
   e.lcores = m.get_string("lcores", e.lcores);
   const auto cores = detail::parse_core_list(e.lcores);
@@ -146,6 +147,8 @@ EalConfig parse_eal(const YAML::Node& node) {
   }
   e.memory_mb = static_cast<int>(m.get_int("memory_mb", 64, 1048576, e.memory_mb));
   e.no_huge = m.get_bool("no_huge", e.no_huge);
+  e.idle_sleep_us = static_cast<int>(m.get_int("idle_sleep_us", 0, 100000, e.idle_sleep_us));
+  e.idle_polls = static_cast<int>(m.get_int("idle_polls", 1, 1000000000, e.idle_polls));
   e.file_prefix = m.get_string("file_prefix", "tempo-" + std::to_string(getpid()));
   if (!valid_file_prefix(e.file_prefix)) {
     fail_text(m.key_path("file_prefix"), e.file_prefix,

@@ -118,6 +118,8 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
   rt->clock_.emplace(rte_get_tsc_hz());
   rt->stop_grace_cycles_ =
       static_cast<uint64_t>(config.tcp.stop_grace_ms) * (rte_get_tsc_hz() / 1000);
+  rt->idle_sleep_us_ = static_cast<uint32_t>(config.eal.idle_sleep_us);
+  rt->idle_polls_ = static_cast<uint32_t>(config.eal.idle_polls);
   if (auto r = rt->start_workers(config); !r) {
     return fail(r.error());
   }
@@ -210,7 +212,8 @@ int Runtime::lcore_main(void* arg) {
     const uint64_t sent = w.counters().tx_packets;
     const uint32_t got = w.poll(lc->clock->from_cycles(t));
     const uint64_t end = rte_rdtsc();
-    w.account_turn(got > 0 || w.counters().tx_packets != sent, end - t);
+    const bool busy = got > 0 || w.counters().tx_packets != sent;
+    w.account_turn(busy, end - t);
     t = end;
     if (lc->reporter != nullptr && g_report.load(std::memory_order_relaxed)) [[unlikely]] {
       g_report.store(false, std::memory_order_relaxed);
@@ -218,9 +221,18 @@ int Runtime::lcore_main(void* arg) {
       // x86-64 (telemetry/counters.h), a snapshot a turn apart at most.
       lc->reporter->print_counters(stdout);
     }
+    return busy;
   };
+  uint32_t empty = 0;  // turns in a row that found nothing
   while (!stop_requested()) {
-    turn();
+    if (turn()) {
+      empty = 0;
+    } else if (lc->idle_sleep_us > 0 && ++empty >= lc->idle_polls) [[unlikely]] {
+      rte_delay_us_sleep(lc->idle_sleep_us);
+      const uint64_t end = rte_rdtsc();
+      w.account_sleep(end - t);
+      t = end;
+    }
   }
   // tcp.stop_grace_ms: FIN first, and the peers get the grace to answer theirs.
   if (lc->stop_grace_cycles > 0 && w.close_all() > 0) {
@@ -236,8 +248,8 @@ int Runtime::lcore_main(void* arg) {
 void Runtime::run() {
   lcores_.clear();
   for (auto& w : workers_) {
-    lcores_.push_back(
-        Lcore{w.get(), &*clock_, lcores_.empty() ? this : nullptr, stop_grace_cycles_});
+    lcores_.push_back(Lcore{w.get(), &*clock_, lcores_.empty() ? this : nullptr, stop_grace_cycles_,
+                            idle_sleep_us_, idle_polls_});
   }
   for (size_t w = 1; w < workers_.size(); ++w) {
     rte_eal_remote_launch(&Runtime::lcore_main, &lcores_[w], worker_lcores_[w]);

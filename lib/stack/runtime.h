@@ -78,6 +78,8 @@ class Runtime {
     const time::TscClock* clock;
     const Runtime* reporter;     // the main lcore's: prints the counters on SIGUSR1
     uint64_t stop_grace_cycles;  // tcp.stop_grace_ms in TSC cycles
+    uint32_t idle_sleep_us;      // eal.idle_sleep_us (0: busy polling)
+    uint32_t idle_polls;         // eal.idle_polls
   };
   static int lcore_main(void* arg);
   // The steps of start(): each port's device and queues, then one Worker per lcore (and the
@@ -89,6 +91,8 @@ class Runtime {
   std::string program_;
   std::optional<time::TscClock> clock_;  // after EAL start (rte_get_tsc_hz)
   uint64_t stop_grace_cycles_ = 0;
+  uint32_t idle_sleep_us_ = 0;
+  uint32_t idle_polls_ = 256;
   std::vector<Lcore> lcores_;
   std::vector<dpdk::Port> ports_;
   std::vector<std::unique_ptr<Worker>> workers_;

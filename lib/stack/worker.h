@@ -104,6 +104,11 @@ class Worker {
   // earlier than the last poll's). Returns the packets received.
   uint32_t poll(Ticks now) noexcept;
   // The loop's accounting of one turn (Runtime): `cycles` TSC cycles, busy when it did work.
+  // A sleep of the loop's idle mode (eal.idle_sleep_us): idle time, not a turn.
+  void account_sleep(uint64_t cycles) noexcept {
+    counters_.cycles_idle += cycles;
+    ++counters_.loops_idle_sleeps;
+  }
   void account_turn(bool busy, uint64_t cycles) noexcept {
     if (cycles > counters_.cycles_turn_max) {
       counters_.cycles_turn_max = cycles;

@@ -53,6 +53,7 @@ struct StackCounters {
   uint64_t cycles_idle = 0;
   uint64_t cycles_turn_max = 0;
   uint64_t loops_busy = 0;
+  uint64_t loops_idle_sleeps = 0;
   uint64_t rx_cksum_offloaded = 0;
   uint64_t rx_cksum_trusted = 0;
   uint64_t arp_replied = 0;
@@ -137,6 +138,8 @@ struct StackCounters {
        .kind = CounterKind::kPeak,
        .per_worker = true},
       {"loops.busy", &StackCounters::loops_busy, "loop turns that did work"},
+      {"loops.idle_sleeps", &StackCounters::loops_idle_sleeps,
+       "sleeps of the loop's idle mode (eal.idle_sleep_us), after eal.idle_polls empty turns"},
       {"rx_cksum_offloaded", &StackCounters::rx_cksum_offloaded,
        "TCP checksums the NIC verified (not summed here)"},
       {"rx_cksum_trusted", &StackCounters::rx_cksum_trusted,

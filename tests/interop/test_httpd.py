@@ -2,7 +2,9 @@
 `Connection: close`; tempo closing first holds the TIME_WAIT entries in its compact table,
 and a kernel client reusing the same 4-tuple gets served (RFC 6191 passive early reuse)."""
 
+import os
 import subprocess
+import time
 import unittest
 
 import harness
@@ -61,6 +63,35 @@ class Httpd(unittest.TestCase):
             rc, output = app.stop()
             self.assertEqual(rc, 0, output)
             self.assertNotIn("responses are copied", output)
+
+    def test_idle_mode_sleeps_when_nothing_comes_and_still_serves(self):
+        # eal.idle_sleep_us: a loop that found nothing idle_polls turns in a row sleeps, so an
+        # idle server leaves its core to others; a busy-polling one would use all of it.
+        def idle(cfg):
+            httpd(cfg)
+            cfg["eal"]["idle_sleep_us"] = 200
+            cfg["eal"]["idle_polls"] = 64
+
+        def cpu_s(pid):
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        with harness.tap_setup("idle", app="tempo-httpd", changes=idle) as (ns, app, iface):
+            url = f"http://{TEMPO_V4}/"
+            r = ns.sh("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                      url)
+            self.assertEqual(r.stdout.split(), ["200", "1024"], r.stdout)
+            before, t0 = cpu_s(app.proc.pid), time.monotonic()
+            time.sleep(2)
+            used, wall = cpu_s(app.proc.pid) - before, time.monotonic() - t0
+            self.assertLess(used, 0.5 * wall, f"{used:.2f} s of CPU in {wall:.2f} s idle")
+            res, out = clients(ns, TEMPO_V4, 200)  # and it still serves at once
+            self.assertEqual(res.get("ok"), 200, out)
+            rc, output = app.stop()
+            self.assertEqual(rc, 0, output)
+            self.assertGreater(harness.counters(output).get("loops.idle_sleeps", 0), 1000,
+                               output)
 
     def test_ten_thousand_time_waits_then_passive_reuse(self):
         with harness.tap_setup("tw", app="tempo-httpd", changes=httpd) as (ns, app, iface):

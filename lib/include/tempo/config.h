@@ -62,6 +62,12 @@ struct EalConfig {
   std::string file_prefix;   // --file-prefix; the loader fills "tempo-<pid>" when absent
   std::optional<std::string> log_level;  // --log-level: "7", "debug", "pmd.net.tap:debug"
   std::vector<std::string> extra_args;   // appended last, verbatim
+  // The Workers' loops. Busy polling (idle_sleep_us 0, the default) suits dedicated cores;
+  // where cores are shared (several processes on few cores, a desktop, a CI runner) a loop
+  // that found nothing idle_polls turns in a row sleeps idle_sleep_us (F-Stack's idle_sleep,
+  // VPP's adaptive polling), and again after each empty turn until one does work.
+  int idle_sleep_us = 0;  // 0: never sleep
+  int idle_polls = 256;
 };
 
 enum class DeviceKind : std::uint8_t {

@@ -57,7 +57,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: bogus: unknown key (known: eal, ports, tcp, faults, app)"},
         ErrorCase{"eal", "eal: {lcore: 1}\n" + kPorts,
                   "config: eal.lcore: unknown key (known: lcores, memory_mb, no_huge, "
-                  "file_prefix, log_level, extra_args)"},
+                  "file_prefix, log_level, extra_args, idle_sleep_us, idle_polls)"},
         ErrorCase{
             "port", port_with("ip4: 1.2.3.4"),
             "config: ports[0].ip4: unknown key (known: name, device, queues, ipv4, "
@@ -164,6 +164,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: ports[0].mtu: 9001: expected an integer in [68, 9000]"},
         ErrorCase{"tso_not_bool", port_with("tso: maybe"),
                   "config: ports[0].tso: maybe: expected true or false"},
+        ErrorCase{"idle_sleep_high", "eal: {idle_sleep_us: 200000}\n" + kPorts,
+                  "config: eal.idle_sleep_us: 200000: expected an integer in [0, 100000]"},
+        ErrorCase{"idle_polls_zero", "eal: {idle_polls: 0}\n" + kPorts,
+                  "config: eal.idle_polls: 0: expected an integer in [1, 1e9]"},
         ErrorCase{"trusted_link_not_bool", port_with("trusted_link: 1"),
                   "config: ports[0].trusted_link: 1: expected true or false"},
         ErrorCase{"mbufs_low", port_with("mbufs: 1000"),

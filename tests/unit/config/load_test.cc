@@ -70,7 +70,9 @@ TEST(LoadTest, DesignExampleRoundTrips) {
   EXPECT_EQ(*p.gateway, v4("198.18.0.1"));
   EXPECT_FALSE(p.gateway6.has_value());
   EXPECT_EQ(p.mtu, 1500);
-  EXPECT_FALSE(p.trusted_link);  // off unless a port declares it
+  EXPECT_FALSE(p.trusted_link);       // off unless a port declares it
+  EXPECT_EQ(c.eal.idle_sleep_us, 0);  // busy polling unless asked
+  EXPECT_EQ(c.eal.idle_polls, 256);
   EXPECT_TRUE(p.routes.empty());
 
   EXPECT_EQ(c.tcp.time_wait.duration_ms, 60000);
@@ -226,7 +228,8 @@ faults:
 
 TEST(LoadTest, PortsWithPciRoutesAndIpv6) {
   const Config c = load_string(R"(
-eal: {log_level: "pmd.net.tap:debug", extra_args: ["--huge-unlink"]}
+eal: {log_level: "pmd.net.tap:debug", extra_args: ["--huge-unlink"], idle_sleep_us: 100,
+      idle_polls: 64}
 ports:
   - name: nic0
     device: "0000:03:00.0,rxq_cqe_comp_en=1"
@@ -245,6 +248,8 @@ ports:
 )");
   ASSERT_EQ(c.ports.size(), 2u);
   const PortConfig& p = c.ports[0];
+  EXPECT_EQ(c.eal.idle_sleep_us, 100);
+  EXPECT_EQ(c.eal.idle_polls, 64);
   EXPECT_EQ(p.device_kind, DeviceKind::kPci);
   EXPECT_EQ(p.queues, 64);
   EXPECT_EQ(p.mtu, 9000);
