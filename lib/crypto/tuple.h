@@ -39,26 +39,25 @@ struct IpAddress {
   constexpr bool operator==(const IpAddress&) const noexcept = default;
 };
 
-// The two addresses of a tuple, local and remote.
-constexpr IpAddress local_address(const flow::Tuple& t) noexcept {
-  if (!t.v6) {
-    return IpAddress::v4(t.t4.local);
+namespace detail {
+constexpr IpAddress address_of(bool v6, uint32_t v4, const std::array<uint8_t, 16>& a6) noexcept {
+  if (!v6) {
+    return IpAddress::v4(v4);
   }
   IpAddress a = IpAddress::v6({});
   for (size_t i = 0; i < 16; ++i) {
-    a.bytes[i] = std::byte(t.t6.local[i]);
+    a.bytes[i] = std::byte(a6[i]);
   }
   return a;
 }
+}  // namespace detail
+
+// The two addresses of a tuple, local and remote.
+constexpr IpAddress local_address(const flow::Tuple& t) noexcept {
+  return detail::address_of(t.v6, t.t4.local, t.t6.local);
+}
 constexpr IpAddress remote_address(const flow::Tuple& t) noexcept {
-  if (!t.v6) {
-    return IpAddress::v4(t.t4.remote);
-  }
-  IpAddress a = IpAddress::v6({});
-  for (size_t i = 0; i < 16; ++i) {
-    a.bytes[i] = std::byte(t.t6.remote[i]);
-  }
-  return a;
+  return detail::address_of(t.v6, t.t4.remote, t.t6.remote);
 }
 
 // Appends `v` big-endian at `out[at]` and returns the position after it.
