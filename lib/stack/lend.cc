@@ -1,6 +1,6 @@
 #include "stack/lend.h"
 
-#include <array>
+#include <algorithm>
 #include <new>
 
 #include <rte_eal.h>

@@ -11,7 +11,6 @@
 // Tests: tests/unit/wire/peek_test.cc.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
