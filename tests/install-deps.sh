@@ -11,8 +11,9 @@ pkgs=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # tests and demo: namespaces, the kernel's peers, loss injection
   iproute2 ethtool iputils-ping iputils-arping nftables curl iperf3 python3 python3-yaml procps
-  # perf/macro/compare.py's plot
-  python3-matplotlib
+  # perf/macro/compare.py's plot, and its proxy workload's kernel-side proxy (started by
+  # compare.py in its own namespace; the package's service is not used)
+  python3-matplotlib haproxy
 )
 
 missing=()

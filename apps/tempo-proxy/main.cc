@@ -2,7 +2,8 @@
 // connection to `app.proxy.listen` gets a connection to a backend, opened from the same Worker
 // (so both halves of the pair stay on one lcore); bytes go both ways zero-copy (the Bytes that
 // arrive are the Bytes that leave), a FIN is passed on as a half-close, a reset or failure on one
-// side aborts the other.
+// side aborts the other. With several ports, each backend is reached through the port whose
+// subnet (or route) holds it: clients on one link, backends on another.
 //
 //   app: { proxy: { listen: 8080, backends: ["198.18.0.1:8000", ...],
 //                   balance: round_robin | least_connections,
@@ -166,6 +167,7 @@ struct Shard {
   std::vector<uint32_t> active;      // pairs per backend (least_connections)
   std::vector<uint64_t> served;      // backend connections established, per backend
   std::vector<uint64_t> down_until;  // ms on this Worker's clock
+  std::vector<size_t> via;           // the port each backend is reached through
   size_t rr = 0;
   Counters n;
 
@@ -177,6 +179,12 @@ struct Shard {
         active(s.backends.size()),
         served(s.backends.size()),
         down_until(s.backends.size()) {
+    // Clients may come in on one port and backends sit behind another: each backend is
+    // reached through the port whose subnet (or route) holds it, port 0 when none does (its
+    // connects then fail with "no route", counted and retried as any refusal).
+    for (const tempo::Ipv4Endpoint& be : s.backends) {
+      via.push_back(tempo::port_toward(w, tempo::Endpoint::v4(be.addr, be.port)).value_or(0));
+    }
     for (Pair& p : pairs) {
       p.next = free_pairs;
       free_pairs = &p;
@@ -341,7 +349,7 @@ bool connect_backend(Shard& s, Pair* p) {
     p->backend = s.pick();
     const tempo::Ipv4Endpoint& be = s.cfg->backends[p->backend];
     auto conn = tempo::connect(*s.worker, tempo::Endpoint::v4(be.addr, be.port), relay_handler(),
-                               &p->back, s.cfg->opts);
+                               &p->back, s.cfg->opts, s.via[p->backend]);
     if (conn) {
       p->back.conn = *conn;
       s.start_connecting(p);

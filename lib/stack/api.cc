@@ -239,6 +239,9 @@ Result<Conn*, ConnectError> connect_from(Worker& w, const Endpoint& local, const
 }
 
 bool link_up(const Worker& w, size_t port_index) noexcept { return w.link_up(port_index); }
+std::optional<size_t> port_toward(const Worker& w, const Endpoint& remote) noexcept {
+  return w.port_toward(to_remote(remote));
+}
 uint64_t time_wait_entries(const Worker& w) noexcept { return w.tw_entries(); }
 
 void set_poll_hook(Worker& w, void (*fn)(Worker&, void* ctx), void* ctx) noexcept {

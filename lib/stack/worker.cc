@@ -61,6 +61,27 @@ bool Worker::link_up(size_t iface) const noexcept {
          link.link_status == RTE_ETH_LINK_UP;
 }
 
+std::optional<size_t> Worker::port_toward(const Remote& remote) const noexcept {
+  std::optional<size_t> routed;
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    const Interface& iface = ports_[i].iface;
+    if (remote.v6 && !iface.has_ipv6) {
+      continue;
+    }
+    const bool on_link = remote.v6 ? next_hop(iface, remote.ip6) == remote.ip6
+                                   : next_hop(iface, remote.ip4) == remote.ip4;
+    if (on_link) {
+      return i;
+    }
+    const bool has_route = remote.v6 ? next_hop(iface, remote.ip6).has_value()
+                                     : next_hop(iface, remote.ip4).has_value();
+    if (has_route && !routed) {
+      routed = i;
+    }
+  }
+  return routed;
+}
+
 uint32_t Worker::poll(Ticks now) noexcept {
   now_ = now;
   if (now_ >= next_maintenance_) [[unlikely]] {

@@ -175,6 +175,9 @@ class Worker {
   }
   // rte_eth_link_get_nowait: the port's link is up (false for a port it does not have).
   bool link_up(size_t iface) const noexcept;
+  // The interface that reaches `remote`: the first with it on-link, else the first with a
+  // route or gateway toward it (next_hop()); nullopt when none does.
+  std::optional<size_t> port_toward(const Remote& remote) const noexcept;
 
   // --- Diagnostics (tools and tests) ----------------------------------------------------
   // What holds the 4-tuple from `local_port` on interface `iface` to `remote`: its

@@ -10,6 +10,12 @@ are shared and noisy. The client runs on CPU 1 and the server on CPU 0 on both s
 Paths
   t2t       tempo-loadgen --memif--> tempo-httpd         no kernel in the path, against
             kernel-peer short/keepalive --veth--> kernel-peer http-server
+  proxy     tempo-loadgen --memif--> tempo-proxy --memif--> tempo-httpd, against kernel-peer
+            --veth--> HAProxy 2.6 (mode tcp, perf/macro/haproxy.cfg) --veth--> kernel-peer
+            http-server; the proxy alone on CPU 0, client and server on CPU 1
+            (perf/macro/proxy_chain.py). Workloads (--proxy-workloads): short (proxied
+            connections/s) and bulk (relayed MB/s on one connection), each with the proxy's
+            CPU-us per unit (tempo-proxy's busy cycles; HAProxy: CPU 0's busy time)
   af_packet the kernel's TCP (kernel-peer) as the client of tempo-httpd on net_af_packet over a
             veth pair, against the same client and a kernel-peer server over a veth pair: the
             figure is the server's CPU per connection (the client is the limit of both)
@@ -67,6 +73,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import proxy_chain
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNEL_SRV, KERNEL_CLI = "198.18.1.2", "198.18.1.1"
@@ -457,6 +465,79 @@ class Run:
         print(f"compare: {workload} {path} {what}: tempo {number(t, 'g')} kernel "
               f"{number(k, 'g')} {unit}" +
               (f" ({rounds.lost} rounds failed)" if rounds.lost else ""), flush=True)
+
+    # --- the proxy --------------------------------------------------------------------------
+
+    def proxy(self):
+        """tempo-proxy against HAProxy (perf/macro/proxy_chain.py): proxied short connections/s
+        and relayed bulk MB/s on one connection, and the proxy's CPU per unit."""
+        a, ms = self.a, int(self.a.seconds * 1000)
+        plans = {
+            "short": ({"response_bytes": 1024, "keepalive": False},
+                      {"mode": "short", "connections": 0},
+                      ["short", proxy_chain.PROXY_FRONT, 80, a.seconds, a.concurrency],
+                      "connections", "conn/s", 5, 0.2),
+            "bulk": ({"response_bytes": 1 << 20, "keepalive": True},
+                     {"mode": "bulk", "connections": 1},
+                     ["keepalive", proxy_chain.PROXY_FRONT, 81, a.seconds, 1, 1 << 20],
+                     "mbytes", "MB/s", 1.5, None),
+        }
+        in_path = (f"tempo: tempo-loadgen -> memif{memif_link_note()} -> tempo-proxy (cpu 0, "
+                   "alone) -> memif -> tempo-httpd (client and server on cpu 1, sleeping when "
+                   "idle); kernel: kernel-peer -> veth -> HAProxy 2.6 mode tcp (one thread, cpu "
+                   "0, alone; perf/macro/haproxy.cfg) -> veth -> kernel-peer http-server (cpu 1)")
+        cpu_in_path = ("the proxy's CPU-us per unit: tempo-proxy's busy cycles; HAProxy: the busy "
+                       "time of cpu 0 where it runs alone (/proc/stat: its own time plus the "
+                       "softirq work its sends cause there, veth delivering on the sender's "
+                       "cpu), its own process time in haproxy_cpu_us_runs")
+        with proxy_chain.HaproxyChain(self.peer, self.tag, sh) as chain:
+            for workload, (httpd, lg, kargs, what, unit, target, cpu_target) in plans.items():
+                if workload not in self.a.proxy_workloads.split(","):
+                    continue
+                rounds = Rounds(self, workload, "proxy")
+                runs = {"tempo": ([], []), "kernel": ([], [])}  # (rates, CPU-us per unit)
+                own = []  # HAProxy's own process CPU-us per unit
+
+                def tempo_round():
+                    lgc = dict(lg, duration_ms=ms, progress=False, concurrency=a.concurrency)
+                    with proxy_chain.tempo_chain(self.harness, f"cmpx{workload[:4]}", httpd,
+                                                 lgc) as (ns, proxy, server, cpath):
+                        out, s = self.loadgen(ns, cpath, timeout=ms / 1000 + 300)
+                        _, pout = proxy.stop()
+                        server.stop()
+                    if what == "mbytes":
+                        rate, units = s["mbytes_per_s"], s["bytes_received"] / 1e6
+                    else:
+                        rate, units = s[what]["per_s"], s[what]["completed"]
+                    if not units:
+                        raise RoundFailed(0, f"no {what} completed", out)
+                    return round(rate, 1), round(busy_s(self.harness, pout) * 1e6 / units, 2)
+
+                def kernel_round():
+                    cpu0, hcpu = cpu_busy_s([0]), chain.cpu_s()
+                    k, _ = self.kernel_client(chain, *kargs)
+                    cpu0, hcpu = cpu_busy_s([0]) - cpu0, chain.cpu_s() - hcpu
+                    if what == "mbytes":
+                        rate, units = k["mbytes_per_s"], k["mbytes_per_s"] * k["seconds"]
+                    else:
+                        rate, units = k["conn_per_s"], k[what]
+                    if not units:
+                        raise RoundFailed(0, f"no {what} completed", json.dumps(k))
+                    own.append(round(hcpu * 1e6 / units, 2))
+                    return round(rate, 1), round(cpu0 * 1e6 / units, 2)
+
+                for i in range(a.rounds):
+                    for side, fn, renew in (("tempo", tempo_round, None),
+                                            ("kernel", kernel_round, chain.renew)):
+                        got = rounds.attempt(side, i, fn, renew=renew)
+                        if got is not None:
+                            runs[side][0].append(got[0])
+                            runs[side][1].append(got[1])
+                self.figure(workload, "proxy", "rate", unit, runs["tempo"][0],
+                            runs["kernel"][0], "higher", target, in_path, rounds)
+                self.figure(workload, "proxy", "proxy_cpu", f"CPU-us/{unit.split('/')[0]}",
+                            runs["tempo"][1], runs["kernel"][1], "lower", cpu_target,
+                            cpu_in_path, rounds, {"haproxy_cpu_us_runs": own})
 
     # --- tempo-to-tempo ---------------------------------------------------------------------
 
@@ -992,7 +1073,9 @@ def main():
     ap.add_argument("--build", default=os.path.join(SRC, "build"))
     ap.add_argument("--out", default=os.path.join(SRC, "perf", "results"),
                     help="where <date>.json and <date>.png go")
-    ap.add_argument("--paths", default="t2t,af_packet,af_xdp,net_tap")
+    ap.add_argument("--paths", default="t2t,proxy,af_packet,af_xdp,net_tap")
+    ap.add_argument("--proxy-workloads", default="short,bulk",
+                    help="the proxy path's workloads to run")
     ap.add_argument("--workloads", default="short,keepalive,bulk,latency,memory,client_close",
                     help="the t2t workloads to run")
     ap.add_argument("--rounds", type=int, default=3)
@@ -1044,6 +1127,8 @@ def main():
             run.t2t_memory()
         if "client_close" in workloads:
             run.t2t_client_close()
+    if "proxy" in paths:
+        run.proxy()
     for path in Run.VETH_PATHS:
         if path in paths:
             run.veth_path(path)

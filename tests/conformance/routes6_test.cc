@@ -144,6 +144,21 @@ TEST_F(Routes6, SynToARoutedPrefixWaitsForTheViaRouterAndLeavesWithItsMac) {
   EXPECT_EQ(sent[0].eth_dst, kRouterMac);
 }
 
+// port_toward (an embedder's choice of port for connect): on-link, in a route, to the gateway
+// all reach through the port; an IPv4 destination off the port's subnet with no gateway4 has
+// no port.
+TEST_F(Routes6, PortTowardIsThePortThatRoutesThereAndNoneWhereNothingDoes) {
+  EXPECT_EQ(rw_.worker().port_toward(remote6(v6("2001:db8::77"))), std::optional<size_t>{0});
+  EXPECT_EQ(rw_.worker().port_toward(remote6(kBehindRouter)), std::optional<size_t>{0});
+  EXPECT_EQ(rw_.worker().port_toward(remote6(kElsewhere)), std::optional<size_t>{0});
+  stack::Remote v4;
+  v4.port = kPort;
+  v4.ip4 = kPeerIp;
+  EXPECT_EQ(rw_.worker().port_toward(v4), std::optional<size_t>{0});
+  v4.ip4 = wire::Ipv4Addr{198, 19, 5, 9};
+  EXPECT_EQ(rw_.worker().port_toward(v4), std::nullopt);
+}
+
 TEST_F(Routes6, SynOutsideEveryRouteLeavesAtOnceToTheGateway) {
   auto c = rw_.worker().connect(0, remote6(kElsewhere), Peer::handler(), nullptr, {});
   ASSERT_TRUE(c.ok());

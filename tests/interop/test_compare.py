@@ -1,5 +1,5 @@
 """perf/macro/compare.py in its smoke mode (one short round of everything): every figure of
-every path (tempo-to-tempo, af_packet, af_xdp, net_tap) is measured on both sides, the JSON and
+every path (tempo-to-tempo, tempo-proxy against HAProxy, af_packet, af_xdp, net_tap) is measured on both sides, the JSON and
 the PNG plot are written, the table is printed, and no namespace is left behind. The figures are not
 judged here (CI machines are shared and noisy); this checks that the command the README names
 works, and that tempo completes the client-closes-first run without a failed connection.
@@ -26,7 +26,9 @@ FIGURES = [("short", "t2t", "rate"), ("short", "t2t", "cpu"), ("keepalive", "t2t
            ("latency", "t2t", "p50"), ("latency", "t2t", "p99"), ("latency", "t2t", "p999"),
            ("memory", "t2t", "per_established_conn"), ("memory", "t2t", "per_time_wait_entry"),
            ("memory", "t2t", "per_time_wait_entry_sized_bound"),
-           ("client_close", "t2t", "last_second"), ("short", "af_packet", "rate"),
+           ("client_close", "t2t", "last_second"), ("short", "proxy", "rate"),
+           ("short", "proxy", "proxy_cpu"), ("bulk", "proxy", "rate"),
+           ("bulk", "proxy", "proxy_cpu"), ("short", "af_packet", "rate"),
            ("short", "af_packet", "server_cpu"), ("short", "af_xdp", "rate"),
            ("short", "af_xdp", "server_cpu"), ("short", "net_tap", "rate")]
 

@@ -8,6 +8,9 @@ million connections through TIME_WAIT) is perf/macro/million.sh.
 - Client closes first on 200 local ports: tempo-loadgen holds TIME_WAIT and reuses tuples
   from it early (timestamps checked), at a flat 1000 connections/s with no failure; the same
   run with early reuse held off runs out of ports (the control that shows what reuse does).
+- Through tempo-proxy with two memif ports (clients on one, the backend tempo-httpd on the
+  other: the proxy picks the backend's port by subnet), short connections and a bulk
+  download arrive whole (perf/macro/proxy_chain.py, compare.py's proxy set-up).
 - Keep-alive, bulk and idle modes; the JSON summary and the error bound's exit status."""
 
 import contextlib
@@ -15,6 +18,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -25,6 +29,7 @@ import harness
 from harness import KERNEL_V4, TEMPO_V4
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(harness.SRC, "perf", "macro"))
 PORT_RANGE = 60999 - 32768 + 1  # tcp.local_port_range's default: one address's tuples
 
 
@@ -91,6 +96,30 @@ def loadgen(ns, path, timeout=120):
 
 
 class Memif(unittest.TestCase):
+    def test_proxy_with_backends_behind_its_second_port(self):
+        import proxy_chain  # perf/macro (on sys.path below)
+        n = 3000
+        for httpd, lg in (({"response_bytes": 1024, "keepalive": False},
+                           {"mode": "short", "connections": n, "concurrency": 64}),
+                          ({"response_bytes": 1 << 20, "keepalive": True},
+                           {"mode": "bulk", "connections": 1, "duration_ms": 1500})):
+            with proxy_chain.tempo_chain(harness, "lgpx", httpd, lg) as (ns, proxy, srv, cpath):
+                rc, out, s = loadgen(ns, cpath)
+                _, pout = proxy.stop()
+            self.assertEqual(rc, 0, out)
+            self.assertEqual(s["connections"]["failed"], 0, out)
+            pc = harness.counters(pout)
+            if lg["mode"] == "short":
+                self.assertEqual(s["connections"]["completed"], n, out)
+                self.assertEqual(pc.get("proxy.pairs"), n, pout)
+            else:
+                # Whole 1 MiB responses, relayed on the one pair (a response that came short
+                # or overlong would be a bad_response error, and fail the run).
+                self.assertGreaterEqual(s["requests"]["completed"], 4, out)
+                self.assertGreaterEqual(s["bytes_received"], 4 << 20, out)
+                self.assertEqual(pc.get("proxy.pairs"), 1, pout)
+            self.assertEqual(pc.get("proxy.no_backend", 0), 0, pout)
+
     def test_many_sources_fill_the_servers_time_wait_beyond_one_address(self):
         n = 60000  # more than twice what one address can make toward one server port
         with memif_pair("lgtw", {"port": 80, "response_bytes": 1024, "keepalive": False},

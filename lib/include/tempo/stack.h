@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -178,6 +179,10 @@ Result<Conn*, ConnectError> connect_from(Worker& w, const Endpoint& local, const
                                          const Handler* handler, void* user = nullptr,
                                          const ConnOptions& opts = {},
                                          size_t port_index = 0) noexcept;
+// The Worker's port that reaches `remote` (its port_index for connect()): the first with
+// `remote` on its subnet, else the first with a route or gateway toward it; nullopt when none
+// does. A proxy with clients on one port and backends on another picks the backends' port so.
+std::optional<size_t> port_toward(const Worker& w, const Endpoint& remote) noexcept;
 // The link of the Worker's port `port_index` is up (a memif port is up once its peer is).
 bool link_up(const Worker& w, size_t port_index = 0) noexcept;
 // `fn` runs once per loop turn on this Worker's lcore (start connections here).

@@ -1,0 +1,169 @@
+"""The proxy workload's two set-ups (perf/macro/compare.py's `proxy`), each the proxy alone on
+CPU 0 with its client and its backend on CPU 1:
+
+  tempo   tempo-loadgen --memif 0--> tempo-proxy --memif 1--> tempo-httpd
+          one namespace; tempo-proxy is the memif server of both links (ports[0] toward the
+          clients, ports[1] toward the backend: it picks the port by subnet); the loadgen and
+          the server share CPU 1, so both sleep after a run of empty polls (eal.idle_sleep_us)
+          and leave the core to the other, as the kernel's blocked client and server do.
+  haproxy kernel-peer client --veth a--> HAProxy (mode tcp) --veth b--> kernel-peer servers
+          two namespaces: the ends (client and servers, CPU 1) and the proxy's (HAProxy, one
+          thread pinned to CPU 0 by taskset and cpu-map), config perf/macro/haproxy.cfg.
+
+Both listen on port 80 (1 KiB responses, the server closing first) and 81 (1 MiB responses);
+tempo's is one tempo-proxy per workload, as its httpd serves one size."""
+
+import contextlib
+import os
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HAPROXY_CFG = os.path.join(HERE, "haproxy.cfg")
+PROXY_FRONT = "198.18.0.1"  # the proxy's address toward its clients (a /23)
+CLIENT = "198.18.0.2"  # the client's, its sources in 198.18.1.0/26
+PROXY_BACK = "198.18.4.1"  # the proxy's address toward the backend (a /24)
+BACKEND = "198.18.4.2"
+# CPU 1's two tempo apps sleep this long after 64 empty polls in a row.
+IDLE_SLEEP_US, IDLE_POLLS = 20, 64
+
+
+def haproxy_path():
+    for d in ("/usr/sbin", "/usr/bin"):
+        if os.path.exists(os.path.join(d, "haproxy")):
+            return os.path.join(d, "haproxy")
+    return None
+
+
+@contextlib.contextmanager
+def tempo_chain(harness, tag, httpd, loadgen):
+    """tempo-proxy (lcore 0), tempo-httpd behind it and a tempo-loadgen config in front (lcore
+    1), in one namespace. Yields (ns, proxy App, httpd App, loadgen config path); the caller
+    runs tempo-loadgen, then stops the apps (proxy first: its counters are the figure)."""
+    with harness.Namespace(tag) as ns:
+        sock = f"/run/{ns.name}.sock"
+
+        def memif(i, role, addr, secondary=None):
+            port = {"name": f"memif{i}", "device": f"net_memif{i},role={role},id={i},socket={sock}",
+                    "queues": 1, "ipv4": addr, "trusted_link": True}
+            if secondary:
+                port["ipv4_secondary"] = secondary
+            return port
+
+        def idle(cfg):
+            cfg["eal"].update(lcores="1", idle_sleep_us=IDLE_SLEEP_US, idle_polls=IDLE_POLLS)
+
+        def proxy(cfg):
+            cfg["eal"].update(lcores="0", file_prefix=f"{ns.name}-p")
+            cfg["ports"] = [memif(0, "server", f"{PROXY_FRONT}/23"),
+                            memif(1, "server", f"{PROXY_BACK}/24")]
+            cfg["app"] = {"proxy": {"listen": 80, "backends": [f"{BACKEND}:80"]}}
+
+        def server(cfg):
+            idle(cfg)
+            cfg["eal"]["file_prefix"] = f"{ns.name}-s"
+            cfg["ports"] = [memif(1, "client", f"{BACKEND}/24")]
+            cfg["app"] = {"httpd": dict(httpd, port=80)}
+
+        def client(cfg):
+            idle(cfg)
+            cfg["eal"]["file_prefix"] = f"{ns.name}-c"
+            cfg["ports"] = [memif(0, "client", f"{CLIENT}/23", ["198.18.1.0/26"])]
+            cfg["app"] = {"loadgen": dict(loadgen, target=f"{PROXY_FRONT}:80",
+                                          sources=["198.18.1.0/26"])}
+
+        paths = [harness.write_config("memif.yaml", ns, proxy),
+                 harness.write_config("memif-client.yaml", ns, server),
+                 harness.write_config("memif-client.yaml", ns, client)]
+        apps = []
+        try:
+            apps.append(harness.App(ns, "tempo-proxy", paths[0]))
+            apps.append(harness.App(ns, "tempo-httpd", paths[1]))
+            yield ns, apps[0], apps[1], paths[2]
+        finally:
+            for app in apps:
+                app.close()
+            for p in paths:
+                os.unlink(p)
+
+
+class HaproxyChain:
+    """The kernel's set-up for the life of a `with` block: namespaces, veths, the kernel-peer
+    servers and HAProxy. renew() makes it again (after a failed round). `ends` is the client's
+    namespace; `pid` HAProxy's."""
+
+    def __init__(self, peer, tag, sh):
+        self.peer, self.sh = peer, sh
+        self.ends, self.prx = f"tempo-cmp-e{tag}", f"tempo-cmp-p{tag}"
+        self.cli = self.ends  # where compare.py's kernel client runs
+        self.procs = []
+        self.pid = None
+
+    def __enter__(self):
+        try:
+            self.up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.down()
+        return False
+
+    def up(self):
+        sh, ends, prx = self.sh, self.ends, self.prx
+        for ns in (ends, prx):
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "set", "lo", "up", ns=ns)
+        for link, mine, theirs in (("a", f"{CLIENT}/23", f"{PROXY_FRONT}/23"),
+                                   ("b", f"{BACKEND}/24", f"{PROXY_BACK}/24")):
+            sh("ip", "link", "add", f"cmp-e{link}", "netns", ends, "type", "veth", "peer",
+               "name", f"cmp-p{link}", "netns", prx)
+            sh("ip", "addr", "add", mine, "dev", f"cmp-e{link}", ns=ends)
+            sh("ip", "addr", "add", theirs, "dev", f"cmp-p{link}", ns=prx)
+            sh("ip", "link", "set", f"cmp-e{link}", "up", ns=ends)
+            sh("ip", "link", "set", f"cmp-p{link}", "up", ns=prx)
+        for port, size in (("80", "1024"), ("81", str(1 << 20))):
+            self.spawn(ends, "1", self.peer, "http-server", port, size)
+        haproxy = self.spawn(prx, "0", haproxy_path(), "-db", "-f", HAPROXY_CFG)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not self.listening():
+            if haproxy.poll() is not None:
+                out = haproxy.stdout.read()
+                raise RuntimeError(f"haproxy exited {haproxy.returncode}: {out}")
+            time.sleep(0.1)
+        pids = subprocess.run(["ip", "netns", "pids", prx], capture_output=True, text=True)
+        self.pid = int(pids.stdout.split()[0])
+
+    def spawn(self, ns, cpu, *cmd):
+        p = subprocess.Popen(["ip", "netns", "exec", ns, "taskset", "-c", cpu, *cmd],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.procs.append(p)
+        return p
+
+    def listening(self):
+        r = subprocess.run(["ip", "netns", "exec", self.prx, "ss", "-Hltn"], capture_output=True,
+                           text=True)
+        return f"{PROXY_FRONT}:81" in r.stdout
+
+    def cpu_s(self):
+        """HAProxy's own CPU time so far (user + system), in seconds."""
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def down(self):
+        for ns in (self.ends, self.prx):
+            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
+            for pid in pids.stdout.split():
+                subprocess.run(["kill", "-9", pid], capture_output=True)
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        self.procs, self.pid = [], None
+
+    def renew(self):
+        self.down()
+        self.up()
