@@ -126,7 +126,7 @@ void RxMemory::note(Conn& c, uint32_t slot, tcp::CoreState& core) noexcept {
 }
 
 void RxMemory::release_dormant(std::span<Conn> conns, Ticks now, tcp::CoreState& core) noexcept {
-  charged_.visit(4, [&](uint32_t slot) {
+  charged_.visit(std::max<size_t>(4, charged_.size() / 128), [&](uint32_t slot) {
     Conn& c = conns[slot];
     if (c.in_use && !c.dead && c.tcb.rcv_commit > 0) {
       if (now - c.tcb.rcv_data_at < kDormantAfter) {

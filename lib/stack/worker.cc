@@ -99,7 +99,7 @@ uint32_t Worker::poll(Ticks now) noexcept {
   if (poll_hook_ != nullptr) {
     poll_hook_(*this, poll_hook_ctx_);
   }
-  if (rx_mem_.charged_waiting()) {
+  if (rx_mem_.dormant_due(now_)) {
     rx_mem_.release_dormant(conns_.all(), now_, core_);
   }
   if (rx_mem_.reopen_due(now_)) [[unlikely]] {

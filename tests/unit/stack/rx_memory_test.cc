@@ -206,6 +206,25 @@ TEST(RxMemoryLists, AChargedWindowIdleForTheDormantIntervalStopsBeingCharged) {
   EXPECT_FALSE(mem.charged_waiting());
 }
 
+// The Worker asks dormant_due() every turn: yes at most once per kDormantInterval, and never
+// while no connection is charged.
+TEST(RxMemoryLists, DormancyIsCheckedAtMostOncePerInterval) {
+  telemetry::StackCounters counters;
+  RxMemory mem(1, counters);
+  mem.init(8, 4096, 1460);
+  tcp::CoreState core;
+  std::vector<Conn> conns(1);
+  EXPECT_FALSE(mem.dormant_due(Ticks::from_ms(5)));  // nothing charged
+  conns[0].in_use = true;
+  conns[0].tcb.rcv_dormant = false;
+  conns[0].tcb.rcv_commit = 4096;
+  mem.note(conns[0], 0, core);
+  ASSERT_TRUE(mem.charged_waiting());
+  EXPECT_TRUE(mem.dormant_due(Ticks::from_ms(5)));
+  EXPECT_FALSE(mem.dormant_due(Ticks::from_ms(5) + Ticks::from_us(999)));
+  EXPECT_TRUE(mem.dormant_due(Ticks::from_ms(6)));
+}
+
 TEST(RxMemoryLists, StarvedWindowsReopenOldestFirstAsFarAsTheBudgetHasRoom) {
   telemetry::StackCounters counters;
   RxMemory mem(1, counters);
