@@ -1,6 +1,7 @@
 // YAML to tempo::Config: one function per section, each checking its keys first so a typo is
 // reported as an unknown key rather than silently taking the default.
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -126,6 +127,42 @@ std::string vdev_name(std::string_view device) {
     }
   }
   return std::string(name);
+}
+
+// The value of devarg `key` in a vdev string ("net_memif0,role=server,bsize=9216"), or "".
+std::string_view devarg(std::string_view device, std::string_view key) {
+  size_t at = device.find(',');
+  while (at != std::string_view::npos) {
+    const std::string_view rest = device.substr(at + 1);
+    const std::string_view arg = rest.substr(0, rest.find(','));
+    if (arg.size() > key.size() && arg.substr(0, key.size()) == key && arg[key.size()] == '=') {
+      return arg.substr(key.size() + 1);
+    }
+    at = device.find(',', at + 1);
+  }
+  return "";
+}
+
+// net_memif carries a frame longer than its buffers (devarg bsize, 2048 by default) in several
+// descriptors, and DPDK 22.11's memif TX can write one descriptor past the free ones when its
+// ring is nearly full, over a frame the peer has not read yet. Every frame must fit one buffer.
+void check_memif_frames(const PortConfig& p, const std::string& mtu_key) {
+  if (vdev_name(p.device).rfind("net_memif", 0) != 0) {
+    return;
+  }
+  const std::string_view b = devarg(p.device, "bsize");
+  long bsize = 2048;
+  if (!b.empty() && std::from_chars(b.data(), b.data() + b.size(), bsize).ec != std::errc{}) {
+    return;  // the PMD refuses it, naming it
+  }
+  const long frame = p.mtu + 14;  // the Ethernet header (memif carries no CRC)
+  if (frame > bsize) {
+    fail_text(mtu_key, std::to_string(p.mtu),
+              "a " + std::to_string(frame) + "-byte frame needs memif buffers that large: add " +
+                  "bsize=" + std::to_string(frame) + " (or more) to the device (it is " +
+                  std::to_string(bsize) +
+                  "; DPDK 22.11's memif can overwrite frames that span buffers)");
+  }
 }
 
 EalConfig parse_eal(const YAML::Node& node) {
@@ -399,6 +436,7 @@ PortConfig parse_port(const YAML::Node& node, std::size_t index) {
     check_gateway6(*p.gateway6, p.ipv6, m.key_path("gateway6"));
   }
   p.mtu = static_cast<int>(m.get_int("mtu", 68, 9000, p.mtu));
+  check_memif_frames(p, m.key_path("mtu"));
   p.mbufs = static_cast<int>(m.get_int("mbufs", 1023, 16777215, p.mbufs));
   p.tso = m.get_bool("tso", p.tso);
   p.trusted_link = m.get_bool("trusted_link", p.trusted_link);
@@ -607,6 +645,18 @@ std::shared_ptr<const AppTree> parse_app(const YAML::Node& node) {
   return tree;
 }
 
+// Segments of tcp.mss bytes, with the IPv4 and TCP headers, fit every port's MTU (the IPv6
+// MSS is 20 bytes less: tcp_identity.cc).
+void check_mss(const Config& c) {
+  for (size_t i = 0; i < c.ports.size(); ++i) {
+    if (c.tcp.mss + 40 > c.ports[i].mtu) {
+      fail_text("tcp.mss", std::to_string(c.tcp.mss),
+                "segments this long do not fit " + detail::join_index("ports", i) + ".mtu (" +
+                    std::to_string(c.ports[i].mtu) + "): at most mtu - 40");
+    }
+  }
+}
+
 Config parse_root(const YAML::Node& root) {
   const MapView top(root, "");
   top.check_keys({"eal", "ports", "tcp", "faults", "app"});
@@ -614,6 +664,7 @@ Config parse_root(const YAML::Node& root) {
   c.eal = parse_eal(top.get("eal"));
   c.ports = parse_ports(top.get("ports"));
   c.tcp = parse_tcp(top.get("tcp"));
+  check_mss(c);
   c.faults = parse_faults(top.get("faults"));
   c.app = parse_app(top.get("app"));
   return c;

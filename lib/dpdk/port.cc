@@ -134,6 +134,22 @@ void choose_offloads(const PortSpec& spec, const rte_eth_dev_info& info, rte_eth
   }
 }
 
+// The MTU the device is configured with: spec.mtu, but for memif. DPDK 22.11's memif reports a
+// 1,518-byte max_rx_pktlen, so ethdev refuses any larger MTU (and it has no mtu_set), yet its
+// rings carry a frame of any length and its RX copies it into one mbuf where the buffer has
+// room (tested: 9,000 to 65,407 bytes arrive whole). There the device keeps its maximum, the
+// RX buffers are sized for spec.mtu (create_pools) and the stack segments to it; the config
+// has checked that each frame fits one memif buffer (bsize: check_memif_frames in
+// config/load.cc).
+uint16_t device_mtu(const PortSpec& spec, const Port& port, const rte_eth_dev_info& info) {
+  const uint32_t device_max =
+      std::min<uint32_t>(info.max_mtu, info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
+  if (port.driver == "net_memif" && spec.mtu > device_max) {
+    return static_cast<uint16_t>(device_max);
+  }
+  return spec.mtu;
+}
+
 // rte_eth_dev_configure with one RX and one TX queue per worker, then the descriptor counts
 // the PMD accepts (rte_eth_dev_adjust_nb_rx_tx_desc), into nb_rxd/nb_txd.
 Step configure(const PortSpec& spec, const Port& port, const rte_eth_conf& conf, uint16_t& nb_rxd,
@@ -250,7 +266,7 @@ Result<Port, std::string> port_start(const PortSpec& spec, int index) {
   std::vector<uint8_t> key = rss_key(info.hash_key_size);
   choose_rss(spec, info, key, conf, port);
   choose_offloads(spec, info, conf, port);
-  conf.rxmode.mtu = spec.mtu;
+  conf.rxmode.mtu = device_mtu(spec, port, info);
 
   uint16_t nb_rxd = spec.rx_desc;
   uint16_t nb_txd = spec.tx_desc;

@@ -82,13 +82,19 @@ KERNEL_SRV, KERNEL_CLI = "198.18.1.2", "198.18.1.1"
 
 def memif_link_note():
     """What the memif configs (drivers-config/memif*.yaml) declare of the link, for in_path: a
-    trusted link sums and verifies no TCP checksum, as the kernel's veth does not either."""
+    trusted link sums and verifies no TCP checksum, as the kernel's veth does not either; the
+    MTU and MSS both ends segment to (the kernel's veth: 1,500, with 64 KB GSO buffers)."""
     import yaml
-    trusted = True
+    trusted, mtu, mss = True, set(), set()
     for name in ("memif.yaml", "memif-client.yaml"):
         with open(os.path.join(SRC, "drivers-config", name)) as f:
-            trusted &= bool(yaml.safe_load(f)["ports"][0].get("trusted_link", False))
-    return " (trusted link: no TCP checksums summed or verified)" if trusted else ""
+            cfg = yaml.safe_load(f)
+        trusted &= bool(cfg["ports"][0].get("trusted_link", False))
+        mtu.add(cfg["ports"][0].get("mtu", 1500))
+        mss.add((cfg.get("tcp") or {}).get("mss", 1460))
+    notes = ["trusted link: no TCP checksums summed or verified"] if trusted else []
+    notes.append(f"MTU {'/'.join(map(str, sorted(mtu)))}, MSS {'/'.join(map(str, sorted(mss)))}")
+    return f" ({'; '.join(notes)})"
 
 
 def sh(*args, ns=None, check=True, timeout=120):

@@ -40,12 +40,15 @@ def tempo_chain(harness, tag, httpd, loadgen):
     """tempo-proxy (lcore 0), tempo-httpd behind it and a tempo-loadgen config in front (lcore
     1), in one namespace. Yields (ns, proxy App, httpd App, loadgen config path); the caller
     runs tempo-loadgen, then stops the apps (proxy first: its counters are the figure)."""
+    import test_loadgen  # tests/interop, beside harness
     with harness.Namespace(tag) as ns:
         sock = f"/run/{ns.name}.sock"
 
-        def memif(i, role, addr, secondary=None):
-            port = {"name": f"memif{i}", "device": f"net_memif{i},role={role},id={i},socket={sock}",
-                    "queues": 1, "ipv4": addr, "trusted_link": True}
+        def memif(cfg, i, addr, secondary=None):
+            """The template's memif port (role, MTU, buffers, trusted link) as memif `i`."""
+            port = dict(cfg["ports"][0], name=f"memif{i}", ipv4=addr,
+                        device=test_loadgen.memif_device(cfg, sock, i))
+            port.pop("ipv4_secondary", None)
             if secondary:
                 port["ipv4_secondary"] = secondary
             return port
@@ -55,20 +58,20 @@ def tempo_chain(harness, tag, httpd, loadgen):
 
         def proxy(cfg):
             cfg["eal"].update(lcores="0", file_prefix=f"{ns.name}-p")
-            cfg["ports"] = [memif(0, "server", f"{PROXY_FRONT}/23"),
-                            memif(1, "server", f"{PROXY_BACK}/24")]
+            cfg["ports"] = [memif(cfg, 0, f"{PROXY_FRONT}/23"),
+                            memif(cfg, 1, f"{PROXY_BACK}/24")]
             cfg["app"] = {"proxy": {"listen": 80, "backends": [f"{BACKEND}:80"]}}
 
         def server(cfg):
             idle(cfg)
             cfg["eal"]["file_prefix"] = f"{ns.name}-s"
-            cfg["ports"] = [memif(1, "client", f"{BACKEND}/24")]
+            cfg["ports"] = [memif(cfg, 1, f"{BACKEND}/24")]
             cfg["app"] = {"httpd": dict(httpd, port=80)}
 
         def client(cfg):
             idle(cfg)
             cfg["eal"]["file_prefix"] = f"{ns.name}-c"
-            cfg["ports"] = [memif(0, "client", f"{CLIENT}/23", ["198.18.1.0/26"])]
+            cfg["ports"] = [memif(cfg, 0, f"{CLIENT}/23", ["198.18.1.0/26"])]
             cfg["app"] = {"loadgen": dict(loadgen, target=f"{PROXY_FRONT}:80",
                                           sources=["198.18.1.0/26"])}
 

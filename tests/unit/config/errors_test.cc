@@ -176,6 +176,20 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: tcp.mss: 535: expected an integer in [536, 9000]"},
         ErrorCase{"mss_high", kPorts + "tcp: {mss: 9001}",
                   "config: tcp.mss: 9001: expected an integer in [536, 9000]"},
+        ErrorCase{"mss_over_mtu", port_with("mtu: 1500") + "tcp: {mss: 1461}",
+                  "config: tcp.mss: 1461: segments this long do not fit ports[0].mtu (1500): at "
+                  "most mtu - 40"},
+        ErrorCase{"memif_frame_over_bsize",
+                  "ports: [{device: 'net_memif0,role=server,id=0', ipv4: 198.18.0.2/24, mtu: "
+                  "9000}]\n",
+                  "config: ports[0].mtu: 9000: a 9014-byte frame needs memif buffers that large: "
+                  "add bsize=9014 (or more) to the device (it is 2048; DPDK 22.11's memif can "
+                  "overwrite frames that span buffers)"},
+        ErrorCase{"memif_bsize_short",
+                  "ports: [{device: 'net_memif1,bsize=8192', ipv4: 198.18.0.2/24, mtu: 8500}]\n",
+                  "config: ports[0].mtu: 8500: a 8514-byte frame needs memif buffers that large: "
+                  "add bsize=8514 (or more) to the device (it is 8192; DPDK 22.11's memif can "
+                  "overwrite frames that span buffers)"},
         ErrorCase{"memory_low", "eal: {memory_mb: 63}\n" + kPorts,
                   "config: eal.memory_mb: 63: expected an integer in [64, 1048576]"},
         ErrorCase{"delayed_ack_high", kPorts + "tcp: {delayed_ack_ms: 500}",

@@ -155,7 +155,7 @@ TEST(LoadTest, MinimalConfigTakesEveryDefault) {
 
 TEST(LoadTest, EveryTcpKnobAndFaultIsRead) {
   const Config c = load_string(R"(
-ports: [{device: net_tap0, ipv4: 198.18.0.2/24}]
+ports: [{device: net_tap0, ipv4: 198.18.0.2/24, mtu: 9000}]
 tcp:
   time_wait: {duration_ms: 1000, max_entries: 1e9, on_full: refuse, reuse: off, rfc1337: false}
   active_reuse_min_age_ms: 0
@@ -300,6 +300,20 @@ TEST(LoadTest, EmptyAppSectionsAreAccepted) {
   EXPECT_TRUE(app_section(c, "echo").present());
   EXPECT_EQ(app_section(c, "echo").get_int("port", 1, 65535, 7), 7);
   app_section(c, "echo").check_keys({"port"});
+}
+
+// Jumbo frames on memif: each frame fits one memif buffer (bsize), and tcp.mss fits the MTU.
+TEST(LoadTest, MemifJumboFramesWithBuffersToHoldThem) {
+  const Config c = load_string(R"(
+ports:
+  - device: "net_memif0,role=server,id=0,bsize=9216"
+    ipv4: 198.18.0.1/24
+    mtu: 9000
+    trusted_link: true
+tcp: {mss: 8960}
+)");
+  EXPECT_EQ(c.ports[0].mtu, 9000);
+  EXPECT_EQ(c.tcp.mss, 8960);
 }
 
 }  // namespace
