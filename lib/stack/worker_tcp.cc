@@ -8,7 +8,6 @@
 
 #include <rte_ip.h>
 
-#include "stack/cksum.h"
 #include "stack/demux.h"
 #include "stack/worker.h"
 #include "stack/worker_detail.h"

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <rte_ip.h>
 
 #include "common/eal_env.h"
 
