@@ -23,12 +23,19 @@ std::vector<std::string> eal_args(const Config& config, std::string_view program
   args.emplace_back("--file-prefix");
   args.push_back(e.file_prefix.empty() ? "tempo-" + std::to_string(getpid()) : e.file_prefix);
   bool any_pci = false;
+  bool memif_zero_copy = false;
   for (const PortConfig& p : config.ports) {
     any_pci = any_pci || p.device_kind == DeviceKind::kPci;
+    memif_zero_copy = memif_zero_copy || memif_zero_copy_client(p);
   }
   if (!any_pci) {
     // Without this the EAL probes every PCI device the process can see.
     args.emplace_back("--no-pci");
+  }
+  if (memif_zero_copy) {
+    // memif's zero-copy client shares its DPDK memory with the server as one file per memory
+    // list: without this its probe fails ("Zero-copy doesn't support multi-file segments").
+    args.emplace_back("--single-file-segments");
   }
   for (const PortConfig& p : config.ports) {
     if (p.device_kind == DeviceKind::kVdev) {

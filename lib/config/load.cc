@@ -129,20 +129,6 @@ std::string vdev_name(std::string_view device) {
   return std::string(name);
 }
 
-// The value of devarg `key` in a vdev string ("net_memif0,role=server,bsize=9216"), or "".
-std::string_view devarg(std::string_view device, std::string_view key) {
-  size_t at = device.find(',');
-  while (at != std::string_view::npos) {
-    const std::string_view rest = device.substr(at + 1);
-    const std::string_view arg = rest.substr(0, rest.find(','));
-    if (arg.size() > key.size() && arg.substr(0, key.size()) == key && arg[key.size()] == '=') {
-      return arg.substr(key.size() + 1);
-    }
-    at = device.find(',', at + 1);
-  }
-  return "";
-}
-
 // net_memif carries a frame longer than its buffers (devarg bsize, 2048 by default) in several
 // descriptors, and DPDK 22.11's memif TX can write one descriptor past the free ones when its
 // ring is nearly full, over a frame the peer has not read yet. Every frame must fit one buffer.
@@ -150,7 +136,7 @@ void check_memif_frames(const PortConfig& p, const std::string& mtu_key) {
   if (vdev_name(p.device).rfind("net_memif", 0) != 0) {
     return;
   }
-  const std::string_view b = devarg(p.device, "bsize");
+  const std::string_view b = device_arg(p.device, "bsize");
   long bsize = 2048;
   if (!b.empty() && std::from_chars(b.data(), b.data() + b.size(), bsize).ec != std::errc{}) {
     return;  // the PMD refuses it, naming it
@@ -712,6 +698,24 @@ Config load_file(const std::string& path) {
     fail(path, std::string("cannot read: ") + std::strerror(err));
   }
   return load_yaml(text, path);
+}
+
+std::string_view device_arg(std::string_view device, std::string_view key) {
+  size_t at = device.find(',');
+  while (at != std::string_view::npos) {
+    const std::string_view rest = device.substr(at + 1);
+    const std::string_view arg = rest.substr(0, rest.find(','));
+    if (arg.size() > key.size() && arg.substr(0, key.size()) == key && arg[key.size()] == '=') {
+      return arg.substr(key.size() + 1);
+    }
+    at = device.find(',', at + 1);
+  }
+  return "";
+}
+
+bool memif_zero_copy_client(const PortConfig& p) {
+  return p.device.rfind("net_memif", 0) == 0 && device_arg(p.device, "role") == "client" &&
+         device_arg(p.device, "zero-copy") == "yes";
 }
 
 }  // namespace tempo::config

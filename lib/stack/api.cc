@@ -307,7 +307,7 @@ Result<Bytes, LendError> lend(Worker& w, std::span<const std::byte> data,
       static_cast<int>(LendError::kEmpty) == static_cast<int>(stack::LendError::kEmpty) &&
       static_cast<int>(LendError::kNoBuffers) == static_cast<int>(stack::LendError::kNoBuffers) &&
       static_cast<int>(LendError::kNotDma) == static_cast<int>(stack::LendError::kNotDma));
-  auto chain = stack::lend(pool, data, release, opaque);
+  auto chain = stack::lend(pool, data, release, opaque, w.memif_zero_copy(port_index));
   if (!chain) {
     return fail(static_cast<LendError>(chain.error()));
   }

@@ -72,6 +72,9 @@ struct Interface {
   // ports[].trusted_link: no TCP checksum summed on TX or verified on RX, no IPv4 header
   // checksum verified on RX (shared memory between processes of this host).
   bool trusted_link = false;
+  // A memif zero-copy client (config::memif_zero_copy_client): its peer reads what it sends
+  // from the one DPDK memory list it maps, so lend() takes no memory outside it.
+  bool memif_zero_copy = false;
   // The port sends mbuf chains (RTE_ETH_TX_OFFLOAD_MULTI_SEGS); without, every payload is
   // copied into the frame's one mbuf (net_af_xdp in DPDK 22.11).
   bool tx_multi_seg = true;

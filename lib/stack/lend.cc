@@ -5,6 +5,7 @@
 
 #include <rte_eal.h>
 #include <rte_memory.h>
+#include <rte_mempool.h>
 
 namespace tempo::stack {
 
@@ -44,10 +45,19 @@ rte_iova_t iova_of(const std::byte* p, uint32_t len) noexcept {
   return first;
 }
 
+// [p, p + len) lies in the DPDK memory list that holds the pool's buffers.
+bool in_pool_memory(const rte_mempool* pool, const std::byte* p, uint32_t len) noexcept {
+  const rte_mempool_memhdr* hdr = STAILQ_FIRST(&pool->mem_list);
+  const rte_memseg_list* msl = hdr != nullptr ? rte_mem_virt2memseg_list(hdr->addr) : nullptr;
+  return msl != nullptr && rte_mem_virt2memseg_list(p) == msl &&
+         rte_mem_virt2memseg_list(p + len - 1) == msl;
+}
+
 }  // namespace
 
 Result<rte_mbuf*, LendError> lend(rte_mempool* pool, std::span<const std::byte> data,
-                                  LendRelease release, void* opaque) noexcept {
+                                  LendRelease release, void* opaque,
+                                  bool pool_memory_only) noexcept {
   if (data.empty()) {
     return fail(LendError::kEmpty);
   }
@@ -61,7 +71,9 @@ Result<rte_mbuf*, LendError> lend(rte_mempool* pool, std::span<const std::byte> 
   }
   for (uint32_t k = 0; k < chunks; ++k) {
     const uint32_t off = k * kLendChunk;
-    if (iova_of(data.data() + off, std::min(kLendChunk, size - off)) == RTE_BAD_IOVA) {
+    const uint32_t len = std::min(kLendChunk, size - off);
+    if (iova_of(data.data() + off, len) == RTE_BAD_IOVA ||
+        (pool_memory_only && !in_pool_memory(pool, data.data() + off, len))) {
       return fail(LendError::kNotDma);
     }
   }

@@ -24,7 +24,8 @@ enum class LendError : uint8_t {
   kEmpty,      // nothing to lend
   kNoBuffers,  // the pool has not the mbufs for it (one per kChunk bytes, and one)
   kNotDma,     // the port cannot reach the memory (IOVA as physical addresses, and the
-               // memory is not DPDK's or not physically contiguous across a chunk)
+               // memory is not DPDK's or not physically contiguous across a chunk; or
+               // `pool_memory_only` and it is not in the pool's memory list)
 };
 
 // Bytes per mbuf of the chain: under the 16-bit data_len, a multiple of 4 KiB.
@@ -34,8 +35,11 @@ using LendRelease = void (*)(void* opaque);
 
 // A chain over `data`, its pkt_len data.size(), holding the one reference the caller now owns.
 // `release(opaque)` (may be null) runs once, when the last mbuf referring to the memory is
-// freed; on failure nothing was taken and it does not run.
+// freed; on failure nothing was taken and it does not run. `pool_memory_only`: the port reaches
+// only the DPDK memory list the pool's buffers are in (a memif zero-copy client, whose peer
+// maps that list and no other memory).
 Result<rte_mbuf*, LendError> lend(rte_mempool* pool, std::span<const std::byte> data,
-                                  LendRelease release, void* opaque) noexcept;
+                                  LendRelease release, void* opaque,
+                                  bool pool_memory_only = false) noexcept;
 
 }  // namespace tempo::stack

@@ -79,6 +79,7 @@ Interface interface_of(const PortConfig& pc, const dpdk::Port& port, uint16_t qu
   iface.tx_tcp_cksum = port.tx_tcp_cksum;
   iface.tx_tso = port.tx_tso;
   iface.trusted_link = pc.trusted_link;
+  iface.memif_zero_copy = config::memif_zero_copy_client(pc);
   iface.tx_multi_seg = port.tx_multi_seg;
   iface.tap_offloads = port.driver == "net_tap";
   if (port.rss && port.queues > 1) {

@@ -173,6 +173,10 @@ class Worker {
   rte_mempool* pool(size_t iface) const noexcept {
     return iface < ports_.size() ? ports_[iface].iface.pool : nullptr;
   }
+  // The port is a memif zero-copy client (Interface::memif_zero_copy).
+  bool memif_zero_copy(size_t iface) const noexcept {
+    return iface < ports_.size() && ports_[iface].iface.memif_zero_copy;
+  }
   // rte_eth_link_get_nowait: the port's link is up (false for a port it does not have).
   bool link_up(size_t iface) const noexcept;
   // The interface that reaches `remote`: the first with it on-link, else the first with a

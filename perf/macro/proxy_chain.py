@@ -2,10 +2,14 @@
 CPU 0 with its client and its backend on CPU 1:
 
   tempo   tempo-loadgen --memif 0--> tempo-proxy --memif 1--> tempo-httpd
-          one namespace; tempo-proxy is the memif server of both links (ports[0] toward the
-          clients, ports[1] toward the backend: it picks the port by subnet); the loadgen and
-          the server share CPU 1, so both sleep after a run of empty polls (eal.idle_sleep_us)
-          and leave the core to the other, as the kernel's blocked client and server do.
+          one namespace; tempo-proxy has ports[0] toward the clients, ports[1] toward the
+          backend (it picks the port by subnet). The ends keep their t2t roles (the loadgen
+          the client of link 0, the server the server of link 1), the proxy takes the other
+          end of each: memif copies each frame once at each end of link 0, and once on link 1,
+          where the proxy is the zero-copy client and tempo-httpd copies into its memory as a
+          NIC's DMA would. The loadgen and the server share CPU 1, so both sleep after a
+          run of empty polls (eal.idle_sleep_us) and leave the core to the other, as the
+          kernel's blocked client and server do.
   haproxy kernel-peer client --veth a--> HAProxy (mode tcp) --veth b--> kernel-peer servers
           two namespaces: the ends (client and servers, CPU 1) and the proxy's (HAProxy, one
           thread pinned to CPU 0 by taskset and cpu-map), config perf/macro/haproxy.cfg.
@@ -14,9 +18,12 @@ Both listen on port 80 (1 KiB responses, the server closing first) and 81 (1 MiB
 tempo's is one tempo-proxy per workload, as its httpd serves one size."""
 
 import contextlib
+import json
 import os
 import subprocess
 import time
+
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HAPROXY_CFG = os.path.join(HERE, "haproxy.cfg")
@@ -35,56 +42,84 @@ def haproxy_path():
     return None
 
 
+class Chain:
+    """tempo_chain's running set-up: the namespace, the three apps."""
+
+    def __init__(self, ns, proxy, server, loadgen):
+        self.ns, self.proxy, self.server, self.loadgen = ns, proxy, server, loadgen
+
+    def run(self, timeout):
+        """tempo-loadgen to its end: (exit code, output, JSON summary or {})."""
+        rc, out = self.loadgen.wait(timeout=timeout)
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        return rc, out, (json.loads(lines[-1]) if lines else {})
+
+
 @contextlib.contextmanager
-def tempo_chain(harness, tag, httpd, loadgen):
-    """tempo-proxy (lcore 0), tempo-httpd behind it and a tempo-loadgen config in front (lcore
-    1), in one namespace. Yields (ns, proxy App, httpd App, loadgen config path); the caller
-    runs tempo-loadgen, then stops the apps (proxy first: its counters are the figure)."""
+def tempo_chain(harness, tag, httpd, loadgen, inject=False):
+    """tempo-loadgen and tempo-httpd (lcore 1), then tempo-proxy between them (lcore 0), in one
+    namespace: yields a Chain whose run() waits for the loadgen. The caller then stops the
+    proxy (its counters are the figure) and the server. `inject`: the loadgen is given a
+    setting it refuses (compare.py --inject-failure), so run() reports its failure."""
     import test_loadgen  # tests/interop, beside harness
     with harness.Namespace(tag) as ns:
-        sock = f"/run/{ns.name}.sock"
 
-        def memif(cfg, i, addr, secondary=None):
-            """The template's memif port (role, MTU, buffers, trusted link) as memif `i`."""
-            port = dict(cfg["ports"][0], name=f"memif{i}", ipv4=addr,
-                        device=test_loadgen.memif_device(cfg, sock, i))
+        def memif(template, i, addr, secondary=None):
+            """The template's memif port (role, MTU, buffers, zero-copy, trusted link) as memif
+            `i` on link i's control socket."""
+            port = dict(template["ports"][0], name=f"memif{i}", ipv4=addr,
+                        device=test_loadgen.memif_device(template, f"/run/{ns.name}-{i}.sock",
+                                                         i))
             port.pop("ipv4_secondary", None)
             if secondary:
                 port["ipv4_secondary"] = secondary
             return port
 
-        def idle(cfg):
-            cfg["eal"].update(lcores="1", idle_sleep_us=IDLE_SLEEP_US, idle_polls=IDLE_POLLS)
+        def idle(cfg, who):
+            cfg["eal"].update(lcores="1", idle_sleep_us=IDLE_SLEEP_US, idle_polls=IDLE_POLLS,
+                              file_prefix=f"{ns.name}-{who}")
 
         def proxy(cfg):
+            # The server of link 0 (as tempo-httpd is of the loadgen's in t2t), the client of
+            # link 1 (as tempo-loadgen is of the server's), in memif's zero-copy mode there:
+            # what a proxy on memif would choose, the bytes it relays arriving in its memory
+            # with no copy of its own. DPDK 22.11's memif cannot make one process the
+            # zero-copy client of two links: the second server's mmap of the first's memory
+            # fails ("mmap failed: No such device").
             cfg["eal"].update(lcores="0", file_prefix=f"{ns.name}-p")
-            cfg["ports"] = [memif(cfg, 0, f"{PROXY_FRONT}/23"),
-                            memif(cfg, 1, f"{PROXY_BACK}/24")]
+            cfg["ports"] = [memif(templates["memif.yaml"], 0, f"{PROXY_FRONT}/23"),
+                            memif(templates["memif-client.yaml"], 1, f"{PROXY_BACK}/24")]
+            cfg["ports"][1]["device"] += ",zero-copy=yes"
             cfg["app"] = {"proxy": {"listen": 80, "backends": [f"{BACKEND}:80"]}}
 
         def server(cfg):
-            idle(cfg)
-            cfg["eal"]["file_prefix"] = f"{ns.name}-s"
+            idle(cfg, "s")
             cfg["ports"] = [memif(cfg, 1, f"{BACKEND}/24")]
             cfg["app"] = {"httpd": dict(httpd, port=80)}
 
         def client(cfg):
-            idle(cfg)
-            cfg["eal"]["file_prefix"] = f"{ns.name}-c"
+            idle(cfg, "c")
             cfg["ports"] = [memif(cfg, 0, f"{CLIENT}/23", ["198.18.1.0/26"])]
             cfg["app"] = {"loadgen": dict(loadgen, target=f"{PROXY_FRONT}:80",
                                           sources=["198.18.1.0/26"])}
+            if inject:
+                cfg["app"]["loadgen"]["injected_failure"] = True
 
-        paths = [harness.write_config("memif.yaml", ns, proxy),
-                 harness.write_config("memif-client.yaml", ns, server),
+        templates = {}
+        for name in ("memif.yaml", "memif-client.yaml"):
+            with open(os.path.join(harness.SRC, "drivers-config", name)) as f:
+                templates[name] = yaml.safe_load(f)
+        # Each started after the server of its links.
+        paths = [harness.write_config("memif.yaml", ns, server),
+                 harness.write_config("memif.yaml", ns, proxy),
                  harness.write_config("memif-client.yaml", ns, client)]
         apps = []
         try:
-            apps.append(harness.App(ns, "tempo-proxy", paths[0]))
-            apps.append(harness.App(ns, "tempo-httpd", paths[1]))
-            yield ns, apps[0], apps[1], paths[2]
+            for name, path in zip(("tempo-httpd", "tempo-proxy", "tempo-loadgen"), paths):
+                apps.append(harness.App(ns, name, path))
+            yield Chain(ns, apps[1], apps[0], apps[2])
         finally:
-            for app in apps:
+            for app in reversed(apps):
                 app.close()
             for p in paths:
                 os.unlink(p)

@@ -27,7 +27,8 @@ FIGURES = [("short", "t2t", "rate"), ("short", "t2t", "cpu"), ("keepalive", "t2t
            ("memory", "t2t", "per_established_conn"), ("memory", "t2t", "per_time_wait_entry"),
            ("memory", "t2t", "per_time_wait_entry_sized_bound"),
            ("client_close", "t2t", "last_second"), ("short", "proxy", "rate"),
-           ("short", "proxy", "proxy_cpu"), ("bulk", "proxy", "rate"),
+           ("short", "proxy", "per_proxy_core"), ("short", "proxy", "proxy_cpu"),
+           ("bulk", "proxy", "rate"), ("bulk", "proxy", "per_proxy_core"),
            ("bulk", "proxy", "proxy_cpu"), ("short", "af_packet", "rate"),
            ("short", "af_packet", "server_cpu"), ("short", "af_xdp", "rate"),
            ("short", "af_xdp", "server_cpu"), ("short", "net_tap", "rate")]

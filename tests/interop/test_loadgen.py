@@ -113,9 +113,9 @@ class Memif(unittest.TestCase):
                            {"mode": "short", "connections": n, "concurrency": 64}),
                           ({"response_bytes": 1 << 20, "keepalive": True},
                            {"mode": "bulk", "connections": 1, "duration_ms": 1500})):
-            with proxy_chain.tempo_chain(harness, "lgpx", httpd, lg) as (ns, proxy, srv, cpath):
-                rc, out, s = loadgen(ns, cpath)
-                _, pout = proxy.stop()
+            with proxy_chain.tempo_chain(harness, "lgpx", httpd, lg) as chain:
+                rc, out, s = chain.run(timeout=120)
+                _, pout = chain.proxy.stop()
             self.assertEqual(rc, 0, out)
             self.assertEqual(s["connections"]["failed"], 0, out)
             pc = harness.counters(pout)

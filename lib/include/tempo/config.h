@@ -230,9 +230,18 @@ Config load_file(const std::string& path);
 // As load_file, from text; `source` names it in syntax errors.
 Config load_string(std::string_view yaml, std::string_view source = "<string>");
 
+// The value of devarg `key` in a vdev string ("net_memif0,role=client,zero-copy=yes"), or "".
+std::string_view device_arg(std::string_view device, std::string_view key);
+// A memif port in the client role with zero-copy=yes (DPDK's memif zero-copy mode): it sends
+// from and receives into its own DPDK memory, which the server maps, so one copy (the
+// server's) moves each frame instead of two. The EAL then gets --single-file-segments, and
+// tempo::lend() takes only memory of DPDK's own (rte_malloc) on the port.
+bool memif_zero_copy_client(const PortConfig& p);
+
 // rte_eal_init's argv for this config, program name first: -l, -m, --no-huge, --file-prefix,
-// --no-pci (when every port is a vdev), --vdev=... per vdev port, -a ADDR per PCI port,
-// --log-level, then eal.extra_args. Never --in-memory (it does not combine with --no-huge).
+// --no-pci (when every port is a vdev), --single-file-segments (for a memif zero-copy
+// client), --vdev=... per vdev port, -a ADDR per PCI port, --log-level, then eal.extra_args. Never
+// --in-memory (it does not combine with --no-huge).
 std::vector<std::string> eal_args(const Config& config, std::string_view program = "tempo");
 
 // What only the running process can check, once its app has read its section and before the

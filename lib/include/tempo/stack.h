@@ -214,7 +214,9 @@ Result<void, SendError> send(Conn& c, const Bytes& data) noexcept;
 // and release does not run. `release` may be null (memory that outlives the Worker).
 // The port must reach the memory: any memory where DPDK runs IOVA as virtual addresses (vdevs
 // such as memif, net_tap and af_xdp; --no-huge; VFIO with an IOMMU), else DPDK's own memory
-// (rte_malloc) physically contiguous over each 60 KiB (kNotDma otherwise).
+// (rte_malloc) physically contiguous over each 60 KiB (kNotDma otherwise). A memif zero-copy
+// client port (config::memif_zero_copy_client) reaches only DPDK's own memory, rte_malloc's,
+// in the memory list its buffers are in.
 // As any Bytes, one loan is referenced by at most 65,535 queued sends at once (an mbuf's
 // reference count): a server that queues one body on more connections lends it again.
 Result<Bytes, LendError> lend(Worker& w, std::span<const std::byte> data,

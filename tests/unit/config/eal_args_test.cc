@@ -26,6 +26,28 @@ ports:
             "--no-pci", "--vdev=net_tap0,iface=tempo0", "--vdev=net_af_packet0,iface=veth0"}));
 }
 
+// memif's zero-copy client needs its DPDK memory in one file per list; a server (which ignores
+// zero-copy=yes) and a copy-mode client do not get the option.
+TEST(EalArgsTest, AMemifZeroCopyClientGetsSingleFileSegments) {
+  const Config zc = load_string(R"(
+eal: {file_prefix: z}
+ports:
+  - {device: "net_memif0,role=client,id=0,zero-copy=yes", ipv4: 198.18.0.2/24}
+)");
+  EXPECT_EQ(eal_args(zc),
+            (Args{"tempo", "-l", "0", "-m", "512", "--file-prefix", "z", "--no-pci",
+                  "--single-file-segments", "--vdev=net_memif0,role=client,id=0,zero-copy=yes"}));
+  EXPECT_TRUE(memif_zero_copy_client(zc.ports[0]));
+  for (const char* device : {"net_memif0,role=server,zero-copy=yes", "net_memif0,role=client",
+                             "net_tap0,role=client,zero-copy=yes"}) {
+    PortConfig p;
+    p.device = device;
+    EXPECT_FALSE(memif_zero_copy_client(p)) << device;
+  }
+  EXPECT_EQ(device_arg("net_memif0,role=client,bsize=9216", "bsize"), "9216");
+  EXPECT_EQ(device_arg("net_memif0,role=client,xbsize=1", "bsize"), "");
+}
+
 TEST(EalArgsTest, PciPortsGetAllowListAndKeepPciBus) {
   const Config c = load_string(R"(
 eal: {file_prefix: p, log_level: "pmd.net.mlx5:debug", extra_args: ["--huge-unlink", "-n", "4"]}

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include <tempo/bytes.h>
@@ -133,6 +134,30 @@ TEST(Lend, AShortPoolRefusesTheLoanAndTakesNothing) {
   EXPECT_EQ(rte_mempool_avail_count(tiny), 3u);
   EXPECT_EQ(lend(tiny, {}, count_release, &g_released).error(), LendError::kEmpty);
   rte_mempool_free(tiny);
+}
+
+// A memif zero-copy client's peer maps only the pool's DPDK memory list: there, heap memory is
+// refused (nothing taken, no release) and rte_malloc's memory is lent.
+TEST(Lend, PoolMemoryOnlyTakesDpdkMemoryAndRefusesTheHeap) {
+  const std::vector<std::byte> heap = pattern(100'000);
+  const unsigned before = rte_mempool_avail_count(g_pool);
+  g_released = 0;
+  auto r = lend(g_pool, heap, count_release, &g_released, true);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), LendError::kNotDma);
+  EXPECT_EQ(rte_mempool_avail_count(g_pool), before);
+  auto* dpdk = static_cast<std::byte*>(rte_malloc("lend_dpdk", heap.size(), 64));
+  ASSERT_NE(dpdk, nullptr);
+  std::memcpy(dpdk, heap.data(), heap.size());
+  auto ok = lend(g_pool, std::span(dpdk, heap.size()), count_release, &g_released, true);
+  ASSERT_TRUE(ok) << static_cast<int>(ok.error());
+  Bytes b(*ok, 0, static_cast<uint32_t>(heap.size()));
+  EXPECT_EQ(read_all(b, 0, static_cast<uint32_t>(heap.size())), heap);
+  b = Bytes();
+  EXPECT_EQ(g_released, 1);
+  EXPECT_EQ(rte_mempool_avail_count(g_pool), before);
+  rte_free(dpdk);
+  EXPECT_EQ(g_released, 1);
 }
 
 }  // namespace
