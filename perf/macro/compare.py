@@ -508,7 +508,9 @@ class Run:
             r = ns.sh("taskset", "-c", "1",
                       *self.peer_args(kargs[0], self.harness.TEMPO_V4, port, *kargs[3:]),
                       timeout=self.a.seconds + 120)
-            _, pout = app.stop()
+            rc, pout = app.stop()
+        if rc != 0:
+            raise RoundFailed(rc, f"tempo-proxy exit {rc}", pout)
         return last_json(r.stdout + r.stderr), pout
 
     def proxy_path(self, path):
