@@ -13,6 +13,6 @@ fi
 tests/install-deps.sh
 build=${TEMPO_BUILD:-build-perf}
 [ -f "$build/build.ninja" ] || meson setup "$build" --buildtype=release -Dtests=false >/dev/null
-ninja -C "$build" apps/tempo-httpd/tempo-httpd apps/tempo-loadgen/tempo-loadgen \
+ninja -C "$build" apps/tempo-httpd/tempo-httpd apps/tempo-loadgen/tempo-loadgen apps/tempo-proxy/tempo-proxy \
   apps/tempo-echo/tempo-echo perf/macro/kernel-peer
 exec /usr/bin/python3 perf/macro/compare.py --build "$build" "$@"

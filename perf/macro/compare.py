@@ -639,7 +639,7 @@ class Run:
             "bulk": ({"response_bytes": 1 << 20, "keepalive": True},
                      {"mode": "bulk", "connections": 1},
                      ["keepalive", KERNEL_SRV, 81, a.seconds, 1, 1 << 20],
-                     "mbytes", "MB/s", 1),
+                     "mbytes", "MB/s", 1.5),
         }
         in_path = (f"tempo: tempo-loadgen (cpu 1) -> memif{memif_link_note()} -> tempo-httpd "
                    "(cpu 0), no kernel; kernel: kernel-peer (cpu 1) -> veth -> kernel-peer "
@@ -687,7 +687,7 @@ class Run:
                             "higher", target, in_path, rounds)
                 self.figure(workload, "t2t", "cpu", f"CPU-us/{unit.split('/')[0]}",
                             runs["tempo"][1], runs["kernel"][1], "lower",
-                            0.1 if workload == "short" else None, cpu_in_path, rounds)
+                            {"short": 0.1, "bulk": 0.5}.get(workload), cpu_in_path, rounds)
 
     def t2t_latency(self):
         a = self.a
