@@ -79,6 +79,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import proxy_chain  # noqa: E402  (beside this file)
+from netns_set import NamespaceSet  # noqa: E402
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNEL_SRV, KERNEL_CLI = "198.18.1.2", "198.18.1.1"
@@ -250,28 +251,17 @@ def busy_s(harness, *outputs):
     return total
 
 
-class KernelPair:
+class KernelPair(NamespaceSet):
     """Two namespaces joined by a veth pair, kernel-peer http-servers on CPU 0 in the server's
     (port 80: 1 KiB responses, port 81: 1 MiB), for the life of a `with` block; `cli` is the
     client's namespace. renew() makes them again (after a failed round: its servers may be
     what failed)."""
 
     def __init__(self, peer, tag, sysctls=()):
+        super().__init__()
         self.peer, self.sysctls = peer, sysctls
         self.srv, self.cli = f"tempo-cmp-s{tag}", f"tempo-cmp-c{tag}"
-        self.servers = []
-
-    def __enter__(self):
-        try:
-            self.up()
-        except BaseException:
-            self.down()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.down()
-        return False
+        self.namespaces = (self.srv, self.cli)
 
     def up(self):
         srv, cli = self.srv, self.cli
@@ -287,24 +277,24 @@ class KernelPair:
         for s in self.sysctls:
             sh("sysctl", "-qw", s, ns=cli)
         for port, size in (("80", "1024"), ("81", str(1 << 20))):
-            self.servers.append(subprocess.Popen(["ip", "netns", "exec", srv, "taskset", "-c",
-                                                  "0", self.peer, "http-server", port, size]))
+            self.procs.append(subprocess.Popen(["ip", "netns", "exec", srv, "taskset", "-c",
+                                                "0", self.peer, "http-server", port, size]))
         time.sleep(0.3)
 
-    def down(self):
-        for ns in (self.srv, self.cli):
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
-            for pid in pids.stdout.split():
-                subprocess.run(["kill", "-9", pid], capture_output=True)
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-        for p in self.servers:
-            p.kill()
-            p.wait()
-        self.servers = []
 
-    def renew(self):
-        self.down()
-        self.up()
+def loadgen_units(s, what):
+    """(rate, units done) of a tempo-loadgen summary: `what` is connections, requests or
+    mbytes."""
+    if what == "mbytes":
+        return s["mbytes_per_s"], s["bytes_received"] / 1e6
+    return s[what]["per_s"], s[what]["completed"]
+
+
+def peer_units(k, what):
+    """(rate, units done) of a kernel-peer client's JSON, as loadgen_units."""
+    if what == "mbytes":
+        return k["mbytes_per_s"], k["mbytes_per_s"] * k["seconds"]
+    return k[f"{'conn' if what == 'connections' else what}_per_s"], k[what]
 
 
 def progress_series(out):
@@ -476,6 +466,19 @@ class Run:
               f"{number(k, 'g')} {unit}" +
               (f" ({rounds.lost} rounds failed)" if rounds.lost else ""), flush=True)
 
+    def alternate(self, rounds, tempo_round, kernel_round, renew):
+        """--rounds rounds of each side, alternating: {side: (rates, CPU-us per unit)} from
+        the rounds that succeeded (each round returns that pair)."""
+        runs = {"tempo": ([], []), "kernel": ([], [])}
+        for i in range(self.a.rounds):
+            for side, fn, again in (("tempo", tempo_round, None),
+                                    ("kernel", kernel_round, renew)):
+                got = rounds.attempt(side, i, fn, renew=again)
+                if got is not None:
+                    runs[side][0].append(got[0])
+                    runs[side][1].append(got[1])
+        return runs
+
     # --- the proxy --------------------------------------------------------------------------
 
     def proxy(self):
@@ -487,7 +490,7 @@ class Run:
             if path in self.a.paths.split(","):
                 self.proxy_path(path)
 
-    def proxy_on_af_xdp(self, port, kargs, what):
+    def proxy_on_af_xdp(self, port, kargs):
         """tempo-proxy on net_af_xdp (cpu 0), the kernel its client and its backend across the
         veth (kernel-peer and a kernel-peer http-server, cpu 1): (the client's JSON, the
         proxy's output)."""
@@ -548,16 +551,12 @@ class Run:
                     # second), a defect of the af_xdp path still to find.
                     continue
                 rounds = Rounds(self, workload, path)
-                runs = {"tempo": ([], []), "kernel": ([], [])}  # (rates, CPU-us per unit)
                 own = []  # HAProxy's own process CPU-us per unit
 
                 def tempo_round():
                     if path == "proxy_af_xdp":
-                        k, pout = self.proxy_on_af_xdp(kargs[2], kargs, what)
-                        if what == "mbytes":
-                            rate, units = k["mbytes_per_s"], k["mbytes_per_s"] * k["seconds"]
-                        else:
-                            rate, units = k["conn_per_s"], k[what]
+                        k, pout = self.proxy_on_af_xdp(kargs[2], kargs)
+                        rate, units = peer_units(k, what)
                         if not units or not busy_s(self.harness, pout):
                             raise RoundFailed(0, f"no {what} completed or no busy cycles",
                                               json.dumps(k) + "\n" + pout)
@@ -570,10 +569,7 @@ class Run:
                             raise RoundFailed(rc, f"tempo-loadgen exit {rc}", out)
                         _, pout = chain.proxy.stop()
                         chain.server.stop()
-                    if what == "mbytes":
-                        rate, units = s["mbytes_per_s"], s["bytes_received"] / 1e6
-                    else:
-                        rate, units = s[what]["per_s"], s[what]["completed"]
+                    rate, units = loadgen_units(s, what)
                     if not units:
                         raise RoundFailed(0, f"no {what} completed", out)
                     return round(rate, 1), round(busy_s(self.harness, pout) * 1e6 / units, 2)
@@ -582,22 +578,13 @@ class Run:
                     cpu0, hcpu = cpu_busy_s([0]), chain.cpu_s()
                     k, _ = self.kernel_client(chain, *kargs)
                     cpu0, hcpu = cpu_busy_s([0]) - cpu0, chain.cpu_s() - hcpu
-                    if what == "mbytes":
-                        rate, units = k["mbytes_per_s"], k["mbytes_per_s"] * k["seconds"]
-                    else:
-                        rate, units = k["conn_per_s"], k[what]
+                    rate, units = peer_units(k, what)
                     if not units:
                         raise RoundFailed(0, f"no {what} completed", json.dumps(k))
                     own.append(round(hcpu * 1e6 / units, 2))
                     return round(rate, 1), round(cpu0 * 1e6 / units, 2)
 
-                for i in range(a.rounds):
-                    for side, fn, renew in (("tempo", tempo_round, None),
-                                            ("kernel", kernel_round, chain.renew)):
-                        got = rounds.attempt(side, i, fn, renew=renew)
-                        if got is not None:
-                            runs[side][0].append(got[0])
-                            runs[side][1].append(got[1])
+                runs = self.alternate(rounds, tempo_round, kernel_round, chain.renew)
                 # The ends (client and server on CPU 1) may bound the rate before the proxy
                 # does: the proxy's own figure is what one of its cores would move, units per
                 # CPU-second it spent (each round's rate over its CPU time).
@@ -651,38 +638,24 @@ class Run:
                 if workload not in self.a.workloads.split(","):
                     continue
                 rounds = Rounds(self, workload, "t2t")
-                runs = {"tempo": ([], []), "kernel": ([], [])}  # (rates, CPU-us per unit)
 
                 def tempo_round():
                     s, out, busy, _ = self.tempo_loadgen(
                         workload[:4], httpd,
                         dict(lg, duration_ms=ms, progress=False, concurrency=a.concurrency))
-                    if what == "mbytes":
-                        rate, units = s["mbytes_per_s"], s["bytes_received"] / 1e6
-                    else:
-                        rate, units = s[what]["per_s"], s[what]["completed"]
+                    rate, units = loadgen_units(s, what)
                     if not units:
                         raise RoundFailed(0, f"no {what} completed", out)
                     return round(rate, 1), round(busy * 1e6 / units, 2)
 
                 def kernel_round():
                     k, kbusy = self.kernel_client(pair, *kargs)
-                    if what == "mbytes":
-                        rate, units = k["mbytes_per_s"], k["mbytes_per_s"] * k["seconds"]
-                    else:
-                        rate, units = k[f"{'conn' if what == 'connections' else what}_per_s"], \
-                            k[what]
+                    rate, units = peer_units(k, what)
                     if not units:
                         raise RoundFailed(0, f"no {what} completed", json.dumps(k))
                     return round(rate, 1), round(kbusy * 1e6 / units, 2)
 
-                for i in range(a.rounds):
-                    for side, fn, renew in (("tempo", tempo_round, None),
-                                            ("kernel", kernel_round, pair.renew)):
-                        got = rounds.attempt(side, i, fn, renew=renew)
-                        if got is not None:
-                            runs[side][0].append(got[0])
-                            runs[side][1].append(got[1])
+                runs = self.alternate(rounds, tempo_round, kernel_round, pair.renew)
                 self.figure(workload, "t2t", "rate", unit, runs["tempo"][0], runs["kernel"][0],
                             "higher", target, in_path, rounds)
                 self.figure(workload, "t2t", "cpu", f"CPU-us/{unit.split('/')[0]}",

@@ -25,6 +25,8 @@ import time
 
 import yaml
 
+from netns_set import NamespaceSet
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 HAPROXY_CFG = os.path.join(HERE, "haproxy.cfg")
 PROXY_FRONT = "198.18.0.1"  # the proxy's address toward its clients (a /23)
@@ -125,29 +127,18 @@ def tempo_chain(harness, tag, httpd, loadgen, inject=False):
                 os.unlink(p)
 
 
-class HaproxyChain:
+class HaproxyChain(NamespaceSet):
     """The kernel's set-up for the life of a `with` block: namespaces, veths, the kernel-peer
     servers and HAProxy. renew() makes it again (after a failed round). `ends` is the client's
     namespace; `pid` HAProxy's."""
 
     def __init__(self, peer, tag, sh):
+        super().__init__()
         self.peer, self.sh = peer, sh
         self.ends, self.prx = f"tempo-cmp-e{tag}", f"tempo-cmp-p{tag}"
+        self.namespaces = (self.ends, self.prx)
         self.cli = self.ends  # where compare.py's kernel client runs
-        self.procs = []
         self.pid = None
-
-    def __enter__(self):
-        try:
-            self.up()
-        except BaseException:
-            self.down()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.down()
-        return False
 
     def up(self):
         sh, ends, prx = self.sh, self.ends, self.prx
@@ -163,8 +154,9 @@ class HaproxyChain:
             sh("ip", "link", "set", f"cmp-e{link}", "up", ns=ends)
             sh("ip", "link", "set", f"cmp-p{link}", "up", ns=prx)
         for port, size in (("80", "1024"), ("81", str(1 << 20))):
-            self.spawn(ends, "1", self.peer, "http-server", port, size)
-        haproxy = self.spawn(prx, "0", haproxy_path(), "-db", "-f", HAPROXY_CFG)
+            self.spawn(ends, "1", subprocess.DEVNULL, self.peer, "http-server", port, size)
+        haproxy = self.spawn(prx, "0", subprocess.PIPE, haproxy_path(), "-db", "-f",
+                             HAPROXY_CFG)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not self.listening():
             if haproxy.poll() is not None:
@@ -174,9 +166,10 @@ class HaproxyChain:
         pids = subprocess.run(["ip", "netns", "pids", prx], capture_output=True, text=True)
         self.pid = int(pids.stdout.split()[0])
 
-    def spawn(self, ns, cpu, *cmd):
+    def spawn(self, ns, cpu, out, *cmd):
+        """`cmd` in `ns` on `cpu`, its output to `out` (HAProxy's: read if it exits early)."""
         p = subprocess.Popen(["ip", "netns", "exec", ns, "taskset", "-c", cpu, *cmd],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             stdout=out, stderr=subprocess.STDOUT, text=True)
         self.procs.append(p)
         return p
 
@@ -190,18 +183,3 @@ class HaproxyChain:
         with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def down(self):
-        for ns in (self.ends, self.prx):
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
-            for pid in pids.stdout.split():
-                subprocess.run(["kill", "-9", pid], capture_output=True)
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-        for p in self.procs:
-            p.kill()
-            p.wait()
-        self.procs, self.pid = [], None
-
-    def renew(self):
-        self.down()
-        self.up()
