@@ -133,7 +133,7 @@ std::string vdev_name(std::string_view device) {
 // descriptors, and DPDK 22.11's memif TX can write one descriptor past the free ones when its
 // ring is nearly full, over a frame the peer has not read yet. Every frame must fit one buffer.
 void check_memif_frames(const PortConfig& p, const std::string& mtu_key) {
-  if (vdev_name(p.device).rfind("net_memif", 0) != 0) {
+  if (p.device.rfind("net_memif", 0) != 0) {
     return;
   }
   const std::string_view b = device_arg(p.device, "bsize");

@@ -165,9 +165,8 @@ Step configure(const PortSpec& spec, const Port& port, const rte_eth_conf& conf,
 
 // Writes to every page of an mbuf's buffer once (rte_mempool_obj_iter's callback). Without
 // hugepages (eal.no_huge) the EAL's memory is mapped but not yet backed: the pool wrote only
-// each mbuf's header, and the first frame into each other page of a data room took a page
-// fault on the datapath (with 9,000-byte frames, 3 pages a buffer: a p999 of 3-8 ms on short
-// connections at 5,000/s where 2 KB buffers gave 0.7-1.2 ms).
+// each mbuf's header, so the first frame into each other page of a data room (2 of the 3
+// pages of a 9,000-byte frame's buffer) would take a page fault on the datapath.
 void touch_buffer(rte_mempool* /*pool*/, void* /*opaque*/, void* obj, unsigned /*index*/) {
   auto* m = static_cast<rte_mbuf*>(obj);
   auto* p = static_cast<volatile char*>(m->buf_addr);

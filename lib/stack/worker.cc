@@ -68,14 +68,22 @@ std::optional<size_t> Worker::port_toward(const Remote& remote) const noexcept {
     if (remote.v6 && !iface.has_ipv6) {
       continue;
     }
-    const bool on_link = remote.v6 ? next_hop(iface, remote.ip6) == remote.ip6
-                                   : next_hop(iface, remote.ip4) == remote.ip4;
+    // The first hop: the remote itself when on-link (that port wins), else a router.
+    bool has_hop = false;
+    bool on_link = false;
+    if (remote.v6) {
+      const auto hop = next_hop(iface, remote.ip6);
+      has_hop = hop.has_value();
+      on_link = has_hop && *hop == remote.ip6;
+    } else {
+      const auto hop = next_hop(iface, remote.ip4);
+      has_hop = hop.has_value();
+      on_link = has_hop && *hop == remote.ip4;
+    }
     if (on_link) {
       return i;
     }
-    const bool has_route = remote.v6 ? next_hop(iface, remote.ip6).has_value()
-                                     : next_hop(iface, remote.ip4).has_value();
-    if (has_route && !routed) {
+    if (has_hop && !routed) {
       routed = i;
     }
   }
