@@ -129,6 +129,10 @@ std::string vdev_name(std::string_view device) {
   return std::string(name);
 }
 
+// 65,535 (an mbuf's data room is 16 bits) less RTE_PKTMBUF_HEADROOM (128), the Ethernet
+// header, a VLAN tag and the CRC (dpdk/port.cc sizes RX buffers so).
+constexpr int kMemifMaxMtu = 65535 - 128 - 14 - 4 - 4;
+
 // net_memif carries a frame longer than its buffers (devarg bsize, 2048 by default) in several
 // descriptors, and DPDK 22.11's memif TX can write one descriptor past the free ones when its
 // ring is nearly full, over a frame the peer has not read yet. Every frame must fit one buffer.
@@ -421,7 +425,11 @@ PortConfig parse_port(const YAML::Node& node, std::size_t index) {
     p.gateway6 = read_ipv6(m.get("gateway6"), m.key_path("gateway6"));
     check_gateway6(*p.gateway6, p.ipv6, m.key_path("gateway6"));
   }
-  p.mtu = static_cast<int>(m.get_int("mtu", 68, 9000, p.mtu));
+  // Jumbo frames, 9,000 bytes, on a NIC; on memif (shared memory, no wire) up to what one RX
+  // buffer holds (a 16-bit data room, less headroom, Ethernet header, VLAN tag and CRC): the
+  // 64 KB segments veth's GSO passes, as large frames.
+  const bool memif = p.device.rfind("net_memif", 0) == 0;
+  p.mtu = static_cast<int>(m.get_int("mtu", 68, memif ? kMemifMaxMtu : 9000, p.mtu));
   check_memif_frames(p, m.key_path("mtu"));
   p.mbufs = static_cast<int>(m.get_int("mbufs", 1023, 16777215, p.mbufs));
   p.tso = m.get_bool("tso", p.tso);
@@ -551,7 +559,8 @@ TcpConfig parse_tcp(const YAML::Node& node) {
     parse_local_port_range(m.get("local_port_range"), m.key_path("local_port_range"), t);
   }
   // RFC 879 / RFC 9293 §3.7.1: 536 is the default send MSS every host must accept.
-  t.mss = static_cast<int>(m.get_int("mss", 536, 9000, t.mss));
+  // At most every port's MTU less 40 (check_mss), so past 9,000 only on memif.
+  t.mss = static_cast<int>(m.get_int("mss", 536, kMemifMaxMtu - 40, t.mss));
   t.initial_rto_ms = m.get_int("initial_rto_ms", 1, 60000, t.initial_rto_ms);
   t.min_rto_ms = m.get_int("min_rto_ms", 1, 60000, t.min_rto_ms);
   // RFC 6298 (2.5): a maximum may be placed on RTO provided it is at least 60 seconds.

@@ -314,6 +314,14 @@ tcp: {mss: 8960}
 )");
   EXPECT_EQ(c.ports[0].mtu, 9000);
   EXPECT_EQ(c.tcp.mss, 8960);
+  // Up to a 64 KB frame in one buffer (bsize at most 65535).
+  const Config big = load_string(R"(
+ports:
+  - {device: "net_memif0,role=client,id=0,bsize=65535", ipv4: 198.18.0.2/24, mtu: 65000}
+tcp: {mss: 64960}
+)");
+  EXPECT_EQ(big.ports[0].mtu, 65000);
+  EXPECT_EQ(big.tcp.mss, 64960);
 }
 
 }  // namespace
