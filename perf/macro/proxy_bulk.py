@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Bulk throughput of one connection relayed by tempo-proxy (root; namespaces it creates).
 
-  kernel client --af_packet|net_tap--> tempo-proxy --same port--> kernel echo backend
+  kernel client --af_packet|af_xdp|net_tap--> tempo-proxy --same port--> kernel echo backend
 
 tempo-proxy relays zero-copy: every segment it receives is queued by reference on the other
 connection, so its send queue holds one buffer per received segment. This measures what one
 relayed connection moves (client bytes out plus bytes back, per second, SHA-256 checked), the
 median of several rounds. Usage: perf/macro/proxy_bulk.py [--build DIR] [--path af_packet|
-net_tap] [--mb N] [--rounds N] [--conns N] [--delay-ms N]
+af_xdp|net_tap] [--mb N] [--rounds N] [--conns N] [--delay-ms N]
 """
 
 import argparse
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "interop"))
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(SRC, "build"))
-    ap.add_argument("--path", choices=["af_packet", "net_tap"], default="af_packet")
+    ap.add_argument("--path", choices=["af_packet", "af_xdp", "net_tap"], default="af_packet")
     ap.add_argument("--mb", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--conns", type=int, default=1)
@@ -40,7 +40,8 @@ def main():
         if a.delay_ms:
             cfg["faults"] = {"rx": {"delay_ms": a.delay_ms}}
 
-    setup = harness.af_packet_setup if a.path == "af_packet" else harness.tap_setup
+    setup = {"af_packet": harness.af_packet_setup, "af_xdp": harness.af_xdp_setup,
+             "net_tap": harness.tap_setup}[a.path]
     client = os.path.join(SRC, "tests", "interop", "echo_client.py")
     rates = []
     with setup("pbulk", app="tempo-proxy", changes=proxy) as (ns, app, iface), \
