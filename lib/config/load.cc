@@ -133,11 +133,14 @@ std::string vdev_name(std::string_view device) {
 // header, a VLAN tag and the CRC (dpdk/port.cc sizes RX buffers so).
 constexpr int kMemifMaxMtu = 65535 - 128 - 14 - 4 - 4;
 
+// The port is DPDK's net_memif (a vdev "net_memifN,...").
+bool is_memif(const PortConfig& p) { return p.device.rfind("net_memif", 0) == 0; }
+
 // net_memif carries a frame longer than its buffers (devarg bsize, 2048 by default) in several
 // descriptors, and DPDK 22.11's memif TX can write one descriptor past the free ones when its
 // ring is nearly full, over a frame the peer has not read yet. Every frame must fit one buffer.
 void check_memif_frames(const PortConfig& p, const std::string& mtu_key) {
-  if (p.device.rfind("net_memif", 0) != 0) {
+  if (!is_memif(p)) {
     return;
   }
   const std::string_view b = device_arg(p.device, "bsize");
@@ -428,8 +431,7 @@ PortConfig parse_port(const YAML::Node& node, std::size_t index) {
   // Jumbo frames, 9,000 bytes, on a NIC; on memif (shared memory, no wire) up to what one RX
   // buffer holds (a 16-bit data room, less headroom, Ethernet header, VLAN tag and CRC): the
   // 64 KB segments veth's GSO passes, as large frames.
-  const bool memif = p.device.rfind("net_memif", 0) == 0;
-  p.mtu = static_cast<int>(m.get_int("mtu", 68, memif ? kMemifMaxMtu : 9000, p.mtu));
+  p.mtu = static_cast<int>(m.get_int("mtu", 68, is_memif(p) ? kMemifMaxMtu : 9000, p.mtu));
   check_memif_frames(p, m.key_path("mtu"));
   p.mbufs = static_cast<int>(m.get_int("mbufs", 1023, 16777215, p.mbufs));
   p.tso = m.get_bool("tso", p.tso);
@@ -723,7 +725,7 @@ std::string_view device_arg(std::string_view device, std::string_view key) {
 }
 
 bool memif_zero_copy_client(const PortConfig& p) {
-  return p.device.rfind("net_memif", 0) == 0 && device_arg(p.device, "role") == "client" &&
+  return is_memif(p) && device_arg(p.device, "role") == "client" &&
          device_arg(p.device, "zero-copy") == "yes";
 }
 
