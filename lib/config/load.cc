@@ -527,31 +527,19 @@ void parse_local_port_range(const YAML::Node& node, const std::string& path, Tcp
 
 TcpConfig parse_tcp(const YAML::Node& node) {
   const MapView m(node, "tcp");
-  m.check_keys({"time_wait",
-                "active_reuse_min_age_ms",
-                "local_port_range",
-                "mss",
-                "initial_rto_ms",
-                "min_rto_ms",
-                "max_rto_ms",
-                "delayed_ack_ms",
-                "nagle",
-                "keepalive",
-                "fin_wait2_timeout_ms",
-                "syn_retries",
-                "synack_retries",
-                "orphan_retries",
-                "max_orphans",
-                "congestion",
-                "sack",
-                "timestamps",
-                "window_scale",
-                "rcv_buf_bytes",
-                "snd_buf_bytes",
-                "listen_backlog",
-                "max_connections",
-                "syncookies",
-                "challenge_ack_limit_per_sec",
+  m.check_keys({"time_wait",        "active_reuse_min_age_ms",
+                "local_port_range", "mss",
+                "min_snd_mss",      "initial_rto_ms",
+                "min_rto_ms",       "max_rto_ms",
+                "delayed_ack_ms",   "nagle",
+                "keepalive",        "fin_wait2_timeout_ms",
+                "syn_retries",      "synack_retries",
+                "orphan_retries",   "max_orphans",
+                "congestion",       "sack",
+                "timestamps",       "window_scale",
+                "rcv_buf_bytes",    "snd_buf_bytes",
+                "listen_backlog",   "max_connections",
+                "syncookies",       "challenge_ack_limit_per_sec",
                 "stop_grace_ms"});
   TcpConfig t;
   t.time_wait = parse_time_wait(m.get("time_wait"));
@@ -563,6 +551,8 @@ TcpConfig parse_tcp(const YAML::Node& node) {
   // RFC 879 / RFC 9293 §3.7.1: 536 is the default send MSS every host must accept.
   // At most every port's MTU less 40 (check_mss), so past 9,000 only on memif.
   t.mss = static_cast<int>(m.get_int("mss", 536, kMemifMaxMtu - 40, t.mss));
+  // Linux tcp_min_snd_mss: 48 leaves 8 bytes of payload after 40 of options.
+  t.min_snd_mss = static_cast<int>(m.get_int("min_snd_mss", 48, t.mss, t.min_snd_mss));
   t.initial_rto_ms = m.get_int("initial_rto_ms", 1, 60000, t.initial_rto_ms);
   t.min_rto_ms = m.get_int("min_rto_ms", 1, 60000, t.min_rto_ms);
   // RFC 6298 (2.5): a maximum may be placed on RTO provided it is at least 60 seconds.

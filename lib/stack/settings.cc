@@ -20,6 +20,7 @@ wire::Ipv6Addr to_wire(const Ipv6Addr& a) noexcept { return wire::Ipv6Addr(a.byt
 tcp::Config tcp_config(const TcpConfig& c) noexcept {
   tcp::Config t;
   t.mss = static_cast<uint16_t>(c.mss);
+  t.min_snd_mss = static_cast<uint16_t>(c.min_snd_mss);
   t.rcv_buf = static_cast<uint32_t>(c.rcv_buf_bytes);
   t.snd_buf = static_cast<uint32_t>(c.snd_buf_bytes);
   t.window_scaling = c.window_scale;

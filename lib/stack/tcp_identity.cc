@@ -1,5 +1,6 @@
 #include "stack/tcp_identity.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "crypto/random.h"
@@ -17,6 +18,7 @@ Result<void, std::string> TcpIdentity::init(const tcp::Config& cfg,
     k = cfg;
     if ((i & 4) != 0) {
       k.mss = static_cast<uint16_t>(cfg.mss - 20);  // the IPv6 header is 20 bytes longer
+      k.min_snd_mss = std::min(k.min_snd_mss, k.mss);
     }
     k.keepalive = (i & 2) != 0;
     k.cc = (i & 1) != 0 ? tcp::cc::Algorithm::kCubic : tcp::cc::Algorithm::kNewReno;

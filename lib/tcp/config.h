@@ -14,6 +14,9 @@ struct Config {
   uint16_t mss = 1460;
   // RFC 9293 §3.7.1: the send MSS when the peer sends no MSS option is 536 (IPv4).
   uint16_t default_snd_mss = 536;
+  // The floor under the send MSS a peer may ask for (Linux tcp_min_snd_mss, 48: 40 bytes of
+  // options and 8 of payload). Never above mss.
+  uint16_t min_snd_mss = 48;
   uint32_t rcv_buf = 256 * 1024;  // receive buffer; the window we offer
   uint32_t snd_buf = 256 * 1024;  // send queue bound in bytes
   bool window_scaling = true;     // RFC 7323 §2

@@ -166,7 +166,7 @@ noexcept {
 
   const SeqNum iss(ca.cookie);
   detail::init(t, cfg, iss, ts_offset(prf, tuple));
-  detail::accept_syn(t, syn, now);  // SND.WND 0: the ACK sets it (the SYN's is not kept)
+  detail::accept_syn(t, syn, now, c);  // SND.WND 0: the ACK sets it (the SYN's is not kept)
   // Record the SYN,ACK cookie_syn_ack() sent: SND.NXT = ISS+1, the window it advertised.
   (void)detail::syn_segment(t, now, s.core());
 

@@ -28,6 +28,9 @@ struct Counters {
   uint64_t drop_closed = 0;
   uint64_t drop_ooo_full = 0;
   uint64_t drop_data_after_close = 0;
+  uint64_t abort_on_data = 0;
+  uint64_t abort_on_close = 0;
+  uint64_t mss_clamped = 0;
   // responses and events
   uint64_t challenge_acks = 0;
   uint64_t challenge_acks_limited = 0;
@@ -41,6 +44,7 @@ struct Counters {
   uint64_t sack_blocks_invalid = 0;
   uint64_t dsacks = 0;
   uint64_t dup_acks = 0;
+  uint64_t limited_transmits = 0;
   uint64_t delayed_acks = 0;
   uint64_t persist_probes = 0;
   uint64_t keepalive_probes = 0;
@@ -83,6 +87,14 @@ struct Counters {
        "out-of-order segments dropped: the reassembly queue was full"},
       {"tcp.drop_data_after_close", &Counters::drop_data_after_close,
        "text dropped in CLOSE-WAIT, CLOSING, LAST-ACK or TIME-WAIT"},
+      {"tcp.abort_on_data", &Counters::abort_on_data,
+       "connections reset: data arrived after close() (RFC 1122 §4.2.2.13; Linux "
+       "TCPAbortOnData)"},
+      {"tcp.abort_on_close", &Counters::abort_on_close,
+       "connections reset by close() with received bytes unconsumed (RFC 1122 §4.2.2.13; Linux "
+       "TCPAbortOnClose)"},
+      {"tcp.mss_clamped", &Counters::mss_clamped,
+       "peer MSS options below tcp.min_snd_mss, raised to it"},
       {"tcp.challenge_acks", &Counters::challenge_acks, "challenge ACKs sent (RFC 5961)"},
       {"tcp.challenge_acks_limited", &Counters::challenge_acks_limited,
        "challenge ACKs not sent: the per-core budget was spent (RFC 5961 §7)"},
@@ -105,6 +117,8 @@ struct Counters {
        "SACK blocks outside [SND.UNA, SND.MAX], ignored (RFC 2018 §4)"},
       {"tcp.dsacks", &Counters::dsacks, "D-SACK blocks received, ignored (RFC 2883 §4)"},
       {"tcp.dup_acks", &Counters::dup_acks, "duplicate ACKs received (RFC 5681 §2)"},
+      {"tcp.limited_transmits", &Counters::limited_transmits,
+       "segments of new data sent on the first and second duplicate ACK (RFC 3042)"},
       {"tcp.delayed_acks", &Counters::delayed_acks, "ACKs sent by the delayed-ACK timer"},
       {"tcp.persist_probes", &Counters::persist_probes, "zero-window probes sent"},
       {"tcp.keepalive_probes", &Counters::keepalive_probes, "keepalive probes sent"},

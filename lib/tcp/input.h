@@ -31,12 +31,12 @@ inline constexpr Ticks kPawsIdle = Ticks::from_sec(24ull * 24 * 3600);
 // IRS = SEG.SEQ, the options settled, SYN-RECEIVED. Shared with the SYN-cookie open
 // (cookie_open.h), which replays it on the SYN its cookie describes.
 template <Buffer Buf>
-void accept_syn(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
+void accept_syn(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, Counters& c) noexcept {
   t.irs = seg.seq;
   t.rcv_nxt = seg.seq + 1;
   t.rcv_adv = t.rcv_nxt;
   t.passive = true;
-  negotiate(t, seg, now);
+  negotiate(t, seg, now, c);
   t.snd_wnd = seg.window;  // RFC 7323 §2.2: unscaled in a SYN
   t.max_snd_wnd = t.snd_wnd;
   t.snd_una = t.iss;
@@ -65,7 +65,7 @@ void input_listen(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcep
   // third: SYN. RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ, send <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>.
   // Data and FIN on the SYN are not queued (they come again after the handshake): a named
   // simplification, since tempo's listener keeps no state before the SYN,ACK.
-  accept_syn(t, seg, now);
+  accept_syn(t, seg, now, c);
   send_syn(t, now, s);
 }
 
@@ -104,7 +104,7 @@ void input_syn_sent(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexc
   t.irs = seg.seq;
   t.rcv_nxt = seg.seq + 1;
   t.rcv_adv = t.rcv_nxt + offered;
-  negotiate(t, seg, now);
+  negotiate(t, seg, now, c);
   if (ack) {
     // "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to ESTABLISHED,
     // form an ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it." Data or FIN on the
@@ -218,7 +218,7 @@ noexcept {
     return Step::kStop;
   }
   if (t.snd_una < seg.ack && seg.ack <= t.snd_max) {
-    negotiate(t, seg, now);
+    negotiate(t, seg, now, s.core().counters);
     establish(t, seg, now, s);
     output(t, now, s);
     return Step::kStop;
@@ -599,6 +599,24 @@ bool process_text(Tcb<Buf>& t, const Segment<Buf>& seg, const InWindow& w, Ticks
   return true;
 }
 
+// RFC 1122 §4.2.2.13, RFC 9293 §3.6.1: new data arriving after the application closed (an
+// orphan in FIN-WAIT-1 or FIN-WAIT-2; after shutdown() the application still reads) has nobody
+// to go to: the TCP SHOULD send an RST to show that data was lost, rather than ACK it and hold
+// it until the FIN-WAIT-2 timeout. <SEQ=SEG.ACK><CTL=RST> (as Linux, TCPAbortOnData; FreeBSD
+// tcps_rcvafterclose), and the connection is gone. `w` is the text inside the window.
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Step abort_on_data(Tcb<Buf>& t, const Segment<Buf>& seg, const InWindow& w,
+                                         S& s)
+noexcept {
+  if (!t.orphan || w.len == 0 || (t.state != State::kFinWait1 && t.state != State::kFinWait2)) {
+    return Step::kContinue;
+  }
+  ++s.core().counters.abort_on_data;
+  send_rst_raw<Buf>(seg.ack, SeqNum(0), false, s);
+  become_closed(t, CloseReason::kAborted, s);
+  return Step::kStop;
+}
+
 // RFC 9293 §3.10.7.4, eighth check the FIN bit: taken only in sequence, once the text before
 // it is in (an out-of-order FIN is dropped; the peer resends it). RCV.NXT advances over it and
 // the user hears that the peer is done: SYN-RECEIVED and ESTABLISHED enter CLOSE-WAIT,
@@ -671,6 +689,9 @@ void input_synchronized(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) n
   // keeps no RCV.UP and tells it nothing, a named deviation. Urgent bytes are delivered in line
   // with the rest, and new applications SHOULD NOT use the mechanism (RFC 9293 §3.8.5 SHLD-13).
   const InWindow w = trim_to_window(seg, t.rcv_nxt, rcv_wnd);
+  if (abort_on_data(t, seg, w, s) == Step::kStop) {
+    return;
+  }
   const bool in_order = process_text(t, seg, w, now, s);
   if (process_fin(t, w, in_order, now, s) == Step::kStop) {
     return;

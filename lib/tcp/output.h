@@ -350,7 +350,7 @@ uint32_t payload_room(const Tcb<Buf>& t) noexcept {
   }
   const uint32_t blocks = std::min<uint32_t>(t.ooo.entries(), t.ts_ok ? 3 : 4);
   const uint32_t option = 4 + 8 * blocks;              // two NOPs, kind, length, the blocks
-  return t.snd_mss > option ? t.snd_mss - option : 1;  // snd_mss >= 76 (kMinMss less 12)
+  return t.snd_mss > option ? t.snd_mss - option : 1;  // >= 8: min_snd_mss >= 48
 }
 
 // Sends one segment of new data from SND.NXT (with the FIN when it is due), at most `usable`
@@ -590,6 +590,19 @@ void sack_output(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   }
 }
 
+// RFC 3042 Limited Transmit (RFC 5681 §3.2 step 1, RFC 6675 §5 step (1)): on the first and
+// second duplicate ACK, one segment of new data each may go beyond cwnd (the peer's window
+// still applies), so that a window too small to draw three duplicate ACKs still recovers by
+// fast retransmit rather than the RTO. cwnd itself is not changed. Only new data: after an
+// RTO, while SND.NXT is back below SND.MAX, what would go is sent data again.
+template <Buffer Buf>
+uint32_t limited_transmit(const Tcb<Buf>& t) noexcept {
+  if (t.in_recovery || t.dupacks == 0 || t.dupacks >= kDupThresh || t.snd_nxt != t.snd_max) {
+    return 0;
+  }
+  return uint32_t{t.dupacks} * t.snd_mss;
+}
+
 // Sends what the windows allow, up to max_segs segments (RFC 9293 §3.8.6), then an ACK if one is
 // owed and nothing carried it. In RFC 6675 loss recovery, NextSeg() under pipe decides instead.
 template <Buffer Buf, class S>
@@ -600,11 +613,18 @@ void output(Tcb<Buf>& t, Ticks now, S& s, uint32_t max_segs = UINT32_MAX) noexce
       sack_output(t, now, s);
     }
   } else if (can_send_data(t.state)) {
+    const uint32_t cwnd = t.cc.cwnd();
+    const uint32_t allowed = cwnd + limited_transmit(t);
     for (uint32_t n = 0; n < max_segs; ++n) {
-      const uint32_t wnd = std::min(t.snd_wnd, t.cc.cwnd());
       const uint32_t flight = t.flight();
-      if (!send_new(t, wnd > flight ? wnd - flight : 0, now, s)) {
+      const uint32_t by_peer = t.snd_wnd > flight ? t.snd_wnd - flight : 0;
+      const uint32_t by_cc = allowed > flight ? allowed - flight : 0;
+      if (!send_new(t, std::min(by_peer, by_cc), now, s)) {
         break;
+      }
+      if (t.flight() > cwnd) [[unlikely]] {
+        ++s.core().counters.limited_transmits;
+        t.lt_bytes = t.flight() - cwnd;
       }
     }
   }

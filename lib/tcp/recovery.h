@@ -81,17 +81,20 @@ void enter_recovery(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   t.recover = t.snd_max;  // (4.1) RecoveryPoint = HighData
   t.in_recovery = true;
   ++s.core().counters.fast_retransmits;
+  // RFC 5681 §3.2 step 2: data sent by Limited Transmit is not part of FlightSize here.
+  const uint32_t flight = t.flight() - std::min(t.lt_bytes, t.flight());
+  t.lt_bytes = 0;
   if (t.sack_ok) {
     // (4.2) ssthresh = cwnd = FlightSize / 2 (the controller decides); (4.3) retransmit the
     // first segment presumed lost and set HighRxt; (4.4) step (C) follows in output().
     ++s.core().counters.sack_recoveries;
     t.rescue_sent = false;
     t.high_rxt = t.snd_una;
-    t.cc.on_enter_recovery(t.flight(), t.snd_mss, now, cc::RecoveryMode::kSack);
+    t.cc.on_enter_recovery(flight, t.snd_mss, now, cc::RecoveryMode::kSack);
     t.high_rxt = t.snd_una + retransmit_first(t, now, s);
     return;
   }
-  t.cc.on_enter_recovery(t.flight(), t.snd_mss, now);
+  t.cc.on_enter_recovery(flight, t.snd_mss, now);
   retransmit_first(t, now, s);
 }
 
@@ -134,6 +137,7 @@ template <Buffer Buf, class S>
 requires Sink<S, Buf>
 void on_new_ack(Tcb<Buf>& t, uint32_t bytes, uint32_t flight, Ticks now, S& s) noexcept {
   t.dupacks = 0;
+  t.lt_bytes = 0;
   if (t.in_recovery) {
     if (t.snd_una >= t.recover) {
       // RFC 6582 §3.2 step 3 full acknowledgment, RFC 6675 §5 (A): the cumulative ACK covers

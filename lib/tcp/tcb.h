@@ -81,6 +81,9 @@ struct Tcb {
   SeqNum rtt_seq;   // the segment being timed ends here
   SeqNum high_rxt;  // RFC 6675 HighRxt + 1: retransmitted in this recovery below here
   const Config* cfg = nullptr;
+  // RFC 3042: new data sent beyond cwnd on the first and second duplicate ACK, left out of
+  // FlightSize when the third sets ssthresh (RFC 5681 §3.2 step 2).
+  uint32_t lt_bytes = 0;
   detail::Rtt rtt{};
   detail::Cc cc{};
   SackScoreboard sacked{};  // RFC 2018 §4-5 / RFC 6675 §3: what the peer reported holding

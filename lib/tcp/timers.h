@@ -55,6 +55,7 @@ void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   t.in_recovery = false;
   t.rescue_sent = false;
   t.dupacks = 0;
+  t.lt_bytes = 0;
   // RFC 6582 §4, RFC 6675 §5.1: no fast retransmit for losses before this point (RecoveryPoint
   // = HighData), and SACK recovery ends.
   t.recover = t.snd_max;

@@ -15,14 +15,10 @@
 
 namespace tempo::tcp::detail {
 
-// The smallest send MSS taken from a peer (Linux TCP_MIN_MSS): room for 40 bytes of options
-// and still some payload.
-inline constexpr uint32_t kMinMss = 88;
-
 // RFC 9293 §3.7.1, RFC 7323 §2.2/§3.2, RFC 2018 §2: what the peer's SYN (or SYN,ACK) settles.
 // Our offer is in ws_ok/sack_ok/ts_ok; the result is the intersection.
 template <Buffer Buf>
-void negotiate(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
+void negotiate(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, Counters& c) noexcept {
   const wire::TcpOptions& o = seg.opts;
   t.ws_ok = t.ws_ok && o.has_wscale;
   if (t.ws_ok) {
@@ -40,10 +36,18 @@ void negotiate(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
   }
   // RFC 9293 §3.7.1: without the option the send MSS is 536 (IPv4 default). The effective
   // MSS leaves room for the timestamp option every segment carries (RFC 7323 §3.2).
-  // A peer's MSS below Linux's TCP_MIN_MSS (88) is raised to it: an MSS option of 0 used to
-  // wrap the subtraction below to 65,524-byte segments (the Worker fuzzer found it).
+  // A peer's MSS below the floor (tcp.min_snd_mss, at least 48 as Linux's tcp_min_snd_mss) is
+  // raised to it and counted: a peer announcing an MSS of 8 would otherwise have every byte
+  // sent in its own packet, 40 bytes of headers each (CVE-2019-11478's class), and an MSS of 0
+  // used to wrap the subtraction below to 65,524-byte segments (the Worker fuzzer found it).
+  // With every option a segment carries (timestamps 12, SACK blocks 28) 8 bytes of payload
+  // remain at the floor of 48 (payload_room, output.h).
   uint32_t mss = o.has_mss ? o.mss : t.cfg->default_snd_mss;
-  mss = std::clamp<uint32_t>(mss, kMinMss, std::max<uint32_t>(t.cfg->mss, kMinMss));
+  if (mss < t.cfg->min_snd_mss) {
+    mss = t.cfg->min_snd_mss;
+    ++c.mss_clamped;
+  }
+  mss = std::min<uint32_t>(mss, std::max(t.cfg->mss, t.cfg->min_snd_mss));
   if (t.ts_ok) {
     mss -= kTsOptionLen;
   }

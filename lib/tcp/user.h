@@ -201,17 +201,6 @@ noexcept {
 }
 }  // namespace detail
 
-// Half close (shutdown(SHUT_WR)): our FIN after the queued data; we keep receiving.
-template <Buffer Buf, class S>
-requires Sink<S, Buf> Result<void, CloseError> shutdown(Tcb<Buf>& t, Ticks now, S& s)
-noexcept { return detail::close_send(t, false, now, s); }
-
-// CLOSE (RFC 9293 §3.10.4): as shutdown, and the application is gone, so an orphaned
-// FIN-WAIT-2 is bounded by fin_wait_2_timeout.
-template <Buffer Buf, class S>
-requires Sink<S, Buf> Result<void, CloseError> close(Tcb<Buf>& t, Ticks now, S& s)
-noexcept { return detail::close_send(t, true, now, s); }
-
 // ABORT (RFC 9293 §3.10.5): <SEQ=SND.NXT><CTL=RST> in the states that have a peer, then CLOSED
 // (reason kAborted).
 template <Buffer Buf, class S>
@@ -234,6 +223,29 @@ void abort(Tcb<Buf>& t, S& s) noexcept {
       break;
   }
   detail::become_closed(t, CloseReason::kAborted, s);
+}
+
+// Half close (shutdown(SHUT_WR)): our FIN after the queued data; we keep receiving.
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Result<void, CloseError> shutdown(Tcb<Buf>& t, Ticks now, S& s)
+noexcept { return detail::close_send(t, false, now, s); }
+
+// CLOSE (RFC 9293 §3.10.4): as shutdown, and the application is gone, so an orphaned
+// FIN-WAIT-2 is bounded by fin_wait_2_timeout. RFC 1122 §4.2.2.13: a CLOSE while received data
+// is still pending (delivered by on_data and not consumed) SHOULD send an RST to show that data
+// was lost, as Linux does (TCPAbortOnClose): the peer learns at once, rather than from a FIN,
+// that what it sent was not taken.
+template <Buffer Buf, class S>
+requires Sink<S, Buf> Result<void, CloseError> close(Tcb<Buf>& t, Ticks now, S& s)
+noexcept {
+  if (t.rcv_held > 0 && !t.orphan &&
+      (t.state == State::kEstablished || t.state == State::kCloseWait ||
+       t.state == State::kFinWait1 || t.state == State::kFinWait2)) {
+    ++s.core().counters.abort_on_close;
+    abort(t, s);
+    return {};
+  }
+  return detail::close_send(t, true, now, s);
 }
 
 }  // namespace tempo::tcp

@@ -83,8 +83,89 @@ TEST_F(Close, Rfc9293_3_6_HalfCloseKeepsReceiving) {
   in(S().seq(P).ack(L + 1).win(10000).data("more"));
   EXPECT_EQ(events(), V{"data:more"});
   EXPECT_EQ(tcp::send(tcb, TestBuf("x"), now, sink).error(), SendError::kClosing);
+  tcp::consume(tcb, 4, now, sink);
   ASSERT_TRUE(tcp::close(tcb, now, sink).ok());  // now orphaned
   EXPECT_TRUE(timer(TimerKind::kFinWait2).has_value());
+  EXPECT_EQ(tcb.state, State::kFinWait2);
+}
+
+// RFC 1122 §4.2.2.13: a CLOSE while received data is pending (delivered, not consumed) sends an
+// RST to show the data was lost, as Linux (TCPAbortOnClose); consumed, it sends a FIN.
+TEST_F(Close, Rfc1122_4_2_2_13_CloseWithUnconsumedDataResets) {
+  established_active();
+  send_str("abc");
+  out();
+  in(S().seq(P).ack(L).win(10000).data("req"));
+  EXPECT_EQ(events(), V{"data:req"});
+  out();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  EXPECT_EQ(out(), strs({S().seq(L + 3).flags(kRst)}));
+  EXPECT_EQ(events(), V{"closed:aborted"});
+  EXPECT_EQ(tcb.state, State::kClosed);
+  EXPECT_EQ(ctr().abort_on_close, 1u);
+}
+
+TEST_F(Close, Rfc1122_4_2_2_13_CloseAfterConsumingSendsFin) {
+  established_active();
+  in(S().seq(P).ack(L).win(10000).data("req"));
+  events();
+  tcp::consume(tcb, 3, now, sink);
+  out();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  EXPECT_EQ(out(), strs({S().seq(L).ack(P + 3).flags(kFin).win(W - 3)}));
+  EXPECT_EQ(tcb.state, State::kFinWait1);
+  EXPECT_EQ(ctr().abort_on_close, 0u);
+}
+
+// In CLOSE-WAIT too: the request was never read, the peer's FIN came after it.
+TEST_F(Close, Rfc1122_4_2_2_13_CloseInCloseWaitWithUnconsumedDataResets) {
+  established_active();
+  in(S().seq(P).ack(L).win(10000).data("req").flags(kFin));
+  EXPECT_EQ(tcb.state, State::kCloseWait);
+  out();
+  events();
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  EXPECT_EQ(out(), strs({S().seq(L).flags(kRst)}));
+  EXPECT_EQ(events(), V{"closed:aborted"});
+  EXPECT_EQ(ctr().abort_on_close, 1u);
+}
+
+// RFC 1122 §4.2.2.13, RFC 9293 §3.6.1: new data after close() has nobody to go to: an RST
+// <SEQ=SEG.ACK>, as Linux (TCPAbortOnData), in FIN-WAIT-1 and FIN-WAIT-2 alike.
+TEST_F(Close, Rfc1122_4_2_2_13_DataAfterCloseIsAnsweredByRst) {
+  for (const bool fin_acked : {false, true}) {
+    tcb = Tcb<TestBuf>{};
+    sink = RecordingSink{};
+    established_active();
+    ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+    out();
+    if (fin_acked) {
+      in(S().seq(P).ack(L + 1).win(10000));
+      ASSERT_EQ(tcb.state, State::kFinWait2);
+    }
+    // In FIN-WAIT-1 the data crosses our FIN: its ACK is still L.
+    const uint32_t ack = fin_acked ? L + 1 : L;
+    in(S().seq(P).ack(ack).win(10000).data("late"));
+    EXPECT_EQ(out(), strs({S().seq(ack).flags(kRst)})) << "FIN acked: " << fin_acked;
+    EXPECT_EQ(events(), V{"closed:aborted"});
+    EXPECT_EQ(tcb.state, State::kClosed);
+    EXPECT_EQ(ctr().abort_on_data, 1u);
+  }
+}
+
+// Old data (a retransmission wholly below RCV.NXT) after close is not new: the first check
+// drops it with an ACK, no RST.
+TEST_F(Close, Rfc1122_4_2_2_13_OldDataAfterCloseIsOnlyAcked) {
+  established_active();
+  in(S().seq(P).ack(L).win(10000).data("abc"));
+  tcp::consume(tcb, 3, now, sink);
+  ASSERT_TRUE(tcp::close(tcb, now, sink).ok());
+  out();
+  events();
+  in(S().seq(P).ack(L + 1).win(10000).data("abc"));
+  EXPECT_EQ(out(), strs({S().seq(L + 1).ack(P + 3).win(W - 3)}));
+  EXPECT_EQ(tcb.state, State::kFinWait1);
+  EXPECT_EQ(ctr().abort_on_data, 0u);
 }
 
 TEST_F(Close, FinWait2TimeoutClosesOrphan) {

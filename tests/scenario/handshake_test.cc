@@ -1,4 +1,6 @@
 // RFC 9293 §3.5 three-way handshake, both sides, simultaneous open, option negotiation.
+#include <tuple>
+
 #include "harness.h"
 
 namespace tempo::tcp::test {
@@ -27,25 +29,65 @@ TEST_F(Handshake, Rfc9293_3_10_7_3_SynAckEstablishes) {
   EXPECT_FALSE(timer(TimerKind::kRetransmit).has_value());
 }
 
-// The window a SYN offers holds once the peer's ISN is known (RFC 9293 §3.8.6: never shrink),
-// even when the receive budget has nothing more to give: the handshake's ACK offers what the
-// SYN did (4 segments, RcvBudget's floor), not a zero window.
-// RFC 9293 §3.7.1 / RFC 6691: the send MSS is the peer's, at most ours; one below Linux's
-// TCP_MIN_MSS (88) is raised to it. An MSS option of 0 used to wrap to 65,524-byte segments
-// once the timestamp option's 12 bytes were taken off (the Worker fuzzer found it).
+// RFC 9293 §3.7.1 / RFC 6691: the send MSS is the peer's, at most ours; one below the floor
+// (tcp.min_snd_mss, 48 as Linux's tcp_min_snd_mss) is raised to it and counted. An MSS option
+// of 0 used to wrap to 65,524-byte segments once the timestamp option's 12 bytes were taken off
+// (the Worker fuzzer found it).
 TEST_F(Handshake, Rfc9293_3_7_1_PeerMssIsClampedToASaneRange) {
-  for (const auto& [peer, want] :
-       {std::pair<uint16_t, uint16_t>{0, 88}, {1, 88}, {88, 88}, {536, 536}, {65535, 1460}}) {
+  for (const auto& [peer, want, clamped] : {std::tuple<uint16_t, uint16_t, bool>{0, 48, true},
+                                            {1, 48, true},
+                                            {8, 48, true},
+                                            {47, 48, true},
+                                            {48, 48, false},
+                                            {88, 88, false},
+                                            {536, 536, false},
+                                            {65535, 1460, false}}) {
     tcb = Tcb<TestBuf>{};
+    const uint64_t before = ctr().mss_clamped;
     syn_sent();
     in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(8000).mss(peer));
     EXPECT_EQ(tcb.state, State::kEstablished);
     EXPECT_EQ(tcb.snd_mss, want) << "peer MSS " << peer;
+    EXPECT_EQ(ctr().mss_clamped - before, clamped ? 1u : 0u) << "peer MSS " << peer;
     out();
     events();
   }
 }
 
+// The floor is configurable, on both opens; a passive open counts the clamp too.
+TEST_F(Handshake, MinSndMssIsConfigurable) {
+  cfg.min_snd_mss = 536;
+  tcp::open_passive(tcb, cfg, SeqNum(kIss));
+  in(S().seq(kPeerIss).flags(kSyn).win(10000).mss(100));
+  EXPECT_EQ(tcb.snd_mss, 536);
+  EXPECT_EQ(ctr().mss_clamped, 1u);
+  tcb = Tcb<TestBuf>{};
+  syn_sent();
+  in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(8000).mss(600));
+  EXPECT_EQ(tcb.snd_mss, 600);
+  EXPECT_EQ(ctr().mss_clamped, 1u);
+}
+
+// A peer announcing an MSS of 8 (the resource-amplification class of CVE-2019-11478) gets
+// segments at the floor, never 8 bytes each: 48 less the timestamp option's 12 with
+// timestamps, and with SACK blocks in the segment too, 8 bytes of payload remain.
+TEST_F(Handshake, TinyPeerMssSendsSegmentsAtTheFloor) {
+  cfg.timestamps = true;
+  syn_sent();
+  in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(8000).mss(8).ts(1, 0));
+  ASSERT_EQ(tcb.state, State::kEstablished);
+  EXPECT_EQ(tcb.snd_mss, 36);
+  out();
+  send_str(std::string(100, 'x'));
+  const auto segs = out();
+  ASSERT_FALSE(segs.empty());
+  EXPECT_NE(segs[0].find(std::string(36, 'x') + "'"), std::string::npos) << segs[0];
+  EXPECT_EQ(segs[0].find(std::string(37, 'x')), std::string::npos) << segs[0];
+}
+
+// The window a SYN offers holds once the peer's ISN is known (RFC 9293 §3.8.6: never shrink),
+// even when the receive budget has nothing more to give: the handshake's ACK offers what the
+// SYN did (4 segments, RcvBudget's floor), not a zero window.
 TEST_F(Handshake, Rfc9293_3_8_6_SynWindowHoldsUnderASpentReceiveBudget) {
   RcvBudget budget;
   budget.limit = 0;

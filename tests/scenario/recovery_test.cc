@@ -71,5 +71,80 @@ TEST_F(Recovery, Rfc6582_4_NoSecondRecoveryForTheSameWindow) {
   EXPECT_EQ(ctr().fast_retransmits, 0u);
 }
 
+// RFC 3042 Limited Transmit, with 5,000 bytes queued behind a full cwnd of ten 1000-byte
+// segments and the peer's window open: the first and the second duplicate ACK each send one
+// segment of new data beyond cwnd; the third retransmits, and ssthresh is half the FlightSize
+// before Limited Transmit (RFC 5681 §3.2 step 2), not of what it added.
+class LimitedTransmit : public Recovery {
+ protected:
+  void cwnd_full(uint16_t peer_win = 60000) {
+    established_active(peer_win);
+    send_str(std::string(15000, 'd'));
+    ASSERT_EQ(out().size(), 10u);
+    ASSERT_EQ(tcb.cc.cwnd(), 10000u);
+  }
+  std::string seg_at(uint32_t off) {
+    return S().seq(L + off).ack(P).win(W).data(std::string(1000, 'd')).str();
+  }
+};
+
+TEST_F(LimitedTransmit, Rfc3042_2_FirstAndSecondDupAckSendNewData) {
+  cwnd_full();
+  dupack();
+  EXPECT_EQ(out(), V{seg_at(10000)});
+  dupack();
+  EXPECT_EQ(out(), V{seg_at(11000)});
+  EXPECT_EQ(tcb.cc.cwnd(), 10000u);  // cwnd is not changed
+  EXPECT_EQ(ctr().limited_transmits, 2u);
+  dupack();
+  EXPECT_EQ(out(), V{seg_at(0)});  // fast retransmit, nothing new
+  EXPECT_TRUE(tcb.in_recovery);
+  EXPECT_EQ(tcb.cc.ssthresh(), 5000u);  // 10,000 / 2: the two new segments left out
+  EXPECT_EQ(ctr().limited_transmits, 2u);
+}
+
+// Without it (the threshold's other side): no duplicate ACK, nothing beyond cwnd; and a new
+// ACK ends it (the count starts over).
+TEST_F(LimitedTransmit, Rfc3042_2_NothingBeyondCwndWithoutDupAcks) {
+  cwnd_full();
+  in(S().seq(P).ack(L).win(50000));  // the window moved: not a duplicate (RFC 5681 §2)
+  EXPECT_EQ(out(), V{});
+  in(S().seq(P).ack(L).win(50000));
+  EXPECT_EQ(out(), V{seg_at(10000)});
+  in(S().seq(P).ack(L + 1000).win(50000));  // new data acknowledged: dupacks 0
+  const V o = out();
+  // The ACK's slow-start growth sends; Limited Transmit adds nothing more.
+  EXPECT_EQ(ctr().limited_transmits, 1u);
+  EXPECT_EQ(tcb.lt_bytes, 0u);
+  EXPECT_FALSE(o.empty());
+}
+
+// The peer's window still applies: with it full, the duplicate ACKs send nothing.
+TEST_F(LimitedTransmit, Rfc3042_2_ReceiverWindowStillLimits) {
+  cwnd_full(/*peer_win=*/10000);
+  in(S().seq(P).ack(L).win(10000));
+  in(S().seq(P).ack(L).win(10000));
+  EXPECT_EQ(out(), V{});
+  EXPECT_EQ(ctr().dup_acks, 2u);
+  EXPECT_EQ(ctr().limited_transmits, 0u);
+}
+
+// With SACK (RFC 6675 §5 step (1)): the duplicate ACKs that SACK new data send new data too.
+TEST_F(LimitedTransmit, Rfc6675_5_1_SackDupAcksSendNewData) {
+  cfg.sack = true;
+  syn_sent();
+  in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(60000).mss(1000).sack_perm());
+  out();
+  events();
+  send_str(std::string(15000, 'd'));
+  ASSERT_EQ(out().size(), 10u);
+  in(S().seq(P).ack(L).win(60000).sack(L + 1000, L + 2000));
+  EXPECT_EQ(out(), V{seg_at(10000)});
+  in(S().seq(P).ack(L).win(60000).sack(L + 1000, L + 3000));
+  EXPECT_EQ(out(), V{seg_at(11000)});
+  EXPECT_EQ(ctr().limited_transmits, 2u);
+  EXPECT_FALSE(tcb.in_recovery);
+}
+
 }  // namespace
 }  // namespace tempo::tcp::test

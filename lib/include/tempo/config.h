@@ -146,6 +146,9 @@ struct TcpConfig {
   std::uint16_t local_port_lo = 32768;  // `local_port_range: [lo, hi]`
   std::uint16_t local_port_hi = 60999;
   int mss = 1460;
+  // The floor under a peer's MSS option (Linux tcp_min_snd_mss): a smaller one is raised to
+  // it, counted as tcp.mss_clamped. At most tcp.mss.
+  int min_snd_mss = 48;
   std::int64_t initial_rto_ms = 1000;  // RFC 6298 (2.1)
   std::int64_t min_rto_ms = 200;       // below RFC 6298 (2.4)'s 1 s, as Linux does
   std::int64_t max_rto_ms = 120000;    // RFC 6298 (2.5): at least 60 s

@@ -229,7 +229,11 @@ size_t send_copy(Conn& c, std::span<const std::byte> bytes) noexcept;
 void consume(Conn& c, uint32_t bytes) noexcept;
 void set_nagle(Conn& c, bool on) noexcept;
 void shutdown(Conn& c) noexcept;  // FIN after the queued data; receiving goes on
-void close(Conn& c) noexcept;     // FIN after the queued data; the application is done
-void abort(Conn& c) noexcept;     // RST now; on_closed(kAborted)
+// FIN after the queued data; the application is done. With received bytes not yet consumed,
+// an RST instead, now (RFC 1122 §4.2.2.13, as Linux: the peer learns its data was not taken),
+// and on_closed(kAborted); counted as tcp.abort_on_close. Data arriving after close() is
+// answered by an RST too (tcp.abort_on_data).
+void close(Conn& c) noexcept;
+void abort(Conn& c) noexcept;  // RST now; on_closed(kAborted)
 
 }  // namespace tempo

@@ -44,7 +44,8 @@ TEST_P(ConfigErrorsTest, ExactOneLineMessage) {
 std::string case_name(const testing::TestParamInfo<ErrorCase>& info) { return info.param.name; }
 
 const std::string kTcpKeys =
-    "time_wait, active_reuse_min_age_ms, local_port_range, mss, initial_rto_ms, min_rto_ms, "
+    "time_wait, active_reuse_min_age_ms, local_port_range, mss, min_snd_mss, initial_rto_ms, "
+    "min_rto_ms, "
     "max_rto_ms, delayed_ack_ms, nagle, keepalive, fin_wait2_timeout_ms, syn_retries, "
     "synack_retries, orphan_retries, max_orphans, congestion, sack, timestamps, window_scale, "
     "rcv_buf_bytes, snd_buf_bytes, "
@@ -176,6 +177,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: tcp.mss: 535: expected an integer in [536, 65345]"},
         ErrorCase{"mss_high", kPorts + "tcp: {mss: 65346}",
                   "config: tcp.mss: 65346: expected an integer in [536, 65345]"},
+        ErrorCase{"min_snd_mss_low", kPorts + "tcp: {min_snd_mss: 47}",
+                  "config: tcp.min_snd_mss: 47: expected an integer in [48, 1460]"},
+        ErrorCase{"min_snd_mss_over_mss", kPorts + "tcp: {mss: 1000, min_snd_mss: 1001}",
+                  "config: tcp.min_snd_mss: 1001: expected an integer in [48, 1000]"},
         ErrorCase{"memif_mtu_high",
                   "ports: [{device: 'net_memif0,bsize=65535', ipv4: 198.18.0.2/24, mtu: 65386}]\n",
                   "config: ports[0].mtu: 65386: expected an integer in [68, 65385]"},

@@ -124,6 +124,7 @@ TEST(LoadTest, MinimalConfigTakesEveryDefault) {
   EXPECT_EQ(t.local_port_lo, 32768);
   EXPECT_EQ(t.local_port_hi, 60999);
   EXPECT_EQ(t.mss, 1460);
+  EXPECT_EQ(t.min_snd_mss, 48);
   EXPECT_EQ(t.initial_rto_ms, 1000);
   EXPECT_EQ(t.min_rto_ms, 200);
   EXPECT_EQ(t.max_rto_ms, 120000);
@@ -161,6 +162,7 @@ tcp:
   active_reuse_min_age_ms: 0
   local_port_range: [1024, 1024]
   mss: 8960
+  min_snd_mss: 600
   initial_rto_ms: 300
   min_rto_ms: 10
   max_rto_ms: 60000
@@ -195,6 +197,7 @@ faults:
   EXPECT_EQ(t.local_port_lo, 1024);
   EXPECT_EQ(t.local_port_hi, 1024);
   EXPECT_EQ(t.mss, 8960);
+  EXPECT_EQ(t.min_snd_mss, 600);
   EXPECT_EQ(t.initial_rto_ms, 300);
   EXPECT_EQ(t.min_rto_ms, 10);
   EXPECT_EQ(t.max_rto_ms, 60000);

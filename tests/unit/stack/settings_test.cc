@@ -23,6 +23,7 @@ namespace {
 void expect_tcp_equal(const tcp::Config& got, const tcp::Config& want) {
   EXPECT_EQ(got.mss, want.mss);
   EXPECT_EQ(got.default_snd_mss, want.default_snd_mss);
+  EXPECT_EQ(got.min_snd_mss, want.min_snd_mss);
   EXPECT_EQ(got.rcv_buf, want.rcv_buf);
   EXPECT_EQ(got.snd_buf, want.snd_buf);
   EXPECT_EQ(got.window_scaling, want.window_scaling);
@@ -131,6 +132,7 @@ TcpConfig non_default() {
   c.local_port_lo = 40000;
   c.local_port_hi = 50000;
   c.mss = 1400;
+  c.min_snd_mss = 1400;
   c.initial_rto_ms = 2000;
   c.min_rto_ms = 300;
   c.max_rto_ms = 90000;
@@ -161,6 +163,7 @@ TEST(Settings, EveryTcpFieldLandsInItsProtocolCoreField) {
   const tcp::Config t = tcp_config(non_default());
   const tcp::Config d{};
   EXPECT_MAPPED(t, d, mss, 1400);
+  EXPECT_MAPPED(t, d, min_snd_mss, 1400);
   EXPECT_MAPPED(t, d, rcv_buf, 131072u);
   EXPECT_MAPPED(t, d, snd_buf, 65536u);
   EXPECT_MAPPED(t, d, window_scaling, false);

@@ -44,6 +44,17 @@ TEST(TcpIdentity, SettingsByFamilyAndOptions) {
   EXPECT_EQ(id.base().mss, 1460);
 }
 
+// The floor under the send MSS never exceeds what a family's segments may carry.
+TEST(TcpIdentity, MinSndMssNeverAboveTheFamilysMss) {
+  tcp::Config cfg;
+  cfg.mss = 1460;
+  cfg.min_snd_mss = 1460;
+  TcpIdentity id;
+  ASSERT_TRUE(id.init(cfg, key(1)).ok());
+  EXPECT_EQ(id.config(false, ConnOptions{}).min_snd_mss, 1460);
+  EXPECT_EQ(id.config(true, ConnOptions{}).min_snd_mss, 1440);
+}
+
 TEST(TcpIdentity, TheIssIsRaisedToAFloorOnly) {
   TcpIdentity id;
   ASSERT_TRUE(id.init(tcp::Config{}, key(2)).ok());
