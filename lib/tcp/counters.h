@@ -45,6 +45,11 @@ struct Counters {
   uint64_t dsacks = 0;
   uint64_t dup_acks = 0;
   uint64_t limited_transmits = 0;
+  uint64_t tlp_probes = 0;
+  uint64_t tlp_new_data = 0;
+  uint64_t tlp_recoveries = 0;
+  uint64_t tlp_spurious = 0;
+  uint64_t tlp_loss_detected = 0;
   uint64_t delayed_acks = 0;
   uint64_t persist_probes = 0;
   uint64_t keepalive_probes = 0;
@@ -119,6 +124,17 @@ struct Counters {
       {"tcp.dup_acks", &Counters::dup_acks, "duplicate ACKs received (RFC 5681 §2)"},
       {"tcp.limited_transmits", &Counters::limited_transmits,
        "segments of new data sent on the first and second duplicate ACK (RFC 3042)"},
+      {"tcp.tlp_probes", &Counters::tlp_probes,
+       "tail loss probes sent when the PTO expired (RFC 8985 §7.3)"},
+      {"tcp.tlp_new_data", &Counters::tlp_new_data,
+       "tail loss probes that sent new data (the rest retransmitted the last segment)"},
+      {"tcp.tlp_recoveries", &Counters::tlp_recoveries,
+       "losses repaired by a retransmitted tail loss probe: cwnd reduced (RFC 8985 §7.4.2)"},
+      {"tcp.tlp_spurious", &Counters::tlp_spurious,
+       "retransmitted tail loss probes the peer reported as duplicates (D-SACK, RFC 2883)"},
+      {"tcp.tlp_loss_detected", &Counters::tlp_loss_detected,
+       "loss recoveries started because a tail loss probe was SACKed while data sent before it "
+       "was missing (RFC 8985 §6.2, §7.4.1)"},
       {"tcp.delayed_acks", &Counters::delayed_acks, "ACKs sent by the delayed-ACK timer"},
       {"tcp.persist_probes", &Counters::persist_probes, "zero-window probes sent"},
       {"tcp.keepalive_probes", &Counters::keepalive_probes, "keepalive probes sent"},

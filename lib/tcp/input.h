@@ -268,6 +268,12 @@ noexcept {
       ack_invalid(t, seg, now, s);
       return Step::kStop;
   }
+  if (t.sack_ok && seg.len > 0 && seg.seq < t.rcv_nxt) {
+    // RFC 2883 §4: data the peer sent again, below RCV.NXT: the next ACK reports it.
+    t.dsack_left = seg.seq;
+    t.dsack_right = min(seg.seq + seg.len, t.rcv_nxt);
+    t.dsack_pending = true;
+  }
   if (!acceptable(t.rcv_nxt, rcv_wnd, seg.seq, seg.seg_len())) {
     ++c.drop_unacceptable;
     if (seg.has(flag::kRst)) {
@@ -353,6 +359,37 @@ noexcept {
   return Step::kContinue;
 }
 
+// RFC 8985 §7.4 (as Linux tcp_process_tlp_ack): the answer to a tail loss probe, once SEG.ACK
+// reaches TLP.end_seq. A probe of new data needs nothing more. A retransmitted probe that the
+// peer reports as a duplicate (D-SACK, RFC 2883) repaired nothing; one followed by an ACK
+// beyond it, without that report, repaired a loss: the congestion response of a fast recovery,
+// once (cwnd = ssthresh, the controller's reduction).
+template <Buffer Buf>
+void tlp_ack(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, Counters& c) noexcept {
+  if (!t.tlp_out || seg.ack < t.tlp_end) {
+    return;
+  }
+  if (!t.tlp_retrans) {
+    t.tlp_out = false;
+    return;
+  }
+  if (seg.opts.num_sack > 0) {
+    const SeqNum l(seg.opts.sack[0].left);
+    const SeqNum r(seg.opts.sack[0].right);
+    if (l < r && r <= seg.ack && l < t.tlp_end && t.tlp_start < r) {  // a D-SACK of the probe
+      ++c.tlp_spurious;
+      t.tlp_out = false;
+      return;
+    }
+  }
+  if (seg.ack > t.tlp_end) {
+    ++c.tlp_recoveries;
+    t.cc.on_enter_recovery(t.flight(), t.snd_mss, now, cc::RecoveryMode::kSack);
+    t.cc.on_exit_recovery(t.snd_mss, t.flight());
+    t.tlp_out = false;
+  }
+}
+
 // RFC 9293 §3.10.7.4 fifth check, ESTABLISHED STATE (and the states after it, which add to
 // it): the ACK range, SND.UNA, the RTT, loss recovery and the send window.
 template <Buffer Buf, class S>
@@ -394,12 +431,13 @@ noexcept {
   }
   // RFC 2018 §4-5 / RFC 6675 §5 (B.1): the scoreboard before any recovery decision.
   const uint32_t newly_sacked = t.sack_ok ? sack_update(t, seg, c) : 0;
+  tlp_ack(t, seg, now, c);
   if (advances) {
     on_new_ack(t, data, flight_before, now, s);
     if (t.flight() == 0) {
       cancel(t, TimerKind::kRetransmit, s);
     } else {
-      arm(t, TimerKind::kRetransmit, now + rto(t), s);
+      arm_retransmit(t, now, s);  // RFC 6298 §5.3; RFC 8985 §7.2: or the PTO
     }
     // A refused send() hears on_writable once the queue has drained to two thirds of the
     // buffer (free space at least half of what is queued, Linux's sk_stream_wspace rule), not
@@ -417,6 +455,17 @@ noexcept {
     // RFC 5681 §2 duplicate ACK.
     ++c.dup_acks;
     on_dup_ack(t, now, s);
+  }
+  // RFC 8985 §6.2 applied to the tail loss probe (§7.4.1): the probe, sent at least a PTO
+  // (2·SRTT) after everything still in flight, arrived (SACKed) while data sent before it did
+  // not: that data is lost, however few duplicate ACKs said so. Loss recovery starts now
+  // instead of at the RTO (tempo keeps no per-segment send times, so time-based detection
+  // covers this case, which is what the probe exists for).
+  if (t.tlp_out && !t.in_recovery && !t.sacked.empty() && t.sacked.highest() >= t.tlp_end &&
+      seg.ack < t.tlp_end) {
+    ++c.tlp_loss_detected;
+    t.tlp_out = false;
+    enter_recovery(t, now, s);
   }
   // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
   // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".

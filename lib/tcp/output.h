@@ -23,6 +23,9 @@ template <Buffer Buf, class S>
 requires Sink<S, Buf>
 void arm(Tcb<Buf>& t, TimerKind k, Ticks deadline, S& s) noexcept {
   t.timers = static_cast<uint8_t>(t.timers | (1u << static_cast<int>(k)));
+  if (k == TimerKind::kRetransmit) {
+    t.tlp_timer = false;  // an RTO unless arm_retransmit() makes it the PTO
+  }
   s.arm_timer(k, deadline);
 }
 
@@ -168,10 +171,20 @@ void finish_segment(Tcb<Buf>& t, OutSegment<Buf>& o, Ticks now, CoreState& core)
     o.opts.tsval = ts_now(t, now);
     o.opts.tsecr = o.has(flag::kAck) ? t.ts_recent.raw() : 0;
   }
-  if (t.sack_ok && !o.has(flag::kSyn) && o.has(flag::kAck) && !t.ooo.empty()) {
-    // RFC 2018 §3: 40 option bytes hold 4 blocks, 3 next to timestamps.
+  if (t.sack_ok && !o.has(flag::kSyn) && o.has(flag::kAck) && (t.dsack_pending || !t.ooo.empty())) {
+    // RFC 2018 §3: 40 option bytes hold 4 blocks, 3 next to timestamps. RFC 2883 §4: a
+    // duplicate the peer sent is reported once, in the first block (a D-SACK), so that it can
+    // tell a needless retransmission (a spurious RTO or tail loss probe) from a repair.
     const uint8_t max_blocks = t.ts_ok ? 3 : 4;
-    o.opts.num_sack = t.ooo.sack_blocks(o.opts.sack.data(), max_blocks);
+    uint8_t n = 0;
+    if (t.dsack_pending) {
+      o.opts.sack[0] = wire::SackBlock{t.dsack_left.raw(), t.dsack_right.raw()};
+      t.dsack_pending = false;
+      n = 1;
+    }
+    n = static_cast<uint8_t>(
+        n + t.ooo.sack_blocks(o.opts.sack.data() + n, static_cast<uint8_t>(max_blocks - n)));
+    o.opts.num_sack = n;
   }
 }
 
@@ -345,12 +358,49 @@ inline bool can_send_data(State st) noexcept {
 // out-of-order piece, at most what fits: never fewer than finish_segment() writes.
 template <Buffer Buf>
 uint32_t payload_room(const Tcb<Buf>& t) noexcept {
-  if (!t.sack_ok || t.ooo.empty()) {
+  if (!t.sack_ok || (t.ooo.empty() && !t.dsack_pending)) {
     return t.snd_mss;
   }
-  const uint32_t blocks = std::min<uint32_t>(t.ooo.entries(), t.ts_ok ? 3 : 4);
+  const uint32_t blocks =
+      std::min<uint32_t>(t.ooo.entries() + (t.dsack_pending ? 1u : 0u), t.ts_ok ? 3 : 4);
   const uint32_t option = 4 + 8 * blocks;              // two NOPs, kind, length, the blocks
   return t.snd_mss > option ? t.snd_mss - option : 1;  // >= 8: min_snd_mss >= 48
+}
+
+// RFC 8985 §7.2: a tail loss probe may be scheduled when data is in flight, SACK is in use
+// (as Linux: the probe's answer is read from SACK and D-SACK), no loss recovery runs (fast or
+// after an RTO: SND.NXT back below SND.MAX, or retries), nothing is SACKed, no probe is out,
+// and an RTT sample exists.
+template <Buffer Buf>
+bool tlp_eligible(const Tcb<Buf>& t) noexcept {
+  return t.sack_ok && !t.in_recovery && !t.tlp_out && t.retries == 0 && t.sacked.empty() &&
+         t.snd_nxt == t.snd_max && t.flight() > 0 && t.rtt.srtt() > Ticks{} &&
+         t.state != State::kSynSent && t.state != State::kSynReceived;
+}
+
+// RFC 8985 §7.2 PTO: 2·SRTT, plus the peer's worst delayed ACK when one segment is in flight
+// (its ACK may wait; Linux adds tcp_rto_min, as here), else a floor of 2 ms (Linux
+// TCP_TIMEOUT_MIN_US); never later than the RTO.
+inline constexpr Ticks kPtoFloor = Ticks::from_ms(2);
+template <Buffer Buf>
+Ticks pto(const Tcb<Buf>& t) noexcept {
+  const Ticks extra = t.flight() <= t.snd_mss ? t.cfg->rto_min : kPtoFloor;
+  return std::min(t.rtt.srtt() + t.rtt.srtt() + extra, rto(t));
+}
+
+// Arms the retransmission timer: the PTO where a tail loss probe applies and comes first,
+// else the RTO (RFC 8985 §7.2: the PTO takes the RTO's place; the probe re-arms the RTO).
+template <Buffer Buf, class S>
+requires Sink<S, Buf>
+void arm_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  if (tlp_eligible(t)) {
+    if (const Ticks p = pto(t); p < rto(t)) {
+      arm(t, TimerKind::kRetransmit, now + p, s);
+      t.tlp_timer = true;
+      return;
+    }
+  }
+  arm(t, TimerKind::kRetransmit, now + rto(t), s);
 }
 
 // Sends one segment of new data from SND.NXT (with the FIN when it is due), at most `usable`
@@ -407,9 +457,10 @@ bool send_new(Tcb<Buf>& t, uint32_t usable, Ticks now, S& s) noexcept {
     t.rtt_seq = t.snd_nxt;
     t.rtt_start = now;
   }
-  // RFC 6298 §5.1: start the timer when it is not running.
+  // RFC 6298 §5.1: start the timer when it is not running (RFC 8985 §7.2: as the PTO where a
+  // tail loss probe applies).
   if (!t.armed(TimerKind::kRetransmit)) {
-    arm(t, TimerKind::kRetransmit, now + rto(t), s);
+    arm_retransmit(t, now, s);
   }
   cancel(t, TimerKind::kPersist, s);
   return true;
@@ -615,7 +666,9 @@ void output(Tcb<Buf>& t, Ticks now, S& s, uint32_t max_segs = UINT32_MAX) noexce
   } else if (can_send_data(t.state)) {
     const uint32_t cwnd = t.cc.cwnd();
     const uint32_t allowed = cwnd + limited_transmit(t);
-    for (uint32_t n = 0; n < max_segs; ++n) {
+    const bool timer_ran = t.armed(TimerKind::kRetransmit);
+    uint32_t n = 0;
+    for (; n < max_segs; ++n) {
       const uint32_t flight = t.flight();
       const uint32_t by_peer = t.snd_wnd > flight ? t.snd_wnd - flight : 0;
       const uint32_t by_cc = allowed > flight ? allowed - flight : 0;
@@ -626,6 +679,11 @@ void output(Tcb<Buf>& t, Ticks now, S& s, uint32_t max_segs = UINT32_MAX) noexce
         ++s.core().counters.limited_transmits;
         t.lt_bytes = t.flight() - cwnd;
       }
+    }
+    if (n > 0 && !timer_ran) {
+      // The timer started with this burst's first segment: now that the whole burst is out,
+      // it may run as the PTO (RFC 8985 §7.2: armed after the transmission).
+      arm_retransmit(t, now, s);
     }
   }
   if (can_send_data(t.state)) {

@@ -50,8 +50,14 @@ struct Tcb {
   // No data for a while (or none yet): the open window is not charged to the receive budget.
   bool rcv_dormant : 1 = true;
   bool oow_acked : 1 = false;  // oow_ack_ms is set
-  uint16_t snd_mss = 536;      // effective send MSS (RFC 9293 §3.7.1), payload bytes
-  uint16_t rcv_mss = 1460;     // the MSS we advertised
+  // RFC 8985 §7 tail loss probe: the retransmission timer is armed as the PTO; a probe is out
+  // (TLP.end_seq set) and it was a retransmission (TLP.is_retrans).
+  bool tlp_timer : 1 = false;
+  bool tlp_out : 1 = false;
+  bool tlp_retrans : 1 = false;
+  bool dsack_pending : 1 = false;  // RFC 2883: the next ACK reports [dsack_left, dsack_right)
+  uint16_t snd_mss = 536;          // effective send MSS (RFC 9293 §3.7.1), payload bytes
+  uint16_t rcv_mss = 1460;         // the MSS we advertised
   SeqNum iss;
   SeqNum snd_una;
   SeqNum snd_nxt;
@@ -84,6 +90,10 @@ struct Tcb {
   // RFC 3042: new data sent beyond cwnd on the first and second duplicate ACK, left out of
   // FlightSize when the third sets ssthresh (RFC 5681 §3.2 step 2).
   uint32_t lt_bytes = 0;
+  SeqNum tlp_start;   // what the probe sent: [tlp_start, tlp_end)
+  SeqNum tlp_end;     // RFC 8985 TLP.end_seq: SND.NXT once the probe went
+  SeqNum dsack_left;  // RFC 2883: a duplicate the peer sent, reported once
+  SeqNum dsack_right;
   detail::Rtt rtt{};
   detail::Cc cc{};
   SackScoreboard sacked{};  // RFC 2018 §4-5 / RFC 6675 §3: what the peer reported holding

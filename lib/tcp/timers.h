@@ -17,10 +17,57 @@ namespace tempo::tcp {
 
 namespace detail {
 
+// RFC 8985 §7.3: the PTO expired. Send one segment of new data when there is some and the
+// peer's window takes it (cwnd does not apply, nor Nagle: Linux's probe does the same), else
+// retransmit the last segment sent; TLP.end_seq = SND.NXT, and the RTO is armed (not the PTO:
+// one probe per tail). Returns false when the probe no longer applies (the RTO takes over).
+template <Buffer Buf, class S>
+requires Sink<S, Buf>
+bool send_tlp(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  if (!is_synchronized(t.state) || t.state == State::kSynReceived || t.in_recovery ||
+      t.flight() == 0) {
+    return false;
+  }
+  Counters& c = s.core().counters;
+  const SeqNum from = t.snd_nxt;
+  const uint32_t flight = t.flight();
+  const uint32_t by_peer = t.snd_wnd > flight ? t.snd_wnd - flight : 0;
+  const bool nagle = t.nagle;
+  t.nagle = false;
+  const bool fresh = by_peer > 0 && can_send_data(t.state) &&
+                     send_new(t, std::min<uint32_t>(by_peer, t.snd_mss), now, s);
+  t.nagle = nagle;
+  if (fresh) {
+    ++c.tlp_new_data;
+    t.tlp_start = from;
+  } else {
+    // The last segment sent (with our FIN, when it went last).
+    const uint32_t last =
+        std::min(distance(t.snd_una, t.snd_max), uint32_t{t.snd_mss} + (t.fin_sent ? 1u : 0u));
+    t.tlp_start = t.snd_max - last;
+    if (retransmit_range(t, t.tlp_start, t.snd_mss, now, s) == 0) {
+      return false;
+    }
+  }
+  ++c.tlp_probes;
+  t.tlp_out = true;
+  t.tlp_retrans = !fresh;
+  t.tlp_end = t.snd_max;
+  arm(t, TimerKind::kRetransmit, now + rto(t), s);
+  return true;
+}
+
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
 void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   Counters& c = s.core().counters;
+  if (t.tlp_timer) {
+    t.tlp_timer = false;
+    if (!send_tlp(t, now, s) && t.flight() > 0) {
+      arm(t, TimerKind::kRetransmit, now + rto(t), s);  // what the PTO stood in for
+    }
+    return;
+  }
   if (t.state == State::kSynSent || t.state == State::kSynReceived) {
     // RFC 6298 §5.5 back off, RFC 1122 4.2.3.5: give up after syn_retries (SYN) or
     // synack_retries (SYN,ACK: a half-open connection holds a backlog slot).
@@ -56,6 +103,7 @@ void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   t.rescue_sent = false;
   t.dupacks = 0;
   t.lt_bytes = 0;
+  t.tlp_out = false;  // RFC 8985 §7.3: an RTO ends the probe's episode
   // RFC 6582 §4, RFC 6675 §5.1: no fast retransmit for losses before this point (RecoveryPoint
   // = HighData), and SACK recovery ends.
   t.recover = t.snd_max;
