@@ -120,9 +120,11 @@ noexcept {
   if (!detail::can_send_data(t.state) || t.flight() == 0) {
     return PmtuVerdict::kLowered;
   }
-  // Everything in flight is taken as lost (the peer's SACKs stay meaningful, but what they
-  // cover is sent again like the rest: RFC 2018 §8's rule after a timeout, as on_retransmit),
-  // and sent again from SND.UNA as the windows allow. Recovery in progress ends at once.
+  // Everything in flight, SND.UNA to SND.MAX, is taken as lost and sent again now in segments
+  // of the new size (SND.NXT does not move: what was sent stays sent, as Linux's marking of
+  // lost segments; Nagle does not hold a retransmission's short tail). It was within the windows
+  // when it first went out. What the peer SACKed goes again too: tempo keeps no segment
+  // boundaries to tell which of the old segments fit the new MTU. Recovery in progress ends.
   if (t.in_recovery) {
     detail::leave_recovery(t);
     t.cc.on_exit_recovery(t.snd_mss, t.flight());
@@ -131,12 +133,18 @@ noexcept {
   // RFC 6582 §3.2 step 2 / RFC 6675 §5.1: duplicate ACKs for what was sent before this point
   // start no fast retransmit.
   t.recover = t.snd_max;
-  t.sacked.clear();
-  t.high_rxt = t.snd_una;
-  t.rtt_timing = false;  // RFC 6298 §3 (Karn): no timed sample across the retransmission
-  t.snd_nxt = t.snd_una;
+  t.high_rxt = t.snd_max;
   detail::cancel(t, TimerKind::kRetransmit, s);
-  detail::output(t, now, s);
+  SeqNum seq = t.snd_una;
+  // Each pass covers at least one octet, so the loop ends; the bound guards a bug only.
+  for (uint32_t guard = 0; seq < t.snd_max && guard < 65536; ++guard) {
+    const uint32_t sent = detail::retransmit_range(t, seq, t.snd_mss, now, s);
+    if (sent == 0) {
+      break;
+    }
+    seq = seq + sent;
+  }
+  // RFC 6298 §5.1 (retransmit_range armed it when it sent): from now, not backed off.
   if (!t.armed(TimerKind::kRetransmit)) {
     detail::arm(t, TimerKind::kRetransmit, now + detail::rto(t), s);
   }
