@@ -298,16 +298,17 @@ void Worker::input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View&
   }
   if (!icmp->is_echo_request()) {
     const IcmpClass cls = classify_icmp4(icmp->type(), icmp->code());
+    uint64_t IcmpCounters::*received = nullptr;  // counted where its connection lives
     switch (icmp->type()) {
       case wire::kIcmpDestUnreachable:
-        (cls.kind == IcmpKind::kPathMtu ? icmp_counters_.icmp_frag_needed
-                                        : icmp_counters_.icmp_unreachable)++;
+        received = cls.kind == IcmpKind::kPathMtu ? &IcmpCounters::icmp_frag_needed
+                                                  : &IcmpCounters::icmp_unreachable;
         break;
       case wire::kIcmpTimeExceeded:
-        icmp_counters_.icmp_time_exceeded++;
+        received = &IcmpCounters::icmp_time_exceeded;
         break;
       case kIcmpParamProblem:
-        icmp_counters_.icmp_param_problem++;
+        received = &IcmpCounters::icmp_param_problem;
         break;
       case kIcmpSourceQuench:
         icmp_counters_.icmp_source_quench++;  // RFC 6633 §1: MUST ignore it
@@ -321,7 +322,7 @@ void Worker::input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View&
       icmp_counters_.icmp_bad_quote++;
       return;
     }
-    input_icmp_error(p, eth, cls, *q, icmp->next_hop_mtu());
+    input_icmp_error(p, eth, cls, *q, icmp->next_hop_mtu(), received);
     return;
   }
   const size_t icmp_len = icmp->bytes().size();
@@ -408,18 +409,19 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
   }
   if (!icmp->is_echo_request()) {
     const IcmpClass cls = classify_icmp6(icmp->type(), icmp->code());
+    uint64_t IcmpCounters::*received = nullptr;  // counted where its connection lives
     switch (icmp->type()) {
       case wire::kIcmpv6PacketTooBig:
-        icmp_counters_.icmp6_packet_too_big++;
+        received = &IcmpCounters::icmp6_packet_too_big;
         break;
       case wire::kIcmpv6DestUnreachable:
-        icmp_counters_.icmp6_unreachable++;
+        received = &IcmpCounters::icmp6_unreachable;
         break;
       case wire::kIcmpv6TimeExceeded:
-        icmp_counters_.icmp6_time_exceeded++;
+        received = &IcmpCounters::icmp6_time_exceeded;
         break;
       case wire::kIcmpv6ParamProblem:
-        icmp_counters_.icmp6_param_problem++;
+        received = &IcmpCounters::icmp6_param_problem;
         break;
       default:
         counters_.drop_icmp_type++;
@@ -437,7 +439,7 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
                          static_cast<uint32_t>(std::to_integer<uint8_t>(body[1])) << 16 |
                          static_cast<uint32_t>(std::to_integer<uint8_t>(body[2])) << 8 |
                          std::to_integer<uint8_t>(body[3]);
-    input_icmp_error(p, eth, cls, *q, std::min<uint32_t>(mtu, 65535));
+    input_icmp_error(p, eth, cls, *q, std::min<uint32_t>(mtu, 65535), received);
     return;
   }
   // RFC 4443 §4.2: reply from the address the request was sent to, or, for a multicast
@@ -474,13 +476,15 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
 // hash that steers its segments (Steering::owner_of): RSS hashes an ICMP message by its own
 // addresses, so it may land anywhere.
 void Worker::input_icmp_error(Port& p, const wire::EthView& eth, const IcmpClass& cls,
-                              const wire::QuotedTcp& q, uint32_t reported_mtu) noexcept {
+                              const wire::QuotedTcp& q, uint32_t reported_mtu,
+                              uint64_t IcmpCounters::*received) noexcept {
   if (mesh_ != nullptr && p.iface.rss) {
     if (const uint16_t owner = Steering::owner_of(*p.iface.rss, q.tuple); owner != index_) {
       pass_frame(p, eth, owner);
       return;
     }
   }
+  ++(icmp_counters_.*received);
   const bool pmtu = cls.kind == IcmpKind::kPathMtu;
   Conn* c = conns_.ready() ? conns_.find(q.tuple) : nullptr;
   if (c == nullptr || c->dead) {

@@ -282,9 +282,11 @@ class Worker {
   void input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6View& ip) noexcept;
   // An ICMP or ICMPv6 error (`cls`) quoting our segment `q` (RFC 5927 checks, path MTU, hard and
   // soft errors: stack/icmp_errors.h, tcp/pmtu.h); `reported_mtu` is the message's MTU field
-  // (path MTU messages). Passed to the Worker that owns the quoted tuple when that is another.
+  // (path MTU messages). Passed to the Worker that owns the quoted tuple when that is another,
+  // which counts it in `received` (icmp.frag_needed, ...).
   void input_icmp_error(Port& p, const wire::EthView& eth, const IcmpClass& cls,
-                        const wire::QuotedTcp& q, uint32_t reported_mtu) noexcept;
+                        const wire::QuotedTcp& q, uint32_t reported_mtu,
+                        uint64_t IcmpCounters::*received) noexcept;
   void input_path_mtu(Port& p, Conn& c, const wire::QuotedTcp& q, uint32_t reported_mtu) noexcept;
   // A copy of the frame `eth` to Worker `owner` (the received mbuf is freed by the loop).
   void pass_frame(Port& p, const wire::EthView& eth, uint16_t owner) noexcept;
