@@ -12,7 +12,8 @@
 //    (lib/time), the TIME_WAIT tables (lib/timewait).
 //
 // poll() is one turn of the run-to-completion loop (principle 2): read the clock once, receive
-// a burst, parse and dispatch each packet (IPv4, IPv6, ICMP and ICMPv6 echo here, ARP and
+// a burst, parse and dispatch each packet (IPv4, IPv6, ICMP and ICMPv6 echo here, and their
+// errors to the connection they quote (stack/icmp_errors.h, stack/path_mtu.h), ARP and
 // neighbour discovery to the port's neighbours, TCP to its connection or the demux verdict),
 // and flush the TX batch with one rte_eth_tx_burst per port. Every packet that is not answered
 // is counted by reason (telemetry::StackCounters). No locks, no allocation after construction:
