@@ -532,6 +532,7 @@ void on_closed(tempo::Conn& c, tempo::CloseReason why, void* /*ctx*/) {
       bump(s.live.failed);
       switch (why) {
         case tempo::CloseReason::kRefused:
+        case tempo::CloseReason::kUnreachable:  // an ICMP hard error: refused by the network
           ++s.errors[kRefused];
           break;
         case tempo::CloseReason::kReset:

@@ -403,6 +403,7 @@ void on_closed(tempo::Conn& c, tempo::CloseReason why, void* /*ctx*/) {
   const bool backend = me == &p->back;
   const bool failed = why == tempo::CloseReason::kRefused || why == tempo::CloseReason::kTimeout ||
                       why == tempo::CloseReason::kReset ||
+                      why == tempo::CloseReason::kUnreachable ||
                       (backend && why == tempo::CloseReason::kAborted && p->connect_timed_out);
   if (backend) {
     s.stop_connecting(p);

@@ -501,6 +501,21 @@ TimeWaitConfig parse_time_wait(const YAML::Node& node) {
   return t;
 }
 
+PmtuConfig parse_pmtu(const YAML::Node& node) {
+  const MapView m(node, "tcp.pmtu");
+  m.check_keys({"min_ipv4", "min_ipv6", "expires_ms", "max_entries"});
+  PmtuConfig c;
+  // 128: the smallest IPv4 MTU that carries the smallest send MSS tempo takes (88, Linux's
+  // TCP_MIN_MSS) with its headers; RFC 8200 §5: no IPv6 link is below 1280.
+  c.min_ipv4 = static_cast<int>(m.get_int("min_ipv4", 128, 65535, c.min_ipv4));
+  c.min_ipv6 = static_cast<int>(m.get_int("min_ipv6", 1280, 65535, c.min_ipv6));
+  // RFC 1191 §6.3: raise an estimate again no sooner than 5 minutes after a decrease, 10
+  // recommended (the default); shorter is for tests, a day at most.
+  c.expires_ms = m.get_int("expires_ms", 1000, 24 * kHourMs, c.expires_ms);
+  c.max_entries = m.get_int("max_entries", 4, 16777216, c.max_entries);
+  return c;
+}
+
 KeepaliveConfig parse_keepalive(const YAML::Node& node) {
   const MapView m(node, "tcp.keepalive");
   m.check_keys({"enabled", "idle_ms", "interval_ms", "probes"});
@@ -527,22 +542,37 @@ void parse_local_port_range(const YAML::Node& node, const std::string& path, Tcp
 
 TcpConfig parse_tcp(const YAML::Node& node) {
   const MapView m(node, "tcp");
-  m.check_keys({"time_wait",        "active_reuse_min_age_ms",
-                "local_port_range", "mss",
-                "min_snd_mss",      "initial_rto_ms",
-                "min_rto_ms",       "max_rto_ms",
-                "delayed_ack_ms",   "nagle",
-                "keepalive",        "fin_wait2_timeout_ms",
-                "syn_retries",      "synack_retries",
-                "orphan_retries",   "max_orphans",
-                "congestion",       "sack",
-                "timestamps",       "window_scale",
-                "rcv_buf_bytes",    "snd_buf_bytes",
-                "listen_backlog",   "max_connections",
-                "syncookies",       "challenge_ack_limit_per_sec",
+  m.check_keys({"time_wait",
+                "pmtu",
+                "active_reuse_min_age_ms",
+                "local_port_range",
+                "mss",
+                "min_snd_mss",
+                "initial_rto_ms",
+                "min_rto_ms",
+                "max_rto_ms",
+                "delayed_ack_ms",
+                "nagle",
+                "keepalive",
+                "fin_wait2_timeout_ms",
+                "syn_retries",
+                "synack_retries",
+                "orphan_retries",
+                "max_orphans",
+                "congestion",
+                "sack",
+                "timestamps",
+                "window_scale",
+                "rcv_buf_bytes",
+                "snd_buf_bytes",
+                "listen_backlog",
+                "max_connections",
+                "syncookies",
+                "challenge_ack_limit_per_sec",
                 "stop_grace_ms"});
   TcpConfig t;
   t.time_wait = parse_time_wait(m.get("time_wait"));
+  t.pmtu = parse_pmtu(m.get("pmtu"));
   t.active_reuse_min_age_ms =
       m.get_int("active_reuse_min_age_ms", 0, kHourMs, t.active_reuse_min_age_ms);
   if (m.has("local_port_range")) {

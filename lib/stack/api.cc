@@ -106,6 +106,8 @@ const char* to_string(CloseReason r) noexcept {
       return "FIN-WAIT-2 timed out";
     case CloseReason::kAborted:
       return "aborted";
+    case CloseReason::kUnreachable:
+      return "unreachable";
   }
   return "?";
 }

@@ -12,7 +12,7 @@ namespace {
 
 using telemetry::CounterKind;
 
-constexpr std::array<WorkerValue, 5> kWorkerValues = {{
+constexpr std::array<WorkerValue, 6> kWorkerValues = {{
     {"tcp.orphans", [](const Worker& w) noexcept -> uint64_t { return w.orphans(); },
      "connections the application closed that are not yet gone", CounterKind::kGauge},
     {"tcp.burst_lookup_hits",
@@ -26,6 +26,9 @@ constexpr std::array<WorkerValue, 5> kWorkerValues = {{
     {"timewait.entries_peak", [](const Worker& w) noexcept -> uint64_t { return w.tw_peak(); },
      "the most entries each Worker held at once, summed: exact with one Worker, a bound with "
      "more",
+     CounterKind::kGauge},
+    {"pmtu.entries", [](const Worker& w) noexcept -> uint64_t { return w.pmtu_entries(); },
+     "destinations with a learned path MTU held now (tcp.pmtu.max_entries per Worker)",
      CounterKind::kGauge},
 }};
 
@@ -55,10 +58,14 @@ Pairs export_counters(std::span<const Worker* const> workers, uint64_t tsc_hz) {
   telemetry::StackCounters stack;
   tcp::Counters core;
   timewait::TwCounters tw;
+  IcmpCounters icmp;
+  PathMtuCounters pmtu;
   for (const Worker* w : workers) {
     stack += w->counters();
     core += w->tcp_counters();
     tw += w->tw_counters();
+    telemetry::add(icmp, w->icmp_counters());
+    telemetry::add(pmtu, w->pmtu_counters());
   }
   Pairs out = stack.items();
   if (workers.size() > 1) {  // how the work spread
@@ -82,6 +89,8 @@ Pairs export_counters(std::span<const Worker* const> workers, uint64_t tsc_hz) {
     }
     out.emplace_back(v.name, total);
   }
+  append(out, icmp);
+  append(out, pmtu);
   append(out, tw);
   append(out, core);
   return out;

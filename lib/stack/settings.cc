@@ -64,6 +64,10 @@ WorkerTcpConfig worker_tcp_config(const TcpConfig& c) noexcept {
   w.syncookies = c.syncookies;
   w.challenge_ack_limit_per_sec = static_cast<uint32_t>(c.challenge_ack_limit_per_sec);
   w.max_orphans = static_cast<uint32_t>(c.max_orphans);
+  w.pmtu_min_ipv4 = static_cast<uint16_t>(c.pmtu.min_ipv4);
+  w.pmtu_min_ipv6 = static_cast<uint16_t>(c.pmtu.min_ipv6);
+  w.pmtu_expires = ms(c.pmtu.expires_ms);
+  w.pmtu_max_entries = static_cast<uint32_t>(c.pmtu.max_entries);
   return w;
 }
 

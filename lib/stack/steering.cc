@@ -17,13 +17,17 @@ uint16_t Steering::owner_of(const flow::RssSteering& rss, const rte_mbuf* m) con
   if (!p) {
     return self_;
   }
+  return owner_of(rss, *p);
+}
+
+uint16_t Steering::owner_of(const flow::RssSteering& rss, const flow::Tuple& tuple) noexcept {
   // The NIC hashes the packet as sent: source = the remote end.
-  if (!p->v6) {
-    const flow::Tuple4& t = p->t4;
+  if (!tuple.v6) {
+    const flow::Tuple4& t = tuple.t4;
     return rss.queue(wire::Ipv4Addr(t.remote), wire::Ipv4Addr(t.local), t.remote_port,
                      t.local_port);
   }
-  const flow::Tuple6& t = p->t6;
+  const flow::Tuple6& t = tuple.t6;
   return rss.queue_of_hash(rss.hash(t.remote, t.local, t.remote_port, t.local_port));
 }
 

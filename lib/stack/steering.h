@@ -17,6 +17,7 @@
 #include <rte_ring.h>
 
 #include "flow/rss.h"
+#include "flow/tuple.h"
 #include "stack/mesh.h"
 #include "telemetry/counters.h"
 
@@ -40,6 +41,9 @@ class Steering {
   // The Worker that owns the tuple of the segment in `m`, by `rss`: self() for anything but
   // TCP over IPv4 or IPv6 without extension headers or fragments (wire/peek.h).
   uint16_t owner_of(const flow::RssSteering& rss, const rte_mbuf* m) const noexcept;
+  // The Worker that owns tuple `t` (local = this host), by `rss`: the queue the peer's segments
+  // hash to. An ICMP error quoting one of our segments goes there (stack/worker.cc).
+  static uint16_t owner_of(const flow::RssSteering& rss, const flow::Tuple& t) noexcept;
   // Passes `m` to Worker `to` (batched: a full batch is sent first; flush() sends the rest).
   void steer(uint16_t to, rte_mbuf* m) noexcept;
   void flush() noexcept;

@@ -1,7 +1,8 @@
 // The Worker's loop and its L2/L3: poll() (clock, timers, RX burst, steering, TX flush), the
 // other Workers (steering, shared neighbours), Ethernet, IPv4 and IPv6 input, ICMP and ICMPv6
-// echo (neighbour discovery goes to the port's Neighbors), the reset for a segment nothing
-// takes, and output (the core's segments through the port's TxEncoder into its TxBatch).
+// echo (neighbour discovery goes to the port's Neighbors) and errors for TCP (path MTU, hard and
+// soft errors: stack/icmp_errors.h, stack/path_mtu.h, tcp/pmtu.h), the reset for a segment
+// nothing takes, and output (the core's segments through the port's TxEncoder into its TxBatch).
 #include "stack/worker.h"
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <rte_ring_elem.h>
 
 #include "stack/worker_detail.h"
+#include "tcp/pmtu.h"
 #include "wire/checksum.h"
 #include "wire/icmp.h"
 #include "wire/icmpv6.h"
@@ -286,7 +288,8 @@ void Worker::send_built(Port& p, const wire::TcpPacketSpec& spec) noexcept {
   transmit(p, m);
 }
 // RFC 1122 §3.2.2.6: every host MUST implement an ICMP Echo server; the reply carries the
-// request's identifier, sequence number and data.
+// request's identifier, sequence number and data. RFC 1122 §4.2.3.9, RFC 1191: errors that
+// quote one of our TCP segments go to its connection (input_icmp_error).
 void Worker::input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View& ip) noexcept {
   auto icmp = wire::IcmpView::parse(ip.payload());
   if (!icmp) {
@@ -294,7 +297,32 @@ void Worker::input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View&
     return;
   }
   if (!icmp->is_echo_request()) {
-    counters_.drop_icmp_type++;
+    const IcmpClass cls = classify_icmp4(icmp->type(), icmp->code());
+    uint64_t IcmpCounters::*received = nullptr;  // counted where its connection lives
+    switch (icmp->type()) {
+      case wire::kIcmpDestUnreachable:
+        received = cls.kind == IcmpKind::kPathMtu ? &IcmpCounters::icmp_frag_needed
+                                                  : &IcmpCounters::icmp_unreachable;
+        break;
+      case wire::kIcmpTimeExceeded:
+        received = &IcmpCounters::icmp_time_exceeded;
+        break;
+      case kIcmpParamProblem:
+        received = &IcmpCounters::icmp_param_problem;
+        break;
+      case kIcmpSourceQuench:
+        icmp_counters_.icmp_source_quench++;  // RFC 6633 §1: MUST ignore it
+        return;
+      default:
+        counters_.drop_icmp_type++;
+        return;
+    }
+    auto q = wire::parse_quoted_tcp4(icmp->data());
+    if (!q) {
+      icmp_counters_.icmp_bad_quote++;
+      return;
+    }
+    input_icmp_error(p, eth, cls, *q, icmp->next_hop_mtu(), received);
     return;
   }
   const size_t icmp_len = icmp->bytes().size();
@@ -380,7 +408,38 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
     return;  // neighbour discovery
   }
   if (!icmp->is_echo_request()) {
-    counters_.drop_icmp_type++;
+    const IcmpClass cls = classify_icmp6(icmp->type(), icmp->code());
+    uint64_t IcmpCounters::*received = nullptr;  // counted where its connection lives
+    switch (icmp->type()) {
+      case wire::kIcmpv6PacketTooBig:
+        received = &IcmpCounters::icmp6_packet_too_big;
+        break;
+      case wire::kIcmpv6DestUnreachable:
+        received = &IcmpCounters::icmp6_unreachable;
+        break;
+      case wire::kIcmpv6TimeExceeded:
+        received = &IcmpCounters::icmp6_time_exceeded;
+        break;
+      case wire::kIcmpv6ParamProblem:
+        received = &IcmpCounters::icmp6_param_problem;
+        break;
+      default:
+        counters_.drop_icmp_type++;
+        return;
+    }
+    // RFC 4443 §2.1: errors carry 4 bytes (unused, §3.2 the MTU, §3.4 the pointer), then as much
+    // of the offending packet as fits (parse: at least 8 bytes in all).
+    const std::span<const std::byte> body = icmp->body();
+    auto q = wire::parse_quoted_tcp6(body.subspan(4));
+    if (!q) {
+      icmp_counters_.icmp_bad_quote++;
+      return;
+    }
+    const uint32_t mtu = static_cast<uint32_t>(std::to_integer<uint8_t>(body[0])) << 24 |
+                         static_cast<uint32_t>(std::to_integer<uint8_t>(body[1])) << 16 |
+                         static_cast<uint32_t>(std::to_integer<uint8_t>(body[2])) << 8 |
+                         std::to_integer<uint8_t>(body[3]);
+    input_icmp_error(p, eth, cls, *q, std::min<uint32_t>(mtu, 65535), received);
     return;
   }
   // RFC 4443 §4.2: reply from the address the request was sent to, or, for a multicast
@@ -410,6 +469,109 @@ void Worker::input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6Vie
                                        icmp->echo_seq(), icmp->echo_data());
   counters_.icmp6_echo_replied++;
   transmit(p, m);
+}
+// RFC 5927 §4.1-4.3: an error is taken only for a live connection (the quoted tuple, sent by us)
+// whose quoted sequence number is in flight (tcp/pmtu.h); everything else is counted and
+// ignored. With several Workers the message goes to the one that owns the tuple, by the same
+// hash that steers its segments (Steering::owner_of): RSS hashes an ICMP message by its own
+// addresses, so it may land anywhere.
+void Worker::input_icmp_error(Port& p, const wire::EthView& eth, const IcmpClass& cls,
+                              const wire::QuotedTcp& q, uint32_t reported_mtu,
+                              uint64_t IcmpCounters::*received) noexcept {
+  if (mesh_ != nullptr && p.iface.rss) {
+    if (const uint16_t owner = Steering::owner_of(*p.iface.rss, q.tuple); owner != index_) {
+      pass_frame(p, eth, owner);
+      return;
+    }
+  }
+  ++(icmp_counters_.*received);
+  const bool pmtu = cls.kind == IcmpKind::kPathMtu;
+  Conn* c = conns_.ready() ? conns_.find(q.tuple) : nullptr;
+  if (c == nullptr || c->dead) {
+    (pmtu ? icmp_counters_.icmp_pmtu_ignored_no_conn : icmp_counters_.icmp_error_ignored_no_conn)++;
+    return;
+  }
+  if (pmtu) {
+    input_path_mtu(p, *c, q, reported_mtu);
+    return;
+  }
+  const tcp::IcmpErrorVerdict v = in_core(*c, [&](ConnSink& s) {
+    return tcp::on_icmp_error(c->tcb, cls.kind == IcmpKind::kHard, cls.reason, tcp::SeqNum(q.seq),
+                              s);
+  });
+  switch (v) {
+    case tcp::IcmpErrorVerdict::kAborted:
+      icmp_counters_.icmp_hard_error_abort++;
+      return;
+    case tcp::IcmpErrorVerdict::kSoft:
+      icmp_counters_.icmp_soft_error++;
+      return;
+    case tcp::IcmpErrorVerdict::kBadSeq:
+      icmp_counters_.icmp_error_ignored_seq++;
+      return;
+  }
+}
+// RFC 1191 §6.3/§6.5, RFC 8201 §5.2/§5.4: the connection sends at the new MTU, raised to the
+// floor (tcp.pmtu.min_ipv4 / min_ipv6; RFC 1191 §5's plateau when an old router sent 0), and
+// its destination keeps it for later connections (PathMtuCache) once the checks passed.
+void Worker::input_path_mtu(Port& p, Conn& c, const wire::QuotedTcp& q,
+                            uint32_t reported_mtu) noexcept {
+  const bool v6 = q.tuple.v6;
+  bool plateau = false;
+  bool floored = false;
+  const uint32_t mtu =
+      reported_mtu_of(reported_mtu, !v6, q.ip_length,
+                      v6 ? wcfg_.pmtu_min_ipv6 : wcfg_.pmtu_min_ipv4, &plateau, &floored);
+  const tcp::PmtuVerdict v = in_core(c, [&](ConnSink& s) {
+    return tcp::on_path_mtu(c.tcb, mtu, v6, tcp::SeqNum(q.seq), now_, s);
+  });
+  switch (v) {
+    case tcp::PmtuVerdict::kBadSeq:
+      icmp_counters_.icmp_pmtu_ignored_seq++;
+      return;
+    case tcp::PmtuVerdict::kLowered:
+      icmp_counters_.icmp_pmtu_lowered++;
+      break;
+    case tcp::PmtuVerdict::kNotLower:
+      icmp_counters_.icmp_pmtu_not_lower++;
+      break;
+    case tcp::PmtuVerdict::kHandshake:
+      icmp_counters_.icmp_pmtu_handshake++;
+      break;
+  }
+  icmp_counters_.icmp_pmtu_plateau += plateau ? 1 : 0;
+  icmp_counters_.icmp_pmtu_floor += floored ? 1 : 0;
+  if (mtu < p.iface.mtu) {
+    (void)pmtu_.learn(PathMtuCache::Key::remote_of(q.tuple), static_cast<uint16_t>(mtu), now_);
+  }
+}
+void Worker::pass_frame(Port& p, const wire::EthView& eth, uint16_t owner) noexcept {
+  const std::span<const std::byte> frame = eth.bytes();
+  rte_mbuf* m = alloc(p, static_cast<uint16_t>(frame.size()));
+  if (m == nullptr) {
+    return;
+  }
+  std::memcpy(rte_pktmbuf_mtod(m, std::byte*), frame.data(), frame.size());
+  m->port = p.iface.port_id;
+  icmp_counters_.icmp_steered++;
+  steer_.steer(owner, m);
+}
+void Worker::apply_learned_pmtu(Conn& c) noexcept {
+  if (pmtu_.size() == 0) {
+    return;  // one load on every connection's way to ESTABLISHED while nothing is learned
+  }
+  if (const auto mtu = pmtu_.lookup(PathMtuCache::Key::remote_of(c.tuple()), now_)) {
+    if (tcp::apply_path_mtu(c.tcb, *mtu, c.v6())) {
+      pmtu_counters_.pmtu_applied++;
+    }
+  }
+}
+std::optional<uint16_t> Worker::path_mtu(const Remote& remote) noexcept {
+  flow::Tuple t;
+  t.v6 = remote.v6;
+  t.t4.remote = remote.ip4.value();
+  t.t6.remote = remote.ip6.bytes();
+  return pmtu_.lookup(PathMtuCache::Key::remote_of(t), now_);
 }
 rte_mbuf* Worker::alloc(Port& p, uint16_t len) noexcept {
   rte_mbuf* m = alloc_frame(p.iface.pool, len);

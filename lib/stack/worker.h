@@ -12,7 +12,8 @@
 //    (lib/time), the TIME_WAIT tables (lib/timewait).
 //
 // poll() is one turn of the run-to-completion loop (principle 2): read the clock once, receive
-// a burst, parse and dispatch each packet (IPv4, IPv6, ICMP and ICMPv6 echo here, ARP and
+// a burst, parse and dispatch each packet (IPv4, IPv6, ICMP and ICMPv6 echo here, and their
+// errors to the connection they quote (stack/icmp_errors.h, stack/path_mtu.h), ARP and
 // neighbour discovery to the port's neighbours, TCP to its connection or the demux verdict),
 // and flush the TX batch with one rte_eth_tx_burst per port. Every packet that is not answered
 // is counted by reason (telemetry::StackCounters). No locks, no allocation after construction:
@@ -41,9 +42,11 @@
 #include "stack/conn.h"
 #include "stack/connections.h"
 #include "stack/faults.h"
+#include "stack/icmp_errors.h"
 #include "stack/interface.h"
 #include "stack/mesh.h"
 #include "stack/neighbors.h"
+#include "stack/path_mtu.h"
 #include "stack/rx_memory.h"
 #include "stack/slot_fifo.h"
 #include "stack/steering.h"
@@ -57,6 +60,7 @@
 #include "timewait/demux.h"
 #include "timewait/tables.h"
 #include "wire/ethernet.h"
+#include "wire/icmp_quote.h"
 #include "wire/ipv4_addr.h"
 #include "wire/ipv6_addr.h"
 #include "wire/mac_addr.h"
@@ -79,6 +83,12 @@ struct WorkerTcpConfig {
   SynCookies syncookies = SynCookies::kAuto;          // tcp.syncookies
   uint32_t challenge_ack_limit_per_sec = 1000;        // RFC 5961 §7, per core
   uint32_t max_orphans = 16384;  // tcp.max_orphans: past it, close() resets (Linux)
+  // tcp.pmtu: path MTU discovery (RFC 1191, RFC 8201; stack/path_mtu.h, tcp/pmtu.h). A
+  // reported MTU below the floor is raised to it (Linux min_pmtu 552; RFC 8200 §5: 1280).
+  uint16_t pmtu_min_ipv4 = 552;
+  uint16_t pmtu_min_ipv6 = 1280;
+  Ticks pmtu_expires = Ticks::from_sec(600);  // Linux mtu_expires
+  uint32_t pmtu_max_entries = 4096;           // learned destinations per Worker
 
   friend bool operator==(const WorkerTcpConfig&, const WorkerTcpConfig&) = default;
 };
@@ -135,6 +145,12 @@ class Worker {
   uint16_t index() const noexcept { return index_; }
   const telemetry::StackCounters& counters() const noexcept { return counters_; }
   const tcp::Counters& tcp_counters() const noexcept { return core_.counters; }
+  const IcmpCounters& icmp_counters() const noexcept { return icmp_counters_; }
+  const PathMtuCounters& pmtu_counters() const noexcept { return pmtu_counters_; }
+  // Destinations with a learned path MTU (stack/path_mtu.h), expired ones not yet found included.
+  uint32_t pmtu_entries() const noexcept { return pmtu_.size(); }
+  // The path MTU learned toward `remote`'s address, if any (its port is not read).
+  std::optional<uint16_t> path_mtu(const Remote& remote) noexcept;
   // IPv4 and IPv6 TIME_WAIT tables together.
   timewait::TwCounters tw_counters() const noexcept;
   size_t tw_entries() const noexcept;
@@ -265,6 +281,19 @@ class Worker {
   void input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
   void input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View& ip) noexcept;
   void input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6View& ip) noexcept;
+  // An ICMP or ICMPv6 error (`cls`) quoting our segment `q` (RFC 5927 checks, path MTU, hard and
+  // soft errors: stack/icmp_errors.h, tcp/pmtu.h); `reported_mtu` is the message's MTU field
+  // (path MTU messages). Passed to the Worker that owns the quoted tuple when that is another,
+  // which counts it in `received` (icmp.frag_needed, ...).
+  void input_icmp_error(Port& p, const wire::EthView& eth, const IcmpClass& cls,
+                        const wire::QuotedTcp& q, uint32_t reported_mtu,
+                        uint64_t IcmpCounters::*received) noexcept;
+  void input_path_mtu(Port& p, Conn& c, const wire::QuotedTcp& q, uint32_t reported_mtu) noexcept;
+  // A copy of the frame `eth` to Worker `owner` (the received mbuf is freed by the loop).
+  void pass_frame(Port& p, const wire::EthView& eth, uint16_t owner) noexcept;
+  // A new connection (ESTABLISHED, nothing sent yet) takes the path MTU learned toward its
+  // peer (ConnSink::on_connected).
+  void apply_learned_pmtu(Conn& c) noexcept;
   friend struct ConnSink;
   // TCP, after the IP layer accepted the packet: `spec` carries the reply's addresses
   // (swapped from the packet), ready to build an answer.
@@ -370,6 +399,10 @@ class Worker {
   // The keyed PRF (ISNs, timestamp and port offsets, seeds) and the protocol core's settings
   // per kind of connection (stack/tcp_identity.h).
   TcpIdentity id_;
+  // ICMP errors for TCP (stack/icmp_errors.h) and the path MTUs learned (stack/path_mtu.h).
+  IcmpCounters icmp_counters_;
+  PathMtuCounters pmtu_counters_;
+  PathMtuCache pmtu_{pmtu_counters_};
   uint64_t tw_acks_limited_ = 0;          // TwCounters::acks_rate_limited (demux_time_wait)
   std::optional<timewait::TwTables> tw_;  // IPv4 and IPv6, one bound (tcp.time_wait.max_entries)
 };

@@ -19,6 +19,8 @@ inline wire::MacAddr eth_for(const wire::Ipv6Addr& dst, const wire::MacAddr& uni
 inline CloseReason public_reason(tcp::CloseReason r) {
   static_assert(static_cast<int>(CloseReason::kAborted) ==
                 static_cast<int>(tcp::CloseReason::kAborted));
+  static_assert(static_cast<int>(CloseReason::kUnreachable) ==
+                static_cast<int>(tcp::CloseReason::kUnreachable));
   return static_cast<CloseReason>(r);
 }
 
@@ -71,6 +73,9 @@ struct ConnSink {
   }
   void on_connected() noexcept {
     w.conns_.leave_backlog(c);
+    // The MSS is settled (negotiate()) and nothing is sent yet: a path MTU learned toward the
+    // peer lowers it now (Linux: the route's cached PMTU sets a new connection's MSS).
+    w.apply_learned_pmtu(c);
     if (c.app != nullptr && c.app->on_connected != nullptr) {
       c.app->on_connected(c, c.app->ctx);
     }

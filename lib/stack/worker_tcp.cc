@@ -61,6 +61,9 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
                 std::to_string(tw.max_entries) + " entries");
   }
   tw_.emplace(std::move(*tws));
+  pmtu_.init(PathMtuCache::Config{.max_entries = wcfg.pmtu_max_entries,
+                                  .expires = wcfg.pmtu_expires,
+                                  .seed = id_.seed("pmtu" + suffix)});
   return {};
 }
 void Worker::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts) {

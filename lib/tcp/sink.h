@@ -35,6 +35,7 @@ enum class CloseReason : uint8_t {
   kKeepaliveTimeout,  // keepalive probes unanswered
   kFinWait2Timeout,   // orphaned FIN-WAIT-2 expired
   kAborted,           // local abort(): we sent RST
+  kUnreachable,       // SYN-SENT: an ICMP hard error (RFC 1122 §4.2.3.9; tcp/pmtu.h)
 };
 
 // What lib/timewait's compact record needs (the 4-tuple is the caller's).

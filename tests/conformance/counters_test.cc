@@ -14,6 +14,8 @@
 
 #include "peer.h"
 #include "stack/counter_export.h"
+#include "stack/icmp_errors.h"
+#include "stack/path_mtu.h"
 #include "telemetry/counters.h"
 #include "telemetry/registry.h"
 #include "timewait/counters.h"
@@ -87,6 +89,12 @@ TEST(Counters, OneWorkerExportsEveryRegisteredNameOnce) {
     want.insert(f.name);
   }
   for (const auto& f : timewait::TwCounters::kFields) {
+    want.insert(f.name);
+  }
+  for (const auto& f : stack::IcmpCounters::kFields) {
+    want.insert(f.name);
+  }
+  for (const auto& f : stack::PathMtuCounters::kFields) {
     want.insert(f.name);
   }
   for (const stack::WorkerValue& v : stack::worker_values()) {

@@ -173,6 +173,8 @@ inline const char* reason_name(CloseReason r) {
       return "finwait2_timeout";
     case CloseReason::kAborted:
       return "aborted";
+    case CloseReason::kUnreachable:
+      return "unreachable";
   }
   return "?";
 }

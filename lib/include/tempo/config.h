@@ -140,8 +140,20 @@ struct KeepaliveConfig {
   int probes = 9;
 };
 
+// tcp.pmtu: path MTU discovery (RFC 1191, RFC 8201). An ICMP "fragmentation needed" or ICMPv6
+// "packet too big" that passes RFC 5927's checks lowers its connection's send MSS (what is in
+// flight is resent at once at the new size) and is kept for its destination, so that later
+// connections there start at it. A reported MTU below the floor is raised to it.
+struct PmtuConfig {
+  int min_ipv4 = 552;                // Linux net.ipv4.route.min_pmtu
+  int min_ipv6 = 1280;               // RFC 8200 §5: every IPv6 link carries 1280
+  std::int64_t expires_ms = 600000;  // Linux net.ipv4.route.mtu_expires (RFC 1191 §6.3)
+  std::int64_t max_entries = 4096;   // destinations remembered per Worker
+};
+
 struct TcpConfig {
   TimeWaitConfig time_wait;
+  PmtuConfig pmtu;
   std::int64_t active_reuse_min_age_ms = 1000;
   std::uint16_t local_port_lo = 32768;  // `local_port_range: [lo, hi]`
   std::uint16_t local_port_hi = 60999;

@@ -48,6 +48,8 @@ enum class CloseReason : uint8_t {
   kKeepaliveTimeout,  // keepalive probes went unanswered
   kFinWait2Timeout,   // the peer never sent its FIN after ours
   kAborted,           // abort() on this side
+  kUnreachable,       // connecting: an ICMP error said the peer cannot be reached (protocol
+                      // unreachable, administratively prohibited; port unreachable is kRefused)
 };
 const char* to_string(CloseReason r) noexcept;
 

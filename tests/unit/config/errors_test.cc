@@ -44,8 +44,8 @@ TEST_P(ConfigErrorsTest, ExactOneLineMessage) {
 std::string case_name(const testing::TestParamInfo<ErrorCase>& info) { return info.param.name; }
 
 const std::string kTcpKeys =
-    "time_wait, active_reuse_min_age_ms, local_port_range, mss, min_snd_mss, initial_rto_ms, "
-    "min_rto_ms, "
+    "time_wait, pmtu, active_reuse_min_age_ms, local_port_range, mss, min_snd_mss, "
+    "initial_rto_ms, min_rto_ms, "
     "max_rto_ms, delayed_ack_ms, nagle, keepalive, fin_wait2_timeout_ms, syn_retries, "
     "synack_retries, orphan_retries, max_orphans, congestion, sack, timestamps, window_scale, "
     "rcv_buf_bytes, snd_buf_bytes, "
@@ -68,6 +68,9 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"time_wait", kPorts + "tcp: {time_wait: {max_entry: 1}}",
                   "config: tcp.time_wait.max_entry: unknown key (known: duration_ms, "
                   "max_entries, on_full, reuse, rfc1337)"},
+        ErrorCase{"pmtu", kPorts + "tcp: {pmtu: {min_pmtu: 552}}",
+                  "config: tcp.pmtu.min_pmtu: unknown key (known: min_ipv4, min_ipv6, "
+                  "expires_ms, max_entries)"},
         ErrorCase{"keepalive", kPorts + "tcp: {keepalive: {idle: 1}}",
                   "config: tcp.keepalive.idle: unknown key (known: enabled, idle_ms, "
                   "interval_ms, probes)"},
@@ -217,6 +220,14 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: tcp.orphan_retries: 0: expected an integer in [1, 127]"},
         ErrorCase{"max_orphans_negative", kPorts + "tcp: {max_orphans: -1}",
                   "config: tcp.max_orphans: -1: expected an integer in [0, 16777216]"},
+        ErrorCase{"pmtu_min_ipv4_low", kPorts + "tcp: {pmtu: {min_ipv4: 68}}",
+                  "config: tcp.pmtu.min_ipv4: 68: expected an integer in [128, 65535]"},
+        ErrorCase{"pmtu_min_ipv6_low", kPorts + "tcp: {pmtu: {min_ipv6: 1279}}",
+                  "config: tcp.pmtu.min_ipv6: 1279: expected an integer in [1280, 65535]"},
+        ErrorCase{"pmtu_expires_low", kPorts + "tcp: {pmtu: {expires_ms: 999}}",
+                  "config: tcp.pmtu.expires_ms: 999: expected an integer in [1000, 86400000]"},
+        ErrorCase{"pmtu_max_entries_low", kPorts + "tcp: {pmtu: {max_entries: 3}}",
+                  "config: tcp.pmtu.max_entries: 3: expected an integer in [4, 16777216]"},
         ErrorCase{"drop_high", kPorts + "faults: {tx: {drop: 1.5}}",
                   "config: faults.tx.drop: 1.5: expected a number in [0, 1]"},
         ErrorCase{"drop_low", kPorts + "faults: {rx: {reorder: -0.1}}",

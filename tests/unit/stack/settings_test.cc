@@ -70,6 +70,10 @@ void expect_worker_equal(const WorkerTcpConfig& got, const WorkerTcpConfig& want
   EXPECT_EQ(got.syncookies, want.syncookies);
   EXPECT_EQ(got.challenge_ack_limit_per_sec, want.challenge_ack_limit_per_sec);
   EXPECT_EQ(got.max_orphans, want.max_orphans);
+  EXPECT_EQ(got.pmtu_min_ipv4, want.pmtu_min_ipv4);
+  EXPECT_EQ(got.pmtu_min_ipv6, want.pmtu_min_ipv6);
+  EXPECT_EQ(got.pmtu_expires, want.pmtu_expires);
+  EXPECT_EQ(got.pmtu_max_entries, want.pmtu_max_entries);
   EXPECT_TRUE(got == want)
       << "WorkerTcpConfig: a field not named above differs (unless one above failed)";
 }
@@ -156,6 +160,10 @@ TcpConfig non_default() {
   c.listen_backlog = 128;
   c.syncookies = SynCookies::kAlways;
   c.challenge_ack_limit_per_sec = 77;
+  c.pmtu.min_ipv4 = 1000;
+  c.pmtu.min_ipv6 = 1400;
+  c.pmtu.expires_ms = 5000;
+  c.pmtu.max_entries = 64;
   return c;
 }
 
@@ -211,6 +219,10 @@ TEST(Settings, EveryWorkerFieldLandsInTheWorkerConfig) {
   EXPECT_MAPPED(w, d, syncookies, SynCookies::kAlways);
   EXPECT_MAPPED(w, d, challenge_ack_limit_per_sec, 77u);
   EXPECT_MAPPED(w, d, max_orphans, 100u);
+  EXPECT_MAPPED(w, d, pmtu_min_ipv4, 1000);
+  EXPECT_MAPPED(w, d, pmtu_min_ipv6, 1400);
+  EXPECT_MAPPED(w, d, pmtu_expires, Ticks::from_ms(5000));
+  EXPECT_MAPPED(w, d, pmtu_max_entries, 64u);
 }
 
 // A port's `routes:` (IPv4 and IPv6 entries), gateway and gateway6, from the file to the
