@@ -44,6 +44,45 @@ class Httpd(unittest.TestCase):
             # takes its verdict instead of summing every segment again.
             self.assertGreater(c.get("rx_cksum_offloaded", 0), 5, output)
 
+    def test_data_after_close_is_answered_by_rst(self):
+        # RFC 1122 §4.2.2.13: tempo-httpd answers `Connection: close` and closes; the kernel
+        # client reads the response and the FIN, then sends more: nobody will read it, and
+        # tempo says so with an RST (as Linux does), which the kernel takes: the client's next
+        # call fails with ECONNRESET instead of the bytes vanishing into FIN-WAIT-2.
+        script = f"""
+import socket, time
+s = socket.create_connection(("{TEMPO_V4}", 80), timeout=10)
+s.sendall(b"GET / HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n")
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+print("response", len(got), got.startswith(b"HTTP/1.1 200"), flush=True)
+s.sendall(b"more bytes nobody reads")
+time.sleep(0.5)
+try:
+    s.sendall(b"and more")
+    s.recv(1)
+    print("no reset", flush=True)
+except ConnectionResetError:
+    print("reset", flush=True)
+except BrokenPipeError:
+    print("reset", flush=True)
+"""
+        with harness.tap_setup("aod", app="tempo-httpd", changes=httpd) as (ns, app, iface):
+            r = ns.sh("/usr/bin/python3", "-c", script, timeout=60)
+            lines = r.stdout.split("\n")
+            self.assertTrue(lines[0].startswith("response") and lines[0].endswith("True"),
+                            r.stdout + r.stderr)
+            self.assertEqual(lines[1], "reset", r.stdout + r.stderr + app.output())
+            rc, output = app.stop()
+            self.assertEqual(rc, 0, output)
+            c = harness.counters(output)
+            self.assertEqual(c.get("tcp.abort_on_data"), 1, output)
+            self.assertEqual(c.get("timewait.entered", 0), 0, output)  # reset, not closed
+
     def test_large_lent_responses_arrive_byte_exact(self):
         # tempo-httpd lends its responses to the stack (tempo::lend): a 1 MiB body is sent by
         # reference, in 60 KiB external buffers and 64 KiB slices, to a kernel client.
