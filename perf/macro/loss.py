@@ -45,8 +45,10 @@ after it is not counted: its FIN is not what a user waits for). Figures per work
 p50 and p99 of the completion time (ms), and conn/s (short) or MB/s of response bodies (bulk),
 each the median of --rounds rounds, with the ratio tempo/kernel. Both clients stop starting
 connections after --seconds and wait for those in flight (what is still open then is the slow
-tail), resetting any that takes over --timeout-ms (counted failed); conn/s and MB/s are over
-the time until the last one completed.
+tail), resetting any whose response takes over --timeout-ms from its start, or whose close
+over --timeout-ms from its response (counted failed); conn/s (connections closed after a whole
+response) and MB/s are over the time until the last connection was done, its close included
+(tempo-loadgen's elapsed_s).
 
 Beside the figures, per round and side: retransmitted segments and RTOs per completed
 connection (tempo: tcp.retransmits, tcp.rto_expired of both processes; the kernel: Tcp
@@ -256,6 +258,7 @@ class LossRun(compare.Run):
         seeds = []
 
         def link(cfg):
+            cfg["eal"]["idle_sleep_us"] = a.idle_sleep_us
             cfg["ports"][0]["mtu"] = MTU
             cfg.setdefault("tcp", {}).update(mss=MTU - 40, congestion=a.congestion)
             if loss:
@@ -266,7 +269,7 @@ class LossRun(compare.Run):
         lg = {"target": "198.18.0.1:80", "mode": "short", "close_first": "client",
               "connections": 0, "rate": rate, "concurrency": conc,
               "duration_ms": int(a.seconds * 1000), "timeout_ms": a.timeout_ms,
-              "progress": False}
+              "max_errors": 10 ** 12, "progress": False}  # failed connections are figures
         with self.lg.memif_pair(f"loss-{workload[:4]}", {"port": 80, "response_bytes": size,
                                                          "keepalive": True}, lg,
                                 client_changes=link, server_changes=link) as (ns, app, cpath):
@@ -275,6 +278,7 @@ class LossRun(compare.Run):
         done = s["connections"]["completed"]
         if not done:
             raise RoundFailed(0, "no connection completed", out)
+        errors = {k: v for k, v in s["errors"].items() if v}
         counters = {}
         for text in (out, sout):
             for k, v in self.harness.counters(text).items():
@@ -285,7 +289,7 @@ class LossRun(compare.Run):
         arrived = counters.get("rx_packets", 0) + dropped
         return self.result(s, done, s["connections"]["failed"], dropped, arrived,
                            counters.get("tcp.retransmits", 0), counters.get("tcp.rto_expired", 0),
-                           counters, {"seeds": seeds})
+                           counters, {"seeds": seeds, "errors": errors})
 
     def kernel_round(self, pair, workload):
         a = self.a
@@ -304,7 +308,8 @@ class LossRun(compare.Run):
         changed = {n: v - mib0.get(n, 0) for n, v in mib1.items() if v != mib0.get(n, 0)}
         return self.result(k, k["completed"], k["failed"], nft1[1] - nft0[1],
                            nft1[0] - nft0[0], changed.get("Tcp.RetransSegs", 0),
-                           changed.get("TcpExt.TCPTimeouts", 0), changed, {})
+                           changed.get("TcpExt.TCPTimeouts", 0), changed,
+                           {"errors": {e: n for e, n in k["errors"].items() if n}})
 
     @staticmethod
     def result(s, done, failed, dropped, arrived, retrans, rtos, counters, extra):
@@ -454,6 +459,9 @@ def main():
     ap.add_argument("--congestion", choices=sorted(KERNEL_CC), default="cubic",
                     help="both sides' congestion control (tempo's tcp.congestion default)")
     ap.add_argument("--seed", type=int, default=1, help="tempo's fault stage seeds from this")
+    ap.add_argument("--idle-sleep-us", type=int, default=0,
+                    help="tempo's eal.idle_sleep_us (default 0: busy polling, tempo's default; "
+                    "on a machine shared with other work, its loops then wait for the cpu)")
     ap.add_argument("--retries", type=int, default=2,
                     help="tries of a failed round beyond its first (default 2)")
     # Tests: compare.py's [PATH/]WORKLOAD:SIDE:ROUND[:TRIES] (PATH t2t), counted over the

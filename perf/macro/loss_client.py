@@ -7,15 +7,18 @@ sides' completion times mean the same thing.
 
 Up to C connections in flight, at most R started a second when R > 0 (tempo-loadgen's budget:
 R x elapsed + 1). Each: connect, one keep-alive GET, the response head and its Content-Length
-of body, then the client closes first. A connection's completion time runs from just before
-connect() to its last body byte. Nothing starts after S seconds, and what is in flight then is
-waited for, as tempo-loadgen does (kernel-peer short ends its run at S and leaves it out: under
-loss, the slowest connections are the ones still open then). A connection that has not
-completed after T ms (default 10000, tempo-loadgen's timeout_ms) is reset and counted failed.
+of body, then the client closes first (shutdown, then the server's FIN: the close is done, as
+tempo-loadgen's connection is done when it reaches TIME_WAIT). A connection's completion time
+runs from just before connect() to its last body byte. Nothing starts after S seconds, and what
+is in flight then is waited for, as tempo-loadgen does (kernel-peer short ends its run at S and
+leaves it out: under loss, the slowest connections are the ones still open then). A connection
+whose response is not whole T ms (default 10000, tempo-loadgen's timeout_ms) after it started,
+or whose close is not done T ms after its response, is reset and counted failed.
 
-Prints one JSON line: started, completed, failed, elapsed_s (start to the last completion),
-conn_per_s, bytes_received (bodies), mbytes_per_s, latency_us {samples, p50, p90, p99, p999,
-max} (the ceil(q x n)-th smallest, tempo-loadgen's rule, exact rather than bucketed).
+Prints one JSON line: started, completed (closed after a whole response), failed, errors by
+kind, elapsed_s (start to the last connection done), conn_per_s (completed), bytes_received
+(bodies), mbytes_per_s, latency_us {samples, p50, p90, p99, p999, max} (every whole response;
+the ceil(q x n)-th smallest, tempo-loadgen's rule, exact rather than bucketed).
 """
 
 import argparse
@@ -30,10 +33,11 @@ REQUEST = b"GET / HTTP/1.1\r\nHost: loss\r\nUser-Agent: loss_client\r\n\r\n"
 
 
 class Conn:
-    __slots__ = ("sock", "t0", "sent", "head", "body_left")
+    __slots__ = ("sock", "t0", "deadline", "sent", "head", "body_left", "closing")
 
-    def __init__(self, sock, t0):
-        self.sock, self.t0, self.sent, self.head, self.body_left = sock, t0, False, b"", None
+    def __init__(self, sock, t0, deadline):
+        self.sock, self.t0, self.deadline = sock, t0, deadline
+        self.sent, self.head, self.body_left, self.closing = False, b"", None, False
 
 
 def quantile(sorted_us, q):
@@ -62,7 +66,9 @@ def main():
 
     ep = select.epoll()
     conns = {}  # fd -> Conn
-    lat_us, started, failed, body_bytes = [], 0, 0, 0
+    lat_us, started, completed, body_bytes = [], 0, 0, 0
+    errors = {"connect": 0, "reset": 0, "closed_early": 0, "request_timeout": 0,
+              "close_timeout": 0}
     buf = bytearray(1 << 18)
     view = memoryview(buf)
     begin = time.perf_counter_ns()
@@ -71,15 +77,16 @@ def main():
     last_done = begin
     next_scan = begin
 
-    def finish(fd, ok, now):
-        nonlocal failed, last_done
+    def finish(fd, error, now):
+        """The connection is done: closed (error None) or failed (error: its kind)."""
+        nonlocal completed, last_done
         c = conns.pop(fd)
         ep.unregister(fd)
-        if ok:
-            lat_us.append((now - c.t0) // 1000)
-            last_done = now
+        last_done = now
+        if error is None:
+            completed += 1
         else:
-            failed += 1
+            errors[error] += 1
             # Reset rather than close: what tempo-loadgen does to a connection it gives up.
             c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         c.sock.close()
@@ -98,10 +105,10 @@ def main():
             started += 1
             err = s.connect_ex((a.addr, a.port))
             if err not in (0, 115):  # EINPROGRESS
-                failed += 1
+                errors["connect"] += 1
                 s.close()
                 break
-            conns[s.fileno()] = Conn(s, t0)
+            conns[s.fileno()] = Conn(s, t0, t0 + timeout_ns)
             ep.register(s.fileno(), select.EPOLLOUT | select.EPOLLIN)
         wait = 0.001 if starting and (a.rate > 0 or len(conns) < a.concurrency) else 0.1
         for fd, events in ep.poll(wait):
@@ -111,13 +118,13 @@ def main():
             now = time.perf_counter_ns()
             if not c.sent:
                 if events & (select.EPOLLERR | select.EPOLLHUP):
-                    finish(fd, False, now)
+                    finish(fd, "reset", now)
                     continue
                 if events & select.EPOLLOUT:
                     try:
                         c.sock.send(REQUEST)
                     except OSError:
-                        finish(fd, False, now)
+                        finish(fd, "reset", now)
                         continue
                     c.sent = True
                     ep.modify(fd, select.EPOLLIN)
@@ -127,10 +134,13 @@ def main():
             except BlockingIOError:
                 continue
             except OSError:
-                finish(fd, False, now)
+                finish(fd, "reset", now)
+                continue
+            if c.closing:  # the server's FIN ends the close; anything else is an error
+                finish(fd, None if n == 0 else "closed_early", now)
                 continue
             if n == 0:
-                finish(fd, False, now)  # closed before the response was whole
+                finish(fd, "closed_early", now)  # closed before the response was whole
                 continue
             got = view[:n]
             if c.body_left is None:
@@ -145,17 +155,19 @@ def main():
             if c.body_left < 0:
                 raise ValueError("a response longer than its Content-Length")
             if c.body_left == 0:
-                finish(fd, True, now)
+                lat_us.append((now - c.t0) // 1000)
+                c.closing, c.deadline = True, now + timeout_ns
+                c.sock.shutdown(socket.SHUT_WR)  # the client closes first
         now = time.perf_counter_ns()
         if now >= next_scan:
             next_scan = now + 100_000_000
-            for fd in [fd for fd, c in conns.items() if now - c.t0 > timeout_ns]:
-                finish(fd, False, now)
+            for fd in [fd for fd, c in conns.items() if now > c.deadline]:
+                finish(fd, "close_timeout" if conns[fd].closing else "request_timeout", now)
     secs = max(last_done - begin, 1) / 1e9
     lat_us.sort()
     print(json.dumps({
-        "started": started, "completed": len(lat_us), "failed": failed,
-        "elapsed_s": round(secs, 3), "conn_per_s": round(len(lat_us) / secs, 1),
+        "started": started, "completed": completed, "failed": sum(errors.values()),
+        "errors": errors, "elapsed_s": round(secs, 3), "conn_per_s": round(completed / secs, 1),
         "bytes_received": body_bytes, "mbytes_per_s": round(body_bytes / secs / 1e6, 2),
         "latency_us": {"samples": len(lat_us), "p50": quantile(lat_us, 0.5),
                        "p90": quantile(lat_us, 0.9), "p99": quantile(lat_us, 0.99),
