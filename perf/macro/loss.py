@@ -50,7 +50,9 @@ over --timeout-ms from its response (counted failed); conn/s (connections closed
 response) and MB/s are over the time until the last connection was done, its close included
 (tempo-loadgen's elapsed_s).
 
-Beside the figures, per round and side: retransmitted segments and RTOs per completed
+Beside the figures, per round and side: the packets the path lost besides (tempo: tx_full, a
+memif ring its peer had not drained; the kernel: the veth ends' rx/tx_dropped: "other drops"
+in the table, summed over the rounds), retransmitted segments and RTOs per completed
 connection (tempo: tcp.retransmits, tcp.rto_expired of both processes; the kernel: Tcp
 RetransSegs, TcpExt TCPTimeouts of both namespaces), every non-zero tcp.*, faults.* and arp.*
 counter of tempo (arp.requests_sent above 1: an ARP packet was lost and tempo's first
@@ -93,6 +95,10 @@ KERNEL_CC = {"cubic": "cubic", "newreno": "reno"}  # tempo's tcp.congestion -> t
 KERNEL_SYSCTLS = ("tcp_congestion_control", "tcp_sack", "tcp_recovery", "tcp_early_retrans",
                   "tcp_timestamps", "tcp_dsack", "tcp_frto", "tcp_reordering")
 SHORT_PORT, BULK_PORT = 80, 82
+# Packets a path loses besides the loss asked for: tempo's TX when the memif ring is full (its
+# peer did not drain it in time), the kernel's veth ends (rx/tx_dropped).
+OWN_DROPS = ("tx_full",)
+VETH_DROPS = ("rx_dropped", "tx_dropped")
 
 
 class LossyPair(compare.KernelPair):
@@ -161,6 +167,12 @@ class LossyPair(compare.KernelPair):
                 elif rule.get("comment") == "dropped":
                     dropped += packets
         return arrived, dropped
+
+    def veth_drops(self):
+        """Packets both veth ends dropped so far (rx_dropped and tx_dropped)."""
+        return sum(int(sh("cat", f"/sys/class/net/{dev}/statistics/{what}", ns=ns).stdout)
+                   for ns, dev in ((self.srv, "cmp-s"), (self.cli, "cmp-c"))
+                   for what in VETH_DROPS)
 
     def tcp_mib(self):
         """The Tcp and TcpExt counters of both namespaces, summed: {"Tcp.RetransSegs": n, ...}."""
@@ -282,19 +294,21 @@ class LossRun(compare.Run):
         counters = {}
         for text in (out, sout):
             for k, v in self.harness.counters(text).items():
-                if v and (k.startswith(("tcp.", "faults.", "arp.")) or k == "rx_packets"):
+                if v and (k.startswith(("tcp.", "faults.", "arp.")) or k in OWN_DROPS + (
+                        "rx_packets",)):
                     counters[k] = counters.get(k, 0) + v
         dropped = counters.get("faults.rx.dropped", 0)
         # rx_packets counts what the fault stage let through.
         arrived = counters.get("rx_packets", 0) + dropped
         return self.result(s, done, s["connections"]["failed"], dropped, arrived,
                            counters.get("tcp.retransmits", 0), counters.get("tcp.rto_expired", 0),
-                           counters, {"seeds": seeds, "errors": errors})
+                           counters, {"seeds": seeds, "errors": errors,
+                                      "other_drops": sum(counters.get(k, 0) for k in OWN_DROPS)})
 
     def kernel_round(self, pair, workload):
         a = self.a
         _, rate, conc, port = self.load(workload)
-        nft0, mib0 = pair.nft_counts(), pair.tcp_mib()
+        nft0, mib0, veth0 = pair.nft_counts(), pair.tcp_mib(), pair.veth_drops()
         args = [CLIENT, KERNEL_SRV, port, "--seconds", a.seconds, "--concurrency", conc,
                 "--rate", rate, "--timeout-ms", a.timeout_ms]
         if self.injected():
@@ -304,12 +318,13 @@ class LossRun(compare.Run):
         k = last_json(r.stdout + r.stderr)
         if not k["completed"]:
             raise RoundFailed(0, "no connection completed", r.stdout + r.stderr)
-        nft1, mib1 = pair.nft_counts(), pair.tcp_mib()
+        nft1, mib1, veth1 = pair.nft_counts(), pair.tcp_mib(), pair.veth_drops()
         changed = {n: v - mib0.get(n, 0) for n, v in mib1.items() if v != mib0.get(n, 0)}
         return self.result(k, k["completed"], k["failed"], nft1[1] - nft0[1],
                            nft1[0] - nft0[0], changed.get("Tcp.RetransSegs", 0),
                            changed.get("TcpExt.TCPTimeouts", 0), changed,
-                           {"errors": {e: n for e, n in k["errors"].items() if n}})
+                           {"errors": {e: n for e, n in k["errors"].items() if n},
+                            "other_drops": veth1 - veth0})
 
     @staticmethod
     def result(s, done, failed, dropped, arrived, retrans, rtos, counters, extra):
@@ -367,6 +382,7 @@ class LossRun(compare.Run):
                       "rto_per_conn": median(r["rto_per_conn"] for r in runs[side]),
                       "measured_loss_pct": median(r["measured_loss_pct"] for r in runs[side]),
                       "failed": sum(r["failed"] for r in runs[side]),
+                      "other_drops": sum(r["other_drops"] for r in runs[side]),
                       "rounds": runs[side]}
                for side in ("tempo", "kernel")}})
 
@@ -380,13 +396,13 @@ class LossRun(compare.Run):
                          f"{f['tempo_over_kernel']:g}x" if f["tempo_over_kernel"] else "-"))
         figures = compare.markdown(rows, self.notes())
         rows = [("workload", "loss", "measured loss % (tempo / kernel)",
-                 "retransmits per conn", "RTOs per conn", "failed conns")]
+                 "other drops", "retransmits per conn", "RTOs per conn", "failed conns")]
         both = lambda r, key, spec: " / ".join(number(r[s][key], spec) if r[s]["rounds"] else
                                                "failed" for s in ("tempo", "kernel"))
         for r in self.recovery:
             rows.append((r["workload"], f"{r['loss_pct']:g}%", both(r, "measured_loss_pct", ".2f"),
-                         both(r, "retrans_per_conn", ",.3g"), both(r, "rto_per_conn", ",.3g"),
-                         both(r, "failed", "d")))
+                         both(r, "other_drops", "d"), both(r, "retrans_per_conn", ",.3g"),
+                         both(r, "rto_per_conn", ",.3g"), both(r, "failed", "d")))
         return figures + "\n\n" + compare.markdown(rows)
 
     def notes(self):

