@@ -81,6 +81,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import proxy_chain  # noqa: E402  (beside this file)
 from netns_set import NamespaceSet  # noqa: E402
 
+# What the progress and failure lines begin with (perf/macro/loss.py, which reuses the rounds
+# and figures, names itself).
+PROG = "compare"
+
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KERNEL_SRV, KERNEL_CLI = "198.18.1.2", "198.18.1.1"
 
@@ -102,9 +106,10 @@ def memif_link_note():
     return f" ({'; '.join(notes)})"
 
 
-def sh(*args, ns=None, check=True, timeout=120):
+def sh(*args, ns=None, check=True, timeout=120, input=None):
     cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=timeout,
+                          input=input)
 
 
 # The longest loop turn, in TSC cycles, when the stack exports it (it does not yet: the gauge
@@ -253,9 +258,11 @@ def busy_s(harness, *outputs):
 
 class KernelPair(NamespaceSet):
     """Two namespaces joined by a veth pair, kernel-peer http-servers on CPU 0 in the server's
-    (port 80: 1 KiB responses, port 81: 1 MiB), for the life of a `with` block; `cli` is the
-    client's namespace. renew() makes them again (after a failed round: its servers may be
-    what failed)."""
+    (`servers`: port 80, 1 KiB responses; port 81, 1 MiB), for the life of a `with` block; `cli`
+    is the client's namespace. renew() makes them again (after a failed round: its servers may
+    be what failed). A subclass may change the link in prepare(), before the servers start."""
+
+    servers = ((80, 1024), (81, 1 << 20))  # (port, response bytes)
 
     def __init__(self, peer, tag, sysctls=()):
         super().__init__()
@@ -276,10 +283,17 @@ class KernelPair(NamespaceSet):
         sh("ip", "link", "set", "cmp-s", "up", ns=srv)
         for s in self.sysctls:
             sh("sysctl", "-qw", s, ns=cli)
-        for port, size in (("80", "1024"), ("81", str(1 << 20))):
+        self.prepare()
+        # restore_signals=False: SIGPIPE stays ignored (Python ignores it), so a client that
+        # resets a connection in the middle of a response cannot kill the server.
+        for port, size in self.servers:
             self.procs.append(subprocess.Popen(["ip", "netns", "exec", srv, "taskset", "-c",
-                                                "0", self.peer, "http-server", port, size]))
+                                                "0", self.peer, "http-server", str(port),
+                                                str(size)], restore_signals=False))
         time.sleep(0.3)
+
+    def prepare(self):
+        """The link is up and the servers not started yet: a subclass's own set-up."""
 
 
 def loadgen_units(s, what):
@@ -361,11 +375,11 @@ class Rounds:
         lines = tail(output)
         what = f"{self.name} {side}" + (f" ({variant})" if variant else "")
         then = "retrying" if attempt < tries else "no try left: the round is lost"
-        print(f"compare: round failed: {what} round {rnd}, try {attempt} of {tries}: exit "
+        print(f"{PROG}: round failed: {what} round {rnd}, try {attempt} of {tries}: exit "
               f"status {'none' if status is None else status} ({reason}); {then}; its last "
               f"{len(lines)} lines:", file=sys.stderr, flush=True)
         for line in lines:
-            print(f"compare:   | {line}", file=sys.stderr)
+            print(f"{PROG}:   | {line}", file=sys.stderr)
         record = {"workload": self.workload, "path": self.path, "side": side, "round": rnd,
                   "try": attempt, "retried": attempt < tries, "exit_status": status,
                   "reason": reason, "output_tail": lines}
@@ -462,7 +476,7 @@ class Run:
         f.update(rounds.json())
         f.update(extra or {})
         self.figures.append(f)
-        print(f"compare: {workload} {path} {what}: tempo {number(t, 'g')} kernel "
+        print(f"{PROG}: {workload} {path} {what}: tempo {number(t, 'g')} kernel "
               f"{number(k, 'g')} {unit}" +
               (f" ({rounds.lost} rounds failed)" if rounds.lost else ""), flush=True)
 
@@ -967,13 +981,7 @@ class Run:
                          number(f["tempo"], ",.4g"), number(f["kernel"], ",.4g"),
                          f"{f['tempo_over_kernel']:g}x" if f["tempo_over_kernel"] else "-",
                          target))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-        lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
-        notes = self.notes()
-        if notes:
-            lines += ["", "notes:"] + [f"- {n}" for n in notes]
-        return "\n".join(lines)
+        return markdown(rows, self.notes())
 
     def notes(self):
         """Below the table: rounds that failed, and rounds that ran with over 1% of the CPUs'
@@ -1012,6 +1020,16 @@ class Run:
 
 def number(x, spec):
     return "failed" if x is None else format(x, spec)
+
+
+def markdown(rows, notes=()):
+    """`rows` (the first is the header) as a markdown table, columns padded, then `notes`."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    lines.insert(1, "| " + " | ".join("-" * w for w in widths) + " |")
+    if notes:
+        lines += ["", "notes:"] + [f"- {n}" for n in notes]
+    return "\n".join(lines)
 
 
 def plot(doc, png):
