@@ -373,6 +373,8 @@ class Worker {
   time::Wheel wheel_;
   std::vector<std::byte> sndq_storage_;      // the send-queue chunks (init_tcp)
   std::optional<tcp::ChunkPool> sndq_pool_;  // before conns_: their queues return chunks to it
+  std::vector<std::byte> ooo_storage_;       // the out-of-order arrays (init_tcp)
+  std::optional<tcp::ChunkPool> ooo_pool_;   // before conns_: their queues return arrays to it
   // The slots, their tables, the burst lookup, the listeners (stack/connections.h). After
   // sndq_pool_ (the slots' send queues return chunks to it) and the wheel (their timers).
   Connections conns_;

@@ -45,6 +45,14 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
   sndq_storage_ = std::vector<std::byte>(chunks * Sndq::kChunkBytes);
   sndq_pool_.emplace(std::span(sndq_storage_), Sndq::kChunkBytes);
   core_.sndq_pool = &*sndq_pool_;
+  // Out-of-order arrays of 256 pieces (tcp/reassembly.h, 6 KB each): one per 256 connection
+  // slots, at least 64. A connection holds one only while data waits out of order; with none to
+  // be had it holds 8 pieces, and what does not fit is dropped (tcp.drop_ooo_full).
+  using Ooo = decltype(tcp::Tcb<MbufBuf>{}.ooo);
+  const size_t bigs = std::max<size_t>(64, max_conns / 256);
+  ooo_storage_ = std::vector<std::byte>(bigs * Ooo::kBigBytes);
+  ooo_pool_.emplace(std::span(ooo_storage_), Ooo::kBigBytes);
+  core_.ooo_pool = &*ooo_pool_;
   core_.rcv_budget = &rx_mem_.budget();
   rx_mem_.init(max_conns, cfg.rcv_buf / 4, cfg.mss);
   tx_waiters_ = SlotFifo(max_conns);

@@ -22,6 +22,10 @@ struct CoreState {
   // Config::snd_buf bounds the bytes queued however many buffers carry them. nullptr: 16 at
   // most.
   ChunkPool* sndq_pool = nullptr;
+  // Where out-of-order queues take their large array beyond 8 pieces (reassembly.h), so that
+  // one loss in a large window does not drop everything after the eighth segment behind it.
+  // nullptr: 8 at most.
+  ChunkPool* ooo_pool = nullptr;
 };
 
 }  // namespace tempo::tcp

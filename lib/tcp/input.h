@@ -587,7 +587,8 @@ bool receive_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off
   if (seq != t.rcv_nxt) {
     // Beyond RCV.NXT: hold it (RFC 9293 §3.10.7.4), and ACK at once so the sender sees the
     // hole (RFC 5681 §4.2) and our SACK blocks (RFC 2018 §4).
-    const auto r = t.ooo.insert(seq, seg.payload, off, len, t.cfg->ooo_max_bytes);
+    const auto r =
+        t.ooo.insert(seq, seg.payload, off, len, t.cfg->ooo_max_bytes, s.core().ooo_pool);
     if (r == Reassembly<Buf>::Insert::kFull) {
       ++s.core().counters.drop_ooo_full;
     } else if (r == Reassembly<Buf>::Insert::kQueued) {

@@ -218,6 +218,83 @@ TEST(Reassembly, Rfc2018_4_MostRecentBlockFirstAndAdjacentMerged) {
   EXPECT_EQ(blocks[0].left, 200u);
 }
 
+// One loss in a large window: the segments behind the hole exceed the inline pieces; the queue
+// takes one large array from the pool, holds them all (the byte bound still applies), and gives
+// the array back when the hole fills and everything drains.
+TEST(Reassembly, LargeArrayFromThePoolHoldsAWindowBehindOneHole) {
+  using Big = Reassembly<TestBuf, 4, 64>;
+  std::vector<std::byte> storage(2 * Big::kBigBytes);
+  ChunkPool pool(storage, Big::kBigBytes);
+  Big r;
+  for (uint32_t i = 1; i <= 40; ++i) {
+    ASSERT_EQ(r.insert(SeqNum(1000 + 10 * i), TestBuf("0123456789"), 0, 10, 1 << 20, &pool),
+              Big::Insert::kQueued)
+        << i;
+  }
+  EXPECT_TRUE(r.large());
+  EXPECT_EQ(r.entries(), 40u);
+  EXPECT_EQ(pool.available(), 1u);
+  wire::SackBlock blocks[4];
+  ASSERT_EQ(r.sack_blocks(blocks, 4), 1);  // all adjacent: one block
+  EXPECT_EQ(blocks[0].left, 1010u);
+  EXPECT_EQ(blocks[0].right, 1410u);
+  r.insert(SeqNum(1000), TestBuf("abcdefghij"), 0, 10, 1 << 20, &pool);
+  SeqNum nxt(1000);
+  std::string got;
+  nxt =
+      r.drain(nxt, [&](const TestBuf& b, uint32_t off, uint32_t len) { got += b.view(off, len); });
+  EXPECT_EQ(nxt, SeqNum(1410));
+  EXPECT_EQ(got.size(), 410u);
+  EXPECT_TRUE(r.empty());
+  EXPECT_FALSE(r.large());
+  EXPECT_EQ(pool.available(), 2u);
+  // The byte bound holds with the large array too.
+  for (uint32_t i = 1; i <= 10; ++i) {
+    r.insert(SeqNum(5000 + 20 * i), TestBuf("0123456789"), 0, 10, 50, &pool);
+  }
+  EXPECT_EQ(r.bytes(), 50u);
+  // Reset by assignment (a Tcb reinitialised): the array goes back.
+  r = Big{};
+  EXPECT_EQ(pool.available(), 2u);
+}
+
+// Without a pool, or with the pool dry, the inline pieces are all: the rest is refused.
+TEST(Reassembly, DryPoolKeepsTheInlinePieces) {
+  using Big = Reassembly<TestBuf, 4, 64>;
+  std::vector<std::byte> storage(Big::kBigBytes);
+  ChunkPool pool(storage, Big::kBigBytes);
+  Big a, b;
+  for (uint32_t i = 0; i < 5; ++i) {
+    a.insert(SeqNum(100 + 10 * i), TestBuf("x"), 0, 1, 1000, &pool);
+  }
+  EXPECT_TRUE(a.large());
+  for (uint32_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(b.insert(SeqNum(100 + 10 * i), TestBuf("x"), 0, 1, 1000, &pool),
+              Big::Insert::kQueued);
+  }
+  EXPECT_EQ(b.insert(SeqNum(200), TestBuf("y"), 0, 1, 1000, &pool), Big::Insert::kFull);
+  EXPECT_FALSE(b.large());
+  a.clear();
+  EXPECT_EQ(pool.available(), 1u);
+}
+
+// RFC 2018 §4 with many blocks: the newest first, then by recency, at most `max`.
+TEST(Reassembly, Rfc2018_4_NewestBlocksOfMany) {
+  using Big = Reassembly<TestBuf, 4, 64>;
+  std::vector<std::byte> storage(Big::kBigBytes);
+  ChunkPool pool(storage, Big::kBigBytes);
+  Big r;
+  for (uint32_t i = 0; i < 10; ++i) {
+    r.insert(SeqNum(100 + 10 * i), TestBuf("x"), 0, 1, 1000, &pool);  // ten separate blocks
+  }
+  r.insert(SeqNum(130), TestBuf("x"), 0, 1, 1000, &pool);  // refreshes the fourth
+  wire::SackBlock blocks[4];
+  ASSERT_EQ(r.sack_blocks(blocks, 3), 3);
+  EXPECT_EQ(blocks[0].left, 130u);
+  EXPECT_EQ(blocks[1].left, 190u);
+  EXPECT_EQ(blocks[2].left, 180u);
+}
+
 TEST(Reassembly, WrapAround) {
   Ooo r;
   r.insert(SeqNum(0xFFFFFFFEu), TestBuf("wxyz"), 0, 4, 1000);
