@@ -37,8 +37,9 @@ class Steering {
   bool joined() const noexcept { return mesh_ != nullptr; }
   uint16_t self() const noexcept { return self_; }
 
-  // The Worker that owns the tuple of the segment in `m`, by `rss`: self() for anything but
-  // TCP over IPv4 or IPv6 without extension headers or fragments (wire/peek.h).
+  // The Worker that owns the tuple of the segment in `m`, by `rss`; for a fragment, the one
+  // its address pair hashes to (ports 0); self() for anything else: neither TCP over IPv4 or
+  // IPv6 without extension headers, nor a fragment (wire/peek.h).
   uint16_t owner_of(const flow::RssSteering& rss, const rte_mbuf* m) const noexcept;
   // Passes `m` to Worker `to` (batched: a full batch is sent first; flush() sends the rest).
   void steer(uint16_t to, rte_mbuf* m) noexcept;
