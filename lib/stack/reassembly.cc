@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include <rte_hash_crc.h>
+
 #include "wire/bytes.h"
 #include "wire/checksum.h"
 #include "wire/ip_protocol.h"
@@ -71,13 +73,10 @@ void Reassembly::init(const ReassemblyConfig& cfg, uint32_t room) {
 }
 
 uint32_t Reassembly::hash(const FragmentKey& k) noexcept {
-  // FNV-1a over the key: the table holds at most max_datagrams, so a chain is short whatever
-  // a sender chooses.
-  const auto* p = reinterpret_cast<const uint8_t*>(&k);
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < sizeof k; ++i) {
-    h = (h ^ p[i]) * 16777619u;
-  }
+  // CRC32-C over the 40-byte key (5 instructions with SSE4.2): the table holds at most
+  // max_datagrams, so a chain stays short whatever a sender chooses.
+  static_assert(sizeof(FragmentKey) == 40, "no padding: every byte of the key is hashed");
+  const uint32_t h = rte_hash_crc(&k, sizeof k, 0x9e3779b9u);
   return h ^ (h >> 16);
 }
 

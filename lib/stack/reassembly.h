@@ -15,6 +15,15 @@
 //  - Its fragment count per datagram is a compile-time 8: a 9-fragment datagram always fails.
 //  - Its result is an mbuf chain, which the Worker would copy into one mbuf anyway (TCP input
 //    takes one contiguous segment).
+//  - It never evicts an entry before its timeout: once its table is full, every new datagram is
+//    refused until an old one expires, so a flood of incomplete datagrams shuts reassembly for
+//    the timeout. Here the oldest is evicted (or, configured, the new one refused).
+// The price (perf/micro/stack/reassembly_bench, a 1,500-byte datagram in 3 fragments, one
+// core of this 2-core VM, release build): 231-239 ns a datagram here against 207-208 ns for
+// rte_ip_frag, both delivering one contiguous mbuf, 81 ns of which is the RX side both share:
+// the second copy costs about 10 ns a fragment. Under a flood of incomplete datagrams, tempo
+// holds no RX mbuf where rte_ip_frag holds one for each fragment it keeps (64 in a 64-entry
+// table, up to 8 a datagram).
 //
 // Rules (each outcome counted in telemetry::StackCounters, reasm.* and drop.reasm.*):
 //  - A datagram is identified by source, destination, protocol and identification (RFC 791
