@@ -29,9 +29,10 @@
 //  - A datagram is identified by source, destination, protocol and identification (RFC 791
 //    §3.2; IPv6: source, destination, identification, RFC 8200 §4.5), and the port.
 //  - A fragment with M set whose length is not a multiple of 8, one ending past 65,535 bytes
-//    of payload (RFC 8200 §4.5), an empty one, an IPv6 first fragment without its upper-layer
-//    header (RFC 7112 §5; 20 bytes for TCP, as Linux), a second last fragment that disagrees,
-//    or data past the last fragment's end: invalid (the datagram, if held, goes too).
+//    of payload (RFC 8200 §4.5), an empty one, or an IPv6 first fragment without its
+//    upper-layer header (RFC 7112 §5; 20 bytes for TCP, as Linux): invalid, dropped alone. A
+//    second last fragment that disagrees, or data past the last fragment's end: invalid, and
+//    the datagram held goes too (as Linux).
 //  - An exact duplicate (same offset and length) is dropped alone (RFC 5722 erratum 3089, as
 //    Linux); any other overlap abandons the whole datagram (RFC 5722 §4; for IPv4 too, as Linux
 //    does since 2018).
