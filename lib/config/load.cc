@@ -620,6 +620,30 @@ TcpConfig parse_tcp(const YAML::Node& node) {
   return t;
 }
 
+IpReassemblyConfig parse_reassembly(const YAML::Node& node) {
+  const MapView m(node, "ip.reassembly");
+  m.check_keys({"max_datagrams", "max_bytes", "max_fragments", "timeout_ms", "on_full"});
+  IpReassemblyConfig r;
+  r.max_datagrams = m.get_int("max_datagrams", 0, 65536, r.max_datagrams);
+  // RFC 8200 §4.5 (and §5): a node must be able to reassemble 1500 octets; 65,535 is the
+  // largest IPv4 total length.
+  r.max_bytes = m.get_int("max_bytes", 1500, 65535, r.max_bytes);
+  // 8,192 fragments of 8 bytes make the largest datagram.
+  r.max_fragments = m.get_int("max_fragments", 2, 8192, r.max_fragments);
+  r.timeout_ms = m.get_int("timeout_ms", 1, 120000, r.timeout_ms);
+  r.on_full = static_cast<ReasmOnFull>(
+      m.get_enum("on_full", {"evict_oldest", "refuse"}, static_cast<std::size_t>(r.on_full)));
+  return r;
+}
+
+IpConfig parse_ip(const YAML::Node& node) {
+  const MapView m(node, "ip");
+  m.check_keys({"reassembly"});
+  IpConfig ip;
+  ip.reassembly = parse_reassembly(m.get("reassembly"));
+  return ip;
+}
+
 FaultDirection parse_fault_direction(const YAML::Node& node, const std::string& path) {
   const MapView m(node, path);
   m.check_keys({"drop", "duplicate", "reorder", "delay_ms"});
@@ -676,12 +700,13 @@ void check_mss(const Config& c) {
 
 Config parse_root(const YAML::Node& root) {
   const MapView top(root, "");
-  top.check_keys({"eal", "ports", "tcp", "faults", "app"});
+  top.check_keys({"eal", "ports", "tcp", "ip", "faults", "app"});
   Config c;
   c.eal = parse_eal(top.get("eal"));
   c.ports = parse_ports(top.get("ports"));
   c.tcp = parse_tcp(top.get("tcp"));
   check_mss(c);
+  c.ip = parse_ip(top.get("ip"));
   c.faults = parse_faults(top.get("faults"));
   c.app = parse_app(top.get("app"));
   return c;

@@ -173,6 +173,7 @@ Result<void, std::string> Runtime::start_workers(const Config& config) {
         !r) {
       return fail(r.error());
     }
+    worker->init_reassembly(reassembly_config(config.ip.reassembly));
     workers_.push_back(std::move(worker));
   }
   if (n_workers > 1) {

@@ -71,6 +71,17 @@ WorkerTcpConfig worker_tcp_config(const TcpConfig& c) noexcept {
   return w;
 }
 
+ReassemblyConfig reassembly_config(const IpReassemblyConfig& c) noexcept {
+  ReassemblyConfig r;
+  r.max_datagrams = static_cast<uint32_t>(c.max_datagrams);
+  r.max_bytes = static_cast<uint32_t>(c.max_bytes);
+  r.max_fragments = static_cast<uint32_t>(c.max_fragments);
+  r.timeout = ms(c.timeout_ms);
+  r.on_full =
+      c.on_full == ::tempo::ReasmOnFull::kRefuse ? ReasmOnFull::kRefuse : ReasmOnFull::kEvictOldest;
+  return r;
+}
+
 void set_routes(const PortConfig& pc, Interface& iface) {
   iface.gateway4.reset();
   iface.gateway6.reset();

@@ -1,7 +1,7 @@
 // settings: the public configuration (tempo::Config, <tempo/config.h>) as the settings of the
 // parts the Runtime starts: the protocol core's (tcp::Config), the TIME_WAIT table's
-// (timewait::TwTableConfig) and the Worker's own (WorkerTcpConfig), and addresses in the wire's
-// form. Pure functions, run once at start (stack/runtime.cc).
+// (timewait::TwTableConfig), the Worker's own (WorkerTcpConfig, ReassemblyConfig), and addresses in
+// the wire's form. Pure functions, run once at start (stack/runtime.cc).
 //
 // Every public default maps to the internal default of the same setting: tcp::Config{} and the
 // others are what tests, benchmarks and fuzzers run, so a default of one side that the other
@@ -17,6 +17,7 @@
 #include <tempo/config.h>
 
 #include "stack/interface.h"
+#include "stack/reassembly.h"
 #include "stack/worker.h"
 #include "tcp/config.h"
 #include "timewait/table.h"
@@ -38,6 +39,9 @@ timewait::TwTableConfig tw_config(const TimeWaitConfig& c) noexcept;
 
 // The Worker's TCP settings beyond the protocol core's, from `tcp:`.
 WorkerTcpConfig worker_tcp_config(const TcpConfig& c) noexcept;
+
+// The Worker's IP reassembly settings from `ip.reassembly:`.
+ReassemblyConfig reassembly_config(const IpReassemblyConfig& c) noexcept;
 
 // A port's routing from `ports[i]`: gateway, gateway6 and `routes:` (IPv4 and IPv6 entries),
 // into the Interface that next_hop() reads (stack/interface.h). Replaces what `iface` held.

@@ -13,9 +13,17 @@ void Steering::join(const Mesh* mesh) noexcept {
 }
 
 uint16_t Steering::owner_of(const flow::RssSteering& rss, const rte_mbuf* m) const noexcept {
-  const auto p = wire::peek_tcp({rte_pktmbuf_mtod(m, const std::byte*), rte_pktmbuf_data_len(m)});
+  const std::span<const std::byte> frame(rte_pktmbuf_mtod(m, const std::byte*),
+                                         rte_pktmbuf_data_len(m));
+  auto p = wire::peek_tcp(frame);
   if (!p) {
-    return self_;
+    // A fragment goes by its addresses alone (ports 0), so that every fragment of a datagram
+    // meets on one Worker whatever queue the device put it on; the reassembled datagram then
+    // goes on to the owner of its tuple (Worker::input_fragment).
+    p = wire::peek_fragment(frame);
+    if (!p) {
+      return self_;
+    }
   }
   return owner_of(rss, *p);
 }

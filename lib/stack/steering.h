@@ -38,8 +38,9 @@ class Steering {
   bool joined() const noexcept { return mesh_ != nullptr; }
   uint16_t self() const noexcept { return self_; }
 
-  // The Worker that owns the tuple of the segment in `m`, by `rss`: self() for anything but
-  // TCP over IPv4 or IPv6 without extension headers or fragments (wire/peek.h).
+  // The Worker that owns the tuple of the segment in `m`, by `rss`; for a fragment, the one
+  // its address pair hashes to (ports 0); self() for anything else: neither TCP over IPv4 or
+  // IPv6 without extension headers, nor a fragment (wire/peek.h).
   uint16_t owner_of(const flow::RssSteering& rss, const rte_mbuf* m) const noexcept;
   // The Worker that owns tuple `t` (local = this host), by `rss`: the queue the peer's segments
   // hash to. An ICMP error quoting one of our segments goes there (stack/worker.cc).

@@ -31,6 +31,7 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
     : index_(index),
       now_(start),
       steer_(index, counters_),
+      reasm_(counters_),
       wheel_(start),
       rx_mem_(ifaces.size(), counters_) {
   for (const Interface& i : ifaces) {
@@ -44,6 +45,23 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
       p.tx.set_faults(std::make_unique<MbufFaultStage>(faults.tx, ~seed, &counters_.faults_tx));
     }
   }
+  init_reassembly(ReassemblyConfig{});
+}
+void Worker::init_reassembly(const ReassemblyConfig& cfg) {
+  uint32_t room = 0;
+  for (const Port& p : ports_) {
+    room = std::max(room, reasm_room(p.iface));
+  }
+  reasm_.init(cfg, room);
+}
+uint32_t Worker::reasm_room(const Interface& i) noexcept {
+  rte_mempool* pool = reasm_pool(i);
+  if (pool == nullptr) {
+    return 0;
+  }
+  const uint32_t room = rte_pktmbuf_data_room_size(pool);
+  const uint32_t taken = RTE_PKTMBUF_HEADROOM + wire::EthView::kHeaderLen;
+  return room > taken ? room - taken : 0;
 }
 Worker::~Worker() {
   for (Port& p : ports_) {
@@ -106,6 +124,7 @@ uint32_t Worker::poll(Ticks now) noexcept {
   if (mesh_ != nullptr) {
     receive_neighbors();
   }
+  reasm_.expire(now_);  // one comparison when nothing is due
   if (poll_hook_ != nullptr) {
     poll_hook_(*this, poll_hook_ctx_);
   }
@@ -222,7 +241,21 @@ void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
     return;
   }
   if (ip->is_fragment()) {
-    counters_.drop_ipv4_fragment++;
+    // RFC 1122 §3.3.2: a host MUST reassemble (RFC 791 §3.2).
+    if (!reasm_.enabled()) {
+      counters_.drop_ipv4_fragment++;
+      return;
+    }
+    Fragment f;
+    std::memcpy(f.key.src.data(), ip->header().data() + 12, 4);
+    std::memcpy(f.key.dst.data(), ip->header().data() + 16, 4);
+    f.key.id = ip->id();
+    f.key.protocol = ip->protocol();
+    f.offset = ip->fragment_offset();
+    f.more = ip->more_fragments();
+    f.data = ip->payload();
+    f.header = ip->header();
+    input_fragment(p, eth, f, wire::kEtherTypeIpv4);
     return;
   }
   switch (ip->protocol()) {
@@ -367,6 +400,26 @@ void Worker::input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
       (ip->src().is_unspecified() && ip->protocol() != wire::kIpProtoIcmpv6)) {
     // only neighbour discovery may come from :: (RFC 4862 DAD)
     counters_.drop_ipv6_martian_source++;
+    return;
+  }
+  if (ip->is_fragment()) {
+    // RFC 8200 §4.5; an atomic fragment (RFC 6946) parsed as a whole packet.
+    if (!reasm_.enabled()) {
+      counters_.drop_ipv6_fragment++;
+      return;
+    }
+    Fragment f;
+    f.key.src = ip->src().bytes();
+    f.key.dst = dst.bytes();
+    f.key.id = ip->fragment_id();
+    f.key.v6 = 1;
+    f.offset = ip->fragment_offset();
+    f.more = ip->more_fragments();
+    f.data = ip->payload();
+    f.header = ip->unfragmentable();
+    f.next_header_at = static_cast<uint16_t>(ip->fragment_next_header_at());
+    f.next_header = ip->fragment_next_header();
+    input_fragment(p, eth, f, wire::kEtherTypeIpv6);
     return;
   }
   switch (ip->protocol()) {
@@ -573,6 +626,45 @@ std::optional<uint16_t> Worker::path_mtu(const Remote& remote) noexcept {
   t.t6.remote = remote.ip6.bytes();
   return pmtu_.lookup(PathMtuCache::Key::remote_of(t), now_);
 }
+void Worker::input_fragment(Port& p, const wire::EthView& eth, Fragment& f,
+                            uint16_t ethertype) noexcept {
+  f.key.port = p.index;
+  f.room = reasm_room(p.iface);
+  const Reassembly::Outcome out = reasm_.add(f, now_);
+  if (out.verdict != Reassembly::Verdict::kComplete) {
+    return;
+  }
+  // One contiguous buffer (TCP input keeps payload by reference to its mbuf), from the RX pool:
+  // received data, charged to the receive budget like any other.
+  const size_t len = wire::EthView::kHeaderLen + out.header.size() + out.payload.size();
+  rte_mbuf* m = rte_pktmbuf_alloc(reasm_pool(p.iface));
+  if (m == nullptr || rte_pktmbuf_tailroom(m) < len) [[unlikely]] {
+    rte_pktmbuf_free(m);
+    counters_.drop_reasm_no_mbuf++;
+    return;
+  }
+  auto* d = rte_pktmbuf_mtod(m, std::byte*);
+  m->data_len = static_cast<uint16_t>(len);
+  m->pkt_len = static_cast<uint32_t>(len);
+  m->port = p.iface.port_id;
+  const std::span<std::byte> frame(d, len);
+  size_t off = *wire::write_eth(frame, p.iface.mac, eth.src(), ethertype);
+  std::memcpy(d + off, out.header.data(), out.header.size());
+  off += out.header.size();
+  std::memcpy(d + off, out.payload.data(), out.payload.size());
+  // RSS spread the fragments by their addresses alone (software steering likewise:
+  // Steering::owner_of); the datagram belongs to the Worker that owns its tuple. No checksum
+  // offload flag applies to it: its TCP checksum is summed in software (tcp_checksum_ok).
+  if (p.iface.rss && steer_.joined()) {
+    if (const uint16_t owner = steer_.owner_of(*p.iface.rss, m); owner != index_) {
+      steer_.steer(owner, m);
+      return;
+    }
+  }
+  conns_.handling(std::nullopt);  // not the burst's segment: no burst-lookup hint applies
+  input(p, m);
+  rte_pktmbuf_free(m);
+}
 rte_mbuf* Worker::alloc(Port& p, uint16_t len) noexcept {
   rte_mbuf* m = alloc_frame(p.iface.pool, len);
   if (m == nullptr) [[unlikely]] {
@@ -599,6 +691,7 @@ void Worker::receive_steered() noexcept {
     }
     counters_.drop_steer++;
   });
+  steer_.flush();  // datagrams reassembled from fragments passed here, to their tuple's owner
   for (Port& p : ports_) {
     flush(p);
   }

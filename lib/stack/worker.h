@@ -4,6 +4,8 @@
 //  - per port (Port): the TX batch (stack/tx_batch.h), the segment encoder (tx_encoder.h) and
 //    the neighbours: ARP, neighbour discovery, resolution, parked frames (neighbors.h);
 //  - Steering (steering.h): segments passed to the Worker that owns their tuple;
+//  - Reassembly (reassembly.h): IPv4 and IPv6 fragments, copied into a bounded arena until
+//    their datagram is whole, which then re-enters input() (or goes to its tuple's owner);
 //  - Connections (connections.h): the slots, their tables, the burst lookup, the listeners;
 //    what a segment with no connection gets is the verdict of stack/demux.h;
 //  - RxMemory (rx_memory.h): the pools, the receive budget, how payload is held, the windows
@@ -47,6 +49,7 @@
 #include "stack/mesh.h"
 #include "stack/neighbors.h"
 #include "stack/path_mtu.h"
+#include "stack/reassembly.h"
 #include "stack/rx_memory.h"
 #include "stack/slot_fifo.h"
 #include "stack/steering.h"
@@ -159,6 +162,11 @@ class Worker {
   // Segments whose connection the burst lookup found (stack/connections.h).
   uint64_t burst_lookup_hits() const noexcept { return conns_.burst_hits(); }
   uint32_t orphans() const noexcept { return conns_.orphans(); }  // closed, not yet gone
+
+  // IP reassembly (stack/reassembly.h) with `cfg` (ip.reassembly); before the first poll. A
+  // Worker starts with ReassemblyConfig{}.
+  void init_reassembly(const ReassemblyConfig& cfg);
+  uint32_t reassembling() const noexcept { return reasm_.held(); }  // datagrams held now
 
   // --- TCP (startup) -----------------------------------------------------------------
   // Sets up the connection array and tables. `name` makes the rte_hash names unique.
@@ -279,6 +287,16 @@ class Worker {
     }
   }
   void input_ipv6(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
+  // A fragment (its key, offset and bytes read by input_ipv4/input_ipv6) to reassembly; the
+  // datagram it completes is copied into one buffer, Ethernet header first (`ethertype`,
+  // from `eth`'s source), and re-enters input(), or goes to the Worker that owns its tuple.
+  void input_fragment(Port& p, const wire::EthView& eth, Fragment& f, uint16_t ethertype) noexcept;
+  // The pool a reassembled datagram is copied into (the RX pool: it is received data), and the
+  // most bytes of IP datagram one of its buffers holds after the Ethernet header.
+  static rte_mempool* reasm_pool(const Interface& i) noexcept {
+    return i.rx_pool != nullptr ? i.rx_pool : i.pool;
+  }
+  static uint32_t reasm_room(const Interface& i) noexcept;
   void input_icmp(Port& p, const wire::EthView& eth, const wire::Ipv4View& ip) noexcept;
   void input_icmpv6(Port& p, const wire::EthView& eth, const wire::Ipv6View& ip) noexcept;
   // An ICMP or ICMPv6 error (`cls`) quoting our segment `q` (RFC 5927 checks, path MTU, hard and
@@ -362,7 +380,8 @@ class Worker {
   const Mesh* mesh_ = nullptr;  // other Workers; null when alone
   Ticks next_maintenance_{};
   telemetry::StackCounters counters_;  // before ports_: their encoders count into it
-  Steering steer_;  // software steering: segments passed to the Worker owning their tuple
+  Steering steer_;    // software steering: segments passed to the Worker owning their tuple
+  Reassembly reasm_;  // fragments until their datagram is whole (stack/reassembly.h)
   std::deque<Port> ports_;
 
   // TCP state (init_tcp).

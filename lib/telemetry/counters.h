@@ -97,11 +97,25 @@ struct StackCounters {
   uint64_t drop_neighbor_share = 0;
   uint64_t tcp_reset_on_stop = 0;
   uint64_t tcp_closed_on_stop = 0;
+  // IP reassembly (stack/reassembly.h).
+  uint64_t reasm_fragments = 0;
+  uint64_t reasm_datagrams = 0;
+  uint64_t reasm_peak = 0;
+  uint64_t drop_reasm_invalid = 0;
+  uint64_t drop_reasm_duplicate = 0;
+  uint64_t drop_reasm_overlap = 0;
+  uint64_t drop_reasm_too_big = 0;
+  uint64_t drop_reasm_too_many_fragments = 0;
+  uint64_t drop_reasm_timeout = 0;
+  uint64_t drop_reasm_evicted = 0;
+  uint64_t drop_reasm_table_full = 0;
+  uint64_t drop_reasm_no_mbuf = 0;
   // Drops that are not parse errors.
   uint64_t drop_not_for_us = 0;
   uint64_t drop_ethertype = 0;
   uint64_t drop_ip_protocol = 0;
   uint64_t drop_ipv4_fragment = 0;
+  uint64_t drop_ipv6_fragment = 0;
   uint64_t drop_ipv4_martian_source = 0;
   uint64_t drop_ipv6_martian_source = 0;
   uint64_t drop_arp_martian = 0;
@@ -229,13 +243,42 @@ struct StackCounters {
        "connections reset because the process stopped"},
       {"tcp.closed_on_stop", &StackCounters::tcp_closed_on_stop,
        "connections closed (FIN) for tcp.stop_grace_ms"},
+      {"reasm.fragments", &StackCounters::reasm_fragments,
+       "IPv4 and IPv6 fragments taken for reassembly (RFC 791 §3.2, RFC 8200 §4.5)"},
+      {"reasm.datagrams", &StackCounters::reasm_datagrams,
+       "datagrams reassembled from their fragments and processed whole"},
+      {"reasm.peak", &StackCounters::reasm_peak,
+       "the most datagrams under reassembly at once (ip.reassembly.max_datagrams)",
+       CounterKind::kPeak},
+      {"drop.reasm.invalid", &StackCounters::drop_reasm_invalid,
+       "fragments dropped as malformed: empty, M set with a length not a multiple of 8, past "
+       "65,535 bytes, an IPv6 first fragment without its upper-layer header, or disagreeing "
+       "with the last fragment (the datagram goes too)"},
+      {"drop.reasm.duplicate", &StackCounters::drop_reasm_duplicate,
+       "fragments dropped as exact duplicates of one held (the datagram is kept)"},
+      {"drop.reasm.overlap", &StackCounters::drop_reasm_overlap,
+       "datagrams abandoned because a fragment overlapped another (RFC 5722)"},
+      {"drop.reasm.too_big", &StackCounters::drop_reasm_too_big,
+       "datagrams abandoned as longer than ip.reassembly.max_bytes or the port's buffer"},
+      {"drop.reasm.too_many_fragments", &StackCounters::drop_reasm_too_many_fragments,
+       "datagrams abandoned past ip.reassembly.max_fragments"},
+      {"drop.reasm.timeout", &StackCounters::drop_reasm_timeout,
+       "datagrams abandoned incomplete after ip.reassembly.timeout_ms"},
+      {"drop.reasm.evicted", &StackCounters::drop_reasm_evicted,
+       "incomplete datagrams evicted, the oldest first, to make room for a new one"},
+      {"drop.reasm.table_full", &StackCounters::drop_reasm_table_full,
+       "fragments refused: ip.reassembly.max_datagrams held (on_full: refuse)"},
+      {"drop.reasm.no_mbuf", &StackCounters::drop_reasm_no_mbuf,
+       "reassembled datagrams dropped: no buffer to hold them"},
       {"drop.not_for_us", &StackCounters::drop_not_for_us,
        "packets whose L2 or L3 destination is not this host"},
       {"drop.ethertype", &StackCounters::drop_ethertype, "frames neither IPv4, IPv6 nor ARP"},
       {"drop.ip_protocol", &StackCounters::drop_ip_protocol,
        "packets of an upper-layer protocol tempo does not serve"},
       {"drop.ipv4.fragment", &StackCounters::drop_ipv4_fragment,
-       "IPv4 fragments (tempo does not reassemble)"},
+       "IPv4 fragments dropped unreassembled: ip.reassembly.max_datagrams is 0"},
+      {"drop.ipv6.fragment", &StackCounters::drop_ipv6_fragment,
+       "IPv6 fragments dropped unreassembled: ip.reassembly.max_datagrams is 0"},
       {"drop.ipv4.martian_source", &StackCounters::drop_ipv4_martian_source,
        "IPv4 from a source no host uses, or ours (RFC 1122 §3.2.1.3)"},
       {"drop.ipv6.martian_source", &StackCounters::drop_ipv6_martian_source,
@@ -277,7 +320,7 @@ struct StackCounters {
 
   // Every counter as ("name", value), in a stable order: kFields always, then faults.* and
   // drop.<layer>.<reason> only when not zero (added to a field of the same name: the parse
-  // error kFragment, which only IPv6 returns, would be drop.ipv4.fragment).
+  // error kFragment, which no parser returns any more, would be drop.ipv6.fragment).
   std::vector<std::pair<std::string, uint64_t>> items() const;
 };
 static_assert(check_registry(StackCounters::kFields));

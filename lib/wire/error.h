@@ -23,7 +23,8 @@ enum class WireError : uint8_t {
   kBadTotalLength,
   // IPv4 header, ICMP or ICMPv6 checksum does not verify.
   kBadChecksum,
-  // IPv6 packet carries a Fragment header (tempo does not reassemble; RFC 8200 §4.5).
+  // Not returned since fragments parse and go to reassembly (Ipv6View::parse, stack/
+  // reassembly.h); kept so that the values after it, and their counters' names, do not move.
   kFragment,
   // A TCP option, IPv6 extension-header option or ND option with length 0 or 1 where at least
   // 2 is needed, running past its container, or with a length its kind does not allow.

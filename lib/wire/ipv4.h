@@ -46,7 +46,7 @@ class Ipv4View {
   bool more_fragments() const noexcept { return (detail::load_be16(&buf_[6]) & 0x2000) != 0; }
   // Fragment offset in bytes (the field counts 8-byte units).
   uint32_t fragment_offset() const noexcept { return (detail::load_be16(&buf_[6]) & 0x1fffu) * 8u; }
-  // RFC 791: a fragment has MF set or a non-zero offset. tempo does not reassemble.
+  // RFC 791: a fragment has MF set or a non-zero offset (stack/reassembly.h reassembles).
   bool is_fragment() const noexcept { return (detail::load_be16(&buf_[6]) & 0x3fff) != 0; }
   uint8_t ttl() const noexcept { return detail::load8(&buf_[8]); }
   uint8_t protocol() const noexcept { return detail::load8(&buf_[9]); }

@@ -45,6 +45,7 @@ Result<Ipv6View, WireError> Ipv6View::parse(std::span<const std::byte> packet) n
   }
   const auto buf = packet.first(total);
   uint8_t nh = detail::load8(&buf[6]);
+  size_t nh_at = 6;  // the Next Header field that named `nh`
   size_t off = kHeaderLen;
   for (size_t count = 0;; ++count) {
     if (nh != kIpProtoHopByHop && nh != kIpProtoRouting && nh != kIpProtoDstOpts &&
@@ -56,17 +57,20 @@ Result<Ipv6View, WireError> Ipv6View::parse(std::span<const std::byte> packet) n
       return fail(WireError::kBadExtensionHeader);
     }
     if (nh == kIpProtoFragment) {
-      // RFC 6946 §4: an atomic fragment (offset 0, M clear) is processed as if unfragmented,
-      // its Fragment header skipped; a real fragment would need reassembly, which tempo does
-      // not do. The header is 8 octets, Hdr Ext Len reserved.
-      if (off + 8 > buf.size()) {
+      // The header is 8 octets, Hdr Ext Len reserved. RFC 6946 §4: an atomic fragment (offset
+      // 0, M clear) is processed as if unfragmented, its Fragment header skipped. A real one
+      // ends the walk: what follows is the fragmentable part, read only once reassembled
+      // (RFC 8200 §4.5).
+      if (off + kFragmentHeaderLen > buf.size()) {
         return fail(WireError::kTruncated);
       }
       if ((detail::load_be16(&buf[off + 2]) & 0xfff9U) != 0) {
-        return fail(WireError::kFragment);
+        return Ipv6View(buf, static_cast<uint16_t>(off + kFragmentHeaderLen), kIpProtoFragment,
+                        static_cast<uint16_t>(off), static_cast<uint16_t>(nh_at));
       }
       nh = detail::load8(&buf[off]);
-      off += 8;
+      nh_at = off;
+      off += kFragmentHeaderLen;
       continue;
     }
     // All three share the layout Next Header(1), Hdr Ext Len(1) in 8-octet units past the
@@ -90,6 +94,7 @@ Result<Ipv6View, WireError> Ipv6View::parse(std::span<const std::byte> packet) n
       }
     }
     nh = detail::load8(&buf[off]);
+    nh_at = off;
     off += len;
   }
   return Ipv6View(buf, static_cast<uint16_t>(off), nh);

@@ -150,9 +150,11 @@ std::vector<std::byte> ipv6_syn_with_fragment_header(uint16_t frag) {
 TEST(Martians, AnIpv6AtomicFragmentIsProcessed) {
   RingWorker rw(peer_config());
   Peer peer(rw, kListen);
-  rw.send_frame(ipv6_syn_with_fragment_header(1));  // a first fragment (M set): not reassembled
+  // A first fragment (M set) of 20 bytes: not a multiple of 8, dropped (RFC 8200 §4.5).
+  rw.send_frame(ipv6_syn_with_fragment_header(1));
   (void)rw.poll();
   EXPECT_EQ(rw.worker().counters().tcp_passive_opens, 0u);
+  EXPECT_EQ(rw.worker().counters().drop_reasm_invalid, 1u);
   const uint64_t before = rw.other_frames();
   rw.send_frame(ipv6_syn_with_fragment_header(0));  // RFC 6946: atomic, processed
   (void)rw.poll();

@@ -98,6 +98,9 @@ RingWorker::RingWorker(const RingWorkerConfig& cfg, Ticks start) : now_(start) {
   trusted_link_ = cfg.trusted_link;
   std::vector<stack::Interface> ifaces{iface};
   worker_ = std::make_unique<stack::Worker>(static_cast<uint16_t>(100 + instance), ifaces, now_);
+  if (cfg.reasm) {
+    worker_->init_reassembly(*cfg.reasm);
+  }
   auto r = worker_->init_tcp(cfg.tcp, cfg.max_conns, cfg.tw, cfg.worker);
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error());
 }
@@ -125,7 +128,9 @@ void RingWorker::send_frame(const std::vector<std::byte>& frame) {
   ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
 }
 
-void RingWorker::send(const Seg& s) {
+void RingWorker::send(const Seg& s) { send_frame(frame(s)); }
+
+std::vector<std::byte> RingWorker::frame(const Seg& s) {
   wire::TcpPacketSpec spec{};
   spec.eth_src = kPeerMac;
   spec.eth_dst = kTempoMac;
@@ -140,7 +145,7 @@ void RingWorker::send(const Seg& s) {
                                    .urgent = 0};
   spec.options = s.opts;
   spec.payload = std::as_bytes(std::span(s.data.data(), s.data.size()));
-  send_frame(wire::make_tcp_packet(spec));
+  return wire::make_tcp_packet(spec);
 }
 
 void RingWorker::arp_request(const wire::MacAddr& sha, wire::Ipv4Addr spa, wire::Ipv4Addr tpa) {

@@ -97,6 +97,8 @@ struct RingWorkerConfig {
   // An RX pool of this many mbufs (0: none): frames sent to the Worker are allocated from it,
   // and the Worker's receive budget follows its free mbufs (Interface::rx_pool), as on a NIC.
   uint32_t rx_pool_mbufs = 0;
+  // IP reassembly (Worker::init_reassembly); unset: the Worker's default.
+  std::optional<stack::ReassemblyConfig> reasm;
 };
 
 class RingWorker {
@@ -114,6 +116,8 @@ class RingWorker {
 
   // Writes `s` (peer -> tempo) into the RX ring as a full frame.
   void send(const Seg& s);
+  // The frame send(s) writes.
+  static std::vector<std::byte> frame(const Seg& s);
   // Any frame, for ARP and malformed input.
   void send_frame(const std::vector<std::byte>& frame);
   // An ARP request from (sha, spa) for `tpa`, broadcast, then a poll.

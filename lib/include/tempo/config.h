@@ -199,6 +199,32 @@ struct TcpConfig {
   std::int64_t stop_grace_ms = 0;
 };
 
+enum class ReasmOnFull : std::uint8_t { kEvictOldest, kRefuse };
+
+// `ip.reassembly:` — IPv4 and IPv6 fragment reassembly, per Worker (RFC 1122 §3.3.2: a host
+// MUST reassemble; RFC 791 §3.2, RFC 8200 §4.5; overlapping fragments dropped, RFC 5722).
+// Fragments are copied into a per-Worker arena as they arrive, so they never hold the RX
+// buffers TCP needs; a complete datagram is copied into one buffer and processed whole.
+struct IpReassemblyConfig {
+  // Datagrams under reassembly at once, IPv4 and IPv6 together; 0 turns reassembly off (every
+  // fragment dropped, drop.ipv4.fragment and drop.ipv6.fragment).
+  std::int64_t max_datagrams = 64;
+  // The largest datagram reassembled, IP header included (RFC 8200 §4.5: at least 1500). Also
+  // never more than one of the port's buffers holds (2,048 bytes with the default pools; memif
+  // ports with large buffers take more).
+  std::int64_t max_bytes = 65535;
+  std::int64_t max_fragments = 64;  // per datagram
+  // From the first fragment received (RFC 8200 §4.5: 60 s; Linux's ipfrag_time: 30 s; shorter
+  // frees the room a flood of incomplete datagrams holds sooner).
+  std::int64_t timeout_ms = 5000;
+  // With max_datagrams held, a fragment of a new datagram evicts the oldest, or is refused.
+  ReasmOnFull on_full = ReasmOnFull::kEvictOldest;
+};
+
+struct IpConfig {
+  IpReassemblyConfig reassembly;
+};
+
 // One direction of fault injection: probabilities in [0, 1] per packet.
 struct FaultDirection {
   double drop = 0;
@@ -224,6 +250,7 @@ struct Config {
   EalConfig eal;
   std::vector<PortConfig> ports;
   TcpConfig tcp;
+  IpConfig ip;
   FaultConfig faults;
   std::shared_ptr<const config::AppTree> app;  // null: every app section is empty
 };

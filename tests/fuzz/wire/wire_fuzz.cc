@@ -227,6 +227,19 @@ void fuzz_ipv6(std::span<const std::byte> packet) {
     return;
   }
   FUZZ_ASSERT(ip->extension_headers_length() + ip->payload().size() == ip->payload_length());
+  if (ip->is_fragment()) {
+    // RFC 8200 §4.5: the walk stopped at a Fragment header that is not atomic (RFC 6946); what
+    // reassembly reads of it lies inside the packet.
+    FUZZ_ASSERT(ip->protocol() == kIpProtoFragment);
+    FUZZ_ASSERT(ip->unfragmentable().size() + Ipv6View::kFragmentHeaderLen + ip->payload().size() ==
+                Ipv6View::kHeaderLen + ip->payload_length());
+    FUZZ_ASSERT(ip->fragment_next_header_at() < ip->unfragmentable().size());
+    FUZZ_ASSERT(detail::load8(&ip->unfragmentable()[ip->fragment_next_header_at()]) ==
+                kIpProtoFragment);
+    FUZZ_ASSERT(ip->fragment_offset() % 8 == 0);
+    FUZZ_ASSERT(ip->fragment_offset() != 0 || ip->more_fragments());
+    return;
+  }
   if (ip->protocol() == kIpProtoTcp) {
     fuzz_tcp(ip->payload(), L3{.ipv6 = true, .src6 = ip->src(), .dst6 = ip->dst()});
   } else if (ip->protocol() == kIpProtoIcmpv6) {

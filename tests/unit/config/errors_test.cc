@@ -55,7 +55,7 @@ INSTANTIATE_TEST_SUITE_P(
     UnknownKey, ConfigErrorsTest,
     testing::Values(
         ErrorCase{"top", "bogus: 1\n" + kPorts,
-                  "config: bogus: unknown key (known: eal, ports, tcp, faults, app)"},
+                  "config: bogus: unknown key (known: eal, ports, tcp, ip, faults, app)"},
         ErrorCase{"eal", "eal: {lcore: 1}\n" + kPorts,
                   "config: eal.lcore: unknown key (known: lcores, memory_mb, no_huge, "
                   "file_prefix, log_level, extra_args, idle_sleep_us, idle_polls)"},
@@ -74,6 +74,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"keepalive", kPorts + "tcp: {keepalive: {idle: 1}}",
                   "config: tcp.keepalive.idle: unknown key (known: enabled, idle_ms, "
                   "interval_ms, probes)"},
+        ErrorCase{"ip", kPorts + "ip: {reasembly: {}}",
+                  "config: ip.reasembly: unknown key (known: reassembly)"},
+        ErrorCase{"reassembly", kPorts + "ip: {reassembly: {max_datagram: 1}}",
+                  "config: ip.reassembly.max_datagram: unknown key (known: max_datagrams, "
+                  "max_bytes, max_fragments, timeout_ms, on_full)"},
         ErrorCase{"faults", kPorts + "faults: {rxx: {}}",
                   "config: faults.rxx: unknown key (known: seed, rx, tx)"},
         ErrorCase{"fault_direction", kPorts + "faults: {tx: {loss: 0.1}}",
@@ -138,6 +143,16 @@ INSTANTIATE_TEST_SUITE_P(
     OutOfRange, ConfigErrorsTest,
     testing::Values(
         // The line DESIGN.md promises, verbatim.
+        ErrorCase{"reasm_max_datagrams", kPorts + "ip: {reassembly: {max_datagrams: -1}}",
+                  "config: ip.reassembly.max_datagrams: -1: expected an integer in [0, 65536]"},
+        ErrorCase{"reasm_max_bytes_low", kPorts + "ip: {reassembly: {max_bytes: 1499}}",
+                  "config: ip.reassembly.max_bytes: 1499: expected an integer in [1500, 65535]"},
+        ErrorCase{"reasm_max_bytes_high", kPorts + "ip: {reassembly: {max_bytes: 65536}}",
+                  "config: ip.reassembly.max_bytes: 65536: expected an integer in [1500, 65535]"},
+        ErrorCase{"reasm_max_fragments", kPorts + "ip: {reassembly: {max_fragments: 1}}",
+                  "config: ip.reassembly.max_fragments: 1: expected an integer in [2, 8192]"},
+        ErrorCase{"reasm_timeout", kPorts + "ip: {reassembly: {timeout_ms: 0}}",
+                  "config: ip.reassembly.timeout_ms: 0: expected an integer in [1, 120000]"},
         ErrorCase{"max_entries_low", kPorts + "tcp: {time_wait: {max_entries: -3}}",
                   "config: tcp.time_wait.max_entries: -3: expected an integer in [1, 1e9]"},
         ErrorCase{"stop_grace_negative", kPorts + "tcp: {stop_grace_ms: -1}",
@@ -265,6 +280,8 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         ErrorCase{"on_full", kPorts + "tcp: {time_wait: {on_full: drop}}",
                   "config: tcp.time_wait.on_full: drop: expected one of evict_oldest, refuse"},
+        ErrorCase{"reasm_on_full", kPorts + "ip: {reassembly: {on_full: drop}}",
+                  "config: ip.reassembly.on_full: drop: expected one of evict_oldest, refuse"},
         ErrorCase{"reuse", kPorts + "tcp: {time_wait: {reuse: yes}}",
                   "config: tcp.time_wait.reuse: yes: expected one of rfc6191, off"},
         ErrorCase{"congestion", kPorts + "tcp: {congestion: bbr}",

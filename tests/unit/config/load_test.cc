@@ -154,6 +154,12 @@ TEST(LoadTest, MinimalConfigTakesEveryDefault) {
   EXPECT_EQ(t.stop_grace_ms, 0);
   EXPECT_FALSE(c.faults.any());
   EXPECT_EQ(c.faults.seed, d.faults.seed);
+  const IpReassemblyConfig& r = c.ip.reassembly;
+  EXPECT_EQ(r.max_datagrams, 64);
+  EXPECT_EQ(r.max_bytes, 65535);
+  EXPECT_EQ(r.max_fragments, 64);
+  EXPECT_EQ(r.timeout_ms, 5000);
+  EXPECT_EQ(r.on_full, ReasmOnFull::kEvictOldest);
   EXPECT_FALSE(app_section(c, "echo").present());
   EXPECT_EQ(app_section(c, "echo").get_int("port", 1, 65535, 7), 7);
 }
@@ -236,6 +242,25 @@ faults:
   EXPECT_EQ(c.faults.rx.delay_ms, 5);
   EXPECT_FALSE(c.faults.tx.any());
   EXPECT_TRUE(c.faults.any());
+}
+
+TEST(LoadTest, EveryReassemblyKnobIsRead) {
+  const Config c = load_string(R"(
+ports: [{device: net_tap0, ipv4: 198.18.0.2/24}]
+ip:
+  reassembly: {max_datagrams: 0, max_bytes: 1500, max_fragments: 8192, timeout_ms: 120000,
+               on_full: refuse}
+)");
+  const IpReassemblyConfig& r = c.ip.reassembly;
+  EXPECT_EQ(r.max_datagrams, 0);
+  EXPECT_EQ(r.max_bytes, 1500);
+  EXPECT_EQ(r.max_fragments, 8192);
+  EXPECT_EQ(r.timeout_ms, 120000);
+  EXPECT_EQ(r.on_full, ReasmOnFull::kRefuse);
+  // An empty section takes the defaults.
+  EXPECT_EQ(load_string("ports: [{device: net_tap0, ipv4: 198.18.0.2/24}]\nip: {}\n")
+                .ip.reassembly.max_datagrams,
+            64);
 }
 
 TEST(LoadTest, PortsWithPciRoutesAndIpv6) {

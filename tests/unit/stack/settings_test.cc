@@ -78,6 +78,16 @@ void expect_worker_equal(const WorkerTcpConfig& got, const WorkerTcpConfig& want
       << "WorkerTcpConfig: a field not named above differs (unless one above failed)";
 }
 
+void expect_reasm_equal(const ReassemblyConfig& got, const ReassemblyConfig& want) {
+  EXPECT_EQ(got.max_datagrams, want.max_datagrams);
+  EXPECT_EQ(got.max_bytes, want.max_bytes);
+  EXPECT_EQ(got.max_fragments, want.max_fragments);
+  EXPECT_EQ(got.timeout, want.timeout);
+  EXPECT_EQ(got.on_full, want.on_full);
+  EXPECT_TRUE(got == want)
+      << "ReassemblyConfig: a field not named above differs (unless one above failed)";
+}
+
 TEST(Settings, DefaultPublicConfigMapsToTheInternalDefaults) {
   const TcpConfig pub{};
   {
@@ -91,6 +101,10 @@ TEST(Settings, DefaultPublicConfigMapsToTheInternalDefaults) {
   {
     SCOPED_TRACE("WorkerTcpConfig");
     expect_worker_equal(worker_tcp_config(pub), WorkerTcpConfig{});
+  }
+  {
+    SCOPED_TRACE("ReassemblyConfig");
+    expect_reasm_equal(reassembly_config(IpReassemblyConfig{}), ReassemblyConfig{});
   }
 }
 
@@ -112,6 +126,10 @@ ports:
   {
     SCOPED_TRACE("WorkerTcpConfig");
     expect_worker_equal(worker_tcp_config(loaded.tcp), WorkerTcpConfig{});
+  }
+  {
+    SCOPED_TRACE("ReassemblyConfig");
+    expect_reasm_equal(reassembly_config(loaded.ip.reassembly), ReassemblyConfig{});
   }
 }
 
@@ -223,6 +241,22 @@ TEST(Settings, EveryWorkerFieldLandsInTheWorkerConfig) {
   EXPECT_MAPPED(w, d, pmtu_min_ipv6, 1400);
   EXPECT_MAPPED(w, d, pmtu_expires, Ticks::from_ms(5000));
   EXPECT_MAPPED(w, d, pmtu_max_entries, 64u);
+}
+
+TEST(Settings, EveryReassemblyFieldLandsInTheReassemblyConfig) {
+  IpReassemblyConfig pub;
+  pub.max_datagrams = 7;
+  pub.max_bytes = 9000;
+  pub.max_fragments = 9;
+  pub.timeout_ms = 1234;
+  pub.on_full = ::tempo::ReasmOnFull::kRefuse;
+  const ReassemblyConfig r = reassembly_config(pub);
+  const ReassemblyConfig d{};
+  EXPECT_MAPPED(r, d, max_datagrams, 7u);
+  EXPECT_MAPPED(r, d, max_bytes, 9000u);
+  EXPECT_MAPPED(r, d, max_fragments, 9u);
+  EXPECT_MAPPED(r, d, timeout, Ticks::from_ms(1234));
+  EXPECT_MAPPED(r, d, on_full, ReasmOnFull::kRefuse);
 }
 
 // A port's `routes:` (IPv4 and IPv6 entries), gateway and gateway6, from the file to the

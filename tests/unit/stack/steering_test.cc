@@ -63,16 +63,41 @@ TEST(Steering, TheOwnerIsTheRssQueueOfTheTupleInBothDirections) {
   }
 }
 
-TEST(Steering, AnythingButTcpStaysHere) {
+TEST(Steering, AnythingButTcpOrAFragmentStaysHere) {
   telemetry::StackCounters c;
   Steering s(3, c);
   rte_mbuf* m = tcp4(0xc6120001, 0xc6120002, 1000, 80);
   rte_pktmbuf_mtod(m, uint8_t*)[23] = 17;  // UDP
   EXPECT_EQ(s.owner_of(kRss, m), 3);
-  rte_pktmbuf_mtod(m, uint8_t*)[23] = 6;
-  rte_pktmbuf_mtod(m, uint8_t*)[20] = 0x20;  // more fragments
+  rte_pktmbuf_mtod(m, uint8_t*)[12] = 0x09;  // not IPv4
   EXPECT_EQ(s.owner_of(kRss, m), 3);
   rte_pktmbuf_free(m);
+}
+
+// Every fragment of a datagram goes to one Worker, by its addresses alone, whatever its offset,
+// whatever bytes lie where a first fragment's ports would be (Worker::input_fragment then sends
+// the reassembled datagram to its tuple's owner).
+TEST(Steering, FragmentsGoByTheirAddressesAlone) {
+  telemetry::StackCounters c;
+  Steering s(3, c);
+  int spread[4] = {};
+  for (uint32_t src = 0xc6120001; src < 0xc6120001 + 200; ++src) {
+    const uint16_t owner = kRss.queue(wire::Ipv4Addr(src), wire::Ipv4Addr(0xc6120002), 0, 0);
+    ++spread[owner];
+    for (uint16_t port = 1000; port < 1004; ++port) {
+      rte_mbuf* first = tcp4(src, 0xc6120002, port, 80);
+      rte_pktmbuf_mtod(first, uint8_t*)[20] = 0x20;  // MF, offset 0
+      rte_mbuf* later = tcp4(src, 0xc6120002, port, 80);
+      rte_pktmbuf_mtod(later, uint8_t*)[21] = 0xb9;  // offset 185 units, no MF
+      EXPECT_EQ(s.owner_of(kRss, first), owner);
+      EXPECT_EQ(s.owner_of(kRss, later), owner);
+      rte_pktmbuf_free(first);
+      rte_pktmbuf_free(later);
+    }
+  }
+  for (int n : spread) {
+    EXPECT_GT(n, 20);  // they spread over the Workers like tuples do
+  }
 }
 
 TEST(Steering, BatchesArriveInOrderAndFullRingsAndUnknownWorkersDrop) {

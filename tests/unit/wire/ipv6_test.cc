@@ -59,12 +59,66 @@ TEST(Ipv6, ExtensionHeadersSkipped) {
   EXPECT_EQ(static_cast<uint8_t>(v->payload()[0]), 0x9c);  // TCP source port 40000
 }
 
-TEST(Ipv6, Fragment) {
-  // A first fragment (offset 0, M set) and a later one (offset 8 octets, M clear): reassembly.
-  EXPECT_EQ(Ipv6View::parse(ip_of(bytes(testdata::kEthIpv6Frag))).error(), WireError::kFragment);
+TEST(Ipv6, FragmentParsesForReassembly) {
+  // RFC 8200 §4.5: a first fragment (offset 0, M set): the walk stops at its Fragment header.
+  const auto first = Ipv6View::parse(ip_of(bytes(testdata::kEthIpv6Frag)));
+  ASSERT_TRUE(first.ok()) << static_cast<int>(first.error());
+  EXPECT_TRUE(first->is_fragment());
+  EXPECT_EQ(first->protocol(), kIpProtoFragment);
+  EXPECT_EQ(first->fragment_offset(), 0u);
+  EXPECT_TRUE(first->more_fragments());
+  EXPECT_EQ(first->fragment_id(), 0xdeadbeefu);
+  EXPECT_EQ(first->fragment_next_header(), kIpProtoTcp);
+  EXPECT_EQ(first->unfragmentable().size(), 40u);  // the fixed header alone
+  EXPECT_EQ(first->fragment_next_header_at(), 6u);
+  ASSERT_EQ(first->payload().size(), 20u);  // the fragment's data, after the Fragment header
+  EXPECT_EQ(static_cast<uint8_t>(first->payload()[0]), 0x9c);  // TCP source port 40000
+  // A later one: offset 1 (8 octets), M clear; the reserved bits are ignored.
   auto later = testdata::kEthIpv6Frag;
-  later[14 + 40 + 3] = 0x08;  // offset 1 (8 octets), M clear
-  EXPECT_EQ(Ipv6View::parse(ip_of(bytes(later))).error(), WireError::kFragment);
+  later[14 + 40 + 1] = 0xff;  // Reserved
+  later[14 + 40 + 3] = 0x0e;  // offset 1, Res 11, M clear
+  const auto last = Ipv6View::parse(ip_of(bytes(later)));
+  ASSERT_TRUE(last.ok());
+  EXPECT_TRUE(last->is_fragment());
+  EXPECT_EQ(last->fragment_offset(), 8u);
+  EXPECT_FALSE(last->more_fragments());
+  // The largest offset: 8191 units.
+  later[14 + 40 + 2] = 0xff;
+  later[14 + 40 + 3] = 0xf8;
+  EXPECT_EQ(Ipv6View::parse(ip_of(bytes(later)))->fragment_offset(), 65528u);
+  // Not a fragment: no Fragment header.
+  EXPECT_FALSE(Ipv6View::parse(ip_of(bytes(testdata::kEthIpv6TcpSynAck)))->is_fragment());
+}
+
+TEST(Ipv6, FragmentAfterDestinationOptions) {
+  // A Destination Options header (8 bytes of PadN), then a Fragment header (offset 16, M set,
+  // id 7, next TCP): the unfragmentable part is both fixed header and options, and the Next
+  // Header field that names the Fragment header is the options header's first byte.
+  auto p = with_ext(kIpProtoDstOpts, testing::bytes_of({kIpProtoFragment, 0, 1, 4, 0, 0, 0, 0,  //
+                                                        kIpProtoTcp, 0, 0, 0x11, 0, 0, 0, 7}));
+  const auto v = Ipv6View::parse(p);
+  ASSERT_TRUE(v.ok()) << static_cast<int>(v.error());
+  EXPECT_TRUE(v->is_fragment());
+  EXPECT_EQ(v->fragment_offset(), 16u);
+  EXPECT_TRUE(v->more_fragments());
+  EXPECT_EQ(v->fragment_id(), 7u);
+  EXPECT_EQ(v->unfragmentable().size(), 48u);
+  EXPECT_EQ(v->fragment_next_header_at(), 40u);
+  EXPECT_EQ(v->payload().size(), 4u);
+  // Hop-by-Hop, then the Fragment header.
+  auto h = with_ext(kIpProtoHopByHop, testing::bytes_of({kIpProtoFragment, 0, 1, 4, 0, 0, 0, 0,  //
+                                                         kIpProtoTcp, 0, 0, 0x09, 0, 0, 0, 8}));
+  const auto w = Ipv6View::parse(h);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->fragment_offset(), 8u);
+  EXPECT_EQ(w->fragment_next_header_at(), 40u);
+  // A fragment's own data is not walked: a bad "header" after the Fragment header is data.
+  auto d =
+      with_ext(kIpProtoFragment, testing::bytes_of({kIpProtoHopByHop, 0, 0, 0x09, 0, 0, 0, 1}));
+  EXPECT_TRUE(Ipv6View::parse(d).ok());
+  // Truncated inside the Fragment header (4 of its 8 bytes follow the options).
+  auto cut = with_ext(kIpProtoDstOpts, testing::bytes_of({kIpProtoFragment, 0, 1, 4, 0, 0, 0, 0}));
+  EXPECT_EQ(Ipv6View::parse(cut).error(), WireError::kTruncated);
 }
 
 TEST(Ipv6, AtomicFragmentIsProcessedAsUnfragmented) {
