@@ -52,9 +52,10 @@ response) and MB/s are over the time until the last connection was done, its clo
 
 Beside the figures, per round and side: the packets the path lost besides (tempo: tx_full, a
 memif ring its peer had not drained; the kernel: the veth ends' rx/tx_dropped: "other drops"
-in the table, summed over the rounds), retransmitted segments and RTOs per completed
-connection (tempo: tcp.retransmits, tcp.rto_expired of both processes; the kernel: Tcp
-RetransSegs, TcpExt TCPTimeouts of both namespaces), every non-zero tcp.*, faults.* and arp.*
+in the table, summed over the rounds), retransmitted segments, RTOs and tail loss probes per
+completed connection (tempo: tcp.retransmits, tcp.rto_expired, tcp.tlp_probes of both
+processes; the kernel: Tcp RetransSegs, TcpExt TCPTimeouts, TcpExt TCPLossProbes of both
+namespaces), every non-zero tcp.*, faults.* and arp.*
 counter of tempo (arp.requests_sent above 1: an ARP packet was lost and tempo's first
 connection waited a second for it) and every non-zero Tcp/TcpExt counter change of the kernel,
 in the JSON's `recovery`.
@@ -302,6 +303,7 @@ class LossRun(compare.Run):
         arrived = counters.get("rx_packets", 0) + dropped
         return self.result(s, done, s["connections"]["failed"], dropped, arrived,
                            counters.get("tcp.retransmits", 0), counters.get("tcp.rto_expired", 0),
+                           counters.get("tcp.tlp_probes", 0),
                            counters, {"seeds": seeds, "errors": errors,
                                       "other_drops": sum(counters.get(k, 0) for k in OWN_DROPS)})
 
@@ -322,12 +324,13 @@ class LossRun(compare.Run):
         changed = {n: v - mib0.get(n, 0) for n, v in mib1.items() if v != mib0.get(n, 0)}
         return self.result(k, k["completed"], k["failed"], nft1[1] - nft0[1],
                            nft1[0] - nft0[0], changed.get("Tcp.RetransSegs", 0),
-                           changed.get("TcpExt.TCPTimeouts", 0), changed,
+                           changed.get("TcpExt.TCPTimeouts", 0),
+                           changed.get("TcpExt.TCPLossProbes", 0), changed,
                            {"errors": {e: n for e, n in k["errors"].items() if n},
                             "other_drops": veth1 - veth0})
 
     @staticmethod
-    def result(s, done, failed, dropped, arrived, retrans, rtos, counters, extra):
+    def result(s, done, failed, dropped, arrived, retrans, rtos, probes, counters, extra):
         """A round's figures from its client's JSON (tempo-loadgen's or loss_client.py's: the
         same keys) and its counters."""
         lat = s["latency_us"]
@@ -337,6 +340,7 @@ class LossRun(compare.Run):
                     mbytes_per_s=s["mbytes_per_s"], completed=done, failed=failed,
                     measured_loss_pct=pct(dropped, arrived), packets_arrived=arrived,
                     retrans_per_conn=round(retrans / done, 3), rto_per_conn=round(rtos / done, 4),
+                    probes_per_conn=round(probes / done, 4),
                     counters=counters)
 
     # --- a loss rate: both workloads, rounds alternating ----------------------------------------
@@ -380,6 +384,7 @@ class LossRun(compare.Run):
             "workload": workload, "loss_pct": loss_pct,
             **{side: {"retrans_per_conn": median(r["retrans_per_conn"] for r in runs[side]),
                       "rto_per_conn": median(r["rto_per_conn"] for r in runs[side]),
+                      "probes_per_conn": median(r["probes_per_conn"] for r in runs[side]),
                       "measured_loss_pct": median(r["measured_loss_pct"] for r in runs[side]),
                       "failed": sum(r["failed"] for r in runs[side]),
                       "other_drops": sum(r["other_drops"] for r in runs[side]),
@@ -396,13 +401,15 @@ class LossRun(compare.Run):
                          f"{f['tempo_over_kernel']:g}x" if f["tempo_over_kernel"] else "-"))
         figures = compare.markdown(rows, self.notes())
         rows = [("workload", "loss", "measured loss % (tempo / kernel)",
-                 "other drops", "retransmits per conn", "RTOs per conn", "failed conns")]
+                 "other drops", "retransmits per conn", "RTOs per conn", "loss probes per conn",
+                 "failed conns")]
         both = lambda r, key, spec: " / ".join(number(r[s][key], spec) if r[s]["rounds"] else
                                                "failed" for s in ("tempo", "kernel"))
         for r in self.recovery:
             rows.append((r["workload"], f"{r['loss_pct']:g}%", both(r, "measured_loss_pct", ".2f"),
                          both(r, "other_drops", "d"), both(r, "retrans_per_conn", ",.3g"),
-                         both(r, "rto_per_conn", ",.3g"), both(r, "failed", "d")))
+                         both(r, "rto_per_conn", ",.3g"), both(r, "probes_per_conn", ",.3g"),
+                         both(r, "failed", "d")))
         return figures + "\n\n" + compare.markdown(rows)
 
     def notes(self):
