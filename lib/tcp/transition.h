@@ -97,9 +97,18 @@ void establish(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
   if (t.snd_nxt < t.snd_una) {
     t.snd_nxt = t.snd_una;
   }
-  // RFC 6298 §3 (Karn): the SYN gives a sample only when it was not retransmitted.
+  // RFC 6298 §3 (Karn): the SYN gives a sample only when it was not retransmitted. With
+  // timestamps the echo names the transmission it answers (RFC 7323 §4.1), a retransmitted SYN
+  // included: a sample all the same, as Linux. Only with no sample at all does RFC 6298 §5.7's
+  // RTO of 3 s apply once data flows (it would make the first lost segment of the connection
+  // wait 3 s).
+  const int32_t echo = t.ts_ok && seg.opts.has_timestamps && seg.opts.tsecr != 0
+                           ? static_cast<int32_t>(ts_now(t, now) - seg.opts.tsecr)
+                           : -1;
   if (t.retries == 0) {
     t.rtt.on_sample(now - t.rtt_start);
+  } else if (echo >= 0 && Ticks::from_ms(static_cast<uint64_t>(echo)) <= t.cfg->rto_max) {
+    t.rtt.on_sample(Ticks::from_ms(echo > 0 ? static_cast<uint64_t>(echo) : 1));
   } else {
     t.rtt.on_syn_timeout_established();  // RFC 6298 §5.7: RTO 3 s once data flows
   }

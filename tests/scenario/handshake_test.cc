@@ -54,6 +54,28 @@ TEST_F(Handshake, Rfc9293_3_7_1_PeerMssIsClampedToASaneRange) {
   }
 }
 
+// RFC 6298 §5.7 with RFC 7323 §4.1: after a retransmitted SYN the SYN,ACK's timestamp echo
+// still measures the RTT (it names the transmission answered), so the RTO once data flows is
+// the estimate's (here the 200 ms floor), not 3 s; without timestamps, 3 s.
+TEST_F(Handshake, Rfc6298_5_7_RetransmittedSynTimedByTheTimestampEcho) {
+  for (const bool ts : {true, false}) {
+    tcb = Tcb<TestBuf>{};
+    sink = RecordingSink{};
+    cfg.timestamps = ts;
+    syn_sent();
+    fire(TimerKind::kRetransmit);  // the SYN again, 1 s later
+    out();
+    const uint32_t echo = detail::ts_now(tcb, now);
+    now = now + Ticks::from_ms(5);
+    S synack = S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(8000).mss(1000);
+    in(ts ? synack.ts(1, echo) : synack);
+    ASSERT_EQ(tcb.state, State::kEstablished);
+    send_str("x");
+    EXPECT_EQ(timer(TimerKind::kRetransmit), now + (ts ? Ticks::from_ms(200) : Ticks::from_sec(3)))
+        << "timestamps " << ts;
+  }
+}
+
 // The floor is configurable, on both opens; a passive open counts the clamp too.
 TEST_F(Handshake, MinSndMssIsConfigurable) {
   cfg.min_snd_mss = 536;
