@@ -54,11 +54,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <vector>
 
 #include "telemetry/counters.h"
 #include "time/ticks.h"
+#include "wire/ipv4.h"
 
 namespace tempo::stack {
 
@@ -102,6 +104,21 @@ struct Fragment {
   uint8_t next_header = 0;      // IPv6: the Fragment header's Next Header
   uint32_t room = UINT32_MAX;   // the most bytes (IP header included) the datagram may take here
 };
+
+// An IPv4 fragment as input_ipv4 parsed it (RFC 791 §3.2: a datagram is named by its source,
+// destination, protocol and identification).
+inline Fragment ipv4_fragment(const wire::Ipv4View& ip) noexcept {
+  Fragment f;
+  std::memcpy(f.key.src.data(), ip.header().data() + 12, 4);
+  std::memcpy(f.key.dst.data(), ip.header().data() + 16, 4);
+  f.key.id = ip.id();
+  f.key.protocol = ip.protocol();
+  f.offset = ip.fragment_offset();
+  f.more = ip.more_fragments();
+  f.data = ip.payload();
+  f.header = ip.header();
+  return f;
+}
 
 class Reassembly {
  public:

@@ -246,15 +246,7 @@ void Worker::input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept
       counters_.drop_ipv4_fragment++;
       return;
     }
-    Fragment f;
-    std::memcpy(f.key.src.data(), ip->header().data() + 12, 4);
-    std::memcpy(f.key.dst.data(), ip->header().data() + 16, 4);
-    f.key.id = ip->id();
-    f.key.protocol = ip->protocol();
-    f.offset = ip->fragment_offset();
-    f.more = ip->more_fragments();
-    f.data = ip->payload();
-    f.header = ip->header();
+    Fragment f = ipv4_fragment(*ip);
     input_fragment(p, eth, f, wire::kEtherTypeIpv4);
     return;
   }

@@ -152,15 +152,7 @@ void Tempo(benchmark::State& state) {
       const auto frame = std::span<const std::byte>(rte_pktmbuf_mtod(m, const std::byte*),
                                                     rte_pktmbuf_data_len(m));
       const auto ip = wire::Ipv4View::parse(frame.subspan(kEth));
-      Fragment f;
-      std::memcpy(f.key.src.data(), ip->header().data() + 12, 4);
-      std::memcpy(f.key.dst.data(), ip->header().data() + 16, 4);
-      f.key.id = ip->id();
-      f.key.protocol = ip->protocol();
-      f.offset = ip->fragment_offset();
-      f.more = ip->more_fragments();
-      f.data = ip->payload();
-      f.header = ip->header();
+      const Fragment f = ipv4_fragment(*ip);
       const Reassembly::Outcome out = reasm.add(f, now);
       if (out.verdict == Reassembly::Verdict::kComplete) {
         rte_mbuf* whole = rte_pktmbuf_alloc(g_pool);
@@ -257,16 +249,7 @@ void FloodTempo(benchmark::State& state) {
       const auto frame = std::span<const std::byte>(rte_pktmbuf_mtod(rx[i], const std::byte*),
                                                     rte_pktmbuf_data_len(rx[i]));
       const auto ip = wire::Ipv4View::parse(frame.subspan(kEth));
-      Fragment f;
-      std::memcpy(f.key.src.data(), ip->header().data() + 12, 4);
-      std::memcpy(f.key.dst.data(), ip->header().data() + 16, 4);
-      f.key.id = ip->id();
-      f.key.protocol = ip->protocol();
-      f.offset = ip->fragment_offset();
-      f.more = ip->more_fragments();
-      f.data = ip->payload();
-      f.header = ip->header();
-      benchmark::DoNotOptimize(reasm.add(f, Ticks::from_sec(1)));
+      benchmark::DoNotOptimize(reasm.add(ipv4_fragment(*ip), Ticks::from_sec(1)));
     }
     rte_pktmbuf_free_bulk(rx.data(), 3);
   }
