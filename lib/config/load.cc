@@ -561,6 +561,7 @@ TcpConfig parse_tcp(const YAML::Node& node) {
                 "max_orphans",
                 "congestion",
                 "sack",
+                "rack",
                 "timestamps",
                 "window_scale",
                 "rcv_buf_bytes",
@@ -604,6 +605,7 @@ TcpConfig parse_tcp(const YAML::Node& node) {
   t.congestion = static_cast<Congestion>(
       m.get_enum("congestion", {"newreno", "cubic"}, static_cast<std::size_t>(t.congestion)));
   t.sack = m.get_bool("sack", t.sack);
+  t.rack = m.get_bool("rack", t.rack);
   t.timestamps = m.get_bool("timestamps", t.timestamps);
   t.window_scale = m.get_bool("window_scale", t.window_scale);
   // RFC 7323 §2.3: with the maximum shift of 14 a window reaches 1 GiB.

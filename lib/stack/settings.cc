@@ -26,6 +26,7 @@ tcp::Config tcp_config(const TcpConfig& c) noexcept {
   t.window_scaling = c.window_scale;
   t.timestamps = c.timestamps;
   t.sack = c.sack;
+  t.rack = c.rack;
   t.nagle = c.nagle;
   t.delack_timeout = ms(c.delayed_ack_ms);
   t.rto_initial = ms(c.initial_rto_ms);

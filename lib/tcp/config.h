@@ -22,6 +22,7 @@ struct Config {
   bool window_scaling = true;     // RFC 7323 §2
   bool timestamps = true;         // RFC 7323 §3
   bool sack = true;               // RFC 2018
+  bool rack = true;               // RFC 8985 §6 time-based loss detection (with SACK)
   bool nagle = true;              // RFC 9293 §3.7.4; per connection it can be switched
   // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: a delayed ACK MUST be sent within 0.5 s.
   Ticks delack_timeout = Ticks::from_ms(40);

@@ -50,6 +50,9 @@ struct Counters {
   uint64_t tlp_recoveries = 0;
   uint64_t tlp_spurious = 0;
   uint64_t tlp_loss_detected = 0;
+  uint64_t rack_loss_detected = 0;
+  uint64_t rack_reo_timeouts = 0;
+  uint64_t rack_reordering = 0;
   uint64_t delayed_acks = 0;
   uint64_t persist_probes = 0;
   uint64_t keepalive_probes = 0;
@@ -135,6 +138,14 @@ struct Counters {
       {"tcp.tlp_loss_detected", &Counters::tlp_loss_detected,
        "loss recoveries started because a tail loss probe was SACKed while data sent before it "
        "was missing (RFC 8985 §6.2, §7.4.1)"},
+      {"tcp.rack_loss_detected", &Counters::rack_loss_detected,
+       "loss recoveries started by RACK's time-based loss detection (RFC 8985 §6.2) before "
+       "DupThresh"},
+      {"tcp.rack_reo_timeouts", &Counters::rack_reo_timeouts,
+       "RACK reorder timers that fired (RFC 8985 §6.3)"},
+      {"tcp.rack_reordering", &Counters::rack_reordering,
+       "connections that saw reordering: RACK's reordering window applies (RFC 8985 §6.2 step "
+       "3)"},
       {"tcp.delayed_acks", &Counters::delayed_acks, "ACKs sent by the delayed-ACK timer"},
       {"tcp.persist_probes", &Counters::persist_probes, "zero-window probes sent"},
       {"tcp.keepalive_probes", &Counters::keepalive_probes, "keepalive probes sent"},

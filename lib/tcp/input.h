@@ -151,12 +151,14 @@ void rtt_sample(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now) noexcept {
     const int32_t d = static_cast<int32_t>(ts_now(t, now) - seg.opts.tsecr);
     if (d >= 0 && Ticks::from_ms(static_cast<uint64_t>(d)) <= t.cfg->rto_max) {
       t.rtt.on_sample(Ticks::from_ms(d > 0 ? static_cast<uint64_t>(d) : 1));
+      t.rack.on_rtt_sample(Ticks::from_ms(d > 0 ? static_cast<uint64_t>(d) : 1).us());
       sampled = true;
     }
   }
   if (t.rtt_timing && seg.ack >= t.rtt_seq) {
     if (!sampled) {
       t.rtt.on_sample(now - t.rtt_start);
+      t.rack.on_rtt_sample((now - t.rtt_start).us());
     }
     t.rtt_timing = false;
   }
@@ -415,7 +417,9 @@ noexcept {
   const bool advances = seg.ack > t.snd_una;
   uint32_t data = 0;
   uint32_t flight_before = 0;
+  SackScoreboard::Range cum{t.snd_una, t.snd_una};
   if (advances) {
+    cum = cum_delivered(t.sacked, t.snd_una, seg.ack);
     const uint32_t acked = distance(t.snd_una, seg.ack);
     const bool acks_fin = t.fin_sent && seg.ack == t.snd_max;
     data = std::min(acked - (acks_fin ? 1u : 0u), t.sndq.bytes());
@@ -430,7 +434,11 @@ noexcept {
     t.rtt.reset_backoff();
   }
   // RFC 2018 §4-5 / RFC 6675 §5 (B.1): the scoreboard before any recovery decision.
-  const uint32_t newly_sacked = t.sack_ok ? sack_update(t, seg, c) : 0;
+  SackNews news;
+  if (t.sack_ok) {
+    news = sack_update(t, seg, c);
+    rack_on_ack(t, cum, news, now, c);
+  }
   tlp_ack(t, seg, now, c);
   if (advances) {
     on_new_ack(t, data, flight_before, now, s);
@@ -451,7 +459,7 @@ noexcept {
              !seg.has(flag::kFin) &&
              // RFC 6675 §2: with SACK in use, a duplicate ACK also SACKs data not SACKed
              // before (an ACK carrying only old or D-SACK blocks is not one).
-             (!t.sack_ok || seg.opts.num_sack == 0 || newly_sacked > 0)) {
+             (!t.sack_ok || seg.opts.num_sack == 0 || news.fresh > 0)) {
     // RFC 5681 §2 duplicate ACK.
     ++c.dup_acks;
     on_dup_ack(t, now, s);
@@ -467,6 +475,7 @@ noexcept {
     t.tlp_out = false;
     enter_recovery(t, now, s);
   }
+  rack_detect(t, now, s);  // RFC 8985 §6.2 step 5: what time says is lost
   // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
   // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
   if (t.snd_wl1 < seg.seq || (t.snd_wl1 == seg.seq && t.snd_wl2 <= seg.ack)) {

@@ -24,7 +24,9 @@ requires Sink<S, Buf>
 void arm(Tcb<Buf>& t, TimerKind k, Ticks deadline, S& s) noexcept {
   t.timers = static_cast<uint8_t>(t.timers | (1u << static_cast<int>(k)));
   if (k == TimerKind::kRetransmit) {
-    t.tlp_timer = false;  // an RTO unless arm_retransmit() makes it the PTO
+    // An RTO unless arm_retransmit() makes it the PTO, or rack_detect() the reorder timer.
+    t.tlp_timer = false;
+    t.reo_timer = false;
   }
   s.arm_timer(k, deadline);
 }
@@ -449,6 +451,10 @@ bool send_new(Tcb<Buf>& t, uint32_t usable, Ticks now, S& s) noexcept {
   }
   emit(t, o, s);
   const SeqNum old_max = t.snd_max;
+  if (t.sack_ok && o.seq + len > old_max) {
+    // RFC 8985 §6.1: when new data left (what goes again after an RTO is not dated).
+    t.rack.sent.on_send(max(o.seq, old_max), static_cast<uint32_t>(now.us()));
+  }
   t.snd_nxt = t.snd_nxt + len + (fin ? 1u : 0u);
   t.snd_max = max(t.snd_max, t.snd_nxt);
   // RFC 6298 §3 (Karn): time one segment at a time, never a retransmitted one.
@@ -497,6 +503,8 @@ noexcept {
   // of the ACK still gives one: RFC 7323 §4.1, see input.h process_ack.)
   t.rtt_timing = false;
   emit(t, o, s);
+  // RFC 8985 §6.2 step 2: which copy arrives is ambiguous from here on; RACK dates none of it.
+  t.rack.rxt_high = max(t.rack.rxt_high, seq + len + (fin ? 1u : 0u));
   if (!t.armed(TimerKind::kRetransmit)) {
     arm(t, TimerKind::kRetransmit, now + rto(t), s);
   }
@@ -518,30 +526,31 @@ struct NextSegHoles {
 };
 
 // NextSeg (1): the lowest unSACKed octet not yet retransmitted (above HighRxt), below the
-// highest SACKed octet, that IsLost(); (3): the same without IsLost(), once (2) new data
-// found nothing to send.
+// highest SACKed octet, that IsLost() or RACK deemed lost; (3): the same without either, once
+// (2) new data found nothing to send.
 template <Buffer Buf>
 NextSegHoles next_seg_holes(const Tcb<Buf>& t, SeqNum from, uint32_t mss) noexcept {
   NextSegHoles c;
   if (!t.sacked.empty()) {
-    for_each_hole(t.sacked, t.snd_una, t.snd_max, mss, [&](const SackHole& h) {
-      if (!h.below_sacked || h.end <= from) {
-        return h.below_sacked;
-      }
-      const SeqNum start = max(h.start, from);
-      if (!c.any.found) {
-        c.any.found = true;
-        c.any.seq = start;
-        c.any.end = h.end;
-      }
-      if (h.lost) {
-        c.lost.found = true;
-        c.lost.seq = start;
-        c.lost.end = h.end;
-        return false;
-      }
-      return true;
-    });
+    for_each_hole(t.sacked, t.snd_una, t.snd_max, mss, t.rack.lost_below(t.snd_una),
+                  [&](const SackHole& h) {
+                    if (!h.below_sacked || h.end <= from) {
+                      return h.below_sacked;
+                    }
+                    const SeqNum start = max(h.start, from);
+                    if (!c.any.found) {
+                      c.any.found = true;
+                      c.any.seq = start;
+                      c.any.end = h.end;
+                    }
+                    if (h.lost) {
+                      c.lost.found = true;
+                      c.lost.seq = start;
+                      c.lost.end = h.end;
+                      return false;
+                    }
+                    return true;
+                  });
   }
   return c;
 }
@@ -614,7 +623,8 @@ void sack_output(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   // loop ends; the bound only guards against a bug turning this into a livelock.
   for (uint32_t guard = 0; guard < 4096; ++guard) {
     const SeqNum from = max(t.high_rxt, t.snd_una);
-    const uint32_t pipe = sack_pipe(t.sacked, t.snd_una, t.snd_max, mss, from);
+    const uint32_t pipe =
+        sack_pipe(t.sacked, t.snd_una, t.snd_max, mss, from, t.rack.lost_below(t.snd_una));
     const uint32_t cwnd = t.cc.cwnd();
     if (cwnd < pipe || cwnd - pipe < mss) {
       return;

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include "tcp/buffer.h"
 #include "tcp/output.h"
+#include "tcp/rack.h"
 #include "tcp/sack.h"
 #include "tcp/segment.h"
 #include "tcp/sink.h"
@@ -19,8 +21,16 @@ namespace tempo::tcp::detail {
 
 inline constexpr uint8_t kDupAckThreshold = kDupThresh;  // RFC 5681 §3.2 (DupThresh)
 
+// What an ACK's SACK blocks said (sack_update).
+struct SackNews {
+  uint32_t fresh = 0;  // octets newly SACKed
+  bool dsack = false;  // the first block reported a duplicate (RFC 2883)
+  uint8_t n = 0;       // blocks that SACKed something new, lowest first (RACK dates them)
+  std::array<SackScoreboard::Range, wire::TcpOptions::kMaxSackBlocks> blocks{};
+};
+
 // RFC 2018 §4-5, RFC 6675 §4 Update(): records the SACK blocks of an acceptable ACK (SND.UNA
-// already advanced to it) in the scoreboard. Returns the octets newly SACKed.
+// already advanced to it) in the scoreboard.
 //
 // RFC 2883 §4: the first block is a D-SACK, reporting a duplicate the peer received, when it
 // lies below SEG.ACK or inside the second block; it says nothing about holes, so it is counted
@@ -28,10 +38,10 @@ inline constexpr uint8_t kDupAckThreshold = kDupThresh;  // RFC 5681 §3.2 (DupT
 // ignored whole; one below SND.UNA is stale (a reordered ACK) and ignored, and the part of a
 // block below SND.UNA is trimmed.
 template <Buffer Buf>
-uint32_t sack_update(Tcb<Buf>& t, const Segment<Buf>& seg, Counters& c) noexcept {
+SackNews sack_update(Tcb<Buf>& t, const Segment<Buf>& seg, Counters& c) noexcept {
   t.sacked.trim(t.snd_una);
   const uint8_t n = std::min<uint8_t>(seg.opts.num_sack, wire::TcpOptions::kMaxSackBlocks);
-  uint32_t fresh = 0;
+  SackNews news;
   for (uint8_t i = 0; i < n; ++i) {
     const SeqNum l(seg.opts.sack[i].left);
     const SeqNum r(seg.opts.sack[i].right);
@@ -41,6 +51,7 @@ uint32_t sack_update(Tcb<Buf>& t, const Segment<Buf>& seg, Counters& c) noexcept
                                  r <= SeqNum(seg.opts.sack[1].right);
       if (below_ack || inside_second) {
         ++c.dsacks;
+        news.dsack = true;
         continue;
       }
     }
@@ -48,9 +59,55 @@ uint32_t sack_update(Tcb<Buf>& t, const Segment<Buf>& seg, Counters& c) noexcept
       ++c.sack_blocks_invalid;
       continue;
     }
-    fresh += t.sacked.add(max(l, t.snd_una), r);
+    const SeqNum left = max(l, t.snd_una);
+    if (const uint32_t fresh = t.sacked.add(left, r); fresh > 0) {
+      news.fresh += fresh;
+      uint8_t at = news.n++;
+      for (; at > 0 && left < news.blocks[at - 1].left; --at) {
+        news.blocks[at] = news.blocks[at - 1];
+      }
+      news.blocks[at] = SackScoreboard::Range{left, r};
+    }
   }
-  return fresh;
+  return news;
+}
+
+// The highest stretch of [una, ack) the scoreboard did not hold before the ACK: what the
+// cumulative ACK itself delivered last. Empty (left == right) when the scoreboard held it all.
+inline SackScoreboard::Range cum_delivered(const SackScoreboard& sb, SeqNum una,
+                                           SeqNum ack) noexcept {
+  SeqNum end = ack;
+  for (int i = sb.size() - 1; i >= 0; --i) {
+    const SackScoreboard::Range& r = sb[static_cast<uint8_t>(i)];
+    if (r.left >= end) {
+      continue;  // above what is left to look at
+    }
+    if (r.right >= end) {
+      end = max(r.left, una);  // held the top: look below it
+      continue;
+    }
+    return SackScoreboard::Range{max(r.right, una), end};
+  }
+  return SackScoreboard::Range{una, max(end, una)};
+}
+
+inline uint32_t us32(Ticks t) noexcept { return static_cast<uint32_t>(t.us()); }
+
+// RFC 8985 §6.2 steps 2-4 for an acceptable ACK: date the newly delivered octets (`cum`, what
+// the cumulative ACK delivered, then the newly SACKed blocks), look for reordering, and let a
+// D-SACK widen the reordering window. SND.UNA has moved already.
+template <Buffer Buf>
+void rack_on_ack(Tcb<Buf>& t, const SackScoreboard::Range& cum, const SackNews& news, Ticks now,
+                 Counters& c) noexcept {
+  Rack& r = t.rack;
+  const uint32_t now_us = us32(now);
+  bool reord = cum.left < cum.right && r.on_delivered(cum.left, cum.right, t.snd_max, now_us);
+  for (uint8_t i = 0; i < news.n; ++i) {
+    reord = r.on_delivered(news.blocks[i].left, news.blocks[i].right, t.snd_max, now_us) || reord;
+  }
+  c.rack_reordering += reord ? 1 : 0;
+  r.on_ack_dsack(news.dsack, t.snd_una, t.snd_max);
+  r.follow(t.snd_una);
 }
 
 // RFC 5681 §3.2 step 2 / RFC 6675 §5 (4.3): retransmit the first unacknowledged segment
@@ -100,6 +157,7 @@ void enter_recovery(Tcb<Buf>& t, Ticks now, S& s) noexcept {
 
 template <Buffer Buf>
 void leave_recovery(Tcb<Buf>& t) noexcept {
+  t.rack.on_recovery_end();
   t.in_recovery = false;
   t.rescue_sent = false;
   t.high_rxt = t.snd_una;
@@ -153,6 +211,33 @@ void on_new_ack(Tcb<Buf>& t, uint32_t bytes, uint32_t flight, Ticks now, S& s) n
     return;
   }
   t.cc.on_ack(bytes, t.snd_mss, flight, now, t.rtt.srtt());
+}
+
+// RFC 8985 §6.2 step 5 and §6.3, after an ACK's own recovery decisions or when the reorder
+// timer fires: RACK marks what is lost (sack_output retransmits it), starts loss recovery when it
+// found the loss first, and runs the retransmission timer as the reorder timer while a segment
+// may yet turn out lost (it becomes the RTO again when the timer fires, or at the next ACK that
+// advances SND.UNA).
+template <Buffer Buf, class S>
+requires Sink<S, Buf>
+void rack_detect(Tcb<Buf>& t, Ticks now, S& s) noexcept {
+  if (!t.sack_ok || !t.cfg->rack || t.sacked.empty() || t.flight() == 0) {
+    return;
+  }
+  const uint32_t mss = std::max<uint32_t>(t.snd_mss, 1);
+  const uint32_t sacked_segs = (t.sacked.sacked_bytes() + mss - 1) / mss;
+  const auto srtt = static_cast<uint32_t>(std::min<uint64_t>(t.rtt.srtt().us(), UINT32_MAX));
+  const uint32_t reo = t.rack.reo_wnd_us(t.in_recovery, sacked_segs, srtt);
+  const SeqNum was = t.rack.lost_below(t.snd_una);
+  const uint32_t wait = t.rack.detect_loss(t.sacked, t.snd_una, t.snd_max, mss, reo, us32(now));
+  if (t.rack.lost_below(t.snd_una) > was && !t.in_recovery) {
+    enter_recovery(t, now, s);
+    s.core().counters.rack_loss_detected += t.in_recovery ? 1 : 0;
+  }
+  if (wait > 0) {
+    arm(t, TimerKind::kRetransmit, now + Ticks::from_us(wait), s);
+    t.reo_timer = true;
+  }
 }
 
 }  // namespace tempo::tcp::detail

@@ -134,10 +134,12 @@ struct SackHole {
 // false to stop. RFC 6675 §4 IsLost(SeqNum): "DupThresh discontiguous SACKed sequences have
 // arrived above 'SeqNum' or more than (DupThresh - 1) * SMSS bytes with sequence numbers greater
 // than 'SeqNum' have been SACKed". We count "sequences" as SMSS-sized segments, rounding each
-// range up (a range of one short segment is one sequence).
+// range up (a range of one short segment is one sequence). Octets below `lost_to` are lost
+// whatever IsLost says (RACK marked them, rack.h): a hole that straddles it is reported as
+// two, the lost part first.
 template <class F>
 void for_each_hole(const SackScoreboard& sb, SeqNum una, SeqNum snd_max, uint32_t mss,
-                   F&& f) noexcept {
+                   SeqNum lost_to, F&& f) noexcept {
   const uint32_t m = mss > 0 ? mss : 1;
   // Suffix sums over the ranges: SACKed octets and segments at or above range i.
   std::array<uint64_t, SackScoreboard::kMaxRanges + 1> bytes{};
@@ -157,15 +159,33 @@ void for_each_hole(const SackScoreboard& sb, SeqNum una, SeqNum snd_max, uint32_
       h.start = cur;
       h.end = end;
       h.below_sacked = !top;
-      h.lost = !top && (segs[i] >= kDupThresh || bytes[i] > uint64_t{kDupThresh - 1} * m);
-      if (!f(h)) {
-        return;
+      if (cur < lost_to && !top) {
+        h.end = min(end, lost_to);
+        h.lost = true;
+        if (!f(static_cast<const SackHole&>(h))) {
+          return;
+        }
+        h.start = h.end;
+        h.end = end;
+        h.lost = false;
+      }
+      if (h.start < h.end) {
+        h.lost = !top && (segs[i] >= kDupThresh || bytes[i] > uint64_t{kDupThresh - 1} * m);
+        if (!f(static_cast<const SackHole&>(h))) {
+          return;
+        }
       }
     }
     if (!top) {
       cur = max(cur, sb[i].right);
     }
   }
+}
+
+template <class F>
+void for_each_hole(const SackScoreboard& sb, SeqNum una, SeqNum snd_max, uint32_t mss,
+                   F&& f) noexcept {
+  for_each_hole(sb, una, snd_max, mss, una, static_cast<F&&>(f));
 }
 
 // RFC 6675 §4 IsLost(seq) for an unSACKed octet `seq` in [una, snd_max).
@@ -184,11 +204,12 @@ inline bool sack_is_lost(const SackScoreboard& sb, SeqNum una, SeqNum snd_max, u
 
 // RFC 6675 §4 SetPipe(): the octets in [una, snd_max) not SACKed, counting once each one not
 // deemed lost and once more each one retransmitted in this recovery (below `high_rxt`, one past
-// the highest octet retransmitted, our form of HighRxt).
+// the highest octet retransmitted, our form of HighRxt); below `lost_to` every unSACKed octet is
+// lost (RACK, rack.h).
 inline uint32_t sack_pipe(const SackScoreboard& sb, SeqNum una, SeqNum snd_max, uint32_t mss,
-                          SeqNum high_rxt) noexcept {
+                          SeqNum high_rxt, SeqNum lost_to) noexcept {
   uint32_t pipe = 0;
-  for_each_hole(sb, una, snd_max, mss, [&](const SackHole& h) {
+  for_each_hole(sb, una, snd_max, mss, lost_to, [&](const SackHole& h) {
     if (!h.lost) {
       pipe += distance(h.start, h.end);  // (a)
     }
@@ -196,6 +217,11 @@ inline uint32_t sack_pipe(const SackScoreboard& sb, SeqNum una, SeqNum snd_max, 
     return true;
   });
   return pipe;
+}
+
+inline uint32_t sack_pipe(const SackScoreboard& sb, SeqNum una, SeqNum snd_max, uint32_t mss,
+                          SeqNum high_rxt) noexcept {
+  return sack_pipe(sb, una, snd_max, mss, high_rxt, una);
 }
 
 }  // namespace tempo::tcp

@@ -10,6 +10,7 @@
 
 #include "tcp/buffer.h"
 #include "tcp/config.h"
+#include "tcp/rack.h"
 #include "tcp/reassembly.h"
 #include "tcp/sack.h"
 #include "tcp/seam.h"
@@ -56,8 +57,9 @@ struct Tcb {
   bool tlp_out : 1 = false;
   bool tlp_retrans : 1 = false;
   bool dsack_pending : 1 = false;  // RFC 2883: the next ACK reports [dsack_left, dsack_right)
-  uint16_t snd_mss = 536;          // effective send MSS (RFC 9293 §3.7.1), payload bytes
-  uint16_t rcv_mss = 1460;         // the MSS we advertised
+  bool reo_timer : 1 = false;  // RFC 8985 §6.2: the retransmission timer is RACK's reorder timer
+  uint16_t snd_mss = 536;      // effective send MSS (RFC 9293 §3.7.1), payload bytes
+  uint16_t rcv_mss = 1460;     // the MSS we advertised
   SeqNum iss;
   SeqNum snd_una;
   SeqNum snd_nxt;
@@ -97,6 +99,7 @@ struct Tcb {
   detail::Rtt rtt{};
   detail::Cc cc{};
   SackScoreboard sacked{};  // RFC 2018 §4-5 / RFC 6675 §3: what the peer reported holding
+  Rack rack{};              // RFC 8985 §6: time-based loss detection (with SACK only)
   // --- queues (data path only)
   SendQueue<Buf> sndq{};
   Reassembly<Buf> ooo{};

@@ -7,6 +7,7 @@
 
 #include "tcp/buffer.h"
 #include "tcp/output.h"
+#include "tcp/recovery.h"
 #include "tcp/sink.h"
 #include "tcp/state.h"
 #include "tcp/tcb.h"
@@ -61,6 +62,21 @@ template <Buffer Buf, class S>
 requires Sink<S, Buf>
 void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   Counters& c = s.core().counters;
+  if (t.reo_timer) {
+    // RFC 8985 §6.3: the reorder timer. What RACK now deems lost goes out (recovery starts
+    // when it was not running), and the timer runs on as RACK or as the RTO.
+    t.reo_timer = false;
+    ++c.rack_reo_timeouts;
+    if (t.flight() == 0) {
+      return;
+    }
+    rack_detect(t, now, s);
+    output(t, now, s);
+    if (!t.armed(TimerKind::kRetransmit)) {
+      arm_retransmit(t, now, s);
+    }
+    return;
+  }
   if (t.tlp_timer) {
     t.tlp_timer = false;
     if (!send_tlp(t, now, s) && t.flight() > 0) {
@@ -111,6 +127,9 @@ void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   // determining which data to retransmit" (the receiver may have reneged): clear it.
   t.sacked.clear();
   t.high_rxt = t.snd_una;
+  // RFC 8985 §6.3: after an RTO everything outstanding goes again, so none of it is dated.
+  t.rack.rxt_high = t.snd_max;
+  t.rack.marked = false;
   t.snd_nxt = t.snd_una;
   cancel(t, TimerKind::kRetransmit, s);
   output(t, now, s, 1);

@@ -97,6 +97,7 @@ void establish(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
   if (t.snd_nxt < t.snd_una) {
     t.snd_nxt = t.snd_una;
   }
+  t.rack.reset(t.snd_una);
   // RFC 6298 §3 (Karn): the SYN gives a sample only when it was not retransmitted. With
   // timestamps the echo names the transmission it answers (RFC 7323 §4.1), a retransmitted SYN
   // included: a sample all the same, as Linux. Only with no sample at all does RFC 6298 §5.7's
@@ -111,6 +112,9 @@ void establish(Tcb<Buf>& t, const Segment<Buf>& seg, Ticks now, S& s) noexcept {
     t.rtt.on_sample(Ticks::from_ms(echo > 0 ? static_cast<uint64_t>(echo) : 1));
   } else {
     t.rtt.on_syn_timeout_established();  // RFC 6298 §5.7: RTO 3 s once data flows
+  }
+  if (t.rtt.has_sample()) {
+    t.rack.on_rtt_sample(t.rtt.srtt().us());  // the handshake's: RACK.min_RTT from the start
   }
   t.retries = 0;
   t.rtt.reset_backoff();

@@ -177,7 +177,11 @@ struct TcpConfig {
   int orphan_retries = 8;
   std::int64_t max_orphans = 16384;
   Congestion congestion = Congestion::kCubic;
-  bool sack = true;          // RFC 2018
+  bool sack = true;  // RFC 2018
+  // RFC 8985 §6 (RACK): with SACK, a segment is lost once one sent after it was delivered and
+  // it is still missing a reordering window later (Linux net.ipv4.tcp_recovery = 1). Off: RFC
+  // 6675's DupThresh and the RTO alone find losses (the tail loss probe stays).
+  bool rack = true;
   bool timestamps = true;    // RFC 7323
   bool window_scale = true;  // RFC 7323
   std::int64_t rcv_buf_bytes = 262144;

@@ -47,7 +47,8 @@ const std::string kTcpKeys =
     "time_wait, pmtu, active_reuse_min_age_ms, local_port_range, mss, min_snd_mss, "
     "initial_rto_ms, min_rto_ms, "
     "max_rto_ms, delayed_ack_ms, nagle, keepalive, fin_wait2_timeout_ms, syn_retries, "
-    "synack_retries, orphan_retries, max_orphans, congestion, sack, timestamps, window_scale, "
+    "synack_retries, orphan_retries, max_orphans, congestion, sack, rack, timestamps, "
+    "window_scale, "
     "rcv_buf_bytes, snd_buf_bytes, "
     "listen_backlog, max_connections, syncookies, challenge_ack_limit_per_sec, stop_grace_ms";
 

@@ -143,6 +143,7 @@ TEST(LoadTest, MinimalConfigTakesEveryDefault) {
   EXPECT_EQ(t.synack_retries, 5);
   EXPECT_EQ(t.congestion, Congestion::kCubic);
   EXPECT_TRUE(t.sack);
+  EXPECT_TRUE(t.rack);
   EXPECT_TRUE(t.timestamps);
   EXPECT_TRUE(t.window_scale);
   EXPECT_EQ(t.rcv_buf_bytes, 262144);
@@ -185,6 +186,7 @@ tcp:
   synack_retries: 3
   congestion: newreno
   sack: false
+  rack: false
   timestamps: no
   window_scale: off
   rcv_buf_bytes: 65536
@@ -227,6 +229,7 @@ faults:
   EXPECT_EQ(t.synack_retries, 3);
   EXPECT_EQ(t.congestion, Congestion::kNewReno);
   EXPECT_FALSE(t.sack);
+  EXPECT_FALSE(t.rack);
   EXPECT_FALSE(t.timestamps);
   EXPECT_FALSE(t.window_scale);
   EXPECT_EQ(t.rcv_buf_bytes, 65536);
