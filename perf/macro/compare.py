@@ -1085,7 +1085,7 @@ def net_tap_app(build, ns, app, iface, extra):
     fd, path = tempfile.mkstemp(suffix=".yaml")
     with os.fdopen(fd, "w") as f:
         yaml.safe_dump(cfg, f)
-    log = tempfile.TemporaryFile(mode="w+")
+    log = harness_modules(build)[0].output_file()  # O_APPEND: read while it writes
     p = subprocess.Popen(["ip", "netns", "exec", ns, os.path.join(build, "apps", app, app), "-c",
                           path], stdout=log, stderr=subprocess.STDOUT)
 

@@ -10,6 +10,7 @@ skip counts as a failure (tests/run.sh).
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -87,13 +88,24 @@ def write_config(template, ns, changes):
     return path
 
 
+def output_file():
+    """A temporary file for a child's stdout that the parent may read while the child writes.
+    The child's descriptor shares this file's offset, and reading seeks to the start: without
+    O_APPEND a line the child writes meanwhile lands at that offset, over what it printed before
+    (a SIGUSR1 test once lost its first "counters" header so). Python's mode "a" does not set
+    O_APPEND on a temporary file's descriptor; fcntl does."""
+    f = tempfile.TemporaryFile(mode="w+")
+    fcntl.fcntl(f.fileno(), fcntl.F_SETFL, fcntl.fcntl(f.fileno(), fcntl.F_GETFL) | os.O_APPEND)
+    return f
+
+
 class App:
     """A tempo app running in a namespace; stop() sends SIGINT and returns its output."""
 
     def __init__(self, ns, name, config_path, ready_timeout=30):
         self.ns = ns
         self.name = name
-        self.log = tempfile.TemporaryFile(mode="w+")
+        self.log = output_file()
         exe = name if os.path.isabs(name) else app_path(name)
         self.proc = subprocess.Popen(
             ["ip", "netns", "exec", ns.name, exe, "--config", config_path],

@@ -282,7 +282,7 @@ class Kernel(unittest.TestCase):
 
     def run_against_kernel(self, setup, tag, workers=1):
         n = 2000
-        log = tempfile.TemporaryFile(mode="w+")
+        log = harness.output_file()
         backend = os.path.join(HERE, "backend.py")
 
         def serve(ns):

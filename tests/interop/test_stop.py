@@ -283,7 +283,7 @@ class Stop(unittest.TestCase):
         with harness.Namespace("stop-early") as ns:
             path = harness.write_config("net_tap.yaml", ns, lambda cfg: cfg["ports"][0].update(
                 device=f"net_tap0,iface=te{os.getpid() % 100000}"))
-            log = tempfile.TemporaryFile(mode="w+")
+            log = harness.output_file()
             try:
                 proc = subprocess.Popen(["ip", "netns", "exec", ns.name,
                                          harness.app_path("tempo-echo"), "--config", path],
