@@ -488,7 +488,7 @@ std::vector<PortConfig> parse_ports(const YAML::Node& node) {
 
 TimeWaitConfig parse_time_wait(const YAML::Node& node) {
   const MapView m(node, "tcp.time_wait");
-  m.check_keys({"duration_ms", "max_entries", "on_full", "reuse", "rfc1337"});
+  m.check_keys({"duration_ms", "max_entries", "on_full", "reuse", "rfc1337", "expiry_per_turn"});
   TimeWaitConfig t;
   t.duration_ms = m.get_int("duration_ms", 1, kHourMs, t.duration_ms);
   t.max_entries = m.get_int("max_entries", 1, 1000000000, t.max_entries);
@@ -498,6 +498,7 @@ TimeWaitConfig parse_time_wait(const YAML::Node& node) {
   t.reuse = static_cast<TwReuse>(
       m.get_enum("reuse", {"rfc6191", "off"}, static_cast<std::size_t>(t.reuse)));
   t.rfc1337 = m.get_bool("rfc1337", t.rfc1337);
+  t.expiry_per_turn = m.get_int("expiry_per_turn", 0, 1000000, t.expiry_per_turn);
   return t;
 }
 

@@ -53,6 +53,7 @@ timewait::TwTableConfig tw_config(const TimeWaitConfig& c) noexcept {
   t.policy.reuse = c.reuse == TwReuse::kOff ? timewait::TwReuse::kOff : timewait::TwReuse::kRfc6191;
   t.policy.rfc1337 = c.rfc1337;
   t.policy.duration = ms(c.duration_ms);
+  t.expiry_per_turn = static_cast<uint32_t>(c.expiry_per_turn);
   return t;
 }
 

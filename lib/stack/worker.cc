@@ -118,8 +118,10 @@ uint32_t Worker::poll(Ticks now) noexcept {
   }
   if (conns_.ready()) {
     wheel_.advance(now_, [this](time::Timer& t) { on_wheel_timer(t); });
-    // One comparison when nothing is due (lib/timewait/table.h).
-    tw_->expire(now_);
+    // One comparison when nothing is due (lib/timewait/table.h); at most
+    // tcp.time_wait.expiry_per_turn entries leave per turn, so a mass expiry is spread over
+    // turns instead of stalling one.
+    tw_->expire_turn(now_);
   }
   if (mesh_ != nullptr) {
     receive_neighbors();

@@ -15,6 +15,7 @@ struct TwCounters {
   // Entries.
   uint64_t entered = 0;
   uint64_t expired = 0;
+  uint64_t expiry_deferred = 0;
   uint64_t evicted = 0;
   uint64_t refused_full = 0;
   uint64_t active_reuse = 0;
@@ -37,6 +38,9 @@ struct TwCounters {
   static constexpr auto kFields = std::to_array<Field>({
       {"timewait.entered", &TwCounters::entered, "entries inserted into TIME_WAIT"},
       {"timewait.expired", &TwCounters::expired, "entries that left after the full duration"},
+      {"timewait.expiry_deferred", &TwCounters::expiry_deferred,
+       "expiry passes (a table's, each loop turn) that left due entries to the next turn: the "
+       "per-turn bound held back a mass expiry"},
       {"timewait.evicted", &TwCounters::evicted,
        "entries removed early at the bound (on_full: evict_oldest)"},
       {"timewait.refused_full", &TwCounters::refused_full,

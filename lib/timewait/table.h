@@ -40,6 +40,7 @@
 #pragma once
 
 #include <bit>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -72,6 +73,8 @@ struct TwTableConfig {
   TwOnFull on_full = TwOnFull::kEvictOldest;
   TwPolicy policy{};  // policy.duration is the TIME_WAIT duration, in [1 ms, 2^31 ms)
   uint64_t seed = 0;  // secret hash key (hash.h); draw it from a CSPRNG at startup
+  // TwTables::expire_turn: at most this many entries leave per call (0: no bound).
+  uint32_t expiry_per_turn = 64;
 
   friend bool operator==(const TwTableConfig&, const TwTableConfig&) = default;
 };
@@ -300,13 +303,19 @@ class TwTable {
     return true;
   }
 
-  // Removes every entry due at `now` (calling on_expired(const Record&) first), oldest first.
-  // Cost: one comparison plus the work per expired entry. `now` must not go backwards.
+  // Removes the entries due at `now`, at most `max` of them (calling on_expired(const Record&)
+  // first), oldest first; returns how many. Cost: one comparison plus the work per expired
+  // entry, so `max` bounds what one call costs: an entry left due stays in TIME_WAIT until a
+  // later call (longer than its duration, the safe side of every rule). `now` must not go
+  // backwards.
   template <class F>
-  uint32_t expire(Ticks now, F&& on_expired) noexcept {
+  requires std::invocable<F&, const Record&> uint32_t expire(Ticks now, F&& on_expired,
+                                                             uint32_t max = UINT32_MAX)
+  noexcept {
     const uint32_t now_ms = ms32(now);
     uint32_t n = 0;
-    while (head_ != kNoIndex && static_cast<int32_t>(now_ms - recs_[head_].expire_ms) >= 0) {
+    while (n < max && head_ != kNoIndex &&
+           static_cast<int32_t>(now_ms - recs_[head_].expire_ms) >= 0) {
       const uint32_t idx = head_;
       if (recs_[idx].next != kNoIndex) {
         __builtin_prefetch(&recs_[recs_[idx].next]);
@@ -316,10 +325,16 @@ class TwTable {
       ++n;
     }
     counters_.expired += n;
+    counters_.expiry_deferred += n == max && max > 0 && due(now) ? 1 : 0;
     return n;
   }
-  uint32_t expire(Ticks now) noexcept {
-    return expire(now, [](const Record&) noexcept {});
+  uint32_t expire(Ticks now, uint32_t max = UINT32_MAX) noexcept {
+    return expire(
+        now, [](const Record&) noexcept {}, max);
+  }
+  // Whether an entry is due at `now` (expire() has work).
+  bool due(Ticks now) const noexcept {
+    return head_ != kNoIndex && static_cast<int32_t>(ms32(now) - recs_[head_].expire_ms) >= 0;
   }
 
   // When the oldest entry is due (at least `now`), for the Worker's one wheel timer; nullopt
@@ -363,6 +378,7 @@ class TwTable {
   uint64_t changes() const noexcept { return changes_; }
   uint32_t max_entries() const noexcept { return cfg_.max_entries; }
   const TwPolicy& policy() const noexcept { return cfg_.policy; }
+  const TwTableConfig& config() const noexcept { return cfg_; }
   const TwCounters& counters() const noexcept { return counters_; }
   // Everything the table maps (slab and index), whether backed yet or not.
   size_t mapped_bytes() const noexcept { return slab_.size() + index_.size(); }

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <optional>
 #include <type_traits>
@@ -116,14 +117,29 @@ class TwTables {
     sum += v6_.counters();
     return sum;
   }
-  // TwTable::expire on both tables (IPv4 first): the number that left.
-  uint32_t expire(Ticks now) noexcept { return v4_.expire(now) + v6_.expire(now); }
-  // TwTable::expire(now, on_expired) on both tables, IPv4 first (so not oldest first across
-  // them): on_expired is called with a const TwRecordV4& or a const TwRecordV6&.
-  template <class F>
-  uint32_t expire(Ticks now, F&& on_expired) noexcept {
-    return v4_.expire(now, on_expired) + v6_.expire(now, on_expired);
+  // TwTable::expire on both tables (IPv4 first), at most `max` entries in all: the number that
+  // left.
+  uint32_t expire(Ticks now, uint32_t max = UINT32_MAX) noexcept {
+    const uint32_t n = v4_.expire(now, max);
+    return n + v6_.expire(now, max - n);
   }
+  // TwTable::expire(now, on_expired, max) on both tables, IPv4 first (so not oldest first
+  // across them): on_expired is called with a const TwRecordV4& or a const TwRecordV6&.
+  template <class F>
+  requires std::invocable<F&, const TwRecordV4&> && std::invocable<F&, const TwRecordV6&> uint32_t
+  expire(Ticks now, F&& on_expired, uint32_t max = UINT32_MAX)
+  noexcept {
+    const uint32_t n = v4_.expire(now, on_expired, max);
+    return n + v6_.expire(now, on_expired, max - n);
+  }
+  // The Worker's expiry, once a loop turn: at most cfg.expiry_per_turn entries (issue 23: a
+  // mass expiry spread over turns, never one long turn).
+  uint32_t expire_turn(Ticks now) noexcept {
+    const uint32_t per_turn = v4_.config().expiry_per_turn;
+    return expire(now, per_turn == 0 ? UINT32_MAX : per_turn);
+  }
+  // Whether either table has an entry due at `now`.
+  bool due(Ticks now) const noexcept { return v4_.due(now) || v6_.due(now); }
   // The earlier of the two tables' next_expiry(now), for the Worker's one wheel timer; nullopt
   // when both are empty.
   std::optional<Ticks> next_expiry(Ticks now) const noexcept {

@@ -129,6 +129,11 @@ struct TimeWaitConfig {
   TwOnFull on_full = TwOnFull::kEvictOldest;
   TwReuse reuse = TwReuse::kRfc6191;  // passive early reuse, RFC 6191
   bool rfc1337 = true;                // ignore RST in TIME_WAIT (RFC 1337)
+  // At most this many entries leave TIME_WAIT per loop turn (0: all that are due), so that a
+  // mass expiry (a burst's entries, all due in one second) is spread over turns instead of
+  // stalling one; an entry left due stays a few turns longer, the safe side of every rule.
+  // Counted: timewait.expiry_deferred.
+  std::int64_t expiry_per_turn = 64;
 };
 
 // RFC 1122 §4.2.3.6: keep-alives MUST default to off; the interval MUST default to no less

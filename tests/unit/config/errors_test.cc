@@ -68,7 +68,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: tcp.time_wiat: unknown key (known: " + kTcpKeys + ")"},
         ErrorCase{"time_wait", kPorts + "tcp: {time_wait: {max_entry: 1}}",
                   "config: tcp.time_wait.max_entry: unknown key (known: duration_ms, "
-                  "max_entries, on_full, reuse, rfc1337)"},
+                  "max_entries, on_full, reuse, rfc1337, expiry_per_turn)"},
         ErrorCase{"pmtu", kPorts + "tcp: {pmtu: {min_pmtu: 552}}",
                   "config: tcp.pmtu.min_pmtu: unknown key (known: min_ipv4, min_ipv6, "
                   "expires_ms, max_entries)"},

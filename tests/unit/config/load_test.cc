@@ -120,6 +120,7 @@ TEST(LoadTest, MinimalConfigTakesEveryDefault) {
   EXPECT_EQ(t.time_wait.on_full, TwOnFull::kEvictOldest);
   EXPECT_EQ(t.time_wait.reuse, TwReuse::kRfc6191);
   EXPECT_TRUE(t.time_wait.rfc1337);
+  EXPECT_EQ(t.time_wait.expiry_per_turn, 64);
   EXPECT_EQ(t.pmtu.min_ipv4, 552);
   EXPECT_EQ(t.pmtu.min_ipv6, 1280);
   EXPECT_EQ(t.pmtu.expires_ms, 600000);
@@ -169,7 +170,8 @@ TEST(LoadTest, EveryTcpKnobAndFaultIsRead) {
   const Config c = load_string(R"(
 ports: [{device: net_tap0, ipv4: 198.18.0.2/24, mtu: 9000}]
 tcp:
-  time_wait: {duration_ms: 1000, max_entries: 1e9, on_full: refuse, reuse: off, rfc1337: false}
+  time_wait: {duration_ms: 1000, max_entries: 1e9, on_full: refuse, reuse: off, rfc1337: false,
+              expiry_per_turn: 0}
   pmtu: {min_ipv4: 1000, min_ipv6: 1400, expires_ms: 5000, max_entries: 64}
   active_reuse_min_age_ms: 0
   local_port_range: [1024, 1024]
@@ -206,6 +208,7 @@ faults:
   EXPECT_EQ(t.time_wait.on_full, TwOnFull::kRefuse);
   EXPECT_EQ(t.time_wait.reuse, TwReuse::kOff);
   EXPECT_FALSE(t.time_wait.rfc1337);
+  EXPECT_EQ(t.time_wait.expiry_per_turn, 0);
   EXPECT_EQ(t.pmtu.min_ipv4, 1000);
   EXPECT_EQ(t.pmtu.min_ipv6, 1400);
   EXPECT_EQ(t.pmtu.expires_ms, 5000);

@@ -430,6 +430,35 @@ TEST(TimewaitTableBound, EvictOldestTakesTheEntryClosestToExpiry) {
   EXPECT_EQ(t->size(), 4u);
 }
 
+// Issue 23: a thousand entries due in the same millisecond leave at most `max` a call, oldest
+// first, and an entry left due is still held (and found) until a later call takes it.
+TEST(TimewaitTableExpire, AtMostMaxPerCallOldestFirst) {
+  auto t = TwTableV4::create(config(2000, TwOnFull::kRefuse));
+  ASSERT_TRUE(t.ok());
+  for (uint32_t id = 0; id < 1000; ++id) {
+    ASSERT_TRUE(t->insert(make_tuple<flow::Tuple4>(id), conn_for(id), Ticks::from_us(id)).ok());
+  }
+  const Ticks due = Ticks::from_ms(1) + kDuration;
+  std::vector<uint32_t> order;
+  uint32_t calls = 0;
+  while (t->due(due)) {
+    const uint32_t n = t->expire(
+        due, [&](const TwRecordV4& r) { order.push_back(id_of(r.tuple)); }, 64u);
+    ASSERT_LE(n, 64u);
+    ASSERT_GT(n, 0u);
+    ++calls;
+    if (calls == 1) {
+      EXPECT_NE(t->find(make_tuple<flow::Tuple4>(999)), kNoIndex);  // due, still held
+    }
+  }
+  EXPECT_EQ(calls, 16u);  // 15 of 64, then 40
+  ASSERT_EQ(order.size(), 1000u);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+  EXPECT_EQ(t->size(), 0u);
+  EXPECT_EQ(t->counters().expired, 1000u);
+  EXPECT_EQ(t->counters().expiry_deferred, 15u);
+}
+
 TEST(TimewaitTableApply, FinRetransmitRestartsAndMovesToTail) {
   auto t = TwTableV4::create(config(16, TwOnFull::kRefuse));
   ASSERT_TRUE(t.ok());

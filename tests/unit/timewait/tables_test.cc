@@ -263,6 +263,31 @@ TEST(TimewaitTables, ExpireOnBothTablesAtOnce) {
   EXPECT_EQ(t->size(), 0u);
 }
 
+// Issue 23: a mass expiry is spread over calls. One budget covers both tables, IPv4 first;
+// what is left due waits for the next call (the Worker's next turn), and each call that leaves
+// some is counted.
+TEST(TimewaitTables, ExpiryIsBoundedPerCall) {
+  auto t = TwTables::create(config(100, TwOnFull::kEvictOldest));
+  ASSERT_TRUE(t.ok());
+  for (uint32_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(t->insert(v4_tuple(i), conn_for(i), kT0).ok());
+    ASSERT_TRUE(t->insert(v6_tuple(i), conn_for(i), kT0).ok());
+  }
+  const Ticks due = kT0 + kDuration;
+  EXPECT_FALSE(t->due(due - Ticks::from_ms(1)));
+  EXPECT_TRUE(t->due(due));
+  EXPECT_EQ(t->expire(due, 4u), 4u);  // IPv4 only
+  EXPECT_EQ(t->v6().size(), 5u);
+  EXPECT_EQ(t->expire(due, 4u), 4u);  // the last IPv4, three IPv6
+  EXPECT_EQ(t->v4().size(), 0u);
+  EXPECT_EQ(t->v6().size(), 2u);
+  EXPECT_EQ(t->expire(due, 4u), 2u);
+  EXPECT_FALSE(t->due(due));
+  EXPECT_EQ(t->expire(due, 4u), 0u);
+  EXPECT_EQ(t->counters().expired, 10u);
+  EXPECT_EQ(t->counters().expiry_deferred, 2u);
+}
+
 // Random inserts (both families), erases, restarts and expiry against a model: the sum never
 // exceeds the bound, and each eviction takes the FIFO head that expires first (IPv4 on a tie,
 // as documented), whichever family the insert was for.
