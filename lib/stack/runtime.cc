@@ -222,6 +222,7 @@ int Runtime::lcore_main(void* arg) {
       // The other Workers' counters are read as they run: each a 64-bit word, never torn on
       // x86-64 (telemetry/counters.h), a snapshot a turn apart at most.
       lc->reporter->print_counters(stdout);
+      t = rte_rdtsc();  // the printing is not the next turn's work (cycles.turn_max)
     }
     return busy;
   };

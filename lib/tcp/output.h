@@ -382,7 +382,9 @@ bool tlp_eligible(const Tcb<Buf>& t) noexcept {
 
 // RFC 8985 §7.2 PTO: 2·SRTT, plus the peer's worst delayed ACK when one segment is in flight
 // (its ACK may wait; Linux adds tcp_rto_min, as here), else a floor of 2 ms (Linux
-// TCP_TIMEOUT_MIN_US); never later than the RTO.
+// TCP_TIMEOUT_MIN_US); never later than the RTO: "if the time at which an RTO would fire ... is
+// sooner than the computed time for the PTO, then the sender schedules a TLP to be sent at that
+// RTO time" (as Linux tcp_schedule_loss_probe).
 inline constexpr Ticks kPtoFloor = Ticks::from_ms(2);
 template <Buffer Buf>
 Ticks pto(const Tcb<Buf>& t) noexcept {
@@ -390,17 +392,17 @@ Ticks pto(const Tcb<Buf>& t) noexcept {
   return std::min(t.rtt.srtt() + t.rtt.srtt() + extra, rto(t));
 }
 
-// Arms the retransmission timer: the PTO where a tail loss probe applies and comes first,
-// else the RTO (RFC 8985 §7.2: the PTO takes the RTO's place; the probe re-arms the RTO).
+// Arms the retransmission timer: the PTO where a tail loss probe applies, else the RTO (RFC
+// 8985 §7.2: the PTO takes the RTO's place, at the RTO's time at the latest; the probe re-arms
+// the RTO, so a timeout that finds the tail lost sends a probe first, not an RTO's collapse of
+// the window and doubled timer).
 template <Buffer Buf, class S>
 requires Sink<S, Buf>
 void arm_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
   if (tlp_eligible(t)) {
-    if (const Ticks p = pto(t); p < rto(t)) {
-      arm(t, TimerKind::kRetransmit, now + p, s);
-      t.tlp_timer = true;
-      return;
-    }
+    arm(t, TimerKind::kRetransmit, now + pto(t), s);
+    t.tlp_timer = true;
+    return;
   }
   arm(t, TimerKind::kRetransmit, now + rto(t), s);
 }

@@ -67,13 +67,28 @@ TEST_F(Tlp, Rfc8985_7_2_NoPtoWithoutSack) {
   EXPECT_EQ(rto_at(), t0 + Ticks::from_ms(200));
 }
 
-// §7.2: one segment in flight adds the peer's worst delayed ACK (tcp.min_rto_ms, as Linux): the
-// PTO would come no sooner than the RTO, so the RTO it is. Two segments: the PTO again.
-TEST_F(Tlp, Rfc8985_7_2_OneSegmentInFlightWaitsForTheRto) {
+// §7.2: one segment in flight adds the peer's worst delayed ACK (tcp.min_rto_ms, as Linux), so
+// the PTO would come after the RTO; "the sender schedules a TLP to be sent at that RTO time". The
+// probe goes then (no RTO: cwnd kept, the timer not backed off), and only if it too is lost does
+// the RTO follow, rto later. Two segments: the PTO, 2·SRTT + 2 ms.
+TEST_F(Tlp, Rfc8985_7_2_OneSegmentInFlightProbesAtTheRtoTime) {
   five_in_flight();
   in(ack(4000));
+  EXPECT_TRUE(tcb.tlp_timer);
+  EXPECT_EQ(rto_at(), now + Ticks::from_ms(200));
+  const uint32_t cwnd = tcb.cc.cwnd();
+  fire(TimerKind::kRetransmit);
+  EXPECT_EQ(out(), V{rxt(5)});
+  EXPECT_EQ(ctr().tlp_probes, 1u);
+  EXPECT_EQ(ctr().rto_expired, 0u);
+  EXPECT_EQ(tcb.cc.cwnd(), cwnd);
   EXPECT_FALSE(tcb.tlp_timer);
   EXPECT_EQ(rto_at(), now + Ticks::from_ms(200));
+  fire(TimerKind::kRetransmit);  // the probe was lost too: now the RTO, from SND.UNA
+  const V o = out();
+  ASSERT_EQ(o.size(), 1u);
+  EXPECT_NE(o[0].find("seq=5001 "), std::string::npos) << o[0];
+  EXPECT_EQ(ctr().rto_expired, 1u);
   tcb = Tcb<TestBuf>{};
   sink = RecordingSink{};
   five_in_flight();
