@@ -3,11 +3,17 @@ and lets them expire while a second tempo-loadgen's connections are served. What
 per-turn bound (tcp.time_wait.expiry_per_turn 1, far below what falls due in a turn, and 0, no
 bound), every entry leaves, none early, and no connection of the probe fails. With a bound of 1
 the bound holds back entries (timewait.expiry_deferred counts the turns) and still keeps up.
-The figures (the loop's longest turn, the probe's latency) are the script's, not judged here."""
+The figures (the loop's longest turn, the probe's latency) are the script's, not judged here.
+
+Also perf/macro/million.py's ten-million options scaled down (--sources, --local-port-range,
+--duration-ms, --timeline-s): every tuple distinct, so every connection is one entry held at
+the end, and the timeline follows them."""
 
 import argparse
 import importlib.util
+import json
 import os
+import subprocess
 import sys
 import unittest
 
@@ -49,6 +55,28 @@ class TwExpiry(unittest.TestCase):
         got = self.case(0)
         self.check(got)
         self.assertEqual(got["expiry_deferred"], 0, got)
+
+
+class MillionScaledDown(unittest.TestCase):
+    def test_ten_million_options_hold_every_tuple(self):
+        harness.require_root()
+        n = 30000  # 32 addresses x 1,000 ports: 32,000 distinct tuples
+        script = os.path.join(harness.SRC, "perf", "macro", "million.py")
+        args = ["--build", harness.BUILD, "--connections", str(n), "--max-entries", "40000",
+                "--local-port-range", "50000-50999", "--sources", "198.18.1.0/28,198.18.2.0/28",
+                "--duration-ms", "60000", "--timeline-s", "0.5"]
+        r = subprocess.run([sys.executable, script] + args, capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        d = json.loads(r.stdout.strip().splitlines()[-1])
+        self.assertEqual(d["connections"], n, d)
+        self.assertEqual(d["failed"], 0, d)
+        self.assertEqual(d["time_wait_entries_peak"], n, d)
+        self.assertGreater(d["turn_max_us"], 0, d)
+        self.assertGreater(len(d["timeline"]), 0, d)
+        entries = [t["entries"] for t in d["timeline"]]
+        self.assertEqual(entries, sorted(entries), d)  # nothing expires within 60 s
+        self.assertLessEqual(entries[-1], n, d)
 
 
 if __name__ == "__main__":
