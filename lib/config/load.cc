@@ -396,7 +396,7 @@ void check_gateway6(const Ipv6Addr& gw, const std::optional<Ipv6Prefix>& own,
 PortConfig parse_port(const YAML::Node& node, std::size_t index) {
   const MapView m(node, detail::join_index("ports", index));
   m.check_keys({"name", "device", "queues", "ipv4", "ipv4_secondary", "ipv6", "gateway", "gateway6",
-                "mtu", "mbufs", "tso", "trusted_link", "routes"});
+                "mtu", "mbufs", "tso", "trusted_link", "routes", "promiscuous"});
   PortConfig p;
   p.name = m.get_string("name", "port" + std::to_string(index));
   if (p.name.empty()) {
@@ -436,6 +436,7 @@ PortConfig parse_port(const YAML::Node& node, std::size_t index) {
   p.mbufs = static_cast<int>(m.get_int("mbufs", 1023, 16777215, p.mbufs));
   p.tso = m.get_bool("tso", p.tso);
   p.trusted_link = m.get_bool("trusted_link", p.trusted_link);
+  p.promiscuous = m.get_bool("promiscuous", p.promiscuous);
   if (m.has("routes")) {
     parse_routes(m.get("routes"), m.key_path("routes"), p);
   }

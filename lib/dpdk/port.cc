@@ -222,15 +222,22 @@ Step setup_queues(const PortSpec& spec, const rte_eth_dev_info& info, const rte_
   return {};
 }
 
-// rte_eth_dev_start, then the receive filters neighbour discovery needs.
-Step start_port(const PortSpec& spec, const Port& port) {
+// rte_eth_dev_start, then the receive filters: promiscuous as ports[].promiscuous says (on by
+// default: neighbour discovery needs the solicited-node multicast groups, which a PMD's address
+// filter may drop; off for a port shared with the kernel, a bifurcated mlx5 or a VF whose
+// hypervisor refuses it), and all-multicast always (for those groups). Not every PMD supports
+// these: errors are ignored, and the port reports what it got (Port::promiscuous).
+Step start_port(const PortSpec& spec, Port& port) {
   if (int rc = rte_eth_dev_start(port.port_id); rc != 0) {
     return fail(error(spec.device, "rte_eth_dev_start", rc));
   }
-  // Neighbour discovery needs the solicited-node multicast groups; the port's own address
-  // filter would drop them on PMDs that filter. Not every PMD supports these: ignore errors.
-  (void)rte_eth_promiscuous_enable(port.port_id);
+  if (spec.promiscuous) {
+    (void)rte_eth_promiscuous_enable(port.port_id);
+  } else {
+    (void)rte_eth_promiscuous_disable(port.port_id);
+  }
   (void)rte_eth_allmulticast_enable(port.port_id);
+  port.promiscuous = rte_eth_promiscuous_get(port.port_id) == 1;
   return {};
 }
 

@@ -21,7 +21,8 @@ struct PortSpec {
   uint32_t mbufs_per_queue = 4095;  // each pool's size is this times `queues` (2^n - 1 is best)
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
-  bool tso = true;  // use TSO where the device has it (ports[].tso)
+  bool tso = true;          // use TSO where the device has it (ports[].tso)
+  bool promiscuous = true;  // ports[].promiscuous: receive frames for any MAC address
 };
 
 // What the Workers need to know about a started port.
@@ -42,7 +43,8 @@ struct Port {
   // RTE_ETH_TX_OFFLOAD_MULTI_SEGS: the PMD sends mbuf chains. net_af_xdp (22.11) does not: it
   // reads pkt_len bytes from the first segment.
   bool tx_multi_seg = false;
-  bool rx_cksum = false;  // RTE_ETH_RX_OFFLOAD_{IPV4,TCP}_CKSUM in use
+  bool rx_cksum = false;     // RTE_ETH_RX_OFFLOAD_{IPV4,TCP}_CKSUM in use
+  bool promiscuous = false;  // as the device reports it once started
   // Two pools, so that receiving never waits on memory that only receiving can free: RX
   // descriptors refill from `rx_pool`; everything tempo allocates (headers, copies, replies)
   // comes from `pool`. Received payload held by connections drains `rx_pool`; the Worker then

@@ -143,6 +143,7 @@ Result<void, std::string> Runtime::start_ports(const Config& config) {
     spec.mtu = static_cast<uint16_t>(pc.mtu);
     spec.mbufs_per_queue = static_cast<uint32_t>(pc.mbufs);
     spec.tso = pc.tso;
+    spec.promiscuous = pc.promiscuous;
     // Descriptors are filled from the pool: keep them to a quarter of it.
     while (spec.rx_desc > 64 && spec.rx_desc > spec.mbufs_per_queue / 4) {
       spec.rx_desc /= 2;
@@ -193,14 +194,15 @@ void Runtime::print_ports(const Config& config) const {
   for (size_t i = 0; i < ports_.size(); ++i) {
     const dpdk::Port& p = ports_[i];
     const PortConfig& pc = config.ports[i];
-    std::printf("%s: port %s (%s, driver %s) mac %s, %s%s%s, %u queue%s%s%s%s\n", program_.c_str(),
-                pc.name.c_str(), p.name.c_str(), p.driver.c_str(),
+    std::printf("%s: port %s (%s, driver %s) mac %s, %s%s%s, %u queue%s%s%s%s%s\n",
+                program_.c_str(), pc.name.c_str(), p.name.c_str(), p.driver.c_str(),
                 wire::MacAddr(p.mac).to_string().c_str(), config::to_string(pc.ipv4).c_str(),
                 pc.ipv6 ? ", " : "", pc.ipv6 ? config::to_string(*pc.ipv6).c_str() : "", p.queues,
                 p.queues == 1 ? "" : "s",
                 p.rss ? ", RSS" : (p.soft_steer ? ", software steering" : ""),
                 p.tx_tso ? ", TSO" : (p.tx_tcp_cksum ? ", TX checksum offload" : ""),
-                pc.trusted_link ? ", trusted link (no checksums)" : "");
+                pc.trusted_link ? ", trusted link (no checksums)" : "",
+                p.promiscuous ? "" : ", not promiscuous");
   }
   std::fflush(stdout);
 }

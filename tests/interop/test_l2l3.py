@@ -48,6 +48,21 @@ class TapTest(L2L3Mixin, unittest.TestCase):
     setup = staticmethod(harness.tap_setup)
     tag = "tap"
 
+    def test_a_port_not_promiscuous_still_resolves_and_answers(self):
+        """ports[].promiscuous: false (for a port shared with the kernel or other functions):
+        the device reports it off, and ARP, neighbour discovery (all-multicast stays on) and
+        ping in both families still work."""
+        def off(cfg):
+            cfg["ports"][0]["promiscuous"] = False
+        with harness.tap_setup("nopromisc", changes=off) as (ns, app, iface):
+            self.assertIn("not promiscuous", app.output())
+            ok, out = ping_ok(ns, TEMPO_V4)
+            self.assertTrue(ok, out)
+            ok, out = ping_ok(ns, TEMPO_V6, v6=True)
+            self.assertTrue(ok, out)
+        with harness.tap_setup("promisc") as (ns, app, iface):
+            self.assertNotIn("not promiscuous", app.output())
+
     def test_resolves_gateways_unprompted(self):
         """With gateways configured, tempo resolves them itself (ARP request, neighbour
         solicitation) and learns the kernel's MAC, before the kernel sends anything to it."""

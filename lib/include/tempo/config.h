@@ -92,6 +92,10 @@ struct PortConfig {
   std::string name;  // defaults to "port<i>"
   std::string device;
   DeviceKind device_kind = DeviceKind::kVdev;
+  // Receive frames for any MAC address (on: the default, as before this key). Off for a port
+  // the kernel or other functions share (a bifurcated mlx5, a VF whose hypervisor refuses it):
+  // then only frames for the port's own MAC, broadcast and multicast arrive.
+  bool promiscuous = true;
   int queues = 1;  // RX/TX queue pairs, one per worker lcore
   Ipv4Prefix ipv4;
   std::optional<Ipv6Prefix> ipv6;

@@ -60,10 +60,10 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"eal", "eal: {lcore: 1}\n" + kPorts,
                   "config: eal.lcore: unknown key (known: lcores, memory_mb, no_huge, "
                   "file_prefix, log_level, extra_args, idle_sleep_us, idle_polls)"},
-        ErrorCase{
-            "port", port_with("ip4: 1.2.3.4"),
-            "config: ports[0].ip4: unknown key (known: name, device, queues, ipv4, "
-            "ipv4_secondary, ipv6, gateway, gateway6, mtu, mbufs, tso, trusted_link, routes)"},
+        ErrorCase{"port", port_with("ip4: 1.2.3.4"),
+                  "config: ports[0].ip4: unknown key (known: name, device, queues, ipv4, "
+                  "ipv4_secondary, ipv6, gateway, gateway6, mtu, mbufs, tso, trusted_link, routes, "
+                  "promiscuous)"},
         ErrorCase{"tcp", kPorts + "tcp: {time_wiat: {}}",
                   "config: tcp.time_wiat: unknown key (known: " + kTcpKeys + ")"},
         ErrorCase{"time_wait", kPorts + "tcp: {time_wait: {max_entry: 1}}",
@@ -87,10 +87,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "delay_ms)"},
         ErrorCase{"route", port_with("routes: [{prefix: 10.0.0.0/8, gw: 198.18.0.1}]"),
                   "config: ports[0].routes[0].gw: unknown key (known: prefix, via)"},
-        ErrorCase{
-            "second_port", "ports: [{device: net_tap0, ipv4: 198.18.0.2/24}, {devices: net_tap1}]",
-            "config: ports[1].devices: unknown key (known: name, device, queues, ipv4, "
-            "ipv4_secondary, ipv6, gateway, gateway6, mtu, mbufs, tso, trusted_link, routes)"},
+        ErrorCase{"second_port",
+                  "ports: [{device: net_tap0, ipv4: 198.18.0.2/24}, {devices: net_tap1}]",
+                  "config: ports[1].devices: unknown key (known: name, device, queues, ipv4, "
+                  "ipv4_secondary, ipv6, gateway, gateway6, mtu, mbufs, tso, trusted_link, routes, "
+                  "promiscuous)"},
         ErrorCase{"duplicate", kPorts + "tcp: {mss: 1000, mss: 1200}",
                   "config: tcp.mss: duplicate key"},
         ErrorCase{"duplicate_app", kPorts + "app: {echo: {}, echo: {}}",

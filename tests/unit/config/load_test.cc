@@ -71,6 +71,7 @@ TEST(LoadTest, DesignExampleRoundTrips) {
   EXPECT_FALSE(p.gateway6.has_value());
   EXPECT_EQ(p.mtu, 1500);
   EXPECT_FALSE(p.trusted_link);       // off unless a port declares it
+  EXPECT_TRUE(p.promiscuous);         // on unless a port says otherwise
   EXPECT_EQ(c.eal.idle_sleep_us, 0);  // busy polling unless asked
   EXPECT_EQ(c.eal.idle_polls, 256);
   EXPECT_TRUE(p.routes.empty());
@@ -282,6 +283,7 @@ ports:
     gateway6: fe80::1
     mtu: 9000
     trusted_link: true
+    promiscuous: false
     routes:
       - {prefix: 198.18.1.0/24, via: 198.18.0.1}
       - {prefix: 0.0.0.0/0, via: 10.0.0.1}
@@ -298,6 +300,8 @@ ports:
   EXPECT_EQ(p.mtu, 9000);
   EXPECT_TRUE(p.trusted_link);
   EXPECT_FALSE(c.ports[1].trusted_link);
+  EXPECT_FALSE(p.promiscuous);
+  EXPECT_TRUE(c.ports[1].promiscuous);
   EXPECT_EQ(p.ipv4, (Ipv4Prefix{v4("10.0.0.2"), 32}));
   EXPECT_EQ(*p.ipv6, (Ipv6Prefix{v6("2001:db8::2"), 128}));
   EXPECT_EQ(*p.gateway6, v6("fe80::1"));
