@@ -6,7 +6,7 @@
 // 10 ms, so reo_wnd = min_RTT / 4 = 2.5 ms while no reordering was seen and fewer than
 // DupThresh segments are SACKed), then five 1000-byte segments sent at t0, [L, L+5000),
 // segment k holding 1000 copies of the letter 'a'+k-1.
-#include "harness.h"
+#include "sack_flight.h"
 
 namespace tempo::tcp::test {
 namespace {
@@ -14,38 +14,12 @@ namespace {
 using namespace flag;
 using V = std::vector<std::string>;
 
-class Rack : public Scenario {
+class Rack : public SackFlight {
  protected:
-  Rack() { cfg.cc = cc::Algorithm::kNewReno; }
-
-  static constexpr uint16_t kPeerWin = 60000;
-
   void connect() {
-    cfg.sack = true;
-    syn_sent();
-    now = now + Ticks::from_ms(10);
-    in(S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(kPeerWin).mss(1000).sack_perm());
-    out();
-    events();
+    SackFlight::connect();
     ASSERT_EQ(tcb.rack.min_rtt_us, 10000u);
   }
-  void five_in_flight() {
-    connect();
-    t0 = now;
-    std::string d;
-    for (int k = 1; k <= 5; ++k) d += payload(k);
-    send_str(d);
-    ASSERT_EQ(out().size(), 5u);
-  }
-  static std::string payload(int k) { return std::string(1000, static_cast<char>('a' + k - 1)); }
-  static S ack(uint32_t a) { return S().seq(P).ack(L + a).win(kPeerWin); }
-  static S sk(S s, uint32_t l, uint32_t r) { return s.sack(L + l, L + r); }
-  static std::string rxt(int k) {
-    return S().seq(L + static_cast<uint32_t>(k - 1) * 1000).ack(P).win(W).data(payload(k)).str();
-  }
-  Ticks timer_at() const { return *timer(TimerKind::kRetransmit); }
-
-  Ticks t0{};
 };
 
 // §6.2: segment 2 SACKed 10 ms after it left (RACK.rtt 10 ms); segment 1, sent no later, is
@@ -58,7 +32,7 @@ TEST_F(Rack, Rfc8985_6_2_ReorderTimerArmedForRttPlusReoWnd) {
   EXPECT_EQ(out(), V{});
   EXPECT_FALSE(tcb.in_recovery);
   EXPECT_TRUE(tcb.reo_timer);
-  EXPECT_EQ(timer_at(), t0 + Ticks::from_us(12500));
+  EXPECT_EQ(rxt_timer(), t0 + Ticks::from_us(12500));
   EXPECT_EQ(tcb.rack.rtt_us, 10000u);
 }
 
@@ -75,7 +49,7 @@ TEST_F(Rack, Rfc8985_6_3_LostAtTheDeadlineNotBefore) {
   EXPECT_EQ(out(), V{});
   EXPECT_FALSE(tcb.in_recovery);
   EXPECT_EQ(tcb.rack.rtt_us, 12400u);
-  EXPECT_EQ(timer_at(), t0 + Ticks::from_us(14900));
+  EXPECT_EQ(rxt_timer(), t0 + Ticks::from_us(14900));
   fire(TimerKind::kRetransmit);
   EXPECT_EQ(now, t0 + Ticks::from_us(14900));
   EXPECT_EQ(out(), V{rxt(1)});
@@ -111,7 +85,7 @@ TEST_F(Rack, Rfc8985_6_2_OlderSegmentLostOnTheFirstSack) {
   EXPECT_EQ(ctr().fast_retransmits, 1u);
   // Segment 2, sent with segment 3, is not lost: it may still come (2.5 ms of reordering).
   EXPECT_TRUE(tcb.reo_timer);
-  EXPECT_EQ(timer_at(), t0 + Ticks::from_us(17500));
+  EXPECT_EQ(rxt_timer(), t0 + Ticks::from_us(17500));
 }
 
 // The other side: the later burst left only 1 ms after segment 1, and its SACK 10 ms later
@@ -128,7 +102,7 @@ TEST_F(Rack, Rfc8985_6_2_SegmentSentJustBeforeIsNotYetLost) {
   in(sk(ack(0), 2000, 3000));
   EXPECT_EQ(out(), V{});
   EXPECT_FALSE(tcb.in_recovery);
-  EXPECT_EQ(timer_at(), t0 + Ticks::from_us(12500));
+  EXPECT_EQ(rxt_timer(), t0 + Ticks::from_us(12500));
 }
 
 // §6.2 step 3: segment 1 arrives after segment 2 was SACKed: reordering, no loss. The timer

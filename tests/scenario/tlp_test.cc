@@ -5,7 +5,7 @@
 // Every test has SACK negotiated and an RTT sample of 10 ms (SRTT 10 ms, RTTVAR 5 ms, so the
 // RTO is tcp.min_rto_ms, 200 ms), then five 1000-byte segments in flight, [L, L+5000),
 // segment k holding 1000 copies of the letter 'a'+k-1. PTO = 2·SRTT + 2 ms = 22 ms.
-#include "harness.h"
+#include "sack_flight.h"
 
 namespace tempo::tcp::test {
 namespace {
@@ -13,58 +13,25 @@ namespace {
 using namespace flag;
 using V = std::vector<std::string>;
 
-class Tlp : public Scenario {
- protected:
-  Tlp() { cfg.cc = cc::Algorithm::kNewReno; }
-
-  static constexpr uint16_t kPeerWin = 60000;
-
-  void connect(bool sack = true) {
-    cfg.sack = sack;
-    syn_sent();
-    now = now + Ticks::from_ms(10);  // the SYN,ACK 10 ms later: the first RTT sample
-    S synack = S().seq(kPeerIss).ack(kIss + 1).flags(kSyn).win(kPeerWin).mss(1000);
-    in(sack ? synack.sack_perm() : synack);
-    out();
-    events();
-    ASSERT_EQ(tcb.rtt.srtt(), Ticks::from_ms(10));
-  }
-  void five_in_flight(bool sack = true) {
-    connect(sack);
-    std::string d;
-    for (int k = 1; k <= 5; ++k) d += payload(k);
-    send_str(d);
-    ASSERT_EQ(out().size(), 5u);
-  }
-  static std::string payload(int k) { return std::string(1000, static_cast<char>('a' + k - 1)); }
-  static S ack(uint32_t a) { return S().seq(P).ack(L + a).win(kPeerWin); }
-  static S sk(S s, uint32_t l, uint32_t r) { return s.sack(L + l, L + r); }
-  // Segment k sent again (ACK only), or first (the last of a send carries PSH).
-  static std::string rxt(int k) {
-    return S().seq(L + static_cast<uint32_t>(k - 1) * 1000).ack(P).win(W).data(payload(k)).str();
-  }
-  Ticks rto_at() const { return *timer(TimerKind::kRetransmit); }
-};
+class Tlp : public SackFlight {};
 
 // §7.2: with SACK and an RTT sample, the retransmission timer runs as the PTO, 2·SRTT + 2 ms
 // after the data left; without SACK (as Linux) it is the RTO.
 TEST_F(Tlp, Rfc8985_7_2_PtoArmedAtTwoSrttWithSack) {
-  const Ticks t0 = now + Ticks::from_ms(10);
   five_in_flight();
   EXPECT_TRUE(tcb.tlp_timer);
-  EXPECT_EQ(rto_at(), t0 + Ticks::from_ms(22));
+  EXPECT_EQ(rxt_timer(), t0 + Ticks::from_ms(22));
   // An ACK restarts it from its own time, with the SRTT it updated (a sample of 5 ms: 9.375).
   now = now + Ticks::from_ms(5);
   in(ack(1000));
   EXPECT_TRUE(tcb.tlp_timer);
-  EXPECT_EQ(rto_at(), now + tcb.rtt.srtt() + tcb.rtt.srtt() + Ticks::from_ms(2));
+  EXPECT_EQ(rxt_timer(), now + tcb.rtt.srtt() + tcb.rtt.srtt() + Ticks::from_ms(2));
 }
 
 TEST_F(Tlp, Rfc8985_7_2_NoPtoWithoutSack) {
-  const Ticks t0 = now + Ticks::from_ms(10);
   five_in_flight(/*sack=*/false);
   EXPECT_FALSE(tcb.tlp_timer);
-  EXPECT_EQ(rto_at(), t0 + Ticks::from_ms(200));
+  EXPECT_EQ(rxt_timer(), t0 + Ticks::from_ms(200));
 }
 
 // §7.2: one segment in flight adds the peer's worst delayed ACK (tcp.min_rto_ms, as Linux), so
@@ -75,7 +42,7 @@ TEST_F(Tlp, Rfc8985_7_2_OneSegmentInFlightProbesAtTheRtoTime) {
   five_in_flight();
   in(ack(4000));
   EXPECT_TRUE(tcb.tlp_timer);
-  EXPECT_EQ(rto_at(), now + Ticks::from_ms(200));
+  EXPECT_EQ(rxt_timer(), now + Ticks::from_ms(200));
   const uint32_t cwnd = tcb.cc.cwnd();
   fire(TimerKind::kRetransmit);
   EXPECT_EQ(out(), V{rxt(5)});
@@ -83,7 +50,7 @@ TEST_F(Tlp, Rfc8985_7_2_OneSegmentInFlightProbesAtTheRtoTime) {
   EXPECT_EQ(ctr().rto_expired, 0u);
   EXPECT_EQ(tcb.cc.cwnd(), cwnd);
   EXPECT_FALSE(tcb.tlp_timer);
-  EXPECT_EQ(rto_at(), now + Ticks::from_ms(200));
+  EXPECT_EQ(rxt_timer(), now + Ticks::from_ms(200));
   fire(TimerKind::kRetransmit);  // the probe was lost too: now the RTO, from SND.UNA
   const V o = out();
   ASSERT_EQ(o.size(), 1u);
@@ -94,7 +61,7 @@ TEST_F(Tlp, Rfc8985_7_2_OneSegmentInFlightProbesAtTheRtoTime) {
   five_in_flight();
   in(ack(3000));
   EXPECT_TRUE(tcb.tlp_timer);
-  EXPECT_LT(rto_at(), now + Ticks::from_ms(22));
+  EXPECT_LT(rxt_timer(), now + Ticks::from_ms(22));
 }
 
 // §7.3: the PTO fires with nothing new to send: the last segment goes again, the RTO is armed
@@ -108,7 +75,7 @@ TEST_F(Tlp, Rfc8985_7_3_ProbeRetransmitsTheLastSegmentThenRto) {
   EXPECT_EQ(ctr().rto_expired, 0u);
   EXPECT_TRUE(tcb.tlp_out);
   EXPECT_FALSE(tcb.tlp_timer);
-  EXPECT_EQ(rto_at(), now + Ticks::from_ms(200));
+  EXPECT_EQ(rxt_timer(), now + Ticks::from_ms(200));
   // §6.2 on the probe: it arrived (SACKed) while segment 4, sent before it, did not: lost.
   in(sk(ack(3000), 4000, 5000));
   EXPECT_EQ(out(), V{rxt(4)});
