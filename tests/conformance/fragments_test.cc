@@ -129,29 +129,6 @@ Frame syn6(uint16_t sport) {
   return wire::make_tcp_packet(spec);
 }
 
-// The TCP segments in the IPv6 frames tempo sent (checksums verified).
-std::vector<Seg> tcp6(std::vector<Frame> frames) {
-  std::vector<Seg> out;
-  for (const Frame& f : frames) {
-    auto eth = wire::EthView::parse(f);
-    auto ip = wire::Ipv6View::parse(eth->payload());
-    if (!ip.ok() || ip->protocol() != wire::kIpProtoTcp) {
-      continue;
-    }
-    EXPECT_TRUE(wire::verify_tcp_checksum_ipv6(ip->src(), ip->dst(), ip->payload()));
-    auto tcp = wire::TcpView::parse(ip->payload());
-    Seg s;
-    s.sport = tcp->src_port();
-    s.dport = tcp->dst_port();
-    s.seq = tcp->seq();
-    s.ack = tcp->ack();
-    s.flags = tcp->flags().bits();
-    s.opts = *wire::parse_tcp_options(tcp->options());
-    out.push_back(s);
-  }
-  return out;
-}
-
 RingWorkerConfig with_ipv6() {
   RingWorkerConfig cfg = peer_config();
   cfg.ipv6 = {kTempo6, 64};
@@ -249,7 +226,7 @@ TEST(Fragments, Ipv6SynWhoseOptionsStraddleTheBoundary) {
   const Frame whole = syn6(42000);
   send_in(rw, fragment6(whole, cut(ipv6_payload_size(whole), {24}), 0xabcdef), {1, 0});
   (void)rw.poll();
-  const std::vector<Seg> got = tcp6(rw.take_ipv6_frames());
+  const std::vector<Seg6> got = rw.take_tcp6();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].flags, kS | kA);
   EXPECT_EQ(got[0].dport, 42000);
@@ -264,7 +241,7 @@ TEST(Fragments, Ipv6ThreeFragmentsOutOfOrder) {
   const Frame whole = syn6(42001);
   send_in(rw, fragment6(whole, cut(ipv6_payload_size(whole), {24, 32}), 5), {2, 1, 0});
   (void)rw.poll();
-  const std::vector<Seg> got = tcp6(rw.take_ipv6_frames());
+  const std::vector<Seg6> got = rw.take_tcp6();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].flags, kS | kA);
   EXPECT_EQ(rw.worker().counters().reasm_fragments, 3u);
@@ -279,14 +256,14 @@ TEST(Fragments, Ipv6OverlappingFragmentIsDroppedAndCounted) {
   const size_t size = ipv6_payload_size(whole);
   send_in(rw, fragment6(whole, {{0, 24}, {16, size}}, 6), {0, 1});
   (void)rw.poll();
-  EXPECT_TRUE(tcp6(rw.take_ipv6_frames()).empty());
+  EXPECT_TRUE(rw.take_tcp6().empty());
   EXPECT_EQ(rw.worker().counters().drop_reasm_overlap, 1u);
   EXPECT_EQ(rw.worker().counters().reasm_datagrams, 0u);
   EXPECT_EQ(rw.worker().reassembling(), 0u);
   EXPECT_EQ(rw.worker().counters().tcp_passive_opens, 0u);
   send_in(rw, fragment6(whole, cut(size, {24}), 7), {0, 1});
   (void)rw.poll();
-  const std::vector<Seg> got = tcp6(rw.take_ipv6_frames());
+  const std::vector<Seg6> got = rw.take_tcp6();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].flags, kS | kA);
 }
@@ -329,7 +306,7 @@ TEST(Fragments, OffDropsEveryFragment) {
   const Frame whole6 = syn6(42003);
   send_in(rw, fragment6(whole6, cut(ipv6_payload_size(whole6), {24}), 8), {0, 1});
   (void)rw.poll();
-  EXPECT_TRUE(tcp6(rw.take_ipv6_frames()).empty());
+  EXPECT_TRUE(rw.take_tcp6().empty());
   EXPECT_EQ(rw.worker().counters().drop_ipv4_fragment, 2u);
   EXPECT_EQ(rw.worker().counters().drop_ipv6_fragment, 2u);
   EXPECT_EQ(rw.worker().counters().reasm_fragments, 0u);

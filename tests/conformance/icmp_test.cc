@@ -406,41 +406,6 @@ const wire::Ipv6Addr kTempo6 = *wire::Ipv6Addr::parse("2001:db8::2");
 const wire::Ipv6Addr kPeer6 = *wire::Ipv6Addr::parse("2001:db8::1");
 const wire::Ipv6Addr kRouter6 = *wire::Ipv6Addr::parse("2001:db8::fe");
 
-struct Tcp6 {
-  uint16_t sport = 0;
-  uint16_t dport = 0;
-  uint32_t seq = 0;
-  uint32_t ack = 0;
-  uint8_t flags = 0;
-  size_t ip_len = 0;  // the whole IPv6 packet
-  std::vector<std::byte> packet;
-  std::string data;
-};
-
-std::vector<Tcp6> tcp6_of(const std::vector<std::vector<std::byte>>& frames) {
-  std::vector<Tcp6> out;
-  for (const auto& f : frames) {
-    auto eth = wire::EthView::parse(f);
-    auto ip = wire::Ipv6View::parse(eth->payload());
-    if (!ip || ip->protocol() != wire::kIpProtoTcp) {
-      continue;
-    }
-    EXPECT_TRUE(wire::verify_tcp_checksum_ipv6(ip->src(), ip->dst(), ip->payload()));
-    auto tcp = wire::TcpView::parse(ip->payload());
-    Tcp6 t;
-    t.sport = tcp->src_port();
-    t.dport = tcp->dst_port();
-    t.seq = tcp->seq();
-    t.ack = tcp->ack();
-    t.flags = tcp->flags().bits();
-    t.ip_len = ip->bytes().size();
-    t.packet.assign(ip->bytes().begin(), ip->bytes().end());
-    t.data.assign(reinterpret_cast<const char*>(tcp->payload().data()), tcp->payload().size());
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
 std::vector<std::byte> tcp6_frame(uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
                                   uint8_t flags, std::optional<uint16_t> mss) {
   wire::TcpPacketSpec spec{};
@@ -501,7 +466,7 @@ TEST(Icmp6, Rfc8201_PacketTooBigLowersTheMssAndResendsAtTheNewSize) {
   g_conn6 = nullptr;
   rw.send_frame(tcp6_frame(50000, 443, 7000, 0, kS, 1440));
   (void)rw.poll();
-  const std::vector<Tcp6> sa = tcp6_of(rw.take_ipv6_frames());
+  const std::vector<Seg6> sa = rw.take_tcp6();
   ASSERT_EQ(sa.size(), 1u);
   rw.send_frame(tcp6_frame(50000, 443, 7001, sa[0].seq + 1, kA, std::nullopt));
   (void)rw.poll();
@@ -511,23 +476,23 @@ TEST(Icmp6, Rfc8201_PacketTooBigLowersTheMssAndResendsAtTheNewSize) {
   const std::string data(3 * 1440, 'q');
   ASSERT_EQ(rw.worker().send_copy(c, std::as_bytes(std::span(data))), data.size());
   (void)rw.poll();
-  const std::vector<Tcp6> sent = tcp6_of(rw.take_ipv6_frames());
+  const std::vector<Seg6> sent = rw.take_tcp6();
   ASSERT_EQ(sent.size(), 3u);
-  EXPECT_EQ(sent[0].ip_len, 1500u);
+  EXPECT_EQ(sent[0].ip_len(), 1500u);
   // A wrong sequence number: ignored.
   std::vector<std::byte> bad = sent[1].packet;
   wire::detail::store_be32(bad.data() + 40 + 4, sent[0].seq - 1);
   rw.send_frame(packet_too_big(1400, bad));
   (void)rw.poll();
-  EXPECT_TRUE(tcp6_of(rw.take_ipv6_frames()).empty());
+  EXPECT_TRUE(rw.take_tcp6().empty());
   EXPECT_EQ(rw.worker().icmp_counters().icmp_pmtu_ignored_seq, 1u);
   // The real one: 1400 - 60 = 1340 bytes a segment, from SND.UNA.
   rw.send_frame(packet_too_big(1400, sent[1].packet));
   (void)rw.poll();
-  const std::vector<Tcp6> again = tcp6_of(rw.take_ipv6_frames());
+  const std::vector<Seg6> again = rw.take_tcp6();
   ASSERT_EQ(again.size(), 4u);  // 1340 * 3 + 300
   for (size_t i = 0; i < again.size(); ++i) {
-    EXPECT_LE(again[i].ip_len, 1400u) << i;
+    EXPECT_LE(again[i].ip_len(), 1400u) << i;
     EXPECT_EQ(again[i].data.size(), i < 3 ? 1340u : 300u) << i;
   }
   EXPECT_EQ(again[0].seq, sent[0].seq);
@@ -540,9 +505,9 @@ TEST(Icmp6, Rfc8201_PacketTooBigLowersTheMssAndResendsAtTheNewSize) {
   // Below 1280 (RFC 8201 §4, RFC 8200 §5): 1280, 1220 bytes a segment.
   rw.send_frame(packet_too_big(1000, sent[1].packet));
   (void)rw.poll();
-  const std::vector<Tcp6> floor = tcp6_of(rw.take_ipv6_frames());
+  const std::vector<Seg6> floor = rw.take_tcp6();
   ASSERT_EQ(floor.size(), 4u);  // 1220 * 3 + 660
-  EXPECT_EQ(floor[0].ip_len, 1280u);
+  EXPECT_EQ(floor[0].ip_len(), 1280u);
   EXPECT_EQ(rw.worker().icmp_counters().icmp_pmtu_floor, 1u);
   EXPECT_EQ(rw.worker().path_mtu(r), 1280);
   // Port unreachable (RFC 4443 §3.1 code 4) on an established connection: soft.

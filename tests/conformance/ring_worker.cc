@@ -252,4 +252,32 @@ void RingWorker::introduce_peer() {
   (void)poll();
 }
 
+std::vector<Seg6> RingWorker::take_tcp6() {
+  std::vector<Seg6> out;
+  for (const std::vector<std::byte>& f : take_ipv6_frames()) {
+    auto eth = wire::EthView::parse(f);
+    auto ip = wire::Ipv6View::parse(eth->payload());
+    if (!ip.ok() || ip->protocol() != wire::kIpProtoTcp) {
+      continue;
+    }
+    EXPECT_TRUE(wire::verify_tcp_checksum_ipv6(ip->src(), ip->dst(), ip->payload()));
+    auto tcp = wire::TcpView::parse(ip->payload());
+    EXPECT_TRUE(tcp.ok());
+    if (!tcp.ok()) {
+      continue;
+    }
+    Seg6 s;
+    s.sport = tcp->src_port();
+    s.dport = tcp->dst_port();
+    s.seq = tcp->seq();
+    s.ack = tcp->ack();
+    s.flags = tcp->flags().bits();
+    s.opts = *wire::parse_tcp_options(tcp->options());
+    s.data.assign(reinterpret_cast<const char*>(tcp->payload().data()), tcp->payload().size());
+    s.packet.assign(ip->bytes().begin(), ip->bytes().end());
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 }  // namespace tempo::conformance

@@ -30,6 +30,7 @@
 #include "wire/checksum.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
+#include "wire/ipv6.h"
 #include "wire/packet_builder.h"
 #include "wire/tcp.h"
 #include "wire/tcp_options.h"
@@ -60,6 +61,20 @@ struct Seg {
   uint16_t checksum = 0;  // the TCP checksum field as the Worker sent it
 
   bool has(uint8_t f) const { return (flags & f) == f; }
+};
+
+// A TCP segment the Worker sent in an IPv6 frame (RingWorker::take_tcp6), with its whole IPv6
+// packet (what an ICMPv6 error quotes).
+struct Seg6 {
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint8_t flags = 0;
+  wire::TcpOptions opts;
+  std::string data;
+  std::vector<std::byte> packet;  // the IPv6 header and everything after it
+  size_t ip_len() const { return packet.size(); }
 };
 
 std::string flag_string(uint8_t flags);
@@ -134,6 +149,8 @@ class RingWorker {
   // Every IPv6 frame the Worker sent since the last call, whole and in order (poll() parses
   // only IPv4 TCP; these are counted in other_frames() too).
   std::vector<std::vector<std::byte>> take_ipv6_frames() { return std::move(ipv6_frames_); }
+  // The TCP segments among them (take_ipv6_frames, parsed; checksums verified).
+  std::vector<Seg6> take_tcp6();
   // The sender address of every ARP reply the Worker sent, in order.
   const std::vector<wire::Ipv4Addr>& arp_replies_from() const { return arp_replies_from_; }
 
