@@ -136,6 +136,11 @@ constexpr int kMemifMaxMtu = 65535 - 128 - 14 - 4 - 4;
 // The port is DPDK's net_memif (a vdev "net_memifN,...").
 bool is_memif(const PortConfig& p) { return p.device.rfind("net_memif", 0) == 0; }
 
+// net_af_xdp (22.11) fills its fill ring with 2,048 buffers of the RX pool at queue setup and
+// refuses the queue with EINVAL when the pool cannot give them: half the pool at most.
+constexpr int kAfXdpMinMbufs = 4095;
+bool is_af_xdp(const PortConfig& p) { return p.device.rfind("net_af_xdp", 0) == 0; }
+
 // net_memif carries a frame longer than its buffers (devarg bsize, 2048 by default) in several
 // descriptors, and DPDK 22.11's memif TX can write one descriptor past the free ones when its
 // ring is nearly full, over a frame the peer has not read yet. Every frame must fit one buffer.
@@ -433,7 +438,8 @@ PortConfig parse_port(const YAML::Node& node, std::size_t index) {
   // 64 KB segments veth's GSO passes, as large frames.
   p.mtu = static_cast<int>(m.get_int("mtu", 68, is_memif(p) ? kMemifMaxMtu : 9000, p.mtu));
   check_memif_frames(p, m.key_path("mtu"));
-  p.mbufs = static_cast<int>(m.get_int("mbufs", 1023, 16777215, p.mbufs));
+  p.mbufs =
+      static_cast<int>(m.get_int("mbufs", is_af_xdp(p) ? kAfXdpMinMbufs : 1023, 16777215, p.mbufs));
   p.tso = m.get_bool("tso", p.tso);
   p.trusted_link = m.get_bool("trusted_link", p.trusted_link);
   p.promiscuous = m.get_bool("promiscuous", p.promiscuous);

@@ -10,6 +10,7 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 
 #include "flow/rss.h"
 
@@ -176,8 +177,41 @@ void touch_buffer(rte_mempool* /*pool*/, void* /*opaque*/, void* obj, unsigned /
   p[m->buf_len - 1] = 0;
 }
 
+// A pktmbuf pool whose objects lie back to back in one piece of memory, with no gap where an
+// object would cross a page (RTE_MEMPOOL_F_NO_IOVA_CONTIG): what rte_pktmbuf_pool_create builds,
+// with that flag. net_af_xdp (22.11) registers as its umem the pool's first memory chunk for
+// populated_size * object size bytes; without hugepages an ordinary pool keeps each 2,368-byte
+// object within one 4 KB page, spans 1.7x that, and its upper 42% lies outside the umem: the
+// kernel drops every frame sent from there and every fill-ring buffer there, silently (the
+// socket's tx_invalid_descs), which lost 3-7% of a bulk relay's segments.
+// The buffers net_af_xdp (22.11) takes from the RX pool for its fill ring at queue setup.
+constexpr uint32_t kAfXdpFill = 2048;
+
+rte_mempool* packed_pool(const char* name, uint32_t n, uint16_t data_room, int socket) {
+  rte_pktmbuf_pool_private priv{};
+  priv.mbuf_data_room_size = data_room;
+  rte_mempool* mp = rte_mempool_create_empty(name, n, sizeof(rte_mbuf) + data_room, 256,
+                                             sizeof(priv), socket, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+  if (mp == nullptr) {
+    return nullptr;
+  }
+  int rc = rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), nullptr);
+  if (rc == 0) {
+    rte_pktmbuf_pool_init(mp, &priv);
+    rc = rte_mempool_populate_default(mp);
+  }
+  if (rc < 0) {
+    rte_mempool_free(mp);
+    rte_errno = -rc;
+    return nullptr;
+  }
+  rte_mempool_obj_iter(mp, rte_pktmbuf_init, nullptr);
+  return mp;
+}
+
 // The RX and TX mbuf pools (Port::rx_pool, Port::pool), on the port's NUMA socket, every page
-// of their buffers backed before the first frame.
+// of their buffers backed before the first frame. On net_af_xdp the RX pool is the socket's
+// umem and must be packed in one chunk (packed_pool).
 Step create_pools(const PortSpec& spec, int index, int socket, Port& port) {
   const uint32_t n_mbufs = spec.mbufs_per_queue * spec.queues;
   // tempo takes received frames in one mbuf (a chain is counted and dropped): past a 1500-byte
@@ -186,16 +220,30 @@ Step create_pools(const PortSpec& spec, int index, int socket, Port& port) {
   const auto rx_buf = static_cast<uint16_t>(std::max<uint32_t>(
       RTE_MBUF_DEFAULT_BUF_SIZE,
       RTE_PKTMBUF_HEADROOM + spec.mtu + RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN));
+  const bool umem = port.driver == "net_af_xdp";
+  if (umem && spec.mbufs_per_queue < 2 * kAfXdpFill - 1) {
+    // Said here rather than as the PMD's "Invalid argument" from rte_eth_rx_queue_setup.
+    return fail("port " + spec.device + ": net_af_xdp puts " + std::to_string(kAfXdpFill) +
+                " buffers in its fill ring: ports[].mbufs must be at least " +
+                std::to_string(2 * kAfXdpFill - 1) + " a queue");
+  }
   for (auto [pool, kind, buf] :
        {std::tuple{&port.rx_pool, "rx", rx_buf},
         std::tuple{&port.pool, "tx", uint16_t{RTE_MBUF_DEFAULT_BUF_SIZE}}}) {
     char pool_name[RTE_MEMPOOL_NAMESIZE];
     std::snprintf(pool_name, sizeof(pool_name), "tempo_%s%d", kind, index);
-    *pool = rte_pktmbuf_pool_create(pool_name, n_mbufs, 256, 0, buf, socket < 0 ? 0 : socket);
+    const int on = socket < 0 ? 0 : socket;
+    *pool = umem && pool == &port.rx_pool
+                ? packed_pool(pool_name, n_mbufs, buf, on)
+                : rte_pktmbuf_pool_create(pool_name, n_mbufs, 256, 0, buf, on);
     if (*pool == nullptr) {
       return fail("port " + spec.device + ": " + kind + " mbuf pool of " + std::to_string(n_mbufs) +
                   " mbufs: " + rte_strerror(rte_errno) +
                   " (raise eal.memory_mb or lower ports[].mbufs)");
+    }
+    if (umem && pool == &port.rx_pool && (*pool)->nb_mem_chunks != 1) {
+      return fail("port " + spec.device + ": the RX mbuf pool (net_af_xdp's umem) did not fit in " +
+                  "one piece of memory (raise eal.memory_mb or lower ports[].mbufs)");
     }
     rte_mempool_obj_iter(*pool, touch_buffer, nullptr);
   }

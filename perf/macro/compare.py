@@ -17,8 +17,7 @@ Paths
             connections/s) and bulk (relayed MB/s on one connection), each with the proxy's
             CPU-us per unit (tempo-proxy's busy cycles; HAProxy: CPU 0's busy time)
   proxy_af_xdp the same HAProxy against tempo-proxy on net_af_xdp with the kernel as its
-            client and backend (kernel-peer and kernel-peer http-server across one veth):
-            short only (bulk on af_xdp loses frames tempo sends, a defect still open)
+            client and backend (kernel-peer and kernel-peer http-server across one veth)
   af_packet the kernel's TCP (kernel-peer) as the client of tempo-httpd on net_af_packet over a
             veth pair, against the same client and a kernel-peer server over a veth pair: the
             figure is the server's CPU per connection (the client is the limit of both)
@@ -558,11 +557,6 @@ class Run:
         with proxy_chain.HaproxyChain(self.peer, self.tag, sh) as chain:
             for workload, (httpd, lg, kargs, what, unit, target, cpu_target) in plans.items():
                 if workload not in self.a.proxy_workloads.split(","):
-                    continue
-                if path == "proxy_af_xdp" and workload == "bulk":
-                    # Not yet: frames tempo sends on net_af_xdp go missing under a bulk
-                    # stream (tx_packets past what the kernel's veth receives; RTOs every
-                    # second), a defect of the af_xdp path still to find.
                     continue
                 rounds = Rounds(self, workload, path)
                 own = []  # HAProxy's own process CPU-us per unit

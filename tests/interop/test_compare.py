@@ -30,7 +30,8 @@ FIGURES = [("short", "t2t", "rate"), ("short", "t2t", "cpu"), ("keepalive", "t2t
            ("short", "proxy", "per_proxy_core"), ("short", "proxy", "proxy_cpu"),
            ("bulk", "proxy", "rate"), ("bulk", "proxy", "per_proxy_core"),
            ("bulk", "proxy", "proxy_cpu"), ("short", "proxy_af_xdp", "rate"),
-           ("short", "proxy_af_xdp", "proxy_cpu"), ("short", "af_packet", "rate"),
+           ("short", "proxy_af_xdp", "proxy_cpu"), ("bulk", "proxy_af_xdp", "rate"),
+           ("bulk", "proxy_af_xdp", "proxy_cpu"), ("short", "af_packet", "rate"),
            ("short", "af_packet", "server_cpu"), ("short", "af_xdp", "rate"),
            ("short", "af_xdp", "server_cpu"), ("short", "net_tap", "rate")]
 

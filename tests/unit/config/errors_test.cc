@@ -213,6 +213,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: ports[0].mtu: 9000: a 9014-byte frame needs memif buffers that large: "
                   "add bsize=9014 (or more) to the device (it is 2048; DPDK 22.11's memif can "
                   "overwrite frames that span buffers)"},
+        ErrorCase{"af_xdp_mbufs_low",
+                  "ports: [{device: 'net_af_xdp0,iface=veth-t', ipv4: 198.18.0.2/24, mbufs: "
+                  "2047}]\n",
+                  "config: ports[0].mbufs: 2047: expected an integer in [4095, 16777215]"},
         ErrorCase{"memif_bsize_short",
                   "ports: [{device: 'net_memif1,bsize=8192', ipv4: 198.18.0.2/24, mtu: 8500}]\n",
                   "config: ports[0].mtu: 8500: a 8514-byte frame needs memif buffers that large: "
