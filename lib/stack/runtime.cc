@@ -12,6 +12,7 @@
 #include "dpdk/eal.h"
 #include "stack/counter_export.h"
 #include "stack/settings.h"
+#include "stack/telemetry.h"
 #include "time/clock.h"
 
 namespace tempo::stack {
@@ -125,6 +126,7 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
     return fail(r.error());
   }
   rt->print_ports(config);
+  telemetry_attach(*rt);
   return rt;
 }
 
@@ -218,6 +220,7 @@ int Runtime::lcore_main(void* arg) {
     const uint64_t end = rte_rdtsc();
     const bool busy = got > 0 || w.counters().tx_packets != sent;
     w.account_turn(busy, end - t);
+    w.census_step();  // a slice of a count telemetry asked for, if any (stack/census.h)
     t = end;
     if (lc->reporter != nullptr && g_report.load(std::memory_order_relaxed)) [[unlikely]] {
       g_report.store(false, std::memory_order_relaxed);
@@ -284,7 +287,7 @@ std::vector<std::pair<std::string, uint64_t>> Runtime::counter_values() const {
   for (const auto& w : workers_) {
     workers.push_back(w.get());
   }
-  return export_counters(workers, clock_ ? clock_->tsc_hz() : 0);
+  return export_counters(workers, tsc_hz());
 }
 
 uint64_t Runtime::counter(std::string_view name) const {
@@ -335,6 +338,7 @@ int serve(const Config& config, const std::string& program, uint16_t port, const
 }
 
 Runtime::~Runtime() {
+  telemetry_detach();
   workers_.clear();
   mesh_.reset();  // frees what is still in flight between Workers
   for (const dpdk::Port& p : ports_) {

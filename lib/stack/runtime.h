@@ -56,6 +56,9 @@ class Runtime {
   static void install_signal_handlers();
 
   std::vector<std::unique_ptr<Worker>>& workers() noexcept { return workers_; }
+  const std::vector<std::unique_ptr<Worker>>& worker_list() const noexcept { return workers_; }
+  const std::string& program() const noexcept { return program_; }
+  uint64_t tsc_hz() const noexcept { return clock_ ? clock_->tsc_hz() : 0; }
   const std::vector<dpdk::Port>& ports() const noexcept { return ports_; }
 
   // Sum over workers.

@@ -41,6 +41,7 @@
 #include "crypto/prf.h"
 #include "flow/conn_table.h"
 #include "flow/rss.h"
+#include "stack/census.h"
 #include "stack/conn.h"
 #include "stack/connections.h"
 #include "stack/faults.h"
@@ -162,6 +163,12 @@ class Worker {
   // Segments whose connection the burst lookup found (stack/connections.h).
   uint64_t burst_lookup_hits() const noexcept { return conns_.burst_hits(); }
   uint32_t orphans() const noexcept { return conns_.orphans(); }  // closed, not yet gone
+  // Connections by state, counted by this Worker on request (stack/census.h): request() and
+  // result() from any thread; census_step() on this Worker's lcore, each turn (Runtime).
+  Census& census() noexcept { return census_; }
+  void census_step() noexcept { census_.step(conns_.all()); }
+  // Bytes the TIME_WAIT tables have mapped (record slab and index, IPv4 and IPv6).
+  size_t tw_mapped_bytes() const noexcept;
 
   // IP reassembly (stack/reassembly.h) with `cfg` (ip.reassembly); before the first poll. A
   // Worker starts with ReassemblyConfig{}.
@@ -397,6 +404,7 @@ class Worker {
   // The slots, their tables, the burst lookup, the listeners (stack/connections.h). After
   // sndq_pool_ (the slots' send queues return chunks to it) and the wheel (their timers).
   Connections conns_;
+  Census census_;
   // Receive memory: the pools, the budget windows draw on, how payload is held, and the
   // windows waiting on it (stack/rx_memory.h).
   RxMemory rx_mem_;

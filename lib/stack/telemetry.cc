@@ -1,0 +1,255 @@
+#include "stack/telemetry.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <rte_ethdev.h>
+#include <rte_mempool.h>
+#include <rte_telemetry.h>
+
+#include "stack/counter_export.h"
+#include "stack/runtime.h"
+
+namespace tempo::stack {
+namespace {
+
+// The Runtime the commands read, under g_mu: a command holds it for its whole reply, and
+// telemetry_detach takes it to clear the pointer, so no reply outlives the Runtime.
+std::mutex g_mu;
+const Runtime* g_rt = nullptr;
+
+// How long /tempo/connections waits for the Workers' counts (a census takes a turn per 4,096
+// slots: milliseconds when the loops run; a loop that stopped never answers).
+constexpr auto kCensusWait = std::chrono::seconds(1);
+
+// A counter's name as telemetry allows it: [A-Za-z0-9_/], dots read as slashes.
+std::string tel_name(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c == '.') {
+      c = '/';
+    } else if (c == '-') {
+      c = '_';
+    }
+  }
+  return out;
+}
+
+// "N" or "N,REST" -> (N, REST); nullopt when N is not a number below `limit`.
+std::optional<std::pair<size_t, std::string_view>> index_param(const char* params, size_t limit) {
+  const std::string_view p = params != nullptr ? params : "";
+  const std::string_view head = p.substr(0, p.find(','));
+  size_t n = 0;
+  const auto [end, ec] = std::from_chars(head.data(), head.data() + head.size(), n);
+  if (head.empty() || ec != std::errc{} || end != head.data() + head.size() || n >= limit) {
+    return std::nullopt;
+  }
+  return std::pair{n, head.size() < p.size() ? p.substr(head.size() + 1) : std::string_view{}};
+}
+
+int error(rte_tel_data* d, const std::string& what) {
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "error", what.c_str());
+  return 0;
+}
+
+std::vector<const Worker*> workers_of(const Runtime& rt, std::optional<size_t> one) {
+  std::vector<const Worker*> out;
+  for (const auto& w : rt.worker_list()) {
+    if (!one || w->index() == *one) {
+      out.push_back(w.get());
+    }
+  }
+  return out;
+}
+
+// The counters of `workers` named GROUP.* (every one when `group` is empty), or the groups
+// alone when they would not fit a reply.
+int counters_reply(const Runtime& rt, const std::vector<const Worker*>& workers,
+                   std::string_view group, rte_tel_data* d) {
+  const auto pairs = export_counters(workers, rt.tsc_hz());
+  std::vector<const std::pair<std::string, uint64_t>*> chosen;
+  for (const auto& p : pairs) {
+    if (group.empty() ||
+        (p.first.size() > group.size() && p.first.compare(0, group.size(), group) == 0 &&
+         p.first[group.size()] == '.')) {
+      chosen.push_back(&p);
+    }
+  }
+  rte_tel_data_start_dict(d);
+  if (chosen.size() < RTE_TEL_MAX_DICT_ENTRIES) {
+    for (const auto* p : chosen) {
+      rte_tel_data_add_dict_u64(d, tel_name(p->first).c_str(), p->second);
+    }
+    return 0;
+  }
+  rte_tel_data* groups = rte_tel_data_alloc();
+  rte_tel_data_start_array(groups, RTE_TEL_STRING_VAL);
+  std::vector<std::string> seen;
+  for (const auto* p : chosen) {
+    std::string g = p->first.substr(0, p->first.find('.'));
+    if (std::find(seen.begin(), seen.end(), g) == seen.end()) {
+      rte_tel_data_add_array_string(groups, g.c_str());
+      seen.push_back(std::move(g));
+    }
+  }
+  rte_tel_data_add_dict_string(d, "error", "too many counters for one reply: ask for a group");
+  rte_tel_data_add_dict_container(d, "groups", groups, 0);
+  return 0;
+}
+
+int cmd_info(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard lock(g_mu);
+  if (g_rt == nullptr) {
+    return error(d, "tempo is not running");
+  }
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "program", g_rt->program().c_str());
+#ifdef TEMPO_VERSION
+  rte_tel_data_add_dict_string(d, "version", TEMPO_VERSION);
+#endif
+  rte_tel_data_add_dict_u64(d, "workers", g_rt->worker_list().size());
+  rte_tel_data_add_dict_u64(d, "ports", g_rt->ports().size());
+  rte_tel_data_add_dict_u64(d, "tsc_hz", g_rt->tsc_hz());
+  return 0;
+}
+
+int cmd_counters(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard lock(g_mu);
+  if (g_rt == nullptr) {
+    return error(d, "tempo is not running");
+  }
+  return counters_reply(*g_rt, workers_of(*g_rt, std::nullopt), params != nullptr ? params : "", d);
+}
+
+int cmd_worker(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard lock(g_mu);
+  if (g_rt == nullptr) {
+    return error(d, "tempo is not running");
+  }
+  const auto p = index_param(params, g_rt->worker_list().size());
+  if (!p) {
+    return error(d, "usage: /tempo/worker,N[,GROUP] with N below " +
+                        std::to_string(g_rt->worker_list().size()));
+  }
+  return counters_reply(*g_rt, workers_of(*g_rt, p->first), p->second, d);
+}
+
+int cmd_port(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard lock(g_mu);
+  if (g_rt == nullptr) {
+    return error(d, "tempo is not running");
+  }
+  const auto p = index_param(params, g_rt->ports().size());
+  if (!p) {
+    return error(d, "usage: /tempo/port,N with N below " + std::to_string(g_rt->ports().size()));
+  }
+  const dpdk::Port& port = g_rt->ports()[p->first];
+  rte_eth_stats st{};
+  (void)rte_eth_stats_get(port.port_id, &st);
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "name", port.name.c_str());
+  rte_tel_data_add_dict_string(d, "driver", port.driver.c_str());
+  rte_tel_data_add_dict_u64(d, "ipackets", st.ipackets);
+  rte_tel_data_add_dict_u64(d, "opackets", st.opackets);
+  rte_tel_data_add_dict_u64(d, "ibytes", st.ibytes);
+  rte_tel_data_add_dict_u64(d, "obytes", st.obytes);
+  rte_tel_data_add_dict_u64(d, "imissed", st.imissed);
+  rte_tel_data_add_dict_u64(d, "ierrors", st.ierrors);
+  rte_tel_data_add_dict_u64(d, "oerrors", st.oerrors);
+  rte_tel_data_add_dict_u64(d, "rx_nombuf", st.rx_nombuf);
+  for (auto [pool, kind] : {std::pair{port.rx_pool, "rx"}, std::pair{port.pool, "tx"}}) {
+    const std::string k = kind;
+    rte_tel_data_add_dict_u64(d, (k + "_pool_free").c_str(), rte_mempool_avail_count(pool));
+    rte_tel_data_add_dict_u64(d, (k + "_pool_size").c_str(), pool->size);
+  }
+  return 0;
+}
+
+int cmd_connections(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard lock(g_mu);
+  if (g_rt == nullptr) {
+    return error(d, "tempo is not running");
+  }
+  std::optional<size_t> one;
+  if (params != nullptr && *params != '\0') {
+    const auto p = index_param(params, g_rt->worker_list().size());
+    if (!p) {
+      return error(d, "usage: /tempo/connections[,N] with N below " +
+                          std::to_string(g_rt->worker_list().size()));
+    }
+    one = p->first;
+  }
+  // const_cast: the census is the one thing a reader asks of a Worker (stack/census.h).
+  std::vector<std::pair<Worker*, uint32_t>> asked;
+  for (const Worker* w : workers_of(*g_rt, one)) {
+    auto* mut = const_cast<Worker*>(w);
+    asked.emplace_back(mut, mut->census().request());
+  }
+  Census::Counts total{};
+  uint64_t tw = 0;
+  uint64_t tw_bytes = 0;
+  const auto deadline = std::chrono::steady_clock::now() + kCensusWait;
+  for (auto [w, ticket] : asked) {
+    std::optional<Census::Counts> c;
+    while (!(c = w->census().result(ticket))) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        return error(d, "worker " + std::to_string(w->index()) + " did not answer (not polling)");
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    for (size_t s = 0; s < total.size(); ++s) {
+      total[s] += (*c)[s];
+    }
+    tw += w->tw_entries();
+    tw_bytes += w->tw_mapped_bytes();
+  }
+  rte_tel_data_start_dict(d);
+  for (size_t s = 0; s < total.size(); ++s) {
+    if (static_cast<tcp::State>(s) == tcp::State::kClosed) {
+      continue;  // a slot between its last segment and its release
+    }
+    rte_tel_data_add_dict_u64(d, tel_name(tcp::to_string(static_cast<tcp::State>(s))).c_str(),
+                              total[s]);
+  }
+  rte_tel_data_add_dict_u64(d, "time_wait_records", tw);
+  rte_tel_data_add_dict_u64(d, "time_wait_mapped_bytes", tw_bytes);
+  return 0;
+}
+
+}  // namespace
+
+void telemetry_attach(const Runtime& rt) {
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    rte_telemetry_register_cmd("/tempo/info", cmd_info,
+                               "tempo: program, version, workers, ports, tsc_hz. No parameters");
+    rte_telemetry_register_cmd("/tempo/counters", cmd_counters,
+                               "tempo: counters summed over Workers. Parameter: GROUP (optional)");
+    rte_telemetry_register_cmd("/tempo/worker", cmd_worker,
+                               "tempo: one Worker's counters. Parameters: N[,GROUP]");
+    rte_telemetry_register_cmd("/tempo/port", cmd_port,
+                               "tempo: a port's packets, bytes, drops, pools. Parameter: N");
+    rte_telemetry_register_cmd("/tempo/connections", cmd_connections,
+                               "tempo: connections by state, TIME_WAIT records. Parameter: N "
+                               "(optional, a Worker)");
+  });
+  std::lock_guard lock(g_mu);
+  g_rt = &rt;
+}
+
+void telemetry_detach() noexcept {
+  std::lock_guard lock(g_mu);
+  g_rt = nullptr;
+}
+
+}  // namespace tempo::stack

@@ -1,0 +1,96 @@
+"""tempo's commands on DPDK's telemetry socket (lib/stack/telemetry.h), read with DPDK's own
+dpdk-telemetry.py while tempo-httpd serves the kernel's clients over net_tap: counters summed
+and per Worker, the port's packets and pools, and connections by state counted by the Worker,
+each checked against what the clients did."""
+
+import json
+import subprocess
+import time
+import unittest
+
+import harness
+from harness import TEMPO_V4
+
+HOLD = 20  # connections the holder keeps open
+SHORT = 500  # short HTTP connections (tempo-httpd closes first: TIME_WAIT on its side)
+
+# Opens HOLD connections to tempo-httpd, says "open", keeps them until its stdin closes.
+HOLDER = f"""
+import socket, sys
+conns = [socket.create_connection(("{TEMPO_V4}", 80), timeout=10) for _ in range({HOLD})]
+print("open", flush=True)
+sys.stdin.read()
+"""
+
+
+def query(ns, *commands):
+    """Each command's reply, through dpdk-telemetry.py (one JSON line a command)."""
+    r = subprocess.run(["dpdk-telemetry.py", "-f", ns.name],
+                       input="".join(c + "\n" for c in commands), capture_output=True, text=True,
+                       timeout=30, check=True)
+    replies = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert len(replies) == len(commands), r.stdout + r.stderr
+    return [next(iter(reply.values())) for reply in replies]
+
+
+class Telemetry(unittest.TestCase):
+    def test_counters_port_and_connections_match_the_clients(self):
+        with harness.tap_setup("telem", app="tempo-httpd") as (ns, app, _):
+            info, = query(ns, "/tempo/info")
+            self.assertEqual((info["program"], info["workers"], info["ports"]),
+                             ("tempo-httpd", 1, 1), info)
+            holder = subprocess.Popen(["ip", "netns", "exec", ns.name, "/usr/bin/python3", "-c",
+                                       HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      text=True)
+            try:
+                self.assertEqual(holder.stdout.readline().strip(), "open")
+                # The holder's handshakes are done on its side; tempo's may trail by a segment.
+                conns = {}
+                for _ in range(50):
+                    conns, = query(ns, "/tempo/connections")
+                    if conns["ESTABLISHED"] == HOLD:
+                        break
+                    time.sleep(0.1)
+                self.assertEqual(conns["ESTABLISHED"], HOLD, conns)
+                self.assertEqual(conns["TIME_WAIT"] + conns["time_wait_records"], 0, conns)
+
+                summary, out = harness.http_clients(ns, TEMPO_V4, SHORT)
+                self.assertEqual(summary.get("ok"), SHORT, out)
+                tcp, tw, worker0, port, conns = query(
+                    ns, "/tempo/counters,tcp", "/tempo/counters,timewait", "/tempo/worker,0,tcp",
+                    "/tempo/port,0", "/tempo/connections")
+            finally:
+                holder.stdin.close()
+                holder.wait(timeout=30)
+            self.assertEqual(tcp["tcp/passive_opens"], HOLD + SHORT, tcp)
+            self.assertEqual(worker0["tcp/passive_opens"], HOLD + SHORT, worker0)
+            self.assertTrue(all(name.startswith("tcp/") for name in tcp), tcp)
+            self.assertEqual(tw["timewait/entries"], SHORT, tw)
+            self.assertEqual(conns["time_wait_records"], SHORT, conns)
+            self.assertGreater(conns["time_wait_mapped_bytes"], 0, conns)
+            self.assertEqual(conns["ESTABLISHED"], HOLD, conns)
+            self.assertEqual((port["name"], port["driver"]), ("net_tap0", "net_tap"), port)
+            # Every connection took at least its SYN and its ACK (and a request) in.
+            self.assertGreaterEqual(port["ipackets"], 3 * SHORT + 2 * HOLD, port)
+            self.assertLessEqual(port["rx_pool_free"], port["rx_pool_size"], port)
+
+            # The holder's connections close (its FINs): the Worker counts them gone.
+            self.assertTrue(harness.wait_for(
+                lambda: query(ns, "/tempo/connections")[0]["ESTABLISHED"] == 0), conns)
+            port, counters = query(ns, "/tempo/port,0", "/tempo/counters,")
+            self.assertIn("rx_packets", counters)
+            # The port's own count and the Worker's agree (the kernel's stray ND aside).
+            self.assertLessEqual(abs(counters["rx_packets"] - port["ipackets"]), 10,
+                                 (counters, port))
+            bad = query(ns, "/tempo/worker,7", "/tempo/port,x", "/tempo/counters,nosuch")
+            self.assertIn("N below 1", bad[0]["error"])
+            self.assertIn("usage", bad[1]["error"])
+            self.assertEqual(bad[2], {})
+            rc, output = app.stop()
+            self.assertEqual(rc, 0, output)
+            self.assertEqual(harness.counters(output)["tcp.passive_opens"], HOLD + SHORT, output)
+
+
+if __name__ == "__main__":
+    harness.require_root()
+    unittest.main(verbosity=2)
