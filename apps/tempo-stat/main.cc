@@ -3,12 +3,18 @@
 // prefix of the same config file; it starts no EAL and stops nothing.
 //
 //   tempo-stat --config FILE [--once] [--json] [--interval SECONDS] [--worker N]
+//   tempo-stat --config FILE --connections [--state S] [--limit N] [--json] [--worker N]
 //
 // Live (the default): a table refreshed in place every interval, each counter that is not zero
 // with its total and its rate per second. --once: one table (rates over one interval) and exit.
 // --json: one JSON object (totals, rates, ports, connections) and exit. --worker N: Worker N's
-// counters instead of the sum. No process: one line on stderr, exit 1; bad arguments or
-// config: exit 2.
+// counters instead of the sum. --connections: the connections each Worker holds, as
+// `ss -tin` (state, ends, RTT, RTO, cwnd, ssthresh, MSS, windows, queues, retransmissions,
+// bytes, options), in state S (any but time-wait by default; established, syn-sent, ...), at
+// most N (100) a Worker; with --state time-wait the TIME_WAIT entries closest to expiry, as
+// `ss -tan state time-wait` (ends, time left, timestamps). No process: one line on stderr,
+// exit 1; bad arguments or config: exit 2.
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -32,6 +38,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: tempo-stat --config FILE [--once] [--json] [--interval SECONDS] [--worker N]\n"
+    "       tempo-stat --config FILE --connections [--state S] [--limit N] [--json] [--worker N]\n"
     "A running tempo app's counters, ports and connections, from its telemetry socket (the\n"
     "app started with the same config file).\n";
 
@@ -41,6 +48,9 @@ struct Args {
   bool json = false;
   double interval = 1.0;
   std::optional<unsigned> worker;
+  bool connections = false;
+  std::string state = "any";  // telemetry's spelling: ESTABLISHED, TIME_WAIT, any
+  unsigned limit = 100;
 };
 
 // nullopt after printing why (exit 2), or the arguments.
@@ -64,6 +74,30 @@ std::optional<Args> parse(int argc, char** argv) {
         return std::nullopt;
       }
       a.config = *v;
+    } else if (arg == "--connections") {
+      a.connections = true;
+    } else if (arg == "--state") {
+      auto v = value();
+      if (!v) {
+        return std::nullopt;
+      }
+      a.state.clear();
+      for (char c : *v) {  // time-wait -> TIME_WAIT
+        a.state += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+      a.state = a.state == "ANY" ? "any" : a.state;
+    } else if (arg == "--limit") {
+      auto v = value();
+      if (!v) {
+        return std::nullopt;
+      }
+      char* end = nullptr;
+      const long n = std::strtol(v->c_str(), &end, 10);
+      if (end == v->c_str() || *end != '\0' || n < 1 || n > 1000000) {
+        std::cerr << "tempo-stat: --limit: " << *v << ": expected a count in [1, 1000000]\n";
+        return std::nullopt;
+      }
+      a.limit = static_cast<unsigned>(n);
     } else if (arg == "--once") {
       a.once = true;
     } else if (arg == "--json") {
@@ -253,17 +287,22 @@ double rate(const Sample& now, const Sample& before, const std::string& name, do
   return static_cast<double>(n->second - b->second) / seconds;
 }
 
-// A telemetry map as JSON: integers as numbers, everything else as strings.
+// A telemetry value as JSON: an integer as a number, anything else as a string.
+void emit_scalar(YAML::Emitter& e, const YAML::Node& n) {
+  const std::string v = n.as<std::string>("");
+  if (!v.empty() && v.size() < 20 && v.find_first_not_of("0123456789") == std::string::npos) {
+    e << std::stoull(v);
+  } else {
+    e << YAML::DoubleQuoted << v;
+  }
+}
+
+// A telemetry map as JSON.
 void emit_map(YAML::Emitter& e, const YAML::Node& m) {
   e << YAML::BeginMap;
   for (const auto& kv : m) {
     e << YAML::Key << YAML::DoubleQuoted << kv.first.as<std::string>() << YAML::Value;
-    const std::string v = kv.second.as<std::string>("");
-    if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) {
-      e << kv.second.as<uint64_t>();
-    } else {
-      e << YAML::DoubleQuoted << v;
-    }
+    emit_scalar(e, kv.second);
   }
   e << YAML::EndMap;
 }
@@ -325,6 +364,86 @@ void print_table(const Sample& now, const Sample& before, double seconds, const 
   std::fflush(stdout);
 }
 
+// --connections: each Worker's listing, a page (Census::kMaxList) at a time. Exit status.
+int list_connections(Telemetry& t, const Args& a) {
+  const unsigned workers = t.query("/tempo/info")["workers"].as<unsigned>(0);
+  const bool tw = a.state == "TIME_WAIT";
+  YAML::Emitter e;
+  e << YAML::Flow << YAML::BeginSeq;
+  bool header = false;
+  for (unsigned w = 0; w < workers; ++w) {
+    if (a.worker && *a.worker != w) {
+      continue;
+    }
+    unsigned shown = 0;
+    // TIME_WAIT: one page of the entries closest to expiry; connections: page by page.
+    for (unsigned skip = 0; shown < a.limit;) {
+      const unsigned page = std::min(a.limit - shown, 32u);
+      const YAML::Node r = t.query("/tempo/conns," + std::to_string(w) + "," + a.state + "," +
+                                   std::to_string(skip) + "," + std::to_string(page));
+      if (!r.IsMap()) {
+        return 1;
+      }
+      if (r["error"]) {
+        std::cerr << "tempo-stat: " << r["error"].as<std::string>() << '\n';
+        return 2;
+      }
+      std::vector<std::string> fields;
+      for (const auto& f : r["fields"]) {
+        fields.push_back(f.as<std::string>());
+      }
+      unsigned got = 0;
+      for (; r[std::to_string(got)]; ++got) {
+        const YAML::Node row = r[std::to_string(got)];
+        if (a.json) {
+          e << YAML::BeginMap << YAML::Key << YAML::DoubleQuoted << "worker" << YAML::Value << w;
+          for (size_t i = 0; i < fields.size() && i < row.size(); ++i) {
+            e << YAML::Key << YAML::DoubleQuoted << fields[i] << YAML::Value;
+            emit_scalar(e, row[i]);
+          }
+          e << YAML::EndMap;
+          continue;
+        }
+        if (!header) {
+          header = true;
+          if (tw) {
+            std::printf("%-4s %-12s %-42s %-42s %10s %s\n", "wkr", "state", "local", "peer",
+                        "left_ms", "options");
+          } else {
+            std::printf("%-4s %-12s %-42s %-42s %s\n", "wkr", "state", "local", "peer",
+                        "srtt_us/rttvar_us rto_us cwnd ssthresh mss snd_wnd rcv_wnd in_flight "
+                        "snd_queue rcv_held retrans acked received options");
+          }
+        }
+        std::printf("%-4u %-12s %-42s %-42s", w, row[0].as<std::string>("").c_str(),
+                    row[1].as<std::string>("").c_str(), row[2].as<std::string>("").c_str());
+        if (tw) {
+          std::printf(" %10s %s\n", row[3].as<std::string>("").c_str(),
+                      row[4].as<std::string>("").c_str());
+          continue;
+        }
+        std::printf(" %s/%s", row[3].as<std::string>("").c_str(),
+                    row[4].as<std::string>("").c_str());
+        for (size_t i = 5; i < row.size(); ++i) {
+          std::printf(" %s", row[i].as<std::string>("").c_str());
+        }
+        std::printf("\n");
+      }
+      shown += got;
+      skip += got;
+      if (tw || got < page) {
+        break;
+      }
+    }
+  }
+  if (a.json) {
+    e << YAML::EndSeq;
+    std::cout << e.c_str() << std::endl;
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -367,6 +486,9 @@ int main(int argc, char** argv) {
                 << " Worker(s)\n";
       return 2;
     }
+  }
+  if (args->connections) {
+    return list_connections(t, *args);
   }
   auto before = sample(t, *args);
   if (!before) {

@@ -10,6 +10,7 @@
 #include <tempo/bytes.h>
 #include <tempo/stack.h>
 
+#include "stack/endpoints.h"
 #include "stack/lend.h"
 #include "stack/runtime.h"
 #include "stack/worker.h"
@@ -254,33 +255,44 @@ uint32_t connections(const Worker& w) noexcept { return w.connections(); }
 
 // --- Conn ----------------------------------------------------------------------------------
 
-namespace {
-Endpoint endpoint(bool v6, uint32_t ip4_host, const std::array<uint8_t, 16>& ip6, uint16_t port) {
-  Endpoint e;
-  e.v6 = v6;
-  e.port = port;
-  if (v6) {
-    e.ip6.bytes = ip6;
-  } else {
-    e.ip4.bytes = {static_cast<uint8_t>(ip4_host >> 24), static_cast<uint8_t>(ip4_host >> 16),
-                   static_cast<uint8_t>(ip4_host >> 8), static_cast<uint8_t>(ip4_host)};
-  }
-  return e;
-}
-}  // namespace
-
 Worker& worker_of(Conn& c) noexcept { return *c.worker; }
 void* user(const Conn& c) noexcept { return c.user; }
 void set_user(Conn& c, void* u) noexcept { c.user = u; }
-Endpoint local(const Conn& c) noexcept {
-  const flow::Tuple& t = c.tuple();
-  return endpoint(t.v6, t.t4.local, t.t6.local, t.local_port());
-}
-Endpoint remote(const Conn& c) noexcept {
-  const flow::Tuple& t = c.tuple();
-  return endpoint(t.v6, t.t4.remote, t.t6.remote, t.remote_port());
-}
+Endpoint local(const Conn& c) noexcept { return stack::local_endpoint(c.tuple()); }
+Endpoint remote(const Conn& c) noexcept { return stack::remote_endpoint(c.tuple()); }
 bool peer_closed(const Conn& c) noexcept { return c.tcb.peer_fin; }
+
+ConnInfo info(const Conn& c) noexcept {
+  const auto& t = c.tcb;
+  ConnInfo i;
+  i.state = tcp::to_string(t.state);
+  i.local = local(c);
+  i.remote = remote(c);
+  if (t.rtt.has_sample()) {
+    i.srtt_us = static_cast<uint32_t>(t.rtt.srtt().us());
+    i.rttvar_us = static_cast<uint32_t>(t.rtt.rttvar().us());
+  }
+  i.rto_us = static_cast<uint32_t>(t.rtt.rto().us());
+  i.cwnd = t.cc.cwnd();
+  i.ssthresh = t.cc.ssthresh();
+  i.snd_mss = t.snd_mss;
+  i.rcv_mss = t.rcv_mss;
+  i.snd_wnd = t.snd_wnd;
+  i.rcv_wnd = t.rcv_adv > t.rcv_nxt ? tcp::distance(t.rcv_nxt, t.rcv_adv) : 0;
+  i.in_flight = t.flight();
+  i.snd_queue = t.sndq.bytes();
+  i.rcv_held = t.rcv_held;
+  i.ooo_bytes = t.ooo.bytes();
+  i.retransmits = t.retransmits;
+  i.bytes_acked = t.bytes_acked();
+  i.bytes_received = t.bytes_received();
+  i.window_scale = t.ws_ok;
+  i.snd_wscale = t.ws_ok ? t.snd_wscale : 0;
+  i.rcv_wscale = t.ws_ok ? t.rcv_wscale : 0;
+  i.sack = t.sack_ok;
+  i.timestamps = t.ts_ok;
+  return i;
+}
 
 Result<void, SendError> send(Conn& c, const Bytes& data) noexcept {
   static_assert(static_cast<int>(SendError::kQueueFull) ==

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -17,6 +18,7 @@
 #include <rte_telemetry.h>
 
 #include "stack/counter_export.h"
+#include "stack/endpoints.h"
 #include "stack/runtime.h"
 
 namespace tempo::stack {
@@ -175,6 +177,32 @@ int cmd_port(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+// Asks each of `workers` for a census (stack/census.h) and waits for them all: the results in
+// order, or nullopt after writing the error reply (a Worker that does not poll never answers).
+std::optional<std::vector<const Census::Result*>> census(const std::vector<const Worker*>& workers,
+                                                         const Census::Query& q, rte_tel_data* d) {
+  // const_cast: the census is the one thing a reader asks of a Worker (stack/census.h).
+  std::vector<std::pair<Worker*, uint32_t>> asked;
+  for (const Worker* w : workers) {
+    auto* mut = const_cast<Worker*>(w);
+    asked.emplace_back(mut, mut->census().request(q));
+  }
+  std::vector<const Census::Result*> out;
+  const auto deadline = std::chrono::steady_clock::now() + kCensusWait;
+  for (auto [w, ticket] : asked) {
+    const Census::Result* r = nullptr;
+    while ((r = w->census().result(ticket)) == nullptr) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        error(d, "worker " + std::to_string(w->index()) + " did not answer (not polling)");
+        return std::nullopt;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
 int cmd_connections(const char*, const char* params, rte_tel_data* d) {
   std::lock_guard lock(g_mu);
   if (g_rt == nullptr) {
@@ -189,29 +217,20 @@ int cmd_connections(const char*, const char* params, rte_tel_data* d) {
     }
     one = p->first;
   }
-  // const_cast: the census is the one thing a reader asks of a Worker (stack/census.h).
-  std::vector<std::pair<Worker*, uint32_t>> asked;
-  for (const Worker* w : workers_of(*g_rt, one)) {
-    auto* mut = const_cast<Worker*>(w);
-    asked.emplace_back(mut, mut->census().request());
+  const auto workers = workers_of(*g_rt, one);
+  const auto results = census(workers, Census::Query{}, d);
+  if (!results) {
+    return 0;
   }
   Census::Counts total{};
   uint64_t tw = 0;
   uint64_t tw_bytes = 0;
-  const auto deadline = std::chrono::steady_clock::now() + kCensusWait;
-  for (auto [w, ticket] : asked) {
-    std::optional<Census::Counts> c;
-    while (!(c = w->census().result(ticket))) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        return error(d, "worker " + std::to_string(w->index()) + " did not answer (not polling)");
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
+  for (size_t i = 0; i < workers.size(); ++i) {
     for (size_t s = 0; s < total.size(); ++s) {
-      total[s] += (*c)[s];
+      total[s] += (*results)[i]->counts[s];
     }
-    tw += w->tw_entries();
-    tw_bytes += w->tw_mapped_bytes();
+    tw += workers[i]->tw_entries();
+    tw_bytes += workers[i]->tw_mapped_bytes();
   }
   rte_tel_data_start_dict(d);
   for (size_t s = 0; s < total.size(); ++s) {
@@ -223,6 +242,116 @@ int cmd_connections(const char*, const char* params, rte_tel_data* d) {
   }
   rte_tel_data_add_dict_u64(d, "time_wait_records", tw);
   rte_tel_data_add_dict_u64(d, "time_wait_mapped_bytes", tw_bytes);
+  return 0;
+}
+
+// The state named `name` as telemetry writes it ("SYN_RECEIVED", "any": -1), or nullopt.
+std::optional<int> state_param(std::string_view name) {
+  if (name.empty() || name == "any") {
+    return -1;
+  }
+  for (int s = 0; s < static_cast<int>(Census::kStates); ++s) {
+    if (tel_name(tcp::to_string(static_cast<tcp::State>(s))) == name) {
+      return s;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string text(uint64_t v) { return std::to_string(v); }
+
+// The fields of one listed connection, in kConnFields' order.
+constexpr const char* kConnFields =
+    "state local remote srtt_us rttvar_us rto_us cwnd ssthresh snd_mss snd_wnd rcv_wnd "
+    "in_flight snd_queue rcv_held retransmits bytes_acked bytes_received options";
+rte_tel_data* conn_fields(const ConnInfo& c) {
+  rte_tel_data* a = rte_tel_data_alloc();
+  rte_tel_data_start_array(a, RTE_TEL_STRING_VAL);
+  std::string opts;
+  if (c.window_scale) {
+    opts = "ws" + text(c.snd_wscale) + "/" + text(c.rcv_wscale);
+  }
+  opts += c.sack ? (opts.empty() ? "sack" : ",sack") : "";
+  opts += c.timestamps ? (opts.empty() ? "ts" : ",ts") : "";
+  for (const std::string& f :
+       {std::string(c.state), c.local.to_string(), c.remote.to_string(), text(c.srtt_us),
+        text(c.rttvar_us), text(c.rto_us), text(c.cwnd), text(c.ssthresh), text(c.snd_mss),
+        text(c.snd_wnd), text(c.rcv_wnd), text(c.in_flight), text(c.snd_queue), text(c.rcv_held),
+        text(c.retransmits), text(c.bytes_acked), text(c.bytes_received), opts}) {
+    rte_tel_data_add_array_string(a, f.c_str());
+  }
+  return a;
+}
+
+// /tempo/conns,N[,STATE[,SKIP[,LIMIT]]]: Worker N's connections in STATE (any but TIME-WAIT
+// by default), from the SKIP-th that matches, at most LIMIT (and Census::kMaxList); with
+// STATE TIME_WAIT its TIME_WAIT entries closest to expiry, LIMIT of them.
+int cmd_conns(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard lock(g_mu);
+  if (g_rt == nullptr) {
+    return error(d, "tempo is not running");
+  }
+  const std::string usage = "usage: /tempo/conns,N[,STATE[,SKIP[,LIMIT]]] with N below " +
+                            std::to_string(g_rt->worker_list().size()) +
+                            ", STATE any or as /tempo/connections names it";
+  const auto p = index_param(params, g_rt->worker_list().size());
+  if (!p) {
+    return error(d, usage);
+  }
+  std::vector<std::string_view> rest;
+  for (std::string_view r = p->second; !r.empty();) {
+    const size_t comma = r.find(',');
+    rest.push_back(r.substr(0, comma));
+    r = comma == std::string_view::npos ? std::string_view{} : r.substr(comma + 1);
+  }
+  const auto number = [&](size_t i, uint32_t fallback) -> std::optional<uint32_t> {
+    if (rest.size() <= i) {
+      return fallback;
+    }
+    uint32_t v = 0;
+    const auto [end, ec] = std::from_chars(rest[i].data(), rest[i].data() + rest[i].size(), v);
+    return ec == std::errc{} && end == rest[i].data() + rest[i].size() ? std::optional(v)
+                                                                       : std::nullopt;
+  };
+  const auto state = state_param(rest.empty() ? "" : rest[0]);
+  const auto skip = number(1, 0);
+  const auto limit = number(2, Census::kMaxList);
+  if (!state || !skip || !limit) {
+    return error(d, usage);
+  }
+  const bool tw = *state == static_cast<int>(tcp::State::kTimeWait);
+  Census::Query q{.state = *state, .skip = *skip, .limit = tw ? 0 : *limit, .tw = tw ? *limit : 0};
+  const auto results = census(workers_of(*g_rt, p->first), q, d);
+  if (!results) {
+    return 0;
+  }
+  const Census::Result& r = *results->front();
+  rte_tel_data_start_dict(d);
+  rte_tel_data* fields = rte_tel_data_alloc();  // their names, as an array (each < 128 bytes)
+  rte_tel_data_start_array(fields, RTE_TEL_STRING_VAL);
+  std::istringstream names(tw ? "state local remote left_ms options" : kConnFields);
+  for (std::string f; names >> f;) {
+    rte_tel_data_add_array_string(fields, f.c_str());
+  }
+  rte_tel_data_add_dict_container(d, "fields", fields, 0);
+  const Worker& w = *g_rt->worker_list()[p->first];
+  rte_tel_data_add_dict_u64(d, "matched", tw ? w.tw_entries() : r.matched);
+  for (uint32_t i = 0; i < (tw ? r.n_tw : r.n_conns); ++i) {
+    rte_tel_data* a = nullptr;
+    if (tw) {
+      const Census::TwEntry& e = r.tw[i];
+      a = rte_tel_data_alloc();
+      rte_tel_data_start_array(a, RTE_TEL_STRING_VAL);
+      for (const std::string& f : {std::string("TIME-WAIT"), local_endpoint(e.tuple).to_string(),
+                                   remote_endpoint(e.tuple).to_string(), text(e.left_ms),
+                                   std::string(e.timestamps ? "ts" : "")}) {
+        rte_tel_data_add_array_string(a, f.c_str());
+      }
+    } else {
+      a = conn_fields(r.conns[i]);
+    }
+    rte_tel_data_add_dict_container(d, std::to_string(i).c_str(), a, 0);
+  }
   return 0;
 }
 
@@ -239,6 +368,9 @@ void telemetry_attach(const Runtime& rt) {
                                "tempo: one Worker's counters. Parameters: N[,GROUP]");
     rte_telemetry_register_cmd("/tempo/port", cmd_port,
                                "tempo: a port's packets, bytes, drops, pools. Parameter: N");
+    rte_telemetry_register_cmd("/tempo/conns", cmd_conns,
+                               "tempo: a Worker's connections, as ss -tin. Parameters: "
+                               "N[,STATE[,SKIP[,LIMIT]]]");
     rte_telemetry_register_cmd("/tempo/connections", cmd_connections,
                                "tempo: connections by state, TIME_WAIT records. Parameter: N "
                                "(optional, a Worker)");

@@ -166,7 +166,7 @@ class Worker {
   // Connections by state, counted by this Worker on request (stack/census.h): request() and
   // result() from any thread; census_step() on this Worker's lcore, each turn (Runtime).
   Census& census() noexcept { return census_; }
-  void census_step() noexcept { census_.step(conns_.all()); }
+  void census_step() noexcept { census_.step(conns_.all(), tw_ ? &*tw_ : nullptr, now_); }
   // Bytes the TIME_WAIT tables have mapped (record slab and index, IPv4 and IPv6).
   size_t tw_mapped_bytes() const noexcept;
 

@@ -425,6 +425,9 @@ noexcept {
     data = std::min(acked - (acks_fin ? 1u : 0u), t.sndq.bytes());
     t.sndq.release(data);
     flight_before = t.flight();
+    if (distance(t.iss, seg.ack) < distance(t.iss, t.snd_una)) {
+      ++t.una_wraps;  // SND.UNA - ISS passed 2^32 (Tcb::bytes_acked)
+    }
     t.snd_una = seg.ack;
     if (t.snd_nxt < t.snd_una) {
       t.snd_nxt = t.snd_una;
@@ -608,6 +611,7 @@ bool receive_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off
   }
   const bool had_hole = !t.ooo.empty();
   s.on_data(seg.payload, off, len);
+  const uint32_t before = distance(t.irs, t.rcv_nxt);
   t.rcv_nxt += len;
   t.rcv_held += len;
   if (had_hole) {
@@ -615,6 +619,11 @@ bool receive_text(Tcb<Buf>& t, const Segment<Buf>& seg, SeqNum seq, uint32_t off
       s.on_data(b, o, n);
       t.rcv_held += n;
     });
+  }
+  if (distance(t.irs, t.rcv_nxt) < before) {
+    ++t.rcv_wraps;  // RCV.NXT - IRS passed 2^32 (Tcb::bytes_received)
+  }
+  if (had_hole) {
     t.ack_now = true;  // RFC 5681 §4.2: ACK at once when a segment fills a hole
     return t.ooo.empty() || t.rcv_nxt >= seq + len;
   }
@@ -689,6 +698,9 @@ noexcept {
     return Step::kContinue;
   }
   t.rcv_nxt += 1;
+  if (distance(t.irs, t.rcv_nxt) == 0) {
+    ++t.rcv_wraps;  // the FIN took RCV.NXT - IRS past 2^32 (Tcb::bytes_received)
+  }
   t.peer_fin = true;
   t.ooo.clear();  // anything held beyond the FIN is not data of this connection
   t.ack_now = true;

@@ -450,6 +450,7 @@ bool send_new(Tcb<Buf>& t, uint32_t usable, Ticks now, S& s) noexcept {
   finish_segment(t, o, now, s.core());
   if (o.seq < t.snd_max) {
     ++s.core().counters.retransmits;
+    ++t.retransmits;
   }
   emit(t, o, s);
   const SeqNum old_max = t.snd_max;
@@ -501,6 +502,7 @@ noexcept {
   }
   finish_segment(t, o, now, s.core());
   ++s.core().counters.retransmits;
+  ++t.retransmits;
   // RFC 6298 §3 (Karn): no timed sample across a retransmission. (With timestamps the TSecr
   // of the ACK still gives one: RFC 7323 §4.1, see input.h process_ack.)
   t.rtt_timing = false;

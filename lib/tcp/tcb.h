@@ -96,10 +96,16 @@ struct Tcb {
   SeqNum tlp_end;     // RFC 8985 TLP.end_seq: SND.NXT once the probe went
   SeqNum dsack_left;  // RFC 2883: a duplicate the peer sent, reported once
   SeqNum dsack_right;
+  uint32_t retransmits = 0;  // segments this connection sent again, any cause (in padding)
   detail::Rtt rtt{};
   detail::Cc cc{};
   SackScoreboard sacked{};  // RFC 2018 §4-5 / RFC 6675 §3: what the peer reported holding
   Rack rack{};              // RFC 8985 §6: time-based loss detection (with SACK only)
+  // Times SND.UNA - ISS and RCV.NXT - IRS wrapped past 2^32: with them the data acknowledged
+  // and received as 64-bit counts (bytes_acked(), bytes_received(); RFC 4898's HCThruOctets)
+  // in what was padding.
+  uint16_t una_wraps = 0;
+  uint16_t rcv_wraps = 0;
   // --- queues (data path only)
   SendQueue<Buf> sndq{};
   Reassembly<Buf> ooo{};
@@ -116,6 +122,18 @@ struct Tcb {
   bool armed(TimerKind k) const noexcept { return (timers >> static_cast<int>(k)) & 1u; }
   // Bytes sent and not yet acknowledged, SYN and FIN included.
   uint32_t flight() const noexcept { return distance(snd_una, snd_nxt); }
+  // Data the peer acknowledged, and data received in order: the sequence space past the
+  // SYN, less an acknowledged or received FIN.
+  uint64_t bytes_acked() const noexcept {
+    const uint64_t seq = (uint64_t{una_wraps} << 32) + distance(iss, snd_una);
+    const uint64_t fin = fin_sent && snd_una == snd_max ? 1 : 0;
+    return seq > 1 + fin ? seq - 1 - fin : 0;
+  }
+  uint64_t bytes_received() const noexcept {
+    const uint64_t seq = (uint64_t{rcv_wraps} << 32) + distance(irs, rcv_nxt);
+    const uint64_t fin = peer_fin ? 1 : 0;
+    return seq > 1 + fin ? seq - 1 - fin : 0;
+  }
 };
 
 }  // namespace tempo::tcp

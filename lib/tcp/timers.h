@@ -95,6 +95,7 @@ void on_retransmit(Tcb<Buf>& t, Ticks now, S& s) noexcept {
     ++t.retries;
     ++c.rto_expired;
     ++c.retransmits;
+    ++t.retransmits;
     t.rtt.backoff();
     send_syn(t, now, s);
     return;

@@ -160,6 +160,67 @@ class Telemetry(unittest.TestCase):
             self.assertIn("no tempo process answers with file prefix " + ns.name, gone.stderr)
             self.assertEqual(tempo_stat("--once").returncode, 2)
 
+    def test_tempo_stat_lists_connections_and_time_wait(self):
+        """--connections: what each connection's Tcb says, as ss -tin; --state time-wait: the
+        TIME_WAIT entries closest to expiry, as ss -tan state time-wait."""
+        request = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+        holder = f"""
+import socket, sys
+conns = [socket.create_connection(("{TEMPO_V4}", 80), timeout=10) for _ in range(40)]
+for c in conns[:5]:
+    c.sendall({request!r})
+    c.recv(65536)
+print("open", flush=True)
+sys.stdin.read()
+"""
+        with harness.tap_setup("tconn", app="tempo-httpd") as (ns, app, _):
+            config = next(a for a in app.proc.args if a.endswith(".yaml"))
+            summary, out = harness.http_clients(ns, TEMPO_V4, 30)
+            self.assertEqual(summary.get("ok"), 30, out)
+            proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "/usr/bin/python3", "-c",
+                                     holder], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    text=True)
+            try:
+                self.assertEqual(proc.stdout.readline().strip(), "open")
+                listed = tempo_stat("-c", config, "--connections", "--json")
+                paged = tempo_stat("-c", config, "--connections", "--limit", "35")
+                tw = tempo_stat("-c", config, "--connections", "--state", "time-wait",
+                                "--limit", "7", "--json")
+                bad = tempo_stat("-c", config, "--connections", "--state", "bogus")
+            finally:
+                proc.stdin.close()
+                proc.wait(timeout=30)
+            self.assertEqual(listed.returncode, 0, listed.stderr)
+            conns = json.loads(listed.stdout)
+            self.assertEqual(len(conns), 40, conns)  # more than one page (32) of the census
+            for c in conns:
+                self.assertEqual((c["state"], c["local"]), ("ESTABLISHED", f"{TEMPO_V4}:80"))
+                self.assertTrue(c["remote"].startswith(harness.KERNEL_V4 + ":"), c)
+                self.assertRegex(c["options"], r"^ws\d+/\d+,sack,ts$", c)  # the kernel's, ours
+                self.assertGreater(c["srtt_us"], 0, c)
+                self.assertEqual(c["retransmits"], 0, c)
+            served = [c for c in conns if c["bytes_received"] == len(request)]
+            self.assertEqual(len(served), 5, conns)
+            self.assertTrue(all(c["bytes_acked"] > 0 for c in served), served)
+            self.assertEqual(sum(c["bytes_received"] for c in conns), 5 * len(request))
+            # The table: a header line, then 35 connections.
+            self.assertEqual(paged.returncode, 0, paged.stderr)
+            lines = paged.stdout.splitlines()
+            self.assertEqual(len(lines), 36, paged.stdout)
+            self.assertTrue(all(" ESTABLISHED " in line for line in lines[1:]), paged.stdout)
+            self.assertEqual(tw.returncode, 0, tw.stderr)
+            entries = json.loads(tw.stdout)
+            self.assertEqual(len(entries), 7, entries)
+            for e in entries:
+                self.assertEqual(e["state"], "TIME-WAIT", e)
+                self.assertEqual(e["options"], "ts", e)
+                self.assertTrue(0 < e["left_ms"] <= 60000, e)
+            lefts = [e["left_ms"] for e in entries]
+            self.assertEqual(lefts, sorted(lefts), entries)  # closest to expiry first
+            self.assertEqual(bad.returncode, 2, bad.stdout)
+            self.assertIn("STATE any or as /tempo/connections names it", bad.stderr)
+            app.stop()
+
 
 if __name__ == "__main__":
     harness.require_root()

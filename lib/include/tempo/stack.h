@@ -204,6 +204,27 @@ Endpoint local(const Conn& c) noexcept;
 Endpoint remote(const Conn& c) noexcept;
 bool peer_closed(const Conn& c) noexcept;  // on_peer_closed has been called
 
+// What Linux's tcp_info tells of a connection (`ss -tin`), read on its Worker's lcore.
+struct ConnInfo {
+  const char* state = "";  // RFC 9293's name: "ESTABLISHED", "FIN-WAIT-1", ...
+  Endpoint local, remote;
+  uint32_t srtt_us = 0, rttvar_us = 0, rto_us = 0;  // RFC 6298 (0 before a sample)
+  uint32_t cwnd = 0, ssthresh = 0;                  // bytes
+  uint32_t snd_mss = 0;    // the payload a full segment carries to the peer
+  uint32_t rcv_mss = 0;    // the MSS this side announced
+  uint32_t snd_wnd = 0;    // the peer's window, scaled
+  uint32_t rcv_wnd = 0;    // the window this side offers now
+  uint32_t in_flight = 0;  // sent, not yet acknowledged (SYN and FIN included)
+  uint32_t snd_queue = 0;  // bytes queued to send or in flight
+  uint32_t rcv_held = 0;   // bytes delivered and not yet consume()d
+  uint32_t ooo_bytes = 0;  // received beyond a hole
+  uint32_t retransmits = 0;
+  uint64_t bytes_acked = 0, bytes_received = 0;
+  uint8_t snd_wscale = 0, rcv_wscale = 0;                       // with window_scale
+  bool window_scale = false, sack = false, timestamps = false;  // negotiated (RFC 7323, 2018)
+};
+ConnInfo info(const Conn& c) noexcept;
+
 // Zero-copy: queues a reference to `data`. kQueueFull: retry in on_writable.
 Result<void, SendError> send(Conn& c, const Bytes& data) noexcept;
 // Bytes over `data`, memory the application owns, to send() without copying it: mbufs from the
