@@ -268,6 +268,7 @@ void check_network(const Prefix& p, const std::string& path) {
 }
 
 void parse_routes(const YAML::Node& node, const std::string& path, PortConfig& port) {
+  detail::describe(path, "list of {prefix, via}");
   if (!node.IsSequence()) {
     fail_value(path, node, "expected a list of {prefix, via}");
   }
@@ -296,6 +297,7 @@ void parse_routes(const YAML::Node& node, const std::string& path, PortConfig& p
 // `ipv4_secondary`: addresses and blocks of addresses on the port's own subnet, none of them
 // the primary address, the subnet's network or broadcast address, or in another entry.
 void parse_secondary(const YAML::Node& node, const std::string& path, PortConfig& port) {
+  detail::describe(path, "list of IPv4 addresses and blocks");
   if (!node.IsSequence()) {
     fail_value(path, node, "expected a list of addresses or address blocks (198.18.1.0/26)");
   }
@@ -450,6 +452,7 @@ PortConfig parse_port(const YAML::Node& node, std::size_t index) {
 }
 
 std::vector<PortConfig> parse_ports(const YAML::Node& node) {
+  detail::describe("ports", "list of ports (at least one)");
   if (!node.IsDefined()) {
     fail("ports", "missing required key");
   }
@@ -536,6 +539,7 @@ KeepaliveConfig parse_keepalive(const YAML::Node& node) {
 }
 
 void parse_local_port_range(const YAML::Node& node, const std::string& path, TcpConfig& t) {
+  detail::describe(path, "[lo, hi]", "[1, 65535]");
   if (!node.IsSequence() || node.size() != 2) {
     fail_value(path, node, "expected a list [lo, hi]");
   }

@@ -202,8 +202,63 @@ std::string format_bound(double v) {
   return buf;
 }
 
+namespace {
+
+thread_local std::vector<KeyDoc>* g_record = nullptr;
+
+// Records what is said of `path`, filling what an earlier record of it left empty.
+void note(std::string_view path, std::string_view kind, std::string range, std::string def) {
+  if (g_record == nullptr || path.empty()) {
+    return;
+  }
+  std::string p;
+  for (size_t i = 0; i < path.size(); ++i) {  // "ports[3].mtu" -> "ports[].mtu"
+    p += path[i];
+    if (path[i] == '[') {
+      while (i + 1 < path.size() && path[i + 1] != ']') {
+        ++i;
+      }
+    }
+  }
+  if (p.back() == ']') {
+    return;  // a list's element: its list says what it holds
+  }
+  for (KeyDoc& d : *g_record) {
+    if (d.path == p) {
+      d.kind = d.kind.empty() ? std::string(kind) : d.kind;
+      d.range = d.range.empty() ? std::move(range) : d.range;
+      d.def = d.def.empty() ? std::move(def) : d.def;
+      return;
+    }
+  }
+  g_record->push_back(KeyDoc{std::move(p), std::string(kind), std::move(range), std::move(def)});
+}
+
+template <class T>
+std::string range_of(T lo, T hi) {
+  std::string r("[");
+  r.append(format_bound(lo)).append(", ").append(format_bound(hi)).append("]");
+  return r;
+}
+std::string enum_of(std::initializer_list<std::string_view> allowed) {
+  std::string out("one of ");
+  for (const auto a : allowed) {
+    out.append(out.size() > 7 ? ", " : "").append(a);
+  }
+  return out;
+}
+
+}  // namespace
+
+void record_keys(std::vector<KeyDoc>* out) noexcept { g_record = out; }
+
+void describe(std::string_view path, std::string_view kind, std::string range) {
+  note(path, kind, std::move(range), "");
+}
+
 std::int64_t read_int(const YAML::Node& node, std::string_view path, std::int64_t lo,
                       std::int64_t hi) {
+  note(path, "integer", range_of(lo, hi), "");
   std::int64_t v = 0;
   if (!node.IsScalar() || !parse_int(node.Scalar(), v) || v < lo || v > hi) {
     fail_value(path, node,
@@ -213,6 +268,7 @@ std::int64_t read_int(const YAML::Node& node, std::string_view path, std::int64_
 }
 
 double read_double(const YAML::Node& node, std::string_view path, double lo, double hi) {
+  note(path, "number", range_of(lo, hi), "");
   double v = 0;
   bool ok = node.IsScalar();
   if (ok) {
@@ -232,6 +288,7 @@ double read_double(const YAML::Node& node, std::string_view path, double lo, dou
 }
 
 bool read_bool(const YAML::Node& node, std::string_view path) {
+  note(path, "boolean", "", "");
   if (node.IsScalar()) {
     // YAML 1.2's true/false, and the YAML 1.1 words people still write.
     const std::string& s = node.Scalar();
@@ -250,6 +307,7 @@ bool read_bool(const YAML::Node& node, std::string_view path) {
 }
 
 std::string read_string(const YAML::Node& node, std::string_view path) {
+  note(path, "string", "", "");
   if (!node.IsScalar()) {
     fail_value(path, node, "expected a string");
   }
@@ -258,6 +316,7 @@ std::string read_string(const YAML::Node& node, std::string_view path) {
 
 std::size_t read_enum(const YAML::Node& node, std::string_view path,
                       std::initializer_list<std::string_view> allowed) {
+  note(path, enum_of(allowed), "", "");
   if (node.IsScalar()) {
     std::size_t i = 0;
     for (const auto a : allowed) {
@@ -271,6 +330,7 @@ std::size_t read_enum(const YAML::Node& node, std::string_view path,
 }
 
 std::vector<std::string> read_string_list(const YAML::Node& node, std::string_view path) {
+  note(path, "list of strings", "", "");
   if (!node.IsSequence()) {
     fail_value(path, node, "expected a list of strings");
   }
@@ -284,6 +344,7 @@ std::vector<std::string> read_string_list(const YAML::Node& node, std::string_vi
 
 MapView::MapView(const YAML::Node& node, std::string path)
     : node_(node.IsDefined() ? node : YAML::Node(YAML::NodeType::Null)), path_(std::move(path)) {
+  note(path_, "map", "", "");
   // An absent section (yaml-cpp's "zombie" node, on which Type() throws) reads as empty.
   if (!node_.IsMap() && !node_.IsNull()) {
     fail_value(path_.empty() ? std::string_view("(top level)") : std::string_view(path_), node_,
@@ -303,6 +364,9 @@ YAML::Node MapView::get(std::string_view key) const {
 void MapView::check_keys(std::initializer_list<std::string_view> known) const {
   if (!node_.IsMap()) {
     return;
+  }
+  for (const auto k : known) {
+    note(key_path(k), "", "", "");
   }
   std::vector<std::string> seen;
   for (const auto& kv : node_) {
@@ -336,27 +400,32 @@ YAML::Node MapView::require(std::string_view key) const {
 
 std::int64_t MapView::get_int(std::string_view key, std::int64_t lo, std::int64_t hi,
                               std::int64_t def) const {
+  note(key_path(key), "integer", range_of(lo, hi), std::to_string(def));
   const YAML::Node n = get(key);
   return n.IsDefined() ? read_int(n, key_path(key), lo, hi) : def;
 }
 
 double MapView::get_double(std::string_view key, double lo, double hi, double def) const {
+  note(key_path(key), "number", range_of(lo, hi), format_bound(def));
   const YAML::Node n = get(key);
   return n.IsDefined() ? read_double(n, key_path(key), lo, hi) : def;
 }
 
 bool MapView::get_bool(std::string_view key, bool def) const {
+  note(key_path(key), "boolean", "", def ? "true" : "false");
   const YAML::Node n = get(key);
   return n.IsDefined() ? read_bool(n, key_path(key)) : def;
 }
 
 std::string MapView::get_string(std::string_view key, std::string_view def) const {
+  note(key_path(key), "string", "", def.empty() ? "\"\"" : std::string(def));
   const YAML::Node n = get(key);
   return n.IsDefined() ? read_string(n, key_path(key)) : std::string(def);
 }
 
 std::size_t MapView::get_enum(std::string_view key, std::initializer_list<std::string_view> allowed,
                               std::size_t def) const {
+  note(key_path(key), enum_of(allowed), "", std::string(allowed.begin()[def]));
   const YAML::Node n = get(key);
   return n.IsDefined() ? read_enum(n, key_path(key), allowed) : def;
 }

@@ -51,6 +51,20 @@ std::size_t read_enum(const YAML::Node& node, std::string_view path,
                       std::initializer_list<std::string_view> allowed);
 std::vector<std::string> read_string_list(const YAML::Node& node, std::string_view path);
 
+// What the loader says of one key as it reads a config: the configuration reference (README,
+// checked by tests/unit/config/reference_test.cc) is what it records over a config that sets
+// every section. `path` writes list indices as "[]" ("ports[].mtu"); `kind` is "integer",
+// "number", "boolean", "string", "map", an enum's values ("one of a, b"), or "" (read another way);
+// `range` and `def` are empty where the loader has none.
+struct KeyDoc {
+  std::string path, kind, range, def;
+};
+// While `out` is set (one thread: startup), every key the loader knows (MapView::check_keys)
+// and every typed read is recorded there, each path once, in the order first met.
+void record_keys(std::vector<KeyDoc>* out) noexcept;
+// Records a key the loader reads its own way (lists of addresses, routes, ranges).
+void describe(std::string_view path, std::string_view kind, std::string range = {});
+
 // A map node (a null node counts as an empty map) with its key path.
 class MapView {
  public:
