@@ -11,6 +11,8 @@ pkgs=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # tests and demo: namespaces, the kernel's peers, loss injection
   iproute2 ethtool iputils-ping iputils-arping nftables curl iperf3 python3 python3-yaml procps
+  # captures from dpdk-dumpcap (dpdk), read back in tests
+  tshark
   # perf/macro/compare.py's plot, and its proxy workload's kernel-side proxy (started by
   # compare.py in its own namespace; the package's service is not used)
   python3-matplotlib haproxy

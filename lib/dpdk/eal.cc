@@ -5,6 +5,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_pdump.h>
 
 namespace tempo::dpdk {
 namespace {
@@ -26,6 +27,9 @@ Result<void, std::string> eal_init(const std::vector<std::string>& args) {
   g_started = true;
   if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
     g_runtime_dir = rte_eal_get_runtime_dir();
+    // dpdk-dumpcap and dpdk-pdump (secondary processes) capture the ports' traffic through
+    // callbacks this serves; without a capture attached they cost nothing.
+    (void)rte_pdump_init();
   }
   return {};
 }

@@ -250,6 +250,31 @@ def af_packet_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=
             os.unlink(path)
 
 
+@contextlib.contextmanager
+def hugepages(count):
+    """`count` 2 MB hugepages reserved and a hugetlbfs mounted for the life of a `with` block;
+    yields the mount point (eal.extra_args: --huge-dir). The reservation and the mount are undone
+    after, also when the block fails. DPDK's secondary processes (dpdk-dumpcap) attach only to a
+    primary on hugepages."""
+    knob = "/proc/sys/vm/nr_hugepages"
+    with open(knob) as f:
+        before = f.read().strip()
+    mount = tempfile.mkdtemp(prefix="tempo-huge-")
+    mounted = False
+    try:
+        with open(knob, "w") as f:
+            f.write(str(int(before) + count))
+        run("mount", "-t", "hugetlbfs", "nodev", mount)
+        mounted = True
+        yield mount
+    finally:
+        if mounted:
+            run("umount", mount, check=False)
+        os.rmdir(mount)
+        with open(knob, "w") as f:
+            f.write(before)
+
+
 def af_xdp_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=lambda ns: None):
     """af_packet_setup's veth pair with tempo on net_af_xdp (drivers-config/af_xdp.yaml)."""
     return af_packet_setup(tag, app, changes, before_app, config="af_xdp.yaml")

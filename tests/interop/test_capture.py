@@ -1,0 +1,70 @@
+"""Packet capture from a running tempo with DPDK's own dpdk-dumpcap (tempo serves rte_pdump):
+tempo-echo on net_tap, on hugepages (a secondary process attaches only to those), the kernel its
+client; the capture, read back with tshark, holds the handshake both ways, the echoed bytes and
+the close, as the wire had them."""
+
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import KERNEL_V4, TEMPO_V4
+
+CLIENT = f"""
+import socket
+s = socket.create_connection(("{TEMPO_V4}", 7), timeout=10)
+s.sendall(b"captured by dumpcap")
+assert s.recv(100) == b"captured by dumpcap"
+print(s.getsockname()[1], flush=True)
+s.close()
+"""
+
+
+class Capture(unittest.TestCase):
+    def test_dumpcap_captures_a_handshake_both_ways(self):
+        with harness.hugepages(160) as huge, tempfile.TemporaryDirectory() as tmp:
+            def on_hugepages(cfg):
+                cfg["eal"]["no_huge"] = False
+                cfg["eal"]["memory_mb"] = 256
+                cfg["eal"]["extra_args"] = ["--huge-dir", huge]
+
+            pcap = f"{tmp}/tempo.pcapng"
+            with harness.tap_setup("pcap", changes=on_hugepages) as (ns, app, _):
+                dumpcap = subprocess.Popen(
+                    ["dpdk-dumpcap", "--file-prefix", ns.name, "-i", "net_tap0", "-w", pcap],
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                try:
+                    # It writes the file's header once it captures (its stdout is buffered).
+                    self.assertTrue(harness.wait_for(
+                        lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 0, timeout=30),
+                        "dpdk-dumpcap did not start")
+                    port = int(ns.sh("/usr/bin/python3", "-c", CLIENT).stdout)
+                    time.sleep(0.5)  # the last ACK of the close
+                finally:
+                    dumpcap.send_signal(2)  # SIGINT: it writes its statistics and the file
+                    out, _ = dumpcap.communicate(timeout=30)
+                rc, output = app.stop()
+                self.assertEqual(rc, 0, output)
+            self.assertEqual(dumpcap.returncode, 0, out)
+            r = subprocess.run(
+                ["tshark", "-r", pcap, "-Y", f"tcp.port == {port}", "-T", "fields", "-e",
+                 "ip.src", "-e", "tcp.srcport", "-e", "tcp.flags.str", "-e", "tcp.payload"],
+                capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rows = [line.split("\t") for line in r.stdout.splitlines()]
+            flags = [(src, f.replace("·", "").strip()) for src, _, f, _ in rows]
+            # The handshake, in order: the kernel's SYN, tempo's SYN-ACK, the kernel's ACK.
+            self.assertEqual(flags[:3], [(KERNEL_V4, "S"), (TEMPO_V4, "AS"), (KERNEL_V4, "A")],
+                             r.stdout)
+            payload = "captured by dumpcap".encode().hex()
+            sent = [src for src, _, _, data in rows if data == payload]
+            self.assertEqual(sent, [KERNEL_V4, TEMPO_V4], r.stdout)  # the request and its echo
+            self.assertIn((TEMPO_V4, "AF"), flags, r.stdout)  # tempo's FIN
+            self.assertIn((KERNEL_V4, "AF"), flags, r.stdout)
+
+
+if __name__ == "__main__":
+    harness.require_root()
+    unittest.main(verbosity=2)
