@@ -82,7 +82,7 @@ ok = sum(get("198.18.0.2") for _ in range(2000))
 dt = time.time() - t0
 print(f"  {ok} of 2000 responses of 1024 bytes, {2000 / dt:.0f} connections/s (the client is Python)")
 print(f"  over IPv6: {'ok' if get('2001:db8::2') else 'FAILED'}")
-print(f"  from source port 40000: {'ok' if get('198.18.0.2', 40000) else 'FAILED'}")
+print(f"  from source port 61001: {'ok' if get('198.18.0.2', 61001) else 'FAILED'}")
 PY
 
 echo; echo "== who holds TIME_WAIT: the kernel's side holds none of them"
@@ -95,12 +95,13 @@ kernel_tw=$(awk '$1 == "tw_sock_TCP" {print $4}' /proc/slabinfo 2>/dev/null || t
 echo "  a TIME_WAIT entry is a 44-byte record in tempo (IPv4), a ${kernel_tw:-256}-byte" \
   "tw_sock_TCP object in this kernel"
 
-echo; echo "== RFC 6191: a new connection from source port 40000, still in tempo's TIME_WAIT"
+# 61001 is past the kernel's ephemeral ports (32768-60999): only the connection above used it.
+echo; echo "== RFC 6191: a new connection from source port 61001, still in tempo's TIME_WAIT"
 ip netns exec "$ns" /usr/bin/python3 - <<'PY'
 import socket
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("198.18.0.1", 40000))
+s.bind(("198.18.0.1", 61001))
 s.settimeout(10)
 s.connect(("198.18.0.2", 80))
 s.sendall(b"GET / HTTP/1.1\r\nHost: tempo\r\nConnection: close\r\n\r\n")

@@ -712,9 +712,27 @@ void check_mss(const Config& c) {
   }
 }
 
+CaptureConfig parse_capture(const YAML::Node& node, int ports) {
+  const MapView m(node, "capture");
+  m.check_keys({"file", "port", "direction", "count", "bytes", "snaplen"});
+  CaptureConfig c;
+  c.file = detail::read_string(m.require("file"), m.key_path("file"));
+  if (c.file.empty()) {
+    fail_text(m.key_path("file"), "\"\"", "expected a file name");
+  }
+  c.port = static_cast<int>(m.get_int("port", -1, ports - 1, c.port));
+  const std::size_t dir = m.get_enum("direction", {"both", "rx", "tx"}, 0);
+  c.rx = dir != 2;
+  c.tx = dir != 1;
+  c.count = m.get_int("count", 0, std::int64_t{1} << 40, c.count);
+  c.bytes = m.get_int("bytes", 0, std::int64_t{1} << 50, c.bytes);
+  c.snaplen = m.get_int("snaplen", 64, 65535, c.snaplen);
+  return c;
+}
+
 Config parse_root(const YAML::Node& root) {
   const MapView top(root, "");
-  top.check_keys({"eal", "ports", "tcp", "ip", "faults", "app"});
+  top.check_keys({"eal", "ports", "tcp", "ip", "faults", "capture", "app"});
   Config c;
   c.eal = parse_eal(top.get("eal"));
   c.ports = parse_ports(top.get("ports"));
@@ -722,6 +740,9 @@ Config parse_root(const YAML::Node& root) {
   check_mss(c);
   c.ip = parse_ip(top.get("ip"));
   c.faults = parse_faults(top.get("faults"));
+  if (top.has("capture")) {
+    c.capture = parse_capture(top.get("capture"), static_cast<int>(c.ports.size()));
+  }
   c.app = parse_app(top.get("app"));
   return c;
 }

@@ -10,6 +10,7 @@
 #include <rte_lcore.h>
 
 #include "dpdk/eal.h"
+#include "stack/capture.h"
 #include "stack/counter_export.h"
 #include "stack/settings.h"
 #include "stack/telemetry.h"
@@ -126,6 +127,19 @@ Result<std::unique_ptr<Runtime>, std::string> Runtime::start(const Config& confi
     return fail(r.error());
   }
   rt->print_ports(config);
+  if (config.capture) {
+    const CaptureConfig& c = *config.capture;
+    CaptureSpec spec{.file = c.file,
+                     .port = c.port < 0 ? -1 : rt->ports_[static_cast<size_t>(c.port)].port_id,
+                     .rx = c.rx,
+                     .tx = c.tx,
+                     .count = static_cast<uint64_t>(c.count),
+                     .bytes = static_cast<uint64_t>(c.bytes),
+                     .snaplen = static_cast<uint32_t>(c.snaplen)};
+    if (auto r = Capture::instance().start(spec); !r) {
+      return fail(r.error());
+    }
+  }
   telemetry_attach(*rt);
   return rt;
 }
@@ -339,6 +353,7 @@ int serve(const Config& config, const std::string& program, uint16_t port, const
 
 Runtime::~Runtime() {
   telemetry_detach();
+  Capture::instance().stop();  // what the Workers queued is written; the file is closed
   workers_.clear();
   mesh_.reset();  // frees what is still in flight between Workers
   for (const dpdk::Port& p : ports_) {

@@ -17,6 +17,7 @@
 #include <rte_mempool.h>
 #include <rte_telemetry.h>
 
+#include "stack/capture.h"
 #include "stack/counter_export.h"
 #include "stack/endpoints.h"
 #include "stack/runtime.h"
@@ -355,6 +356,48 @@ int cmd_conns(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+// /tempo/capture: the capture's state; /tempo/capture,start,FILE[,COUNT] starts one (every
+// port, both directions, COUNT frames: 10,000 by default); /tempo/capture,stop ends it.
+int cmd_capture(const char*, const char* params, rte_tel_data* d) {
+  std::lock_guard lock(g_mu);
+  if (g_rt == nullptr) {
+    return error(d, "tempo is not running");
+  }
+  const std::string p = params != nullptr ? params : "";
+  const std::string usage = "usage: /tempo/capture[,start,FILE[,COUNT] | ,stop]";
+  if (p.rfind("start,", 0) == 0) {
+    std::string file = p.substr(6);
+    CaptureSpec spec;
+    if (const size_t comma = file.find(','); comma != std::string::npos) {
+      const std::string count = file.substr(comma + 1);
+      file.resize(comma);
+      const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), spec.count);
+      if (ec != std::errc{} || end != count.data() + count.size()) {
+        return error(d, usage);
+      }
+    }
+    if (file.empty()) {
+      return error(d, usage);
+    }
+    spec.file = file;
+    if (auto r = Capture::instance().start(spec); !r) {
+      return error(d, r.error());
+    }
+  } else if (p == "stop") {
+    Capture::instance().stop();
+  } else if (!p.empty()) {
+    return error(d, usage);
+  }
+  const CaptureStatus s = Capture::instance().status();
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "active", s.active ? 1 : 0);
+  rte_tel_data_add_dict_string(d, "file", s.file.c_str());
+  rte_tel_data_add_dict_u64(d, "captured", s.captured);
+  rte_tel_data_add_dict_u64(d, "bytes", s.bytes);
+  rte_tel_data_add_dict_u64(d, "dropped", s.dropped);
+  return 0;
+}
+
 }  // namespace
 
 void telemetry_attach(const Runtime& rt) {
@@ -371,6 +414,9 @@ void telemetry_attach(const Runtime& rt) {
     rte_telemetry_register_cmd("/tempo/conns", cmd_conns,
                                "tempo: a Worker's connections, as ss -tin. Parameters: "
                                "N[,STATE[,SKIP[,LIMIT]]]");
+    rte_telemetry_register_cmd("/tempo/capture", cmd_capture,
+                               "tempo: packet capture to pcapng. Parameters: none, "
+                               "start,FILE[,COUNT] or stop");
     rte_telemetry_register_cmd("/tempo/connections", cmd_connections,
                                "tempo: connections by state, TIME_WAIT records. Parameter: N "
                                "(optional, a Worker)");

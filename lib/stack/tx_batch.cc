@@ -3,6 +3,7 @@
 
 #include <rte_ethdev.h>
 
+#include "stack/capture.h"
 #include "stack/mbuf_buf.h"
 
 namespace tempo::stack {
@@ -38,6 +39,9 @@ void TxBatch::send(Ticks now) noexcept {
   len_ = 0;
   if (len == 0) {
     return;
+  }
+  if (Capture::active()) [[unlikely]] {
+    Capture::instance().tap(port_id_, queue_, tx, static_cast<uint16_t>(len), Capture::Dir::kTx);
   }
   const uint16_t sent = rte_eth_tx_burst(port_id_, queue_, tx, static_cast<uint16_t>(len));
   uint64_t bytes_out = 0;

@@ -12,6 +12,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "stack/capture.h"
 #include "stack/worker_detail.h"
 #include "tcp/pmtu.h"
 #include "wire/checksum.h"
@@ -154,6 +155,10 @@ uint32_t Worker::poll(Ticks now) noexcept {
     size_t n = rte_eth_rx_burst(p.iface.port_id, p.iface.queue, burst.data(), kBurst);
     if (n > 0) {
       sample_pools(p);
+      if (Capture::active()) [[unlikely]] {
+        Capture::instance().tap(p.iface.port_id, p.iface.queue, burst.data(),
+                                static_cast<uint16_t>(n), Capture::Dir::kRx);
+      }
     }
     rte_mbuf** rx = burst.data();
     if (p.rx_faults) [[unlikely]] {

@@ -1,8 +1,10 @@
-"""Packet capture from a running tempo with DPDK's own dpdk-dumpcap (tempo serves rte_pdump):
-tempo-echo on net_tap, on hugepages (a secondary process attaches only to those), the kernel its
-client; the capture, read back with tshark, holds the handshake both ways, the echoed bytes and
-the close, as the wire had them."""
+"""Packet capture from a running tempo, read back with tshark: with DPDK's own dpdk-dumpcap
+(tempo serves rte_pdump; on hugepages, as a secondary process attaches only to those), and with
+tempo's built-in capture (stack/capture.h), from the config or through telemetry. tempo-echo on
+net_tap, the kernel its client: each capture holds the handshake both ways, the echoed bytes
+and the close, as the wire had them."""
 
+import json
 import os
 import subprocess
 import tempfile
@@ -22,7 +24,71 @@ s.close()
 """
 
 
+def exchange(ns):
+    """One echo connection from the kernel; its source port."""
+    return int(ns.sh("/usr/bin/python3", "-c", CLIENT).stdout)
+
+
 class Capture(unittest.TestCase):
+    def check_handshake(self, pcap, port):
+        r = subprocess.run(
+            ["tshark", "-r", pcap, "-Y", f"tcp.port == {port}", "-T", "fields", "-e",
+             "ip.src", "-e", "tcp.srcport", "-e", "tcp.flags.str", "-e", "tcp.payload"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = [line.split("\t") for line in r.stdout.splitlines()]
+        flags = [(src, f.replace("·", "").strip()) for src, _, f, _ in rows]
+        # The handshake, in order: the kernel's SYN, tempo's SYN-ACK, the kernel's ACK.
+        self.assertEqual(flags[:3], [(KERNEL_V4, "S"), (TEMPO_V4, "AS"), (KERNEL_V4, "A")],
+                         r.stdout)
+        payload = "captured by dumpcap".encode().hex()
+        sent = [src for src, _, _, data in rows if data == payload]
+        self.assertEqual(sent, [KERNEL_V4, TEMPO_V4], r.stdout)  # the request and its echo
+        self.assertIn((TEMPO_V4, "AF"), flags, r.stdout)  # tempo's FIN
+        self.assertIn((KERNEL_V4, "AF"), flags, r.stdout)
+
+    def test_built_in_capture_from_the_config(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            pcap = f"{tmp}/tempo.pcapng"
+
+            def capture(cfg):
+                cfg["capture"] = {"file": pcap, "count": 200, "snaplen": 256}
+
+            with harness.tap_setup("pcfg", changes=capture) as (ns, app, _):
+                port = exchange(ns)
+                time.sleep(0.5)  # the last ACK of the close
+                rc, output = app.stop()
+                self.assertEqual(rc, 0, output)
+            self.check_handshake(pcap, port)
+
+    def test_built_in_capture_through_telemetry(self):
+        with tempfile.TemporaryDirectory() as tmp, \
+                harness.tap_setup("ptel") as (ns, app, _):
+            pcap = f"{tmp}/tempo.pcapng"
+
+            def capture(params):
+                r = subprocess.run(["dpdk-telemetry.py", "-f", ns.name],
+                                   input=f"/tempo/capture{params}\n", capture_output=True,
+                                   text=True, timeout=30, check=True)
+                return json.loads(r.stdout.splitlines()[-1])["/tempo/capture"]
+
+            self.assertEqual(capture("")["active"], 0)
+            self.assertEqual(capture(f",start,{pcap},500")["active"], 1)
+            port = exchange(ns)
+            time.sleep(0.5)
+            status = capture(",stop")
+            self.assertEqual(status["active"], 0, status)
+            self.assertGreaterEqual(status["captured"], 9, status)  # 3 + 2 + 4 of the exchange
+            self.assertEqual(status["dropped"], 0, status)
+            self.check_handshake(pcap, port)
+            after = exchange(ns)  # stopped: nothing more is written
+            time.sleep(0.3)
+            self.assertEqual(capture("")["captured"], status["captured"])
+            self.assertIn("usage", capture(",bogus")["error"])
+            rc, output = app.stop()
+            self.assertEqual(rc, 0, output)
+            self.assertNotEqual(after, port)
+
     def test_dumpcap_captures_a_handshake_both_ways(self):
         with harness.hugepages(160) as huge, tempfile.TemporaryDirectory() as tmp:
             def on_hugepages(cfg):
@@ -40,7 +106,7 @@ class Capture(unittest.TestCase):
                     self.assertTrue(harness.wait_for(
                         lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 0, timeout=30),
                         "dpdk-dumpcap did not start")
-                    port = int(ns.sh("/usr/bin/python3", "-c", CLIENT).stdout)
+                    port = exchange(ns)
                     time.sleep(0.5)  # the last ACK of the close
                 finally:
                     dumpcap.send_signal(2)  # SIGINT: it writes its statistics and the file
@@ -48,21 +114,7 @@ class Capture(unittest.TestCase):
                 rc, output = app.stop()
                 self.assertEqual(rc, 0, output)
             self.assertEqual(dumpcap.returncode, 0, out)
-            r = subprocess.run(
-                ["tshark", "-r", pcap, "-Y", f"tcp.port == {port}", "-T", "fields", "-e",
-                 "ip.src", "-e", "tcp.srcport", "-e", "tcp.flags.str", "-e", "tcp.payload"],
-                capture_output=True, text=True, timeout=60)
-            self.assertEqual(r.returncode, 0, r.stderr)
-            rows = [line.split("\t") for line in r.stdout.splitlines()]
-            flags = [(src, f.replace("·", "").strip()) for src, _, f, _ in rows]
-            # The handshake, in order: the kernel's SYN, tempo's SYN-ACK, the kernel's ACK.
-            self.assertEqual(flags[:3], [(KERNEL_V4, "S"), (TEMPO_V4, "AS"), (KERNEL_V4, "A")],
-                             r.stdout)
-            payload = "captured by dumpcap".encode().hex()
-            sent = [src for src, _, _, data in rows if data == payload]
-            self.assertEqual(sent, [KERNEL_V4, TEMPO_V4], r.stdout)  # the request and its echo
-            self.assertIn((TEMPO_V4, "AF"), flags, r.stdout)  # tempo's FIN
-            self.assertIn((KERNEL_V4, "AF"), flags, r.stdout)
+            self.check_handshake(pcap, port)
 
 
 if __name__ == "__main__":

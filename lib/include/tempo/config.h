@@ -259,12 +259,24 @@ namespace config {
 struct AppTree;  // opaque: the parsed `app:` map, owned by lib/config
 }
 
+// A packet capture to a pcapng file from start (stack/capture.h; also started and stopped
+// through telemetry, /tempo/capture).
+struct CaptureConfig {
+  std::string file;              // created, truncated
+  int port = -1;                 // an index into ports, -1: every port
+  bool rx = true, tx = true;     // direction: rx, tx or both
+  std::int64_t count = 10000;    // frames, then it ends (0: no bound)
+  std::int64_t bytes = 0;        // or bytes written (0: no bound)
+  std::int64_t snaplen = 65535;  // bytes kept of each frame
+};
+
 struct Config {
   EalConfig eal;
   std::vector<PortConfig> ports;
   TcpConfig tcp;
   IpConfig ip;
   FaultConfig faults;
+  std::optional<CaptureConfig> capture;        // `capture:` present
   std::shared_ptr<const config::AppTree> app;  // null: every app section is empty
 };
 

@@ -56,7 +56,7 @@ INSTANTIATE_TEST_SUITE_P(
     UnknownKey, ConfigErrorsTest,
     testing::Values(
         ErrorCase{"top", "bogus: 1\n" + kPorts,
-                  "config: bogus: unknown key (known: eal, ports, tcp, ip, faults, app)"},
+                  "config: bogus: unknown key (known: eal, ports, tcp, ip, faults, capture, app)"},
         ErrorCase{"eal", "eal: {lcore: 1}\n" + kPorts,
                   "config: eal.lcore: unknown key (known: lcores, memory_mb, no_huge, "
                   "file_prefix, log_level, extra_args, idle_sleep_us, idle_polls)"},
@@ -213,6 +213,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: ports[0].mtu: 9000: a 9014-byte frame needs memif buffers that large: "
                   "add bsize=9014 (or more) to the device (it is 2048; DPDK 22.11's memif can "
                   "overwrite frames that span buffers)"},
+        ErrorCase{"capture_port_past_the_ports", kPorts + "capture: {file: /tmp/x.pcapng, port: 1}",
+                  "config: capture.port: 1: expected an integer in [-1, 0]"},
+        ErrorCase{"capture_without_file", kPorts + "capture: {count: 5}",
+                  "config: capture.file: missing required key"},
         ErrorCase{"af_xdp_mbufs_low",
                   "ports: [{device: 'net_af_xdp0,iface=veth-t', ipv4: 198.18.0.2/24, mbufs: "
                   "2047}]\n",

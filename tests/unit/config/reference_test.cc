@@ -52,6 +52,8 @@ tcp:
 ip:
   reassembly: {max_datagrams: 64, max_bytes: 65535, max_fragments: 64, timeout_ms: 30000,
                on_full: evict_oldest}
+capture: {file: /tmp/tempo.pcapng, port: 0, direction: both, count: 10000, bytes: 0,
+          snaplen: 65535}
 faults:
   seed: 1
   rx: {drop: 0, duplicate: 0, reorder: 0, delay_ms: 0}
