@@ -12,7 +12,7 @@ namespace {
 
 using telemetry::CounterKind;
 
-constexpr std::array<WorkerValue, 6> kWorkerValues = {{
+constexpr std::array<WorkerValue, 8> kWorkerValues = {{
     {"tcp.orphans", [](const Worker& w) noexcept -> uint64_t { return w.orphans(); },
      "connections the application closed that are not yet gone", CounterKind::kGauge},
     {"tcp.burst_lookup_hits",
@@ -30,6 +30,18 @@ constexpr std::array<WorkerValue, 6> kWorkerValues = {{
     {"pmtu.entries", [](const Worker& w) noexcept -> uint64_t { return w.pmtu_entries(); },
      "destinations with a learned path MTU held now (tcp.pmtu.max_entries per Worker)",
      CounterKind::kGauge},
+    {"rcv_budget.limit",
+     [](const Worker& w) noexcept -> uint64_t {
+       return static_cast<uint64_t>(std::max<int64_t>(w.rcv_budget().limit, 0));
+     },
+     "bytes the windows offered may still bring in: the free RX buffers' bytes, less a "
+     "reserve (stack/rx_memory.h)",
+     CounterKind::kGauge},
+    {"rcv_budget.committed",
+     [](const Worker& w) noexcept -> uint64_t {
+       return static_cast<uint64_t>(std::max<int64_t>(w.rcv_budget().committed, 0));
+     },
+     "bytes of window offered and not yet filled, charged to the budget", CounterKind::kGauge},
 }};
 
 using Pairs = std::vector<std::pair<std::string, uint64_t>>;

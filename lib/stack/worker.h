@@ -163,6 +163,8 @@ class Worker {
   // Segments whose connection the burst lookup found (stack/connections.h).
   uint64_t burst_lookup_hits() const noexcept { return conns_.burst_hits(); }
   uint32_t orphans() const noexcept { return conns_.orphans(); }  // closed, not yet gone
+  // The receive budget every window offered is charged to (stack/rx_memory.h).
+  const tcp::RcvBudget& rcv_budget() const noexcept { return rx_mem_.budget(); }
   // Connections by state, counted by this Worker on request (stack/census.h): request() and
   // result() from any thread; census_step() on this Worker's lcore, each turn (Runtime).
   Census& census() noexcept { return census_; }

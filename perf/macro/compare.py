@@ -1172,6 +1172,11 @@ def main():
     if os.geteuid() != 0:
         print("compare: needs root (namespaces, DPDK)", file=sys.stderr)
         return 2
+    # SIGTERM (meson test's timeout) and SIGHUP unwind like Ctrl-C: the `with` blocks remove the
+    # namespaces they made (a run killed mid-round left them behind, failing the next run).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda n, _: sys.exit(128 + n))
     started = time.monotonic()
     run = Run(a)
     paths = a.paths.split(",")

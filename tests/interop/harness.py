@@ -25,6 +25,11 @@ import yaml
 SRC = os.environ.get("TEMPO_SRC", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD = os.environ.get("TEMPO_BUILD", os.path.join(SRC, "build-release"))
 
+# SIGTERM (meson test's timeout) and SIGHUP unwind like an exception: every `with` block
+# removes the namespaces and processes it made, as it does when a test fails.
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, lambda n, _: sys.exit(128 + n))
+
 KERNEL_V4 = "198.18.0.1"
 TEMPO_V4 = "198.18.0.2"
 KERNEL_V6 = "2001:db8::1"

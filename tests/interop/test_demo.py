@@ -1,7 +1,7 @@
 """The README's first command, apps/demo.sh, on this build (TEMPO_BUILD): it must run to the
-end, show what it says it shows (tempo-httpd serving the kernel's connections, tempo holding
-their TIME_WAIT entries and the kernel none, a source port still in TIME_WAIT taken again at
-once), and leave no namespace behind."""
+end, show what it says it shows (tempo-echo's exchange with the kernel, then tempo-httpd
+serving the kernel's connections, tempo holding their TIME_WAIT entries and the kernel none, a
+source port still in TIME_WAIT taken again at once), and leave no namespace behind."""
 
 import os
 import re
@@ -19,10 +19,13 @@ class Demo(unittest.TestCase):
                            text=True, timeout=300)
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 0, out)
-        self.assertIn("3 received", out)  # ping, IPv4 and IPv6
+        self.assertEqual(out.count("3 received"), 2, out)  # ping, IPv4 and IPv6
+        self.assertEqual(out.count("got back b'hello from the Linux kernel'"), 2, out)
+        self.assertIn("SHA-256 matches", out)
+        self.assertIn("tempo-echo: counters", out)
         self.assertIn("2000 of 2000 responses of 1024 bytes", out)
         self.assertIn("over IPv6: ok", out)
-        self.assertIn("kernel: 0 sockets in TIME-WAIT", out)
+        self.assertIn("kernel: 0 sockets in TIME-WAIT toward port 80", out)
         # Every connection left a TIME_WAIT record on tempo's side (2,000, the IPv6 one and the
         # one from port 61001), but for one whose tuple a later connection took over (RFC 6191
         # reuse: the kernel's ephemeral ports come round again); the demo's own reuse is one.

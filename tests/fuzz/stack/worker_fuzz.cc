@@ -32,10 +32,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
 #include <sys/syscall.h>
+#include <system_error>
 #include <unistd.h>
 #include <vector>
 
@@ -197,6 +199,12 @@ void init_env() {
     argv.push_back(a.data());
   }
   FUZZ_CHECK(rte_eal_init(static_cast<int>(argv.size()), argv.data()) >= 0);
+  // libFuzzer ends a timed run with exit(): the EAL's runtime directory goes with it.
+  static const std::string runtime_dir = rte_eal_get_runtime_dir();
+  std::atexit([] {
+    std::error_code ec;
+    std::filesystem::remove_all(runtime_dir, ec);
+  });
   const int socket = static_cast<int>(rte_socket_id());
   // Cache size 0: rte_mempool_avail_count is then exact, which the leak check needs.
   g_env.pool =
