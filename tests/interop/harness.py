@@ -285,6 +285,23 @@ def af_xdp_setup(tag, app="tempo-echo", changes=lambda cfg: None, before_app=lam
     return af_packet_setup(tag, app, changes, before_app, config="af_xdp.yaml")
 
 
+def telemetry(ns, *commands):
+    """Each command's reply from the app of namespace `ns` (file prefix ns.name, as
+    write_config sets it), through DPDK's dpdk-telemetry.py: one JSON line a command."""
+    r = subprocess.run(["dpdk-telemetry.py", "-f", ns.name],
+                       input="".join(c + "\n" for c in commands), capture_output=True, text=True,
+                       timeout=30, check=True)
+    replies = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    assert len(replies) == len(commands), r.stdout + r.stderr
+    return [next(iter(reply.values())) for reply in replies]
+
+
+def open_connections(ns):
+    """The connections the app of `ns` holds, in any state but TIME-WAIT (its census)."""
+    conns, = telemetry(ns, "/tempo/connections")
+    return sum(v for k, v in conns.items() if k.isupper() and k != "TIME_WAIT")
+
+
 def http_clients(ns, addr, count, port=80, source_port=0, timeout=600):
     """tests/interop/http_client.py in `ns`: `count` short HTTP/1.1 requests to addr:port, one a
     connection (from one fixed source port when `source_port` is set). Returns its JSON summary

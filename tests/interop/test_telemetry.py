@@ -47,14 +47,7 @@ def tempo_stat(*args):
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=60)
 
 
-def query(ns, *commands):
-    """Each command's reply, through dpdk-telemetry.py (one JSON line a command)."""
-    r = subprocess.run(["dpdk-telemetry.py", "-f", ns.name],
-                       input="".join(c + "\n" for c in commands), capture_output=True, text=True,
-                       timeout=30, check=True)
-    replies = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
-    assert len(replies) == len(commands), r.stdout + r.stderr
-    return [next(iter(reply.values())) for reply in replies]
+query = harness.telemetry
 
 
 class Telemetry(unittest.TestCase):
