@@ -110,53 +110,49 @@ int counters_reply(const Runtime& rt, const std::vector<const Worker*>& workers,
   return 0;
 }
 
-int cmd_info(const char*, const char*, rte_tel_data* d) {
+// A command reading `rt`: rte_telemetry's callback around it, holding g_mu for the whole reply
+// (so that no reply outlives the Runtime) and answering when no Runtime is attached.
+using Command = int (*)(const Runtime& rt, const char* params, rte_tel_data* d);
+template <Command C>
+int attached(const char* /*cmd*/, const char* params, rte_tel_data* d) {
   std::lock_guard lock(g_mu);
   if (g_rt == nullptr) {
     return error(d, "tempo is not running");
   }
+  return C(*g_rt, params, d);
+}
+
+int cmd_info(const Runtime& rt, const char*, rte_tel_data* d) {
   rte_tel_data_start_dict(d);
-  rte_tel_data_add_dict_string(d, "program", g_rt->program().c_str());
+  rte_tel_data_add_dict_string(d, "program", rt.program().c_str());
 #ifdef TEMPO_VERSION
   rte_tel_data_add_dict_string(d, "version", TEMPO_VERSION);
 #endif
-  rte_tel_data_add_dict_u64(d, "workers", g_rt->worker_list().size());
-  rte_tel_data_add_dict_u64(d, "ports", g_rt->ports().size());
-  rte_tel_data_add_dict_u64(d, "tsc_hz", g_rt->tsc_hz());
+  rte_tel_data_add_dict_u64(d, "workers", rt.worker_list().size());
+  rte_tel_data_add_dict_u64(d, "ports", rt.ports().size());
+  rte_tel_data_add_dict_u64(d, "tsc_hz", rt.tsc_hz());
   return 0;
 }
 
-int cmd_counters(const char*, const char* params, rte_tel_data* d) {
-  std::lock_guard lock(g_mu);
-  if (g_rt == nullptr) {
-    return error(d, "tempo is not running");
-  }
-  return counters_reply(*g_rt, workers_of(*g_rt, std::nullopt), params != nullptr ? params : "", d);
+int cmd_counters(const Runtime& rt, const char* params, rte_tel_data* d) {
+  return counters_reply(rt, workers_of(rt, std::nullopt), params != nullptr ? params : "", d);
 }
 
-int cmd_worker(const char*, const char* params, rte_tel_data* d) {
-  std::lock_guard lock(g_mu);
-  if (g_rt == nullptr) {
-    return error(d, "tempo is not running");
-  }
-  const auto p = index_param(params, g_rt->worker_list().size());
+int cmd_worker(const Runtime& rt, const char* params, rte_tel_data* d) {
+  const auto p = index_param(params, rt.worker_list().size());
   if (!p) {
     return error(d, "usage: /tempo/worker,N[,GROUP] with N below " +
-                        std::to_string(g_rt->worker_list().size()));
+                        std::to_string(rt.worker_list().size()));
   }
-  return counters_reply(*g_rt, workers_of(*g_rt, p->first), p->second, d);
+  return counters_reply(rt, workers_of(rt, p->first), p->second, d);
 }
 
-int cmd_port(const char*, const char* params, rte_tel_data* d) {
-  std::lock_guard lock(g_mu);
-  if (g_rt == nullptr) {
-    return error(d, "tempo is not running");
-  }
-  const auto p = index_param(params, g_rt->ports().size());
+int cmd_port(const Runtime& rt, const char* params, rte_tel_data* d) {
+  const auto p = index_param(params, rt.ports().size());
   if (!p) {
-    return error(d, "usage: /tempo/port,N with N below " + std::to_string(g_rt->ports().size()));
+    return error(d, "usage: /tempo/port,N with N below " + std::to_string(rt.ports().size()));
   }
-  const dpdk::Port& port = g_rt->ports()[p->first];
+  const dpdk::Port& port = rt.ports()[p->first];
   rte_eth_stats st{};
   (void)rte_eth_stats_get(port.port_id, &st);
   rte_tel_data_start_dict(d);
@@ -204,21 +200,17 @@ std::optional<std::vector<const Census::Result*>> census(const std::vector<const
   return out;
 }
 
-int cmd_connections(const char*, const char* params, rte_tel_data* d) {
-  std::lock_guard lock(g_mu);
-  if (g_rt == nullptr) {
-    return error(d, "tempo is not running");
-  }
+int cmd_connections(const Runtime& rt, const char* params, rte_tel_data* d) {
   std::optional<size_t> one;
   if (params != nullptr && *params != '\0') {
-    const auto p = index_param(params, g_rt->worker_list().size());
+    const auto p = index_param(params, rt.worker_list().size());
     if (!p) {
       return error(d, "usage: /tempo/connections[,N] with N below " +
-                          std::to_string(g_rt->worker_list().size()));
+                          std::to_string(rt.worker_list().size()));
     }
     one = p->first;
   }
-  const auto workers = workers_of(*g_rt, one);
+  const auto workers = workers_of(rt, one);
   const auto results = census(workers, Census::Query{}, d);
   if (!results) {
     return 0;
@@ -287,15 +279,11 @@ rte_tel_data* conn_fields(const ConnInfo& c) {
 // /tempo/conns,N[,STATE[,SKIP[,LIMIT]]]: Worker N's connections in STATE (any but TIME-WAIT
 // by default), from the SKIP-th that matches, at most LIMIT (and Census::kMaxList); with
 // STATE TIME_WAIT its TIME_WAIT entries closest to expiry, LIMIT of them.
-int cmd_conns(const char*, const char* params, rte_tel_data* d) {
-  std::lock_guard lock(g_mu);
-  if (g_rt == nullptr) {
-    return error(d, "tempo is not running");
-  }
+int cmd_conns(const Runtime& rt, const char* params, rte_tel_data* d) {
   const std::string usage = "usage: /tempo/conns,N[,STATE[,SKIP[,LIMIT]]] with N below " +
-                            std::to_string(g_rt->worker_list().size()) +
+                            std::to_string(rt.worker_list().size()) +
                             ", STATE any or as /tempo/connections names it";
-  const auto p = index_param(params, g_rt->worker_list().size());
+  const auto p = index_param(params, rt.worker_list().size());
   if (!p) {
     return error(d, usage);
   }
@@ -322,7 +310,7 @@ int cmd_conns(const char*, const char* params, rte_tel_data* d) {
   }
   const bool tw = *state == static_cast<int>(tcp::State::kTimeWait);
   Census::Query q{.state = *state, .skip = *skip, .limit = tw ? 0 : *limit, .tw = tw ? *limit : 0};
-  const auto results = census(workers_of(*g_rt, p->first), q, d);
+  const auto results = census(workers_of(rt, p->first), q, d);
   if (!results) {
     return 0;
   }
@@ -335,7 +323,7 @@ int cmd_conns(const char*, const char* params, rte_tel_data* d) {
     rte_tel_data_add_array_string(fields, f.c_str());
   }
   rte_tel_data_add_dict_container(d, "fields", fields, 0);
-  const Worker& w = *g_rt->worker_list()[p->first];
+  const Worker& w = *rt.worker_list()[p->first];
   rte_tel_data_add_dict_u64(d, "matched", tw ? w.tw_entries() : r.matched);
   for (uint32_t i = 0; i < (tw ? r.n_tw : r.n_conns); ++i) {
     rte_tel_data* a = nullptr;
@@ -358,11 +346,7 @@ int cmd_conns(const char*, const char* params, rte_tel_data* d) {
 
 // /tempo/capture: the capture's state; /tempo/capture,start,FILE[,COUNT] starts one (every
 // port, both directions, COUNT frames: 10,000 by default); /tempo/capture,stop ends it.
-int cmd_capture(const char*, const char* params, rte_tel_data* d) {
-  std::lock_guard lock(g_mu);
-  if (g_rt == nullptr) {
-    return error(d, "tempo is not running");
-  }
+int cmd_capture(const Runtime& /*rt*/, const char* params, rte_tel_data* d) {
   const std::string p = params != nullptr ? params : "";
   const std::string usage = "usage: /tempo/capture[,start,FILE[,COUNT] | ,stop]";
   if (p.rfind("start,", 0) == 0) {
@@ -403,21 +387,21 @@ int cmd_capture(const char*, const char* params, rte_tel_data* d) {
 void telemetry_attach(const Runtime& rt) {
   static std::once_flag registered;
   std::call_once(registered, [] {
-    rte_telemetry_register_cmd("/tempo/info", cmd_info,
+    rte_telemetry_register_cmd("/tempo/info", attached<cmd_info>,
                                "tempo: program, version, workers, ports, tsc_hz. No parameters");
-    rte_telemetry_register_cmd("/tempo/counters", cmd_counters,
+    rte_telemetry_register_cmd("/tempo/counters", attached<cmd_counters>,
                                "tempo: counters summed over Workers. Parameter: GROUP (optional)");
-    rte_telemetry_register_cmd("/tempo/worker", cmd_worker,
+    rte_telemetry_register_cmd("/tempo/worker", attached<cmd_worker>,
                                "tempo: one Worker's counters. Parameters: N[,GROUP]");
-    rte_telemetry_register_cmd("/tempo/port", cmd_port,
+    rte_telemetry_register_cmd("/tempo/port", attached<cmd_port>,
                                "tempo: a port's packets, bytes, drops, pools. Parameter: N");
-    rte_telemetry_register_cmd("/tempo/conns", cmd_conns,
+    rte_telemetry_register_cmd("/tempo/conns", attached<cmd_conns>,
                                "tempo: a Worker's connections, as ss -tin. Parameters: "
                                "N[,STATE[,SKIP[,LIMIT]]]");
-    rte_telemetry_register_cmd("/tempo/capture", cmd_capture,
+    rte_telemetry_register_cmd("/tempo/capture", attached<cmd_capture>,
                                "tempo: packet capture to pcapng. Parameters: none, "
                                "start,FILE[,COUNT] or stop");
-    rte_telemetry_register_cmd("/tempo/connections", cmd_connections,
+    rte_telemetry_register_cmd("/tempo/connections", attached<cmd_connections>,
                                "tempo: connections by state, TIME_WAIT records. Parameter: N "
                                "(optional, a Worker)");
   });
