@@ -94,7 +94,11 @@ class Capture(unittest.TestCase):
             def on_hugepages(cfg):
                 cfg["eal"]["no_huge"] = False
                 cfg["eal"]["memory_mb"] = 256
-                cfg["eal"]["extra_args"] = ["--huge-dir", huge]
+                # The secondary maps the primary's memory at the primary's addresses. DPDK's
+                # default base (4 GB) lies in ASan's shadow gap, so an ASan build's memory lands
+                # among the shared libraries, where dumpcap's own may sit (ASLR: it failed 1 in
+                # a few CI runs). 32 TB is free in both layouts.
+                cfg["eal"]["extra_args"] = ["--huge-dir", huge, "--base-virtaddr", "0x200000000000"]
 
             pcap = f"{tmp}/tempo.pcapng"
             with harness.tap_setup("pcap", changes=on_hugepages) as (ns, app, _):
@@ -103,14 +107,16 @@ class Capture(unittest.TestCase):
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 try:
                     # It writes the file's header once it captures (its stdout is buffered).
-                    self.assertTrue(harness.wait_for(
-                        lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 0, timeout=30),
-                        "dpdk-dumpcap did not start")
-                    port = exchange(ns)
-                    time.sleep(0.5)  # the last ACK of the close
+                    started = harness.wait_for(
+                        lambda: dumpcap.poll() is not None
+                        or os.path.exists(pcap) and os.path.getsize(pcap) > 0, timeout=30)
+                    if started and dumpcap.poll() is None:
+                        port = exchange(ns)
+                        time.sleep(0.5)  # the last ACK of the close
                 finally:
                     dumpcap.send_signal(2)  # SIGINT: it writes its statistics and the file
                     out, _ = dumpcap.communicate(timeout=30)
+                self.assertTrue(started, "dpdk-dumpcap did not start:\n" + out)
                 rc, output = app.stop()
                 self.assertEqual(rc, 0, output)
             self.assertEqual(dumpcap.returncode, 0, out)
