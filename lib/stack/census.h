@@ -53,6 +53,11 @@ class Census {
     std::array<ConnInfo, kMaxList> conns{};
     uint32_t n_tw = 0;
     std::array<TwEntry, kMaxList> tw{};
+    // The TIME_WAIT tables (IPv4 and IPv6): records held, and the bytes they map and may have
+    // backed (TwTable::mapped_bytes, backed_bytes), read here because a resize changes them.
+    uint32_t tw_records = 0;
+    uint64_t tw_mapped_bytes = 0;
+    uint64_t tw_backed_bytes = 0;
   };
 
   // Any thread: asks for a census; the ticket to wait for.
@@ -105,9 +110,15 @@ class Census {
       return;
     }
     acc_.n_tw = 0;
+    acc_.tw_records = 0;
+    acc_.tw_mapped_bytes = 0;
+    acc_.tw_backed_bytes = 0;
     if (tw != nullptr) {
       list_tw(tw->v4(), now);
       list_tw(tw->v6(), now);
+      acc_.tw_records = tw->size();
+      acc_.tw_mapped_bytes = tw->v4().mapped_bytes() + tw->v6().mapped_bytes();
+      acc_.tw_backed_bytes = tw->v4().backed_bytes() + tw->v6().backed_bytes();
     }
     out_ = acc_;
     counting_ = false;

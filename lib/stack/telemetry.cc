@@ -217,13 +217,16 @@ int cmd_connections(const Runtime& rt, const char* params, rte_tel_data* d) {
   }
   Census::Counts total{};
   uint64_t tw = 0;
-  uint64_t tw_bytes = 0;
+  uint64_t tw_mapped = 0;
+  uint64_t tw_backed = 0;
   for (size_t i = 0; i < workers.size(); ++i) {
+    const Census::Result& r = *(*results)[i];
     for (size_t s = 0; s < total.size(); ++s) {
-      total[s] += (*results)[i]->counts[s];
+      total[s] += r.counts[s];
     }
-    tw += workers[i]->tw_entries();
-    tw_bytes += workers[i]->tw_mapped_bytes();
+    tw += r.tw_records;
+    tw_mapped += r.tw_mapped_bytes;
+    tw_backed += r.tw_backed_bytes;
   }
   rte_tel_data_start_dict(d);
   for (size_t s = 0; s < total.size(); ++s) {
@@ -234,7 +237,8 @@ int cmd_connections(const Runtime& rt, const char* params, rte_tel_data* d) {
                               total[s]);
   }
   rte_tel_data_add_dict_u64(d, "time_wait_records", tw);
-  rte_tel_data_add_dict_u64(d, "time_wait_mapped_bytes", tw_bytes);
+  rte_tel_data_add_dict_u64(d, "time_wait_mapped_bytes", tw_mapped);
+  rte_tel_data_add_dict_u64(d, "time_wait_backed_bytes", tw_backed);
   return 0;
 }
 
@@ -323,8 +327,7 @@ int cmd_conns(const Runtime& rt, const char* params, rte_tel_data* d) {
     rte_tel_data_add_array_string(fields, f.c_str());
   }
   rte_tel_data_add_dict_container(d, "fields", fields, 0);
-  const Worker& w = *rt.worker_list()[p->first];
-  rte_tel_data_add_dict_u64(d, "matched", tw ? w.tw_entries() : r.matched);
+  rte_tel_data_add_dict_u64(d, "matched", tw ? r.tw_records : r.matched);
   for (uint32_t i = 0; i < (tw ? r.n_tw : r.n_conns); ++i) {
     rte_tel_data* a = nullptr;
     if (tw) {

@@ -319,8 +319,5 @@ timewait::TwCounters Worker::tw_counters() const noexcept {
 }
 size_t Worker::tw_entries() const noexcept { return tw_ ? tw_->size() : 0; }
 size_t Worker::tw_peak() const noexcept { return tw_ ? tw_->peak() : 0; }
-size_t Worker::tw_mapped_bytes() const noexcept {
-  return tw_ ? tw_->v4().mapped_bytes() + tw_->v6().mapped_bytes() : 0;
-}
 
 }  // namespace tempo::stack

@@ -20,6 +20,9 @@ struct TwCounters {
   uint64_t refused_full = 0;
   uint64_t active_reuse = 0;
   uint64_t erased = 0;
+  // Memory (table.h: the index and the slab follow occupancy).
+  uint64_t index_resizes = 0;
+  uint64_t slab_released = 0;
   // Segments, one per TwReason.
   uint64_t fin_reacked = 0;
   uint64_t dup_acked = 0;
@@ -49,6 +52,11 @@ struct TwCounters {
        "entries taken over by an active open (can_reuse_active)"},
       {"timewait.erased", &TwCounters::erased,
        "entries removed by TwTable::erase for any other reason"},
+      {"timewait.index_resizes", &TwCounters::index_resizes,
+       "index resizes begun, grown or shrunk with the entries held (each migrated a bucket at "
+       "a time)"},
+      {"timewait.slab_released", &TwCounters::slab_released,
+       "slab chunks of 32,768 records given back to the kernel once empty"},
       {"timewait.fin_reacked", &TwCounters::fin_reacked,
        "retransmitted FINs ACKed again, the timer restarted"},
       {"timewait.dup_acked", &TwCounters::dup_acked,

@@ -9,9 +9,10 @@
 //   TwRecordV4 = 12 (tuple) + 20 (TwConn) + 4 (expiry) + 8 (FIFO links) = 44 bytes
 //   TwRecordV6 = 36 (tuple) + 20 (TwConn) + 4 (expiry) + 8 (FIFO links) = 68 bytes (+24, the
 //                addresses)
-// All-in per entry, with the table's index (table.h: 64-byte buckets of 10 slots, sized for
-// 90% load at max_entries): 44 + 64/9 = 51.1 bytes for IPv4 and 75.1 bytes for IPv6 when the
-// table is full. Linux's tw_sock_TCP slab object alone is 256 bytes.
+// All-in per entry, with the table's index (table.h: 64-byte buckets of 10 slots, at 60% to 90%
+// load as it follows the entries held): 44 + 64/9 = 51.1 to 44 + 64/6 = 54.7 bytes for IPv4 and
+// 75.1 to 78.7 bytes for IPv6, whatever max_entries is. Linux's tw_sock_TCP slab object alone is
+// 256 bytes.
 //
 // What is not stored, and why:
 //  - The timestamp offset. DESIGN.md ("TIME_WAIT: the rules the stack keeps") makes it a keyed

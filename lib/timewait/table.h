@@ -2,21 +2,34 @@
 // stack keeps").
 //
 // One per Worker and address family, touched only by its core: single writer, no locks, no
-// atomics. Bounded by max_entries; all memory (record slab and index) is mapped once at create()
-// and backed lazily. A Worker keeps its two (IPv4, IPv6) in a TwTables (tables.h), which
-// applies the one max_entries bound to their sum.
+// atomics. Bounded by max_entries. A Worker keeps its two (IPv4, IPv6) in a TwTables (tables.h),
+// which applies the one max_entries bound to their sum.
+//
+// Memory follows occupancy (issue 23), whatever max_entries says:
+//  - The index is sized for the entries held, not for the bound: it starts at 64 buckets (4 KB,
+//    576 entries), grows by 1.5x when it reaches 90% load and shrinks to 2/3 load when it falls
+//    below 50%, never above the bound's size. A resize maps a second index and moves the old
+//    one's buckets into it one at a time: one bucket per insert or removal and two per expiry
+//    pass (each loop turn), so no turn pays for more than a few buckets; lookups read both
+//    indices until the old one is empty and unmapped. A grow moves the old buckets in about a
+//    third of the inserts that would fill the new index, and a shrink in about half.
+//  - The record slab is mapped for the bound but backed lazily, in chunks of 32,768 records
+//    (a whole number of pages: 352 for IPv4, 544 for IPv6). New records go to the lowest chunk
+//    with room, so when occupancy falls whole chunks empty as their entries expire, and an
+//    empty chunk is given back to the kernel (MADV_DONTNEED, counted in slab_released).
+// A record's index never changes while it is held: resizes move index slots, not records.
 //
 // Index: bucketized cuckoo hashing (as DPDK lib/hash/rte_cuckoo_hash.c) over 64-byte buckets of
 // 10 slots, each slot a 16-bit signature and a 32-bit record index. A lookup reads at most two
 // buckets, compares signatures first and reads a record only on a signature match (a slot
 // matches by chance once in 32767, so a miss reads a record about once in 1800 lookups): hit
-// and miss are both one or two cache lines plus, on a hit, the record. The bucket count is
-// max_entries / 9 (90% load at the bound), i.e. 7.1 bytes per entry. The hash is keyed (hash.h). A
-// signature is 15 bits of hash plus one bit saying whether the entry sits in its alternate bucket,
-// and the alternate bucket is derived from the signature, so the cuckoo moves never read a record.
-// Why not rte_hash (DESIGN.md principle 7): it stores the full key and a 64-bit data pointer per
-// entry beside our record (>= 32 bytes per IPv4 entry before its own buckets), which alone would
-// break the 64-byte budget.
+// and miss are both one or two cache lines plus, on a hit, the record. The bucket count
+// follows the entries held (below), at 60% to 90% load: 7.1 to 10.7 bytes per entry. The hash is
+// keyed (hash.h). A signature is 15 bits of hash plus one bit saying whether the entry sits in its
+// alternate bucket, and the alternate bucket is derived from the signature, so the cuckoo moves
+// never read a record. Why not rte_hash (DESIGN.md principle 7): it stores the full key and a
+// 64-bit data pointer per entry beside our record (>= 32 bytes per IPv4 entry before its own
+// buckets), which alone would break the 64-byte budget.
 //
 // Expiry: a FIFO, not one hierarchical-wheel timer per record. A deliberate deviation from the
 // letter of DESIGN.md principle 6 (every TCP timer in the wheel), kept to its intent (O(1)
@@ -37,8 +50,14 @@
 // Measured (perf/micro/timewait, release, 10M IPv4 held, 2-vCPU EPYC VM where one dependent DRAM
 // read costs ~290 ns): hit 79 ns per lookup in bursts of 32 (212 ns alone: bucket then record),
 // miss 41 ns (124 ns alone), expire with nothing due 3.7 ns; 51.2 RSS bytes per entry.
+// With the index following occupancy (timewait-scale 1000000 4 4000000, the default bound):
+// 54.8 RSS bytes per entry at 1M held against 52.7 in a table sized for 1M (1.04x), 61.5 at 10M
+// held under a 40M bound against 58.1 sized (1.06x); before, the default bound's index (28 MB)
+// was all backed whatever was held. Lookups unchanged within noise (timewait_bench, old and new
+// binaries alternated); inserts at 10M cost 0.47 us instead of 0.35 while the index grows.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -46,6 +65,7 @@
 #include <optional>
 #include <span>
 #include <utility>
+#include <vector>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -96,7 +116,10 @@ class TwTable {
   using Record = TwRecord<Tuple>;
   static constexpr uint32_t kMaxEntries = 1000000000;  // DESIGN.md: [1, 1e9]
   static constexpr uint32_t kSlots = 10;
-  static constexpr uint32_t kEntriesPerBucket = 9;  // 90% load at max_entries
+  static constexpr uint32_t kEntriesPerBucket = 9;  // 90% load: the index grows, or at the bound
+  static constexpr uint32_t kMinBuckets = 64;       // the index never shrinks below (4 KB)
+  static constexpr uint32_t kChunkShift = 15;       // slab chunks of 32,768 records
+  static constexpr uint32_t kChunkRecords = uint32_t{1} << kChunkShift;
 
   // Maps the slab and the index. Startup only.
   // Errors: kBadMaxEntries, kBadDuration, kNoMemory (see TwTableError).
@@ -110,17 +133,21 @@ class TwTable {
     }
     TwTable t;
     t.cfg_ = cfg;
-    t.nbuckets_ = (cfg.max_entries + kEntriesPerBucket - 1) / kEntriesPerBucket;
-    if (t.nbuckets_ < 2) {
-      t.nbuckets_ = 2;
-    }
+    t.bound_buckets_ =
+        std::max<uint32_t>(2, (cfg.max_entries + kEntriesPerBucket - 1) / kEntriesPerBucket);
+    t.min_buckets_ = std::min(kMinBuckets, t.bound_buckets_);
     t.slab_ = Region::map(size_t{cfg.max_entries} * sizeof(Record));
-    t.index_ = Region::map(size_t{t.nbuckets_} * sizeof(Bucket));
-    if (t.slab_.data() == nullptr || t.index_.data() == nullptr) {
+    t.cur_ = Index::make(t.min_buckets_);
+    if (t.slab_.data() == nullptr || t.cur_.b == nullptr) {
       return fail(TwTableError::kNoMemory);
     }
     t.recs_ = static_cast<Record*>(t.slab_.data());
-    t.buckets_ = static_cast<Bucket*>(t.index_.data());
+    const uint32_t chunks = (cfg.max_entries + kChunkRecords - 1) / kChunkRecords;
+    t.chunks_.assign(chunks, Chunk{});
+    t.room_.assign((chunks + 63) / 64, 0);
+    for (uint32_t c = 0; c < chunks; ++c) {
+      t.room_[c / 64] |= uint64_t{1} << (c % 64);
+    }
     t.rng_ = cfg.seed ^ 0x9e3779b97f4a7c15ULL;
     if (t.rng_ == 0) {
       t.rng_ = 1;
@@ -139,8 +166,8 @@ class TwTable {
   // Errors: kFull (on_full = kRefuse, at the bound), kExists (tuple already held).
   Result<uint32_t, TwInsertError> insert(const Tuple& tuple, const TwConn& conn,
                                          Ticks now) noexcept {
-    const Hashed k = hashed(tuple);
-    if (find_hashed(tuple, k) != kNoIndex) {
+    const uint64_t h = hash_of(tuple);
+    if (find_hashed(tuple, h) != kNoIndex) {
       return fail(TwInsertError::kExists);
     }
     if (size_ == cfg_.max_entries) {
@@ -150,6 +177,10 @@ class TwTable {
       }
       evict_oldest();
     }
+    migrate(1);
+    if (size_ >= cur_.n * kEntriesPerBucket && cur_.n < bound_buckets_) {
+      resize(std::min(bound_buckets_, cur_.n + (cur_.n + 1) / 2));
+    }
     const uint32_t idx = alloc();
     Record& r = recs_[idx];
     r.tuple = tuple;
@@ -157,7 +188,7 @@ class TwTable {
     r.expire_ms = ms32_ceil(now + cfg_.policy.duration);
     link_tail(idx);
     ++size_;
-    if (!place(k, idx)) [[unlikely]] {
+    if (!place(cur_, hashed(cur_, h), idx)) [[unlikely]] {
       // No cuckoo path within kMaxKicks: handled as the bound is, by on_full. With the keyed
       // hash (hash.h) at <= 90% load in 10-slot buckets this is essentially never reached
       // (FillsToTheBoundWithoutCuckooFailure fills 200k entries without one): it takes a
@@ -178,7 +209,7 @@ class TwTable {
       do {
         TEMPO_CHECK(head_ != idx);
         evict_oldest();
-      } while (!place(k, idx));
+      } while (!place(cur_, hashed(cur_, h), idx));
     }
     ++counters_.entered;
     ++changes_;
@@ -186,15 +217,22 @@ class TwTable {
   }
 
   // The index of the tuple's record, or kNoIndex.
-  uint32_t find(const Tuple& tuple) const noexcept { return find_hashed(tuple, hashed(tuple)); }
+  uint32_t find(const Tuple& tuple) const noexcept { return find_hashed(tuple, hash_of(tuple)); }
 
   // find() for a burst, as rte_hash_lookup_bulk: hash and prefetch the buckets, compare
   // signatures and prefetch the candidate record, then compare tuples. The three stages are
   // software-pipelined over groups of 8 keys (stage 1 of group g runs beside stage 2 of g-1 and
   // stage 3 of g-2) so that every prefetch has a group's worth of work to land behind.
-  // out[i] = find(keys[i]); any burst size.
+  // out[i] = find(keys[i]); any burst size. While a resize is under way, one key at a time.
   void find_bulk(std::span<const Tuple> keys, std::span<uint32_t> out) const noexcept {
     TEMPO_CHECK(out.size() >= keys.size());
+    if (old_.n != 0) [[unlikely]] {
+      for (size_t i = 0; i < keys.size(); ++i) {
+        out[i] = find(keys[i]);
+      }
+      return;
+    }
+    const Index& x = cur_;
     constexpr size_t kGroup = 8;
     struct Stage {
       Hashed k[kGroup];
@@ -210,23 +248,23 @@ class TwTable {
       if (g < groups) {
         Stage& s = st[g % 3];
         for (size_t i = 0, e = count(g); i < e; ++i) {
-          s.k[i] = hashed(keys[g * kGroup + i]);
-          s.b2[i] = alt_bucket(s.k[i].b1, s.k[i].sig);
-          __builtin_prefetch(&buckets_[s.k[i].b1]);
-          __builtin_prefetch(&buckets_[s.b2[i]]);
+          s.k[i] = hashed(x, hash_of(keys[g * kGroup + i]));
+          s.b2[i] = alt_bucket(x, s.k[i].b1, s.k[i].sig);
+          __builtin_prefetch(&x.b[s.k[i].b1]);
+          __builtin_prefetch(&x.b[s.b2[i]]);
         }
       }
       if (g >= 1 && g - 1 < groups) {
         Stage& s = st[(g - 1) % 3];
         s.more = 0;
         for (size_t i = 0, e = count(g - 1); i < e; ++i) {
-          const uint32_t m1 = match(buckets_[s.k[i].b1], s.k[i].sig);
-          const uint32_t m2 = m1 != 0 ? 0u : match(buckets_[s.b2[i]], s.k[i].sig | kAltBit);
+          const uint32_t m1 = match(x.b[s.k[i].b1], s.k[i].sig);
+          const uint32_t m2 = m1 != 0 ? 0u : match(x.b[s.b2[i]], s.k[i].sig | kAltBit);
           if (m1 == 0 && m2 == 0) [[likely]] {
             s.cand[i] = kNoIndex;
             continue;
           }
-          s.cand[i] = m1 != 0 ? buckets_[s.k[i].b1].idx[lane(m1)] : buckets_[s.b2[i]].idx[lane(m2)];
+          s.cand[i] = m1 != 0 ? x.b[s.k[i].b1].idx[lane(m1)] : x.b[s.b2[i]].idx[lane(m2)];
           __builtin_prefetch(&recs_[s.cand[i]]);
           // A mismatch must fall back to a full find when there are other candidates, or when
           // b2 was not compared (a signature match in b1 skips it: most hits live in b1).
@@ -243,7 +281,7 @@ class TwTable {
           if (s.cand[i] != kNoIndex && recs_[s.cand[i]].tuple == key) {
             o = s.cand[i];
           } else if ((s.more >> i) & 1u) [[unlikely]] {
-            o = find_hashed(key, s.k[i]);
+            o = find_in(x, key, s.k[i]);
           } else {
             o = kNoIndex;
           }
@@ -259,6 +297,7 @@ class TwTable {
   void erase(uint32_t idx) noexcept {
     remove(idx);
     ++counters_.erased;
+    after_removal();
   }
 
   // Restarts the entry's 2*MSL (a retransmitted FIN, RFC 9293 §3.10.7.4): to the FIFO's tail.
@@ -288,6 +327,7 @@ class TwTable {
       case TwAction::kClose:
       case TwAction::kReuse:
         remove(idx);
+        after_removal();
         return;
     }
   }
@@ -300,6 +340,7 @@ class TwTable {
     }
     remove(idx);
     ++counters_.active_reuse;
+    after_removal();
     return true;
   }
 
@@ -326,6 +367,10 @@ class TwTable {
     }
     counters_.expired += n;
     counters_.expiry_deferred += n == max && max > 0 && due(now) ? 1 : 0;
+    if (old_.n != 0) [[unlikely]] {
+      migrate(2);  // a resize finishes in idle turns too
+    }
+    maybe_shrink();
     return n;
   }
   uint32_t expire(Ticks now, uint32_t max = UINT32_MAX) noexcept {
@@ -366,11 +411,18 @@ class TwTable {
 
   // The tuple's two candidate buckets, (primary, alternate), each in [0, bucket_count()). For
   // tests that force cuckoo collisions, and for diagnostics; not used by the table itself.
+  // Of the current index (a resize changes them).
   std::pair<uint32_t, uint32_t> buckets_of(const Tuple& tuple) const noexcept {
-    const Hashed k = hashed(tuple);
-    return {k.b1, alt_bucket(k.b1, k.sig)};
+    const Hashed k = hashed(cur_, hash_of(tuple));
+    return {k.b1, alt_bucket(cur_, k.b1, k.sig)};
   }
-  uint32_t bucket_count() const noexcept { return nbuckets_; }
+  // Buckets of the current index; bucket_count_at_bound() is what it grows to at most.
+  uint32_t bucket_count() const noexcept { return cur_.n; }
+  uint32_t bucket_count_at_bound() const noexcept { return bound_buckets_; }
+  // Whether a resize is moving buckets from the old index to the current one, and how many
+  // buckets it has left to move.
+  bool resizing() const noexcept { return old_.n != 0; }
+  uint32_t buckets_to_move() const noexcept { return old_.n - next_move_; }
 
   uint32_t size() const noexcept { return size_; }
   // Entries entered or removed so far: an index found (or not found) earlier still answers
@@ -380,12 +432,23 @@ class TwTable {
   const TwPolicy& policy() const noexcept { return cfg_.policy; }
   const TwTableConfig& config() const noexcept { return cfg_; }
   const TwCounters& counters() const noexcept { return counters_; }
-  // Everything the table maps (slab and index), whether backed yet or not.
-  size_t mapped_bytes() const noexcept { return slab_.size() + index_.size(); }
-  // All-in bytes per entry when full: record + this table's share of buckets.
+  // Everything the table maps (slab and indices), whether backed yet or not.
+  size_t mapped_bytes() const noexcept {
+    return slab_.size() + cur_.region.size() + old_.region.size();
+  }
+  // What the table may have backed: the indices, and every slab chunk used since it was last
+  // given back (an upper bound of its share of RSS).
+  size_t backed_bytes() const noexcept {
+    size_t bytes = cur_.region.size() + old_.region.size();
+    for (const Chunk& c : chunks_) {
+      bytes += size_t{c.used} * sizeof(Record);
+    }
+    return bytes;
+  }
+  // All-in bytes per entry when full: record + this table's share of buckets at the bound.
   double bytes_per_entry_at_bound() const noexcept {
     return static_cast<double>(sizeof(Record)) +
-           static_cast<double>(size_t{nbuckets_} * sizeof(Bucket)) / cfg_.max_entries;
+           static_cast<double>(size_t{bound_buckets_} * sizeof(Bucket)) / cfg_.max_entries;
   }
 
  private:
@@ -401,36 +464,60 @@ class TwTable {
     uint16_t sig;  // 15 bits, never 0
   };
 
+  // One bucket array; a table has one, or two while a resize moves buckets from old_ to cur_.
+  struct Index {
+    Region region;
+    Bucket* b = nullptr;
+    uint32_t n = 0;  // buckets; 0: none
+
+    static Index make(uint32_t n) noexcept {
+      Index x;
+      x.region = Region::map(size_t{n} * sizeof(Bucket));
+      x.b = static_cast<Bucket*>(x.region.data());
+      x.n = x.b != nullptr ? n : 0;
+      return x;
+    }
+  };
+
+  // A slab chunk: its live records, the records handed out since it was last backed (the
+  // bump), and its free list through Record::next.
+  struct Chunk {
+    uint32_t live = 0;
+    uint32_t used = 0;
+    uint32_t free = kNoIndex;
+  };
+
   static constexpr uint16_t kAltBit = 0x8000;
   static constexpr uint16_t kSigMask = 0x7fff;
   static constexpr int kMaxKicks = 128;
 
   TwTable() noexcept = default;
 
-  Hashed hashed(const Tuple& t) const noexcept {
-    const uint64_t h = tw_hash(t, cfg_.seed);
-    // Lemire's multiply-shift maps the low 32 bits onto [0, nbuckets) without a division.
-    const auto b1 = static_cast<uint32_t>((uint64_t{static_cast<uint32_t>(h)} * nbuckets_) >> 32);
+  uint64_t hash_of(const Tuple& t) const noexcept { return tw_hash(t, cfg_.seed); }
+
+  static Hashed hashed(const Index& x, uint64_t h) noexcept {
+    // Lemire's multiply-shift maps the low 32 bits onto [0, n) without a division.
+    const auto b1 = static_cast<uint32_t>((uint64_t{static_cast<uint32_t>(h)} * x.n) >> 32);
     auto sig = static_cast<uint16_t>((h >> 48) & kSigMask);
     return {b1, sig == 0 ? uint16_t{1} : sig};
   }
 
-  // Offset of the alternate bucket, in [1, nbuckets - 1], from the signature alone.
-  uint32_t alt_offset(uint16_t sig) const noexcept {
+  // Offset of the alternate bucket, in [1, n - 1], from the signature alone.
+  static uint32_t alt_offset(const Index& x, uint16_t sig) noexcept {
     const uint32_t mixed = uint32_t{static_cast<uint16_t>(sig & kSigMask)} * 0x9e3779b1u;
-    return 1 + static_cast<uint32_t>((uint64_t{mixed} * (nbuckets_ - 1)) >> 32);
+    return 1 + static_cast<uint32_t>((uint64_t{mixed} * (x.n - 1)) >> 32);
   }
-  uint32_t alt_bucket(uint32_t b1, uint16_t sig) const noexcept {
-    const uint32_t b = b1 + alt_offset(sig);
-    return b >= nbuckets_ ? b - nbuckets_ : b;
+  static uint32_t alt_bucket(const Index& x, uint32_t b1, uint16_t sig) noexcept {
+    const uint32_t b = b1 + alt_offset(x, sig);
+    return b >= x.n ? b - x.n : b;
   }
   // The other bucket of an entry stored in bucket b with stored signature s.
-  uint32_t other_bucket(uint32_t b, uint16_t s) const noexcept {
-    const uint32_t off = alt_offset(s);
+  static uint32_t other_bucket(const Index& x, uint32_t b, uint16_t s) noexcept {
+    const uint32_t off = alt_offset(x, s);
     if ((s & kAltBit) == 0) {
-      return b + off >= nbuckets_ ? b + off - nbuckets_ : b + off;
+      return b + off >= x.n ? b + off - x.n : b + off;
     }
-    return b >= off ? b - off : b + nbuckets_ - off;
+    return b >= off ? b - off : b + x.n - off;
   }
 
   // One bit per slot (bit 2*i for slot i) whose signature equals `want`.
@@ -454,17 +541,22 @@ class TwTable {
     return static_cast<uint32_t>(std::countr_zero(m)) / 2;
   }
 
-  uint32_t find_hashed(const Tuple& t, Hashed k) const noexcept {
-    const uint32_t b2 = alt_bucket(k.b1, k.sig);
-    __builtin_prefetch(&buckets_[b2]);
-    const Bucket& a = buckets_[k.b1];
+  uint32_t find_hashed(const Tuple& t, uint64_t h) const noexcept {
+    const uint32_t idx = find_in(cur_, t, hashed(cur_, h));
+    return idx != kNoIndex || old_.n == 0 ? idx : find_in(old_, t, hashed(old_, h));
+  }
+
+  uint32_t find_in(const Index& x, const Tuple& t, Hashed k) const noexcept {
+    const uint32_t b2 = alt_bucket(x, k.b1, k.sig);
+    __builtin_prefetch(&x.b[b2]);
+    const Bucket& a = x.b[k.b1];
     for (uint32_t m = match(a, k.sig); m != 0; m &= m - 1) {
       const uint32_t idx = a.idx[lane(m)];
       if (recs_[idx].tuple == t) {
         return idx;
       }
     }
-    const Bucket& b = buckets_[b2];
+    const Bucket& b = x.b[b2];
     for (uint32_t m = match(b, k.sig | kAltBit); m != 0; m &= m - 1) {
       const uint32_t idx = b.idx[lane(m)];
       if (recs_[idx].tuple == t) {
@@ -474,8 +566,8 @@ class TwTable {
     return kNoIndex;
   }
 
-  bool put_if_free(uint32_t bucket, uint16_t stored_sig, uint32_t idx) noexcept {
-    Bucket& b = buckets_[bucket];
+  static bool put_if_free(Index& x, uint32_t bucket, uint16_t stored_sig, uint32_t idx) noexcept {
+    Bucket& b = x.b[bucket];
     const uint32_t m = match(b, 0);
     if (m == 0) {
       return false;
@@ -495,9 +587,9 @@ class TwTable {
 
   // Cuckoo placement: a free slot in either bucket, else a random walk of at most kMaxKicks
   // displacements, undone entirely when it finds no free slot.
-  bool place(Hashed k, uint32_t idx) noexcept {
-    const uint32_t b2 = alt_bucket(k.b1, k.sig);
-    if (put_if_free(k.b1, k.sig, idx) || put_if_free(b2, k.sig | kAltBit, idx)) {
+  bool place(Index& x, Hashed k, uint32_t idx) noexcept {
+    const uint32_t b2 = alt_bucket(x, k.b1, k.sig);
+    if (put_if_free(x, k.b1, k.sig, idx) || put_if_free(x, b2, k.sig | kAltBit, idx)) {
       return true;
     }
     struct Kick {
@@ -511,57 +603,164 @@ class TwTable {
     uint32_t cur = idx;
     for (int step = 0; step < kMaxKicks; ++step) {
       const auto slot = static_cast<uint32_t>(next_random() % kSlots);
-      Bucket& b = buckets_[bucket];
+      Bucket& b = x.b[bucket];
       std::swap(sig, b.sig[slot]);
       std::swap(cur, b.idx[slot]);
       path[step] = {bucket, slot};
       // The displaced entry goes to its other bucket, where its alternate bit flips.
-      bucket = other_bucket(bucket, sig);
+      bucket = other_bucket(x, bucket, sig);
       sig ^= kAltBit;
-      if (put_if_free(bucket, sig, cur)) {
+      if (put_if_free(x, bucket, sig, cur)) {
         return true;
       }
     }
     for (int step = kMaxKicks - 1; step >= 0; --step) {
       sig ^= kAltBit;
-      Bucket& b = buckets_[path[step].bucket];
+      Bucket& b = x.b[path[step].bucket];
       std::swap(sig, b.sig[path[step].slot]);
       std::swap(cur, b.idx[path[step].slot]);
     }
     return false;
   }
 
-  void bucket_remove(uint32_t idx) noexcept {
-    const Hashed k = hashed(recs_[idx].tuple);
-    Bucket& a = buckets_[k.b1];
+  static bool remove_from(Index& x, Hashed k, uint32_t idx) noexcept {
+    Bucket& a = x.b[k.b1];
     for (uint32_t m = match(a, k.sig); m != 0; m &= m - 1) {
       if (a.idx[lane(m)] == idx) {
         a.sig[lane(m)] = 0;
-        return;
+        return true;
       }
     }
-    Bucket& b = buckets_[alt_bucket(k.b1, k.sig)];
+    Bucket& b = x.b[alt_bucket(x, k.b1, k.sig)];
     for (uint32_t m = match(b, k.sig | kAltBit); m != 0; m &= m - 1) {
       if (b.idx[lane(m)] == idx) {
         b.sig[lane(m)] = 0;
-        return;
+        return true;
       }
     }
-    TEMPO_CHECK(false && "TIME_WAIT record missing from its buckets");
+    return false;
+  }
+  void bucket_remove(uint32_t idx) noexcept {
+    const uint64_t h = hash_of(recs_[idx].tuple);
+    const bool found = remove_from(cur_, hashed(cur_, h), idx) ||
+                       (old_.n != 0 && remove_from(old_, hashed(old_, h), idx));
+    TEMPO_CHECK(found && "TIME_WAIT record missing from its buckets");
   }
 
-  uint32_t alloc() noexcept {
-    if (free_head_ != kNoIndex) {
-      const uint32_t idx = free_head_;
-      free_head_ = recs_[idx].next;
-      return idx;
+  // Starts moving the entries into a new index of n buckets (finishing a resize under way
+  // first). Mapping the new index is the only system call; when it fails the table keeps the
+  // index it has (a fuller index costs longer cuckoo walks, not correctness).
+  void resize(uint32_t n) noexcept {
+    migrate(UINT32_MAX);
+    Index x = Index::make(n);
+    if (x.b == nullptr) {
+      return;
     }
-    TEMPO_CHECK(bump_ < cfg_.max_entries);
-    return bump_++;
+    old_ = std::move(cur_);
+    cur_ = std::move(x);
+    next_move_ = 0;
+    ++counters_.index_resizes;
+  }
+
+  // Moves up to `buckets` buckets of the old index into the current one; unmaps the old one
+  // when it is empty. An entry that finds no cuckoo path in the current index (at <= 90% load
+  // essentially never: see insert) leaves TIME_WAIT early, counted as evicted.
+  void migrate(uint32_t buckets) noexcept {
+    for (; buckets > 0 && old_.n != 0; --buckets) {
+      Bucket& b = old_.b[next_move_];
+      for (uint32_t s = 0; s < kSlots; ++s) {
+        if (b.sig[s] != 0) {
+          __builtin_prefetch(&recs_[b.idx[s]]);
+        }
+      }
+      for (uint32_t s = 0; s < kSlots; ++s) {
+        if (b.sig[s] == 0) {
+          continue;
+        }
+        const uint32_t idx = b.idx[s];
+        b.sig[s] = 0;
+        if (!place(cur_, hashed(cur_, hash_of(recs_[idx].tuple)), idx)) [[unlikely]] {
+          unlink(idx);
+          release(idx);
+          --size_;
+          ++changes_;
+          ++counters_.evicted;
+        }
+      }
+      if (++next_move_ == old_.n) {
+        old_ = Index{};
+        next_move_ = 0;
+      }
+    }
+  }
+
+  void maybe_shrink() noexcept {
+    if (size_ < cur_.n * (kSlots / 2) && cur_.n > min_buckets_ && old_.n == 0) [[unlikely]] {
+      // To 2/3 load: 50% more entries before it grows again, 25% fewer before it shrinks.
+      const uint32_t n =
+          std::max(min_buckets_,
+                   static_cast<uint32_t>((uint64_t{size_} * 3 + kSlots * 2 - 1) / (kSlots * 2)));
+      if (n < cur_.n) {
+        resize(n);
+      }
+    }
+  }
+
+  // Every public removal ends here: a resize moves on, and the index may shrink.
+  void after_removal() noexcept {
+    if (old_.n != 0) [[unlikely]] {
+      migrate(1);
+    }
+    maybe_shrink();
+  }
+
+  uint32_t chunk_capacity(uint32_t c) const noexcept {
+    return std::min(kChunkRecords, cfg_.max_entries - c * kChunkRecords);
+  }
+
+  // The lowest chunk with room gives the record: high chunks empty when occupancy falls.
+  uint32_t alloc() noexcept {
+    size_t w = low_room_ / 64;
+    while (w < room_.size() && room_[w] == 0) {
+      ++w;
+    }
+    TEMPO_CHECK(w < room_.size());  // size_ < max_entries: some chunk has room
+    const auto c = static_cast<uint32_t>(w * 64 + static_cast<size_t>(std::countr_zero(room_[w])));
+    low_room_ = c;
+    Chunk& k = chunks_[c];
+    uint32_t idx;
+    if (k.free != kNoIndex) {
+      idx = k.free;
+      k.free = recs_[idx].next;
+    } else {
+      idx = (c << kChunkShift) + k.used++;
+    }
+    if (++k.live == chunk_capacity(c)) {
+      room_[c / 64] &= ~(uint64_t{1} << (c % 64));
+    }
+    return idx;
   }
   void release(uint32_t idx) noexcept {
-    recs_[idx].next = free_head_;
-    free_head_ = idx;
+    const uint32_t c = idx >> kChunkShift;
+    Chunk& k = chunks_[c];
+    if (k.live-- == chunk_capacity(c)) {
+      room_[c / 64] |= uint64_t{1} << (c % 64);
+    }
+    low_room_ = std::min(low_room_, c);
+    // An empty chunk goes back to the kernel. This cannot thrash: new records go to the lowest
+    // chunk with room, which expiry (oldest first, and the oldest were placed low) keeps
+    // freeing, so a chunk empties only when the entries held fall; its cost is one system call
+    // per 32,768 entries that left, plus, should it be used again, a fault per page.
+    if (k.live == 0) {
+      slab_.discard(size_t{c} * kChunkRecords * sizeof(Record),
+                    size_t{chunk_capacity(c)} * sizeof(Record));
+      k.used = 0;
+      k.free = kNoIndex;
+      ++counters_.slab_released;
+      return;
+    }
+    recs_[idx].next = k.free;
+    k.free = idx;
   }
 
   void link_tail(uint32_t idx) noexcept {
@@ -599,15 +798,18 @@ class TwTable {
 
   TwTableConfig cfg_{};
   Region slab_;
-  Region index_;
   Record* recs_ = nullptr;
-  Bucket* buckets_ = nullptr;
-  uint32_t nbuckets_ = 0;
+  Index cur_;               // where inserts go
+  Index old_;               // while resizing: what is left to move (n == 0 otherwise)
+  uint32_t next_move_ = 0;  // the old index's next bucket to move
+  uint32_t min_buckets_ = 0;
+  uint32_t bound_buckets_ = 0;  // the index's size at max_entries
   uint32_t size_ = 0;
   uint32_t head_ = kNoIndex;  // expiry FIFO: oldest
   uint32_t tail_ = kNoIndex;  // newest
-  uint32_t free_head_ = kNoIndex;
-  uint32_t bump_ = 0;  // slab records [bump_, max_entries) never used yet (not yet backed)
+  std::vector<Chunk> chunks_;
+  std::vector<uint64_t> room_;  // a bit per chunk with a free record
+  uint32_t low_room_ = 0;       // no chunk below has room
   uint64_t rng_ = 1;
   uint64_t changes_ = 0;
   TwCounters counters_{};

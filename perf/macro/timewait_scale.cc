@@ -1,7 +1,10 @@
 // timewait-scale: fills a TIME_WAIT table with N entries and reports what they cost in memory,
 // beside the Linux kernel's per-entry cost (the tw_sock_TCP / tw_sock_TCPv6 slab object).
 //
-//   timewait-scale COUNT [4|6]
+//   timewait-scale COUNT [4|6] [BOUND]
+//
+// BOUND is the table's max_entries (default: COUNT, a table sized for the load; tempo's default
+// config has 4000000). The index and slab follow the entries held, not the bound (table.h).
 //
 // Prints the process RSS delta per entry (from /proc/self/statm, before creating the table and
 // after the fill), the table's own all-in figure at its bound, how much of the RSS is in 2 MB
@@ -104,9 +107,9 @@ tempo::flow::Tuple6 make<tempo::flow::Tuple6>(uint32_t id) {
 }
 
 template <class Tuple>
-int run(uint32_t count, int family) {
+int run(uint32_t count, int family, uint32_t bound) {
   TwTableConfig cfg;
-  cfg.max_entries = count;
+  cfg.max_entries = bound;
   cfg.on_full = TwOnFull::kRefuse;
   cfg.seed = std::random_device{}() | uint64_t{std::random_device{}()} << 32;
   const double before = rss_bytes();
@@ -131,6 +134,10 @@ int run(uint32_t count, int family) {
   const double per_entry = (after - before) / count;
   std::printf("family                 IPv%d\n", family);
   std::printf("entries                %u\n", table->size());
+  std::printf("max_entries            %u\n", table->max_entries());
+  std::printf("index buckets          %u (%u at the bound), %.0f%% load\n", table->bucket_count(),
+              table->bucket_count_at_bound(),
+              100.0 * table->size() / (10.0 * table->bucket_count()));
   std::printf("fill time              %.2f s (%.0f inserts/s)\n", secs, count / secs);
   std::printf("record bytes           %zu\n", sizeof(TwRecord<Tuple>));
   std::printf("all-in bytes at bound  %.1f (record + index share)\n",
@@ -152,18 +159,23 @@ int run(uint32_t count, int family) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 3 || std::strcmp(argv[1], "--help") == 0) {
-    std::fprintf(stderr, "usage: timewait-scale COUNT [4|6]\n");
+  if (argc < 2 || argc > 4 || std::strcmp(argv[1], "--help") == 0) {
+    std::fprintf(stderr, "usage: timewait-scale COUNT [4|6] [BOUND]\n");
     return 2;
   }
   char* end = nullptr;
   const unsigned long count = std::strtoul(argv[1], &end, 10);
-  const int family = argc == 3 ? std::atoi(argv[2]) : 4;
+  const int family = argc >= 3 ? std::atoi(argv[2]) : 4;
+  char* bound_end = nullptr;
+  const unsigned long bound = argc == 4 ? std::strtoul(argv[3], &bound_end, 10) : count;
   if (*end != '\0' || count == 0 || count > TwTableV4::kMaxEntries ||
-      (family != 4 && family != 6)) {
-    std::fprintf(stderr, "timewait-scale: COUNT in [1, 1e9], family 4 or 6\n");
+      (family != 4 && family != 6) || (bound_end != nullptr && *bound_end != '\0') ||
+      bound < count || bound > TwTableV4::kMaxEntries) {
+    std::fprintf(stderr,
+                 "timewait-scale: COUNT in [1, 1e9], family 4 or 6, BOUND in [COUNT, 1e9]\n");
     return 2;
   }
-  return family == 4 ? run<tempo::flow::Tuple4>(static_cast<uint32_t>(count), 4)
-                     : run<tempo::flow::Tuple6>(static_cast<uint32_t>(count), 6);
+  const auto n = static_cast<uint32_t>(count);
+  const auto b = static_cast<uint32_t>(bound);
+  return family == 4 ? run<tempo::flow::Tuple4>(n, 4, b) : run<tempo::flow::Tuple6>(n, 6, b);
 }

@@ -88,6 +88,11 @@ class Telemetry(unittest.TestCase):
             self.assertEqual(tw["timewait/entries"] + reused, SHORT, tw)
             self.assertEqual(conns["time_wait_records"] + reused, SHORT, conns)
             self.assertGreater(conns["time_wait_mapped_bytes"], 0, conns)
+            # The tables follow occupancy: 500 entries back their records and two 4 KB indices,
+            # not the bound's 28 MB index.
+            self.assertGreater(conns["time_wait_backed_bytes"], conns["time_wait_records"] * 44,
+                               conns)
+            self.assertLess(conns["time_wait_backed_bytes"], 1 << 20, conns)
             self.assertEqual(conns["ESTABLISHED"], HOLD, conns)
             self.assertEqual((port["name"], port["driver"]), ("net_tap0", "net_tap"), port)
             # Every connection took at least its SYN and its ACK (and a request) in.

@@ -77,6 +77,11 @@ Held& held_table(uint32_t held) {
         std::abort();
       }
     }
+    // A resize begun by the last inserts finishes in the Worker's idle turns (expiry passes,
+    // two buckets each): lookups are measured once it has, on the one index the table keeps.
+    while (h.table->resizing()) {
+      h.table->expire(kT0);
+    }
     h.bytes_per_entry = (rss_bytes() - before) / held;
     h.held = held;
   }

@@ -77,8 +77,10 @@ struct ModelEntry {
   uint32_t idx;
 };
 
+// The counters at the end go to *end when given.
 template <class Tuple>
-void run_random_ops(TwOnFull on_full, uint32_t max_entries, uint32_t pool, uint32_t seed) {
+void run_random_ops(TwOnFull on_full, uint32_t max_entries, uint32_t pool, uint32_t seed,
+                    TwCounters* end = nullptr) {
   auto created = TwTable<Tuple>::create(config(max_entries, on_full, seed));
   ASSERT_TRUE(created.ok());
   TwTable<Tuple>& table = *created;
@@ -194,8 +196,11 @@ void run_random_ops(TwOnFull on_full, uint32_t max_entries, uint32_t pool, uint3
     EXPECT_EQ(c.refused_full, 0u);
   }
   EXPECT_GT(expired, 0u);
-  // The bound was really reached in these runs.
-  EXPECT_GT(on_full == TwOnFull::kRefuse ? refused : evicted, 0u);
+  if (end != nullptr) {
+    *end = c;
+  } else {  // the bound was really reached in these runs
+    EXPECT_GT(on_full == TwOnFull::kRefuse ? refused : evicted, 0u);
+  }
   for (const auto& [id, e] : model) {
     EXPECT_EQ(table.find(make_tuple<Tuple>(id)), e.idx);
   }
@@ -212,6 +217,85 @@ TYPED_TEST(TimewaitTable, RandomOpsMatchModelEvictOldest) {
 
 TYPED_TEST(TimewaitTable, RandomOpsMatchModelRefuse) {
   run_random_ops<TypeParam>(TwOnFull::kRefuse, 500, 3000, 2);
+}
+
+// The same model with a bound far above what it holds: the index grows past its first 64
+// buckets (576 entries) and shrinks again after the long steps of time, and slab chunks empty,
+// with the model checked after every operation, during the resizes too.
+TYPED_TEST(TimewaitTable, RandomOpsMatchModelAcrossResizes) {
+  TwCounters end;
+  run_random_ops<TypeParam>(TwOnFull::kEvictOldest, 100000, 6000, 3, &end);
+  EXPECT_GE(end.index_resizes, 4u) << "grown twice and shrunk twice at least";
+  EXPECT_GT(end.slab_released, 0u);
+}
+
+// Memory follows occupancy (issue 23): with the default bound (4M), the index grows with the
+// entries held, a bucket at a time per insert, and after they expire it shrinks back to 64
+// buckets and the slab chunks they used are given back.
+TYPED_TEST(TimewaitTable, IndexAndSlabFollowOccupancy) {
+  constexpr uint32_t kHeld = 300000;
+  auto t = TwTable<TypeParam>::create(config(4000000, TwOnFull::kRefuse, 99));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->bucket_count(), 64u);
+  EXPECT_EQ(t->bucket_count_at_bound(), 444445u);
+  const size_t empty_bytes = t->backed_bytes();
+  EXPECT_LE(empty_bytes, 4096u);
+  const Ticks t0 = Ticks::from_sec(10);
+  std::mt19937 rng(11);
+  for (uint32_t id = 1; id <= kHeld; ++id) {
+    const bool was_resizing = t->resizing();
+    const uint32_t left = t->buckets_to_move();
+    ASSERT_TRUE(t->insert(make_tuple<TypeParam>(id), conn_for(id), t0).ok()) << id;
+    if (was_resizing && t->resizing()) {
+      // One bucket moved per insert, never the whole old index at once.
+      ASSERT_EQ(t->buckets_to_move(), left - 1) << id;
+    }
+    if (id % 9973 == 0) {  // every entry so far is found, during resizes too
+      for (int i = 0; i < 200; ++i) {
+        const uint32_t probe = 1 + rng() % id;
+        const uint32_t idx = t->find(make_tuple<TypeParam>(probe));
+        ASSERT_NE(idx, kNoIndex) << probe;
+        EXPECT_TRUE(t->at(idx).tuple == make_tuple<TypeParam>(probe));
+        EXPECT_EQ(t->find(make_tuple<TypeParam>(kHeld + probe)), kNoIndex);
+      }
+    }
+  }
+  EXPECT_GE(t->counters().index_resizes, 10u);  // 64 * 1.5^k reaches 300000 / 9 at k = 10
+  // Load between 60% and 90% (90% / 1.5), the old index gone or nearly moved.
+  EXPECT_GE(t->bucket_count(), kHeld / 9);
+  EXPECT_LE(t->bucket_count(), kHeld * 10 / 6);
+  const size_t full_bytes = t->backed_bytes();
+  EXPECT_LE(full_bytes, kHeld * (sizeof(TwRecord<TypeParam>) + 64.0 / 6 + 64.0 / 9) +
+                            TwTable<TypeParam>::kChunkRecords * sizeof(TwRecord<TypeParam>));
+  EXPECT_EQ(t->counters().evicted, 0u);
+
+  // All expire, at most 1000 per pass; each pass moves at most two buckets of a resize.
+  const Ticks later = t0 + kDuration;
+  uint32_t expired = 0;
+  while (t->size() > 0) {
+    const bool was_resizing = t->resizing();
+    const uint32_t left = t->buckets_to_move();
+    expired += t->expire(later, 1000);
+    if (was_resizing && t->resizing()) {
+      // Two per pass, and one per removal of the pass (a removal is not an erase: none here).
+      ASSERT_GE(t->buckets_to_move() + 2, left);
+    }
+  }
+  EXPECT_EQ(expired, kHeld);
+  while (t->resizing()) {
+    t->expire(later);
+  }
+  EXPECT_EQ(t->bucket_count(), 64u);
+  EXPECT_GT(t->counters().slab_released, 0u);
+  // Every chunk went back, and the index is its first 4 KB again.
+  EXPECT_EQ(t->backed_bytes(), empty_bytes);
+  // And it fills again.
+  for (uint32_t id = 1; id <= 50000; ++id) {
+    ASSERT_TRUE(t->insert(make_tuple<TypeParam>(id), conn_for(id), later).ok()) << id;
+  }
+  for (uint32_t id = 1; id <= 50000; id += 7) {
+    EXPECT_NE(t->find(make_tuple<TypeParam>(id)), kNoIndex) << id;
+  }
 }
 
 TYPED_TEST(TimewaitTable, FillsToTheBoundWithoutCuckooFailure) {
@@ -271,13 +355,14 @@ Collisions find_collisions(const TwTable<Tuple>& t, size_t want_pair, size_t wan
   return c;
 }
 
-constexpr uint32_t kCollideMax = 1000;  // 112 buckets; 20 + 2 held, far below the bound
+constexpr uint32_t kCollideMax = 1000;  // 112 buckets at the bound, 64 until 576 are held
 constexpr uint64_t kCollideSeed = 0x5eed5eed5eed5eedULL;
 
 TYPED_TEST(TimewaitTable, BucketsOfNamesTheTwoBucketsInRange) {
   auto t = TwTable<TypeParam>::create(config(kCollideMax, TwOnFull::kRefuse, kCollideSeed));
   ASSERT_TRUE(t.ok());
-  EXPECT_EQ(t->bucket_count(), (kCollideMax + 8) / 9);
+  EXPECT_EQ(t->bucket_count_at_bound(), (kCollideMax + 8) / 9);
+  EXPECT_EQ(t->bucket_count(), 64u);  // sized for what it holds: nothing yet
   for (uint32_t id = 0; id < 1000; ++id) {
     const auto [b1, b2] = t->buckets_of(make_tuple<TypeParam>(id));
     EXPECT_LT(b1, t->bucket_count());
