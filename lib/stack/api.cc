@@ -176,6 +176,7 @@ void Stack::listen(uint16_t port, const Handler* handler, const ConnOptions& opt
   rt_->listen(port, handler, opts);
 }
 void Stack::run() { rt_->run(); }
+void Stack::set_worker_state(const WorkerState& state) noexcept { rt_->set_worker_state(state); }
 void Stack::request_stop() noexcept { stack::Runtime::request_stop(); }
 void Stack::install_signal_handlers() { stack::Runtime::install_signal_handlers(); }
 void Stack::print_counters(std::FILE* out) const { rt_->print_counters(out); }
@@ -247,6 +248,12 @@ std::optional<size_t> port_toward(const Worker& w, const Endpoint& remote) noexc
 }
 uint64_t time_wait_entries(const Worker& w) noexcept { return w.tw_entries(); }
 
+void* worker_state(const Worker& w) noexcept { return w.app_state(); }
+void arm(Worker& w, Timer& t, uint64_t delay_ms, uint64_t period_ms) noexcept {
+  w.arm_app_timer(t, delay_ms, period_ms);
+}
+void cancel(Worker& w, Timer& t) noexcept { w.cancel_app_timer(t); }
+bool armed(const Timer& t) noexcept { return time::Wheel::armed(t.hook); }
 void set_poll_hook(Worker& w, void (*fn)(Worker&, void* ctx), void* ctx) noexcept {
   w.set_poll_hook(fn, ctx);
 }

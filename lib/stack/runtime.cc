@@ -226,6 +226,9 @@ void Runtime::print_ports(const Config& config) const {
 int Runtime::lcore_main(void* arg) {
   const auto* lc = static_cast<const Lcore*>(arg);
   Worker& w = *lc->worker;
+  if (lc->state.make != nullptr) {
+    w.set_app_state(lc->state.make(w, lc->state.ctx));
+  }
   // One TSC read a turn: the end of one turn is the clock of the next.
   uint64_t t = rte_rdtsc();
   const auto turn = [&] {
@@ -264,6 +267,12 @@ int Runtime::lcore_main(void* arg) {
     }
   }
   w.reset_all();
+  if (lc->state.make != nullptr) {
+    if (lc->state.destroy != nullptr) {
+      lc->state.destroy(w, w.app_state(), lc->state.ctx);
+    }
+    w.set_app_state(nullptr);
+  }
   return 0;
 }
 
@@ -271,7 +280,7 @@ void Runtime::run() {
   lcores_.clear();
   for (auto& w : workers_) {
     lcores_.push_back(Lcore{w.get(), &*clock_, lcores_.empty() ? this : nullptr, stop_grace_cycles_,
-                            idle_sleep_us_, idle_polls_});
+                            idle_sleep_us_, idle_polls_, worker_state_});
   }
   for (size_t w = 1; w < workers_.size(); ++w) {
     rte_eal_remote_launch(&Runtime::lcore_main, &lcores_[w], worker_lcores_[w]);

@@ -65,6 +65,9 @@ class Runtime {
   telemetry::StackCounters totals() const;
   // Serves TCP `port` on every worker with `app`, which outlives the Runtime.
   void listen(uint16_t port, const AppHandler* app, const ConnOptions& opts = ConnOptions{});
+  // The application's per-Worker state, made on each Worker's lcore as run() starts it and
+  // destroyed there as it stops.
+  void set_worker_state(const WorkerState& s) noexcept { worker_state_ = s; }
 
   // Every counter by name, summed over workers (print_counters' lines, in its order).
   std::vector<std::pair<std::string, uint64_t>> counter_values() const;
@@ -83,6 +86,7 @@ class Runtime {
     uint64_t stop_grace_cycles;  // tcp.stop_grace_ms in TSC cycles
     uint32_t idle_sleep_us;      // eal.idle_sleep_us (0: busy polling)
     uint32_t idle_polls;         // eal.idle_polls
+    WorkerState state;           // the application's per-Worker state
   };
   static int lcore_main(void* arg);
   // The steps of start(): each port's device and queues, then one Worker per lcore (and the
@@ -96,6 +100,7 @@ class Runtime {
   uint64_t stop_grace_cycles_ = 0;
   uint32_t idle_sleep_us_ = 0;
   uint32_t idle_polls_ = 256;
+  WorkerState worker_state_;
   std::vector<Lcore> lcores_;
   std::vector<dpdk::Port> ports_;
   std::vector<std::unique_ptr<Worker>> workers_;

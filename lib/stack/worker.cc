@@ -34,6 +34,7 @@ Worker::Worker(uint16_t index, std::vector<Interface> ifaces, Ticks start,
       steer_(index, counters_),
       reasm_(counters_),
       wheel_(start),
+      app_wheel_(start),
       rx_mem_(ifaces.size(), counters_) {
   for (const Interface& i : ifaces) {
     Port& p = ports_.emplace_back(i, static_cast<uint8_t>(ports_.size()), counters_);
@@ -128,6 +129,13 @@ uint32_t Worker::poll(Ticks now) noexcept {
     receive_neighbors();
   }
   reasm_.expire(now_);  // one comparison when nothing is due
+  app_wheel_.advance(now_, [this](time::Timer& h) {
+    tempo::Timer& t = time::owner_of<&tempo::Timer::hook>(h);
+    if (t.period_ms != 0) {
+      app_wheel_.arm(h, now_ + Ticks::from_ms(t.period_ms));  // before fn, which may cancel it
+    }
+    t.fn(*this, t, t.ctx);
+  });
   if (poll_hook_ != nullptr) {
     poll_hook_(*this, poll_hook_ctx_);
   }

@@ -169,8 +169,6 @@ class Worker {
   // result() from any thread; census_step() on this Worker's lcore, each turn (Runtime).
   Census& census() noexcept { return census_; }
   void census_step() noexcept { census_.step(conns_.all(), tw_ ? &*tw_ : nullptr, now_); }
-  // Bytes the TIME_WAIT tables have mapped (record slab and index, IPv4 and IPv6).
-  size_t tw_mapped_bytes() const noexcept;
 
   // IP reassembly (stack/reassembly.h) with `cfg` (ip.reassembly); before the first poll. A
   // Worker starts with ReassemblyConfig{}.
@@ -200,6 +198,17 @@ class Worker {
     poll_hook_ = fn;
     poll_hook_ctx_ = ctx;
   }
+  // The application's timers (tempo::Timer): a wheel of their own beside the TCP timers', so
+  // that neither's expiry callback has to tell the two apart; advanced every turn (one compare
+  // when nothing is due).
+  void arm_app_timer(tempo::Timer& t, uint64_t delay_ms, uint64_t period_ms) noexcept {
+    t.period_ms = period_ms;
+    app_wheel_.arm(t.hook, now_ + Ticks::from_ms(delay_ms));
+  }
+  void cancel_app_timer(tempo::Timer& t) noexcept { app_wheel_.cancel(t.hook); }
+  // The application's per-Worker state (tempo::WorkerState), made and destroyed by Runtime.
+  void* app_state() const noexcept { return app_state_; }
+  void set_app_state(void* state) noexcept { app_state_ = state; }
   Ticks now() const noexcept { return now_; }
   size_t num_ports() const noexcept { return ports_.size(); }
   // The mbuf pool of interface `iface` (nullptr for one it does not have).
@@ -397,8 +406,10 @@ class Worker {
   WorkerTcpConfig wcfg_;
   void (*poll_hook_)(Worker&, void*) = nullptr;
   void* poll_hook_ctx_ = nullptr;
+  void* app_state_ = nullptr;
   tcp::CoreState core_;
   time::Wheel wheel_;
+  time::Wheel app_wheel_;
   std::vector<std::byte> sndq_storage_;      // the send-queue chunks (init_tcp)
   std::optional<tcp::ChunkPool> sndq_pool_;  // before conns_: their queues return chunks to it
   std::vector<std::byte> ooo_storage_;       // the out-of-order arrays (init_tcp)

@@ -27,6 +27,7 @@
 
 #include <tempo/bytes.h>
 #include <tempo/config.h>
+#include <tempo/detail/timer_hook.h>
 #include <tempo/result.h>
 
 namespace tempo {
@@ -104,6 +105,30 @@ struct Handler {
   void (*on_closed)(Conn&, CloseReason, void* ctx) = nullptr;
 };
 
+// The application's state of one Worker (Stack::set_worker_state): made on the Worker's lcore
+// before anything of the Worker runs (its first poll, its first callback), destroyed on that
+// lcore after its last callback (when run() stops, after the Worker's connections are closed).
+// `make` returns the state, which worker_state() gives back; `destroy` may be null.
+struct WorkerState {
+  void* (*make)(Worker&, void* ctx) = nullptr;
+  void (*destroy)(Worker&, void* state, void* ctx) = nullptr;
+  void* ctx = nullptr;
+};
+
+// An application timer on its Worker's timer wheel (the one that holds every TCP timer):
+// embed one where its state lives (a connection's user state, the Worker's state), set `fn`,
+// and arm() it. It fires on the Worker's lcore, in the loop turn after it is due (1 ms
+// resolution: never early, at most a turn late), like every other callback. Nothing is
+// allocated: the hook is in the Timer. Cancel an armed Timer before its memory goes (the wheel
+// links it); a Timer belongs to the Worker it was armed on.
+struct Timer {
+  void (*fn)(Worker&, Timer&, void* ctx) = nullptr;
+  void* ctx = nullptr;
+  // The Worker's: do not touch.
+  time::Timer hook;
+  uint64_t period_ms = 0;
+};
+
 // Per-connection choices, fixed when the connection opens (set_nagle() also later).
 // Defaults come from the configuration's `tcp:` section.
 struct ConnOptions {
@@ -130,6 +155,10 @@ class Stack {
 
   size_t num_workers() const noexcept;
   Worker& worker(size_t i) noexcept;
+
+  // Declares the application's per-Worker state (WorkerState); before run(). See also the
+  // typed per_worker<T>() below.
+  void set_worker_state(const WorkerState& state) noexcept;
 
   // listen() on every Worker: the connections of `port` are served on whichever lcore RSS
   // puts them. `handler` outlives the Stack.
@@ -194,6 +223,32 @@ uint64_t now_ms(const Worker& w) noexcept;
 uint32_t connections(const Worker& w) noexcept;
 // TIME_WAIT entries this Worker holds now (IPv4 and IPv6).
 uint64_t time_wait_entries(const Worker& w) noexcept;
+
+// The Worker's application state (what WorkerState::make returned; nullptr without one).
+void* worker_state(const Worker& w) noexcept;
+template <class T>
+T& worker_state(Worker& w) noexcept {
+  return *static_cast<T*>(worker_state(w));
+}
+// Per-Worker state of type T, constructed as T(Worker&) on each Worker's lcore and deleted
+// there at stop: `stack.per_worker<Shard>()`, then `tempo::worker_state<Shard>(w)` in
+// callbacks.
+template <class T>
+void per_worker(Stack& stack) {
+  stack.set_worker_state(
+      WorkerState{.make = [](Worker& w, void*) -> void* { return new T(w); },
+                  .destroy = [](Worker&, void* state, void*) { delete static_cast<T*>(state); },
+                  .ctx = nullptr});
+}
+
+// Arms `t` on `w` to fire `delay_ms` from now, then every `period_ms` after (0: once); moves
+// it if armed. On the Worker's lcore: from any callback, the poll hook, or the timer's own fn
+// (which may re-arm or cancel it; a periodic timer is re-armed before fn runs). t.fn must be
+// set.
+void arm(Worker& w, Timer& t, uint64_t delay_ms, uint64_t period_ms = 0) noexcept;
+// Disarms `t`; a no-op when it is not armed. After it, fn does not run for it.
+void cancel(Worker& w, Timer& t) noexcept;
+bool armed(const Timer& t) noexcept;
 
 // --- Conn calls --------------------------------------------------------------------------
 

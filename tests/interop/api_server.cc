@@ -1,0 +1,214 @@
+// tempo-api-test: the embedding API's per-Worker state, timers and byte queue, through the
+// public headers only (tempo/stack.h, tempo/byte_queue.h), for tests/interop/test_api.py.
+// Serves TCP port 7. Each connection's first line is a command:
+//   tick N P      a periodic Timer every P ms sends "tick I\n" (I = 1..N), then cancels itself
+//                 and closes
+//   once D        a one-shot Timer sends "once\n" after D ms, then closes
+//   cancel D      arms a one-shot Timer at D ms and cancels it, and arms another at 2D that sends
+//                 "after cancel\n" (the first must never fire) and closes
+//   echo          every later byte is echoed through a ByteQueue: pushed unconsumed, sent with
+//                 send_to() (zero-copy), consumed once sent; on_writable sends the rest
+// The per-Worker state (tempo::per_worker<Shard>) counts connections and timer firings; it
+// prints a line when made and when destroyed, with its counts.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include <tempo/byte_queue.h>
+#include <tempo/cli.h>
+#include <tempo/config.h>
+#include <tempo/stack.h>
+
+namespace {
+
+struct Shard {
+  explicit Shard(tempo::Worker& w) : worker(&w) {
+    std::printf("api-test: state made for worker %u, %s\n", tempo::worker_index(w),
+                tempo::worker_state(w) == nullptr ? "before any callback" : "TWICE");
+    std::fflush(stdout);
+  }
+  ~Shard() {
+    std::printf("api-test: state destroyed for worker %u: connections=%lu fired=%lu\n",
+                tempo::worker_index(*worker), static_cast<unsigned long>(connections),
+                static_cast<unsigned long>(fired));
+    std::fflush(stdout);
+  }
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  tempo::Worker* worker;
+  uint64_t connections = 0;
+  uint64_t fired = 0;
+};
+
+struct Session {
+  tempo::Conn* conn = nullptr;
+  std::string line;  // the command, until its newline
+  bool echo = false;
+  bool closing = false;
+  uint32_t ticks_left = 0;
+  uint32_t ticked = 0;
+  tempo::Timer timer;
+  tempo::Timer decoy;  // "cancel": armed then cancelled, must never fire
+  tempo::ByteQueue queue;
+};
+
+Shard& shard(tempo::Conn& c) { return tempo::worker_state<Shard>(tempo::worker_of(c)); }
+
+void say(tempo::Conn& c, const std::string& s) {
+  tempo::send_copy(c, std::as_bytes(std::span(s.data(), s.size())));
+}
+
+void on_tick(tempo::Worker& w, tempo::Timer& t, void* ctx) {
+  auto* s = static_cast<Session*>(ctx);
+  ++tempo::worker_state<Shard>(w).fired;
+  say(*s->conn, "tick " + std::to_string(++s->ticked) + "\n");
+  if (--s->ticks_left == 0) {
+    tempo::cancel(w, t);  // periodic: re-armed before this ran
+    tempo::close(*s->conn);
+  }
+}
+
+void on_once(tempo::Worker& w, tempo::Timer&, void* ctx) {
+  auto* s = static_cast<Session*>(ctx);
+  ++tempo::worker_state<Shard>(w).fired;
+  say(*s->conn, s->decoy.fn != nullptr ? "after cancel\n" : "once\n");
+  tempo::close(*s->conn);
+}
+
+void on_decoy(tempo::Worker&, tempo::Timer&, void* ctx) {
+  say(*static_cast<Session*>(ctx)->conn, "DECOY FIRED\n");
+}
+
+void pump(tempo::Conn& c, Session& s) {
+  auto sent = s.queue.send_to(c);
+  if (sent && *sent > 0) {
+    tempo::consume(c, static_cast<uint32_t>(*sent));
+  }
+  if (s.queue.empty() && tempo::peer_closed(c) && !s.closing) {
+    s.closing = true;
+    tempo::close(c);
+  }
+}
+
+void command(tempo::Conn& c, Session& s) {
+  tempo::Worker& w = tempo::worker_of(c);
+  unsigned a = 0, b = 0;
+  s.timer.ctx = s.decoy.ctx = &s;
+  if (std::sscanf(s.line.c_str(), "tick %u %u", &a, &b) == 2 && a > 0) {
+    s.ticks_left = a;
+    s.timer.fn = on_tick;
+    tempo::arm(w, s.timer, b, b);
+  } else if (std::sscanf(s.line.c_str(), "once %u", &a) == 1) {
+    s.timer.fn = on_once;
+    tempo::arm(w, s.timer, a);
+  } else if (std::sscanf(s.line.c_str(), "cancel %u", &a) == 1) {
+    s.decoy.fn = on_decoy;
+    tempo::arm(w, s.decoy, a);
+    const bool was = tempo::armed(s.decoy);
+    tempo::cancel(w, s.decoy);
+    if (!was || tempo::armed(s.decoy)) {
+      say(c, "armed() wrong\n");
+    }
+    s.timer.fn = on_once;
+    tempo::arm(w, s.timer, 2 * a);
+  } else if (s.line == "echo") {
+    s.echo = true;
+  } else {
+    say(c, "unknown command\n");
+    tempo::close(c);
+  }
+}
+
+void on_data(tempo::Conn& c, const tempo::Bytes& data, void*) {
+  auto* s = static_cast<Session*>(tempo::user(c));
+  if (s->echo) {
+    s->queue.push(data);  // unconsumed until sent: the window shuts while the queue is full
+    pump(c, *s);
+    return;
+  }
+  uint32_t used = 0;
+  bool done = false;
+  data.for_each_span([&](std::span<const std::byte> span) {
+    for (std::byte ch : span) {
+      if (done) {
+        return;
+      }
+      ++used;
+      if (ch == std::byte{'\n'}) {
+        done = true;
+      } else {
+        s->line.push_back(static_cast<char>(ch));
+      }
+    }
+  });
+  tempo::consume(c, used);
+  if (done) {
+    command(c, *s);
+    if (s->echo && used < data.size()) {
+      s->queue.push(data.slice(used, data.size() - used));
+      pump(c, *s);
+    }
+  }
+}
+
+void on_connected(tempo::Conn& c, void*) {
+  auto* s = new Session();
+  s->conn = &c;
+  tempo::set_user(c, s);
+  ++shard(c).connections;
+}
+
+void on_writable(tempo::Conn& c, void*) {
+  auto* s = static_cast<Session*>(tempo::user(c));
+  if (s != nullptr && s->echo) {
+    pump(c, *s);
+  }
+}
+
+void on_peer_closed(tempo::Conn& c, void*) {
+  auto* s = static_cast<Session*>(tempo::user(c));
+  if (s->echo) {
+    pump(c, *s);
+  }
+}
+
+void on_closed(tempo::Conn& c, tempo::CloseReason, void*) {
+  auto* s = static_cast<Session*>(tempo::user(c));
+  if (s == nullptr) {
+    return;
+  }
+  tempo::Worker& w = tempo::worker_of(c);
+  tempo::cancel(w, s->timer);  // its memory goes: the wheel must not keep it
+  tempo::cancel(w, s->decoy);
+  delete s;
+}
+
+const tempo::Handler kHandler{.ctx = nullptr,
+                              .on_connected = on_connected,
+                              .on_data = on_data,
+                              .on_writable = on_writable,
+                              .on_peer_closed = on_peer_closed,
+                              .on_closed = on_closed};
+
+int run(const tempo::Config& config) {
+  auto stack = tempo::Stack::start(config, "tempo-api-test");
+  if (!stack) {
+    std::fprintf(stderr, "tempo-api-test: %s\n", stack.error().c_str());
+    return 1;
+  }
+  tempo::per_worker<Shard>(**stack);
+  (*stack)->listen(7, &kHandler);
+  std::printf("tempo-api-test: port 7; ready\n");
+  std::fflush(stdout);
+  (*stack)->run();
+  (*stack)->print_counters(stdout);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return tempo::config::run_main(
+      argc, argv, "api-test", "The embedding API through its public headers (interop tests).", run);
+}
