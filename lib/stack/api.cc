@@ -254,6 +254,30 @@ void arm(Worker& w, Timer& t, uint64_t delay_ms, uint64_t period_ms) noexcept {
 }
 void cancel(Worker& w, Timer& t) noexcept { w.cancel_app_timer(t); }
 bool armed(const Timer& t) noexcept { return time::Wheel::armed(t.hook); }
+const char* to_string(PostError e) noexcept {
+  switch (e) {
+    case PostError::kNoWorker:
+      return "no such other worker";
+    case PostError::kTooBig:
+      return "payload over kMessageBytes";
+    case PostError::kFull:
+      return "the ring to that worker is full";
+  }
+  return "?";
+}
+Result<void, PostError> post(Worker& from, size_t to, MessageFn fn, void* ctx,
+                             std::span<const std::byte> payload) noexcept {
+  if (payload.size() > kMessageBytes) {
+    return fail(PostError::kTooBig);
+  }
+  stack::AppMsg m;
+  m.fn = fn;
+  m.ctx = ctx;
+  m.len = static_cast<uint32_t>(payload.size());
+  std::copy(payload.begin(), payload.end(), m.payload.begin());
+  return from.post(to, m);
+}
+size_t num_workers(const Worker& w) noexcept { return w.mesh_workers(); }
 void set_poll_hook(Worker& w, void (*fn)(Worker&, void* ctx), void* ctx) noexcept {
   w.set_poll_hook(fn, ctx);
 }

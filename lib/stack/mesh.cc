@@ -19,9 +19,12 @@ Result<std::unique_ptr<Mesh>, std::string> Mesh::create(uint16_t workers, const 
                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
       rte_ring* n = rte_ring_create_elem(("tn" + suffix).c_str(), sizeof(NeighborMsg),
                                          kNeighborRing, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      rte_ring* a = rte_ring_create_elem(("ta" + suffix).c_str(), sizeof(AppMsg), kAppRing, socket,
+                                         RING_F_SP_ENQ | RING_F_SC_DEQ);
       m->pkt_[from * workers + to] = p;
       m->nbr_[from * workers + to] = n;
-      if (p == nullptr || n == nullptr) {
+      m->app_[from * workers + to] = a;
+      if (p == nullptr || n == nullptr || a == nullptr) {
         return fail("mesh: cannot create the rings between workers " + std::to_string(from) +
                     " and " + std::to_string(to) + ": " + rte_strerror(rte_errno));
       }
@@ -42,6 +45,9 @@ Mesh::~Mesh() {
     rte_ring_free(r);
   }
   for (rte_ring* r : nbr_) {
+    rte_ring_free(r);
+  }
+  for (rte_ring* r : app_) {
     rte_ring_free(r);
   }
 }

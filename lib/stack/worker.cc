@@ -127,6 +127,7 @@ uint32_t Worker::poll(Ticks now) noexcept {
   }
   if (mesh_ != nullptr) {
     receive_neighbors();
+    receive_app_messages();
   }
   reasm_.expire(now_);  // one comparison when nothing is due
   app_wheel_.advance(now_, [this](time::Timer& h) {
@@ -739,6 +740,34 @@ void Worker::receive_neighbors() noexcept {
       if (in[i].port < ports_.size()) {
         ports_[in[i].port].nbr.learn_shared(in[i], now_);
       }
+    }
+  }
+}
+
+Result<void, PostError> Worker::post(size_t to, AppMsg m) noexcept {
+  if (mesh_ == nullptr || to >= mesh_->workers() || to == index_) {
+    return fail(PostError::kNoWorker);
+  }
+  if (rte_ring_sp_enqueue_elem(mesh_->app(index_, static_cast<uint16_t>(to)), &m, sizeof(AppMsg)) !=
+      0) {
+    ++counters_.drop_app_msg;
+    return fail(PostError::kFull);
+  }
+  ++counters_.app_msg_out;
+  return {};
+}
+
+void Worker::receive_app_messages() noexcept {
+  std::array<AppMsg, 16> in;
+  for (uint16_t from = 0; from < mesh_->workers(); ++from) {
+    if (from == index_) {
+      continue;
+    }
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(mesh_->app(from, index_), in.data(),
+                                                      sizeof(AppMsg), in.size(), nullptr);
+    counters_.app_msg_in += n;
+    for (unsigned i = 0; i < n; ++i) {
+      in[i].fn(*this, std::span(in[i].payload.data(), in[i].len), in[i].ctx);
     }
   }
 }

@@ -206,6 +206,9 @@ class Worker {
     app_wheel_.arm(t.hook, now_ + Ticks::from_ms(delay_ms));
   }
   void cancel_app_timer(tempo::Timer& t) noexcept { app_wheel_.cancel(t.hook); }
+  // tempo::post: the application's message to Worker `to` (mesh.h), on this Worker's lcore.
+  Result<void, PostError> post(size_t to, AppMsg m) noexcept;
+  size_t mesh_workers() const noexcept { return mesh_ != nullptr ? mesh_->workers() : 1; }
   // The application's per-Worker state (tempo::WorkerState), made and destroyed by Runtime.
   void* app_state() const noexcept { return app_state_; }
   void set_app_state(void* state) noexcept { app_state_ = state; }
@@ -284,6 +287,7 @@ class Worker {
   // What the other Workers passed here: their steered segments and the neighbours they learned.
   void receive_steered() noexcept;
   void receive_neighbors() noexcept;
+  void receive_app_messages() noexcept;
   void input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
   // The TCP checksum: not checked on a trusted link (ports[].trusted_link); else as the NIC
   // verified it (RTE_ETH_RX_OFFLOAD_TCP_CKSUM: good or bad), else `sum()` here (no offload, or

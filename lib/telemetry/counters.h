@@ -95,6 +95,9 @@ struct StackCounters {
   uint64_t drop_steer = 0;
   uint64_t neighbor_shared_in = 0;
   uint64_t drop_neighbor_share = 0;
+  uint64_t app_msg_out = 0;
+  uint64_t app_msg_in = 0;
+  uint64_t drop_app_msg = 0;
   uint64_t tcp_reset_on_stop = 0;
   uint64_t tcp_closed_on_stop = 0;
   // IP reassembly (stack/reassembly.h).
@@ -239,6 +242,14 @@ struct StackCounters {
        .per_worker = true},
       {"drop.neighbor_share", &StackCounters::drop_neighbor_share,
        "neighbour entries not shared: a Worker's neighbour ring was full"},
+      {"app_msg.out", &StackCounters::app_msg_out,
+       "the application's messages posted to another Worker (tempo::post)"},
+      {.name = "app_msg.in",
+       .field = &StackCounters::app_msg_in,
+       .help = "the application's messages another Worker posted here, run",
+       .per_worker = true},
+      {"drop.app_msg", &StackCounters::drop_app_msg,
+       "the application's messages refused: the ring to that Worker was full (kFull)"},
       {"tcp.reset_on_stop", &StackCounters::tcp_reset_on_stop,
        "connections reset because the process stopped"},
       {"tcp.closed_on_stop", &StackCounters::tcp_closed_on_stop,

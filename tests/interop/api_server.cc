@@ -8,8 +8,13 @@
 //                 "after cancel\n" (the first must never fire) and closes
 //   echo          every later byte is echoed through a ByteQueue: pushed unconsumed, sent with
 //                 send_to() (zero-copy), consumed once sent; on_writable sends the rest
+//   post          posts a message to the next Worker, which posts one back; the answer sends
+//                 "reply from worker W\n" (W the other Worker's index) and closes; alone, it
+//                 sends the PostError of a post to itself
+//   flood N       posts N messages to the next Worker in one go: "posted P full F\n"
 // The per-Worker state (tempo::per_worker<Shard>) counts connections and timer firings; it
 // prints a line when made and when destroyed, with its counts.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -28,9 +33,11 @@ struct Shard {
     std::fflush(stdout);
   }
   ~Shard() {
-    std::printf("api-test: state destroyed for worker %u: connections=%lu fired=%lu\n",
-                tempo::worker_index(*worker), static_cast<unsigned long>(connections),
-                static_cast<unsigned long>(fired));
+    std::printf(
+        "api-test: state destroyed for worker %u: connections=%lu fired=%lu "
+        "messages=%lu\n",
+        tempo::worker_index(*worker), static_cast<unsigned long>(connections),
+        static_cast<unsigned long>(fired), static_cast<unsigned long>(messages));
     std::fflush(stdout);
   }
   Shard(const Shard&) = delete;
@@ -39,6 +46,7 @@ struct Shard {
   tempo::Worker* worker;
   uint64_t connections = 0;
   uint64_t fired = 0;
+  uint64_t messages = 0;  // "flood" messages run here
 };
 
 struct Session {
@@ -80,6 +88,38 @@ void on_decoy(tempo::Worker&, tempo::Timer&, void* ctx) {
   say(*static_cast<Session*>(ctx)->conn, "DECOY FIRED\n");
 }
 
+// The message of "post": the asking Session (only the asking Worker touches it) and the
+// Worker that answers.
+struct Ping {
+  Session* s;
+  uint32_t from;
+};
+
+std::span<const std::byte> bytes_of(const Ping& p) { return std::as_bytes(std::span(&p, 1)); }
+Ping ping_of(std::span<const std::byte> payload) {
+  Ping p{};
+  std::memcpy(&p, payload.data(), std::min(payload.size(), sizeof p));
+  return p;
+}
+
+void on_pong(tempo::Worker&, std::span<const std::byte> payload, void*) {
+  const Ping p = ping_of(payload);
+  say(*p.s->conn, "reply from worker " + std::to_string(p.from) + "\n");
+  tempo::close(*p.s->conn);
+}
+
+void on_ping(tempo::Worker& w, std::span<const std::byte> payload, void*) {
+  const Ping p = ping_of(payload);
+  const Ping back{p.s, tempo::worker_index(w)};
+  if (!tempo::post(w, p.from, on_pong, nullptr, bytes_of(back))) {
+    std::printf("api-test: the reply could not be posted\n");
+  }
+}
+
+void on_flood(tempo::Worker& w, std::span<const std::byte>, void*) {
+  ++tempo::worker_state<Shard>(w).messages;
+}
+
 void pump(tempo::Conn& c, Session& s) {
   auto sent = s.queue.send_to(c);
   if (sent && *sent > 0) {
@@ -114,6 +154,28 @@ void command(tempo::Conn& c, Session& s) {
     tempo::arm(w, s.timer, 2 * a);
   } else if (s.line == "echo") {
     s.echo = true;
+  } else if (s.line == "post") {
+    const size_t me = tempo::worker_index(w);
+    const Ping p{&s, static_cast<uint32_t>(me)};
+    auto r = tempo::post(w, (me + 1) % tempo::num_workers(w), on_ping, nullptr, bytes_of(p));
+    if (!r) {
+      say(c, std::string(tempo::to_string(r.error())) + "\n");
+      tempo::close(c);
+    }
+  } else if (std::sscanf(s.line.c_str(), "flood %u", &a) == 1) {
+    const size_t to = (tempo::worker_index(w) + 1) % tempo::num_workers(w);
+    unsigned posted = 0, full = 0;
+    const std::byte big[tempo::kMessageBytes + 1] = {};
+    if (tempo::post(w, to, on_flood, nullptr, big).error() != tempo::PostError::kTooBig) {
+      say(c, "kTooBig not refused\n");
+    }
+    for (unsigned i = 0; i < a; ++i) {
+      auto r = tempo::post(w, to, on_flood, nullptr);
+      posted += r ? 1 : 0;
+      full += !r && r.error() == tempo::PostError::kFull ? 1 : 0;
+    }
+    say(c, "posted " + std::to_string(posted) + " full " + std::to_string(full) + "\n");
+    tempo::close(c);
   } else {
     say(c, "unknown command\n");
     tempo::close(c);

@@ -129,6 +129,17 @@ struct Timer {
   uint64_t period_ms = 0;
 };
 
+// A message to another Worker (post()): `fn` runs on that Worker's lcore with a copy of the
+// payload, which lives only for the call.
+inline constexpr size_t kMessageBytes = 40;
+using MessageFn = void (*)(Worker& to, std::span<const std::byte> payload, void* ctx);
+enum class PostError : uint8_t {
+  kNoWorker,  // no such Worker, or the Worker itself (post to another one)
+  kTooBig,    // the payload is over kMessageBytes
+  kFull,      // the ring to that Worker is full (counted in drop.app_msg): try later
+};
+const char* to_string(PostError e) noexcept;
+
 // Per-connection choices, fixed when the connection opens (set_nagle() also later).
 // Defaults come from the configuration's `tcp:` section.
 struct ConnOptions {
@@ -249,6 +260,16 @@ void arm(Worker& w, Timer& t, uint64_t delay_ms, uint64_t period_ms = 0) noexcep
 // Disarms `t`; a no-op when it is not armed. After it, fn does not run for it.
 void cancel(Worker& w, Timer& t) noexcept;
 bool armed(const Timer& t) noexcept;
+
+// Runs fn(to's Worker, payload, ctx) on Worker `to`'s lcore, in one of its next loop turns
+// (messages from one Worker to another run in the order posted). Call it on `from`'s lcore:
+// each ordered pair of Workers has its own single-producer ring (512 messages), so posting is
+// a copy and a store, never a lock, and never waits: a full ring is refused (kFull) and counted.
+// For decisions shared by Workers (a backend down, a configuration change), not per packet.
+// `ctx` travels as a pointer: what it points to must be safe to read on `to`'s lcore.
+Result<void, PostError> post(Worker& from, size_t to, MessageFn fn, void* ctx,
+                             std::span<const std::byte> payload = {}) noexcept;
+size_t num_workers(const Worker& w) noexcept;  // the Workers of w's process
 
 // --- Conn calls --------------------------------------------------------------------------
 
