@@ -17,9 +17,12 @@ using telemetry::Layer;
 using namespace detail;  // NOLINT: the Worker's own helpers
 
 std::optional<uint16_t> Worker::pick_local_port(Port& p, const flow::Tuple& tuple,
-                                                std::optional<uint32_t>* iss_floor) noexcept {
-  const uint16_t lo = wcfg_.local_port_lo;
-  const uint16_t hi = wcfg_.local_port_hi;
+                                                std::optional<uint32_t>* iss_floor, uint16_t lo,
+                                                uint16_t hi) noexcept {
+  if (lo == 0) {
+    lo = wcfg_.local_port_lo;
+    hi = wcfg_.local_port_hi;
+  }
   const uint32_t span = uint32_t{hi} - lo + 1;
   // RFC 6056 §3.3.3: offset = F(local, remote, remote port, secret), then next_ephemeral.
   const uint32_t offset = id_.port_offset(tuple);
@@ -67,8 +70,8 @@ std::optional<uint16_t> Worker::pick_local_port(Port& p, const flow::Tuple& tupl
 
 Result<Conn*, ConnectError> Worker::connect(size_t iface, const Remote& remote,
                                             const AppHandler* app, void* user,
-                                            const ConnOptions& opts,
-                                            wire::Ipv4Addr source) noexcept {
+                                            const ConnOptions& opts, wire::Ipv4Addr source,
+                                            uint16_t port_lo, uint16_t port_hi) noexcept {
   if (!conns_.ready()) {
     return fail(ConnectError::kNoTcp);
   }
@@ -105,7 +108,7 @@ Result<Conn*, ConnectError> Worker::connect(size_t iface, const Remote& remote,
                       .local_port = 0,
                       .remote_port = remote.port});
   std::optional<uint32_t> iss_floor;
-  const std::optional<uint16_t> lport = pick_local_port(p, to, &iss_floor);
+  const std::optional<uint16_t> lport = pick_local_port(p, to, &iss_floor, port_lo, port_hi);
   if (!lport) {
     counters_.tcp_connect_failed++;
     return fail(ConnectError::kNoLocalPort);

@@ -172,8 +172,9 @@ Result<std::unique_ptr<Stack>, std::string> Stack::start(const Config& config,
 
 size_t Stack::num_workers() const noexcept { return rt_->workers().size(); }
 Worker& Stack::worker(size_t i) noexcept { return *rt_->workers()[i]; }
-void Stack::listen(uint16_t port, const Handler* handler, const ConnOptions& opts) {
-  rt_->listen(port, handler, opts);
+void Stack::listen(uint16_t port, const Handler* handler, const ConnOptions& opts,
+                   const ListenOptions& how) {
+  rt_->listen(port, handler, opts, how);
 }
 void Stack::run() { rt_->run(); }
 void Stack::set_worker_state(const WorkerState& state) noexcept { rt_->set_worker_state(state); }
@@ -196,8 +197,12 @@ int serve(const Config& config, const std::string& program, uint16_t port, const
 
 uint16_t worker_index(const Worker& w) noexcept { return w.index(); }
 
-void listen(Worker& w, uint16_t port, const Handler* handler, const ConnOptions& opts) {
-  w.listen(port, handler, opts);
+void listen(Worker& w, uint16_t port, const Handler* handler, const ConnOptions& opts,
+            const ListenOptions& how) {
+  w.listen(port, handler, opts, how);
+}
+bool unlisten(Worker& w, uint16_t port, const std::optional<Endpoint>& local) noexcept {
+  return w.unlisten(port, local);
 }
 
 namespace {
@@ -226,20 +231,28 @@ Result<Conn*, ConnectError> connect(Worker& w, const Endpoint& remote, const Han
 Result<Conn*, ConnectError> connect_from(Worker& w, const Endpoint& local, const Endpoint& remote,
                                          const Handler* handler, void* user,
                                          const ConnOptions& opts, size_t port_index) noexcept {
-  if (local.port != 0) {
-    return fail(ConnectError::kNoLocalPort);
-  }
+  return connect_from_ports(w, local, local.port, local.port, remote, handler, user, opts,
+                            port_index);
+}
+Result<Conn*, ConnectError> connect_from_ports(Worker& w, const Endpoint& local, uint16_t port_lo,
+                                               uint16_t port_hi, const Endpoint& remote,
+                                               const Handler* handler, void* user,
+                                               const ConnOptions& opts,
+                                               size_t port_index) noexcept {
   if (local.v6 != remote.v6) {
     return fail(ConnectError::kNoAddress);
   }
+  if ((port_lo == 0) != (port_hi == 0) || port_lo > port_hi) {
+    return fail(ConnectError::kNoLocalPort);
+  }
   if (local.v6) {
-    return w.connect(port_index, to_remote(remote), handler, user, opts);
+    return w.connect(port_index, to_remote(remote), handler, user, opts, {}, port_lo, port_hi);
   }
   const wire::Ipv4Addr src = to_wire(local.ip4);
   if (src == wire::Ipv4Addr{}) {
     return fail(ConnectError::kNoAddress);
   }
-  return w.connect(port_index, to_remote(remote), handler, user, opts, src);
+  return w.connect(port_index, to_remote(remote), handler, user, opts, src, port_lo, port_hi);
 }
 
 bool link_up(const Worker& w, size_t port_index) noexcept { return w.link_up(port_index); }

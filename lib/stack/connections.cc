@@ -2,6 +2,7 @@
 
 #include <rte_lcore.h>
 
+#include "stack/endpoints.h"
 #include "wire/peek.h"
 
 namespace tempo::stack {
@@ -136,12 +137,70 @@ std::optional<uint32_t> Connections::tw_hint(
   return std::nullopt;
 }
 
-void Connections::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts) {
-  listeners_.push_back(Listener{port, app, opts});
+bool Connections::is_local_address(const Endpoint& e, const flow::Tuple& t) noexcept {
+  if (e.v6 != t.v6) {
+    return false;
+  }
+  return t.v6 ? e.ip6.bytes == t.t6.local : local_endpoint(t).ip4.bytes == e.ip4.bytes;
+}
+
+Connections::Listener* Connections::find_listener(uint16_t port,
+                                                  const std::optional<Endpoint>& local) noexcept {
+  for (uint16_t i = listener_at_.empty() ? 0 : listener_at_[port]; i != 0;) {
+    Listener& l = listeners_[i - 1U];
+    const bool same = !local ? !l.how.local
+                             : l.how.local && l.how.local->v6 == local->v6 &&
+                                   (local->v6 ? l.how.local->ip6.bytes == local->ip6.bytes
+                                              : l.how.local->ip4.bytes == local->ip4.bytes);
+    if (same) {
+      return &l;
+    }
+    i = l.next;
+  }
+  return nullptr;
+}
+
+bool Connections::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts,
+                         const ListenOptions& how) {
+  if (Listener* l = find_listener(port, how.local); l != nullptr) {
+    // A later listen() on the same port and address wins; its backlog count carries over.
+    l->app = app;
+    l->opts = opts;
+    l->how = how;
+    return true;
+  }
+  if (listeners_.size() >= UINT16_MAX) {
+    return false;
+  }
   if (listener_at_.empty()) {
     listener_at_.assign(size_t{UINT16_MAX} + 1, 0);
   }
-  listener_at_[port] = static_cast<uint16_t>(listeners_.size());  // a later listen() wins
+  listeners_.push_back(Listener{.port = port,
+                                .app = app,
+                                .opts = opts,
+                                .how = how,
+                                .embryonic = 0,
+                                .next = listener_at_[port],
+                                .active = true});
+  listener_at_[port] = static_cast<uint16_t>(listeners_.size());
+  return true;
+}
+
+bool Connections::unlisten(uint16_t port, const std::optional<Endpoint>& local) noexcept {
+  Listener* l = find_listener(port, local);
+  if (l == nullptr) {
+    return false;
+  }
+  const auto idx = static_cast<uint16_t>(l - listeners_.data() + 1);
+  for (uint16_t* link = &listener_at_[port]; *link != 0; link = &listeners_[*link - 1U].next) {
+    if (*link == idx) {
+      *link = l->next;
+      break;
+    }
+  }
+  l->next = 0;
+  l->active = false;  // the entry stays: its embryonic connections count against it
+  return true;
 }
 
 }  // namespace tempo::stack

@@ -44,7 +44,10 @@ class Connections {
     uint16_t port;
     const AppHandler* app;
     ConnOptions opts;
+    ListenOptions how;       // its local address (or every one) and its admission check
     uint32_t embryonic = 0;  // its connections in SYN-RECEIVED: the listen backlog
+    uint16_t next = 0;       // 1 + the index of the port's next listener (0: none)
+    bool active = true;      // false once unlisten()ed or replaced: kept for its backlog
   };
 
   // `max` slots; `name` makes the rte_hash names unique, `seed` keys their hash.
@@ -95,12 +98,35 @@ class Connections {
   uint64_t burst_hits() const noexcept { return burst_hits_; }
 
   // --- listeners ---------------------------------------------------------------------------
-  void listen(uint16_t port, const AppHandler* app, const ConnOptions& opts);
+  // A listener on `port` (every address, or `how.local`'s), replacing one on the same port and
+  // address; false when 65,535 listeners exist.
+  bool listen(uint16_t port, const AppHandler* app, const ConnOptions& opts,
+              const ListenOptions& how = ListenOptions{});
+  // Removes the listener on `port` and `local`'s address (nullopt: every address); false when
+  // there is none. Its embryonic connections finish as they would.
+  bool unlisten(uint16_t port, const std::optional<Endpoint>& local) noexcept;
+  // A listener on `port`, any address: the port is in use.
   Listener* listener(uint16_t port) noexcept {
     if (listener_at_.empty() || listener_at_[port] == 0) {
       return nullptr;
     }
     return &listeners_[listener_at_[port] - 1U];
+  }
+  // The listener that serves `t` (its local address and port): one on that very address,
+  // else one on every address.
+  Listener* listener_for(const flow::Tuple& t) noexcept {
+    Listener* any = nullptr;
+    const uint16_t port = t.local_port();
+    for (uint16_t i = listener_at_.empty() ? 0 : listener_at_[port]; i != 0;) {
+      Listener& l = listeners_[i - 1U];
+      if (!l.how.local) {
+        any = &l;
+      } else if (is_local_address(*l.how.local, t)) {
+        return &l;
+      }
+      i = l.next;
+    }
+    return any;
   }
   // `c` (passive, from `l`) joins its listener's backlog.
   void enter_backlog(Conn& c, Listener& l) noexcept {
@@ -145,8 +171,11 @@ class Connections {
   const Hint* current_ = nullptr;
   uint64_t burst_hits_ = 0;
   std::vector<Listener> listeners_;
-  // Port -> 1 + its listener's index (0: none), 64K entries made by the first listen(): one
-  // load per segment that finds no connection, where a scan would cost one per listener.
+  // Port -> 1 + its first listener's index (0: none), 64K entries made by the first listen(): one
+  // load per segment that finds no connection, where a scan would cost one per listener; the
+  // port's other listeners (on other addresses) follow through Listener::next.
+  static bool is_local_address(const Endpoint& e, const flow::Tuple& t) noexcept;
+  Listener* find_listener(uint16_t port, const std::optional<Endpoint>& local) noexcept;
   std::vector<uint16_t> listener_at_;
   uint32_t orphans_ = 0;
 };

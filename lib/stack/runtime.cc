@@ -291,9 +291,10 @@ void Runtime::run() {
   rte_eal_mp_wait_lcore();
 }
 
-void Runtime::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts) {
+void Runtime::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts,
+                     const ListenOptions& how) {
   for (auto& w : workers_) {
-    w->listen(port, app, opts);
+    w->listen(port, app, opts, how);
   }
 }
 

@@ -64,7 +64,8 @@ class Runtime {
   // Sum over workers.
   telemetry::StackCounters totals() const;
   // Serves TCP `port` on every worker with `app`, which outlives the Runtime.
-  void listen(uint16_t port, const AppHandler* app, const ConnOptions& opts = ConnOptions{});
+  void listen(uint16_t port, const AppHandler* app, const ConnOptions& opts = ConnOptions{},
+              const ListenOptions& how = ListenOptions{});
   // The application's per-Worker state, made on each Worker's lcore as run() starts it and
   // destroyed there as it stops.
   void set_worker_state(const WorkerState& s) noexcept { worker_state_ = s; }

@@ -181,17 +181,23 @@ class Worker {
                                      const timewait::TwTableConfig& tw,
                                      const WorkerTcpConfig& wcfg = WorkerTcpConfig{});
   // Serves TCP `port` with `app` (which outlives the Worker).
-  void listen(uint16_t port, const AppHandler* app, const ConnOptions& opts = ConnOptions{});
+  bool listen(uint16_t port, const AppHandler* app, const ConnOptions& opts = ConnOptions{},
+              const ListenOptions& how = ListenOptions{});
+  bool unlisten(uint16_t port, const std::optional<Endpoint>& local) noexcept {
+    return conns_.unlisten(port, local);
+  }
 
   // Active OPEN (RFC 9293 §3.10.1) from interface `iface` to `remote`: picks a source port
   // (RFC 6056 algorithm 3) whose replies RSS steers to this Worker's queue, taking a tuple
   // still in TIME_WAIT only where timestamps make it safe (DESIGN.md, active early reuse),
   // and sends the SYN (held until the next hop resolves). on_connected or on_closed follows.
   // `source` is the local IPv4 address (the port's own or one of its ipv4_secondary; 0.0.0.0:
-  // the port's own); kNoAddress when it is not the port's.
+  // the port's own); kNoAddress when it is not the port's. The source port comes from
+  // [port_lo, port_hi] when port_lo != 0, else from tcp.local_port_range.
   Result<Conn*, ConnectError> connect(size_t iface, const Remote& remote, const AppHandler* app,
                                       void* user = nullptr, const ConnOptions& opts = ConnOptions{},
-                                      wire::Ipv4Addr source = {}) noexcept;
+                                      wire::Ipv4Addr source = {}, uint16_t port_lo = 0,
+                                      uint16_t port_hi = 0) noexcept;
   // Called at the end of every poll(), on this Worker's lcore: where an application starts
   // work of its own (connects, timers of its own).
   void set_poll_hook(void (*fn)(Worker&, void* ctx), void* ctx) noexcept {
@@ -356,8 +362,10 @@ class Worker {
                  std::optional<wire::MacAddr> dst) noexcept;
   // A source port for an active open on `t` (its local port not set yet), or nullopt;
   // *iss_floor is set when it reuses a tuple from TIME_WAIT.
+  // From [lo, hi] when lo != 0, else from tcp.local_port_range.
   std::optional<uint16_t> pick_local_port(Port& p, const flow::Tuple& t,
-                                          std::optional<uint32_t>* iss_floor) noexcept;
+                                          std::optional<uint32_t>* iss_floor, uint16_t lo = 0,
+                                          uint16_t hi = 0) noexcept;
   // Builds `spec` into an mbuf (padded to the Ethernet minimum) and queues it.
   void send_built(Port& p, const wire::TcpPacketSpec& spec) noexcept;
   void free_conn(Conn& c) noexcept;

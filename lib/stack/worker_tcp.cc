@@ -9,6 +9,7 @@
 #include <rte_ip.h>
 
 #include "stack/demux.h"
+#include "stack/endpoints.h"
 #include "stack/worker.h"
 #include "stack/worker_detail.h"
 #include "tcp/cookie_open.h"
@@ -74,8 +75,9 @@ Result<void, std::string> Worker::init_tcp(const tcp::Config& cfg, uint32_t max_
                                   .seed = id_.seed("pmtu" + suffix)});
   return {};
 }
-void Worker::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts) {
-  conns_.listen(port, app, opts);
+bool Worker::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts,
+                    const ListenOptions& how) {
+  return conns_.listen(port, app, opts, how);
 }
 Conn* Worker::new_conn(Port& p, const flow::Tuple& t, const AppHandler* app,
                        std::optional<wire::MacAddr> dst) noexcept {
@@ -193,7 +195,7 @@ void Worker::input_tcp(Port& p, rte_mbuf* m, std::span<const std::byte> segment,
 Conn* Worker::accept(Port& p, const flow::Tuple& t, const wire::TcpView& tcp,
                      const wire::TcpOptions& opts, wire::TcpPacketSpec& reply,
                      bool* cookie_ack) noexcept {
-  Connections::Listener* listener = conns_.listener(t.local_port());
+  Connections::Listener* listener = conns_.listener_for(t);
   // TIME_WAIT is looked up before the listeners: its entry answers for the old connection.
   timewait::TwDemux tw;
   if (t.v6) {
@@ -211,6 +213,24 @@ Conn* Worker::accept(Port& p, const flow::Tuple& t, const wire::TcpView& tcp,
       .flags = tcp.flags().bits(),
       .cookies = wcfg_.syncookies,
       .backlog_full = listener != nullptr && listener->embryonic >= wcfg_.listen_backlog});
+  // Admission before allocation (ListenOptions::admit): a SYN the listener would answer, with
+  // a connection or a cookie, is put to the application first.
+  if ((first == NoConn::kOpen || first == NoConn::kCookieSynAck) && listener->how.admit != nullptr)
+      [[unlikely]] {
+    const Admit a =
+        listener->how.admit(remote_endpoint(t), local_endpoint(t), listener->how.admit_ctx);
+    if (a != Admit::kAccept) {
+      counters_.tcp_admission_refused++;
+      if (a == Admit::kReset) {
+        reply_reset(p, tcp, reply);
+      }
+      if (tw.kind == timewait::TwDemux::Kind::kReuse) {  // the TIME_WAIT entry stays
+        t.v6 ? timewait::settle_reuse(tw_->v6(), tw, false, now_)
+             : timewait::settle_reuse(tw_->v4(), tw, false, now_);
+      }
+      return nullptr;
+    }
+  }
   NoConn v = first;
   Conn* c = nullptr;
   switch (first) {

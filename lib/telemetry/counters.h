@@ -69,6 +69,7 @@ struct StackCounters {
   uint64_t tcp_time_wait_entered = 0;
   uint64_t tcp_orphans_reset = 0;
   uint64_t tcp_syncookies_table_full = 0;
+  uint64_t tcp_admission_refused = 0;
   uint64_t drop_tcp_conn_exhausted = 0;
   uint64_t tcp_rx_copied = 0;
   uint64_t tcp_rx_packed = 0;
@@ -184,6 +185,8 @@ struct StackCounters {
        "close() past tcp.max_orphans: reset instead"},
       {"tcp.syncookies_table_full", &StackCounters::tcp_syncookies_table_full,
        "SYNs answered by a cookie because every connection slot was in use"},
+      {"tcp.admission_refused", &StackCounters::tcp_admission_refused,
+       "SYNs a listener's admission check refused (ListenOptions::admit), before any state"},
       {"drop.tcp.conn_exhausted", &StackCounters::drop_tcp_conn_exhausted,
        "SYNs (or returning cookies) dropped: no free connection slot"},
       {"tcp.rx_copied", &StackCounters::tcp_rx_copied,

@@ -12,9 +12,16 @@
 //                 "reply from worker W\n" (W the other Worker's index) and closes; alone, it
 //                 sends the PostError of a post to itself
 //   flood N       posts N messages to the next Worker in one go: "posted P full F\n"
+//   unlisten      unlisten(9) on this Worker: "unlisten 1\n" (0 when nothing listened there)
+//   connect P     connects from source port P to the kernel's echo server at 198.18.0.1:7,
+//                 sends "ping", and once it is echoed sends "connected from P\n" here; a failed
+//                 connect sends its ConnectError
+// Port 9 (only on 198.18.0.2, with an admission check) greets "admitted\n" and closes. Its
+// admission: a SYN from an odd source port is reset, from a port ending in 4 dropped.
 // The per-Worker state (tempo::per_worker<Shard>) counts connections and timer firings; it
 // prints a line when made and when destroyed, with its counts.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -57,7 +64,8 @@ struct Session {
   uint32_t ticks_left = 0;
   uint32_t ticked = 0;
   tempo::Timer timer;
-  tempo::Timer decoy;  // "cancel": armed then cancelled, must never fire
+  tempo::Timer decoy;          // "cancel": armed then cancelled, must never fire
+  tempo::Conn* out = nullptr;  // "connect": the outgoing connection, until it answers
   tempo::ByteQueue queue;
 };
 
@@ -116,8 +124,12 @@ void on_ping(tempo::Worker& w, std::span<const std::byte> payload, void*) {
   }
 }
 
+// A receiver slower than its sender (2 us a message), so that a flood fills the ring.
 void on_flood(tempo::Worker& w, std::span<const std::byte>, void*) {
   ++tempo::worker_state<Shard>(w).messages;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(2);
+  while (std::chrono::steady_clock::now() < until) {
+  }
 }
 
 void pump(tempo::Conn& c, Session& s) {
@@ -130,6 +142,33 @@ void pump(tempo::Conn& c, Session& s) {
     tempo::close(c);
   }
 }
+
+// "connect P": the outgoing connection's user state is the Session that asked for it.
+void out_connected(tempo::Conn& c, void*) { say(c, "ping"); }
+void out_data(tempo::Conn& c, const tempo::Bytes& d, void*) {
+  auto* asker = static_cast<Session*>(tempo::user(c));
+  tempo::consume(c, d.size());
+  if (asker != nullptr) {
+    say(*asker->conn, "connected from " + std::to_string(tempo::local(c).port) + "\n");
+    tempo::close(*asker->conn);
+    asker->out = nullptr;
+    tempo::set_user(c, nullptr);
+  }
+  tempo::close(c);
+}
+void out_closed(tempo::Conn& c, tempo::CloseReason why, void*) {
+  if (auto* asker = static_cast<Session*>(tempo::user(c)); asker != nullptr) {
+    say(*asker->conn, std::string("closed: ") + tempo::to_string(why) + "\n");
+    tempo::close(*asker->conn);
+    asker->out = nullptr;
+  }
+}
+const tempo::Handler kOut{.ctx = nullptr,
+                          .on_connected = out_connected,
+                          .on_data = out_data,
+                          .on_writable = nullptr,
+                          .on_peer_closed = nullptr,
+                          .on_closed = out_closed};
 
 void command(tempo::Conn& c, Session& s) {
   tempo::Worker& w = tempo::worker_of(c);
@@ -152,6 +191,21 @@ void command(tempo::Conn& c, Session& s) {
     }
     s.timer.fn = on_once;
     tempo::arm(w, s.timer, 2 * a);
+  } else if (s.line == "unlisten") {
+    say(c, "unlisten " + std::to_string(tempo::unlisten(w, 9, tempo::local(c)) ? 1 : 0) + "\n");
+    tempo::close(c);
+  } else if (std::sscanf(s.line.c_str(), "connect %u", &a) == 1) {
+    tempo::Endpoint local = tempo::local(c);
+    local.port = static_cast<uint16_t>(a);
+    tempo::Endpoint kernel = tempo::remote(c);
+    kernel.port = 7;
+    auto r = tempo::connect_from(w, local, kernel, &kOut, &s);
+    if (!r) {
+      say(c, std::string(tempo::to_string(r.error())) + "\n");
+      tempo::close(c);
+    } else {
+      s.out = *r;
+    }
   } else if (s.line == "echo") {
     s.echo = true;
   } else if (s.line == "post") {
@@ -243,8 +297,34 @@ void on_closed(tempo::Conn& c, tempo::CloseReason, void*) {
   tempo::Worker& w = tempo::worker_of(c);
   tempo::cancel(w, s->timer);  // its memory goes: the wheel must not keep it
   tempo::cancel(w, s->decoy);
+  if (s->out != nullptr) {
+    tempo::set_user(*s->out, nullptr);
+  }
   delete s;
 }
+
+// Port 9: listened on 198.18.0.2 only, through an admission check.
+tempo::Admit admit(const tempo::Endpoint& remote, const tempo::Endpoint& local, void*) {
+  if (local.port != 9 || local.to_string() != "198.18.0.2:9") {
+    return tempo::Admit::kReset;  // never: only this listener has the check
+  }
+  if (remote.port % 2 == 1) {
+    return tempo::Admit::kReset;
+  }
+  return remote.port % 10 == 4 ? tempo::Admit::kDrop : tempo::Admit::kAccept;
+}
+
+void on_greeted(tempo::Conn& c, void*) {
+  say(c, "admitted\n");
+  tempo::close(c);
+}
+const tempo::Handler kGreeter{
+    .ctx = nullptr,
+    .on_connected = on_greeted,
+    .on_data = [](tempo::Conn& c, const tempo::Bytes& d, void*) { tempo::consume(c, d.size()); },
+    .on_writable = nullptr,
+    .on_peer_closed = nullptr,
+    .on_closed = nullptr};
 
 const tempo::Handler kHandler{.ctx = nullptr,
                               .on_connected = on_connected,
@@ -261,6 +341,9 @@ int run(const tempo::Config& config) {
   }
   tempo::per_worker<Shard>(**stack);
   (*stack)->listen(7, &kHandler);
+  tempo::Endpoint nine = tempo::Endpoint::v4(tempo::Ipv4Addr{}, 9);
+  nine.ip4.bytes = {198, 18, 0, 2};
+  (*stack)->listen(9, &kGreeter, {}, tempo::ListenOptions{.local = nine, .admit = admit});
   std::printf("tempo-api-test: port 7; ready\n");
   std::fflush(stdout);
   (*stack)->run();

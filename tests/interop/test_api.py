@@ -12,7 +12,7 @@ import re
 import unittest
 
 import harness
-from harness import TEMPO_V4
+from harness import KERNEL_V4, TEMPO_V4
 
 EXE = os.path.join(harness.BUILD, "tests", "interop", "tempo-api-test")
 
@@ -44,6 +44,24 @@ if TWO:
 out = {{"tick": exchange("tick 5 40"), "once": exchange("once 100"),
        "cancel": exchange("cancel 50"), "post": exchange("post")}}
 
+def nine(source_port):
+    s = socket.socket()
+    s.settimeout(1.5)
+    s.bind(("{KERNEL_V4}", source_port))
+    try:
+        s.connect(("{TEMPO_V4}", 9))
+        return s.recv(100).decode().strip()
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:
+        return "timeout"
+    finally:
+        s.close()
+
+out["admission"] = [nine(40002), nine(40001), nine(40004)]
+out["connect"] = [exchange("connect 50123"), exchange("connect 50123")]
+out["unlisten"] = [exchange("unlisten"), nine(40006), exchange("unlisten")]
+
 payload = bytes((i * 7 + i // 251) & 0xff for i in range(8 << 20))
 s = socket.create_connection(("{TEMPO_V4}", 7), timeout=30)
 s.sendall(b"echo\\n")
@@ -68,7 +86,8 @@ print(json.dumps(out))
 
 class Api(unittest.TestCase):
     def test_worker_state_timers_and_byte_queue(self):
-        with harness.tap_setup("api", app=EXE) as (ns, app, _):
+        with harness.tap_setup("api", app=EXE) as (ns, app, _), \
+                harness.kernel_server(ns, KERNEL_V4, 7, "echo"):
             r = ns.sh("/usr/bin/python3", "-c", CLIENT, timeout=120)
             out = json.loads(r.stdout.splitlines()[-1])
             rc, output = app.stop()
@@ -88,12 +107,29 @@ class Api(unittest.TestCase):
         self.assertEqual(out["echo"], {"sent": 8 << 20, "received": 8 << 20, "intact": True})
         # One Worker: nobody to post to.
         self.assertEqual([line for line, _ in out["post"]], ["no such other worker"], out)
+        # Port 9, on 198.18.0.2 only, admits an even source port, resets an odd one, drops one
+        # ending in 4; once unlisten()ed, it is refused like a port nobody listens on.
+        self.assertEqual(out["admission"], ["admitted", "refused", "timeout"], out)
+        self.assertEqual([[line for line, _ in x] for x in out["unlisten"][::2]],
+                         [["unlisten 1"], ["unlisten 0"]], out)
+        self.assertEqual(out["unlisten"][1], "refused", out)
+        # An active open from a chosen port, echoed by the kernel; the same port again at once
+        # finds the tuple in tempo's TIME_WAIT (tempo closed first), not reusable yet.
+        first, again = ([line for line, _ in x] for x in out["connect"])
+        self.assertEqual(first, ["connected from 50123"], out)
+        self.assertEqual(again, ["no free local port toward the remote"], out)
 
         # The state was made once, before any callback, and destroyed at stop with its counts:
         # 4 connections, 5 + 1 + 1 timer firings (not the cancelled one).
         self.assertEqual(output.count("state made for worker 0, before any callback"), 1, output)
         self.assertNotIn("TWICE", output)
-        self.assertIn("state destroyed for worker 0: connections=5 fired=7 messages=0", output)
+        self.assertIn("state destroyed for worker 0: connections=9 fired=7 messages=0", output)
+        c = harness.counters(output)
+        # The reset SYN, and the dropped one (and its retransmission, 1 s later, if the client
+        # was still waiting).
+        self.assertIn(c.get("tcp.admission_refused"), (2, 3), output)
+        self.assertEqual(c.get("tcp.passive_opens"), 9 + 1, output)  # port 7's, and one on 9
+        self.assertEqual(c.get("tcp.active_opens"), 1, output)
         self.assertLess(output.index("state made"), output.index("state destroyed"), output)
 
     def test_messages_between_two_workers(self):

@@ -140,6 +140,28 @@ enum class PostError : uint8_t {
 };
 const char* to_string(PostError e) noexcept;
 
+// A listener's answer to a SYN (ListenOptions::admit).
+enum class Admit : uint8_t {
+  kAccept,  // go on: a connection (or, with a full backlog, a SYN cookie)
+  kDrop,    // no answer: the peer's SYN times out
+  kReset,   // RST: the peer sees "connection refused"
+};
+
+// How a listener listens (listen()).
+struct ListenOptions {
+  // Only connections to this local address: the port's ipv4, one of its ipv4_secondary, or its
+  // ipv6 (the Endpoint's port is ignored). Unset: every address of the Worker's ports. On one
+  // TCP port a listener on an address takes precedence over one on every address.
+  std::optional<Endpoint> local;
+  // Admission before allocation: called for every SYN the listener would answer, before any
+  // connection state or SYN cookie exists, with the SYN's two ends; refusing is counted in
+  // tcp.admission_refused. On the Worker's lcore; it must not call into the stack (decide from
+  // the addresses and the application's own state: an allowlist, a per-source count). Null:
+  // every SYN is admitted.
+  Admit (*admit)(const Endpoint& remote, const Endpoint& local, void* ctx) = nullptr;
+  void* admit_ctx = nullptr;
+};
+
 // Per-connection choices, fixed when the connection opens (set_nagle() also later).
 // Defaults come from the configuration's `tcp:` section.
 struct ConnOptions {
@@ -173,7 +195,8 @@ class Stack {
 
   // listen() on every Worker: the connections of `port` are served on whichever lcore RSS
   // puts them. `handler` outlives the Stack.
-  void listen(uint16_t port, const Handler* handler, const ConnOptions& opts = {});
+  void listen(uint16_t port, const Handler* handler, const ConnOptions& opts = {},
+              const ListenOptions& how = {});
 
   // Runs every Worker (this thread runs the first) until request_stop(); each Worker then
   // resets its open connections (RST, on_closed(kAborted)) before run() returns.
@@ -206,8 +229,16 @@ int serve(const Config& config, const std::string& program, uint16_t port, const
 // --- Worker calls (on its lcore) --------------------------------------------------------
 
 uint16_t worker_index(const Worker& w) noexcept;
-// Accepts connections to `port` on this Worker.
-void listen(Worker& w, uint16_t port, const Handler* handler, const ConnOptions& opts = {});
+// Accepts connections to `port` on this Worker, on every address or the one `how.local` names
+// (a later listen() on the same port and address replaces the earlier one). On the Worker's
+// lcore once run() started; before that, from the thread that will call run().
+void listen(Worker& w, uint16_t port, const Handler* handler, const ConnOptions& opts = {},
+            const ListenOptions& how = {});
+// Stops accepting on `port` (on every address, or on `local`'s, as it was listened on): new
+// SYNs to it are answered by RST, as to a port nobody listens on; the connections it accepted
+// go on. False when no such listener was there. The same threading rule as listen().
+bool unlisten(Worker& w, uint16_t port,
+              const std::optional<Endpoint>& local = std::nullopt) noexcept;
 // Active open from the Worker's port `port_index` (0 for the first in the config). The source
 // port is chosen so the replies reach this Worker; a tuple still in TIME_WAIT is reused only
 // where timestamps make it safe. on_connected or on_closed(kRefused/kTimeout) follows.
@@ -215,12 +246,24 @@ Result<Conn*, ConnectError> connect(Worker& w, const Endpoint& remote, const Han
                                     void* user = nullptr, const ConnOptions& opts = {},
                                     size_t port_index = 0) noexcept;
 // As connect(), from `local`'s address: the port's `ipv4` or one of its `ipv4_secondary`
-// (kNoAddress otherwise). `local.port` must be 0: the source port is chosen as connect() does
-// (anything else is refused with kNoLocalPort). IPv4 only: an IPv6 remote uses the port's ipv6.
+// (kNoAddress otherwise; an IPv6 `local` means the port's ipv6, whatever its address), and from
+// `local.port` when it is not 0 (else the source port is chosen as connect() does). A chosen
+// port obeys the same rules as a picked one: kNoLocalPort when the tuple is in use, in
+// TIME_WAIT without timestamps that make its reuse safe, a listener's port, or a port whose
+// replies RSS would deliver to another Worker (with N Workers, about one port in N suits a
+// given Worker: prefer connect_from_ports with a range).
 Result<Conn*, ConnectError> connect_from(Worker& w, const Endpoint& local, const Endpoint& remote,
                                          const Handler* handler, void* user = nullptr,
                                          const ConnOptions& opts = {},
                                          size_t port_index = 0) noexcept;
+// As connect_from(), the source port chosen in [port_lo, port_hi] (RFC 6056 algorithm 3 over
+// that range, the RSS and TIME_WAIT rules applied): kNoLocalPort when none fits, or when
+// port_lo is above port_hi; both 0 mean tcp.local_port_range.
+Result<Conn*, ConnectError> connect_from_ports(Worker& w, const Endpoint& local, uint16_t port_lo,
+                                               uint16_t port_hi, const Endpoint& remote,
+                                               const Handler* handler, void* user = nullptr,
+                                               const ConnOptions& opts = {},
+                                               size_t port_index = 0) noexcept;
 // The Worker's port that reaches `remote` (its port_index for connect()): the first with
 // `remote` on its subnet, else the first with a route or gateway toward it; nullopt when none
 // does. A proxy with clients on one port and backends on another picks the backends' port so.
@@ -267,6 +310,7 @@ bool armed(const Timer& t) noexcept;
 // a copy and a store, never a lock, and never waits: a full ring is refused (kFull) and counted.
 // For decisions shared by Workers (a backend down, a configuration change), not per packet.
 // `ctx` travels as a pointer: what it points to must be safe to read on `to`'s lcore.
+// Messages still in a ring when the stack stops are dropped, not run.
 Result<void, PostError> post(Worker& from, size_t to, MessageFn fn, void* ctx,
                              std::span<const std::byte> payload = {}) noexcept;
 size_t num_workers(const Worker& w) noexcept;  // the Workers of w's process

@@ -11,6 +11,7 @@
 #include <rte_mbuf.h>
 
 #include "common/eal_env.h"
+#include "stack/endpoints.h"
 
 namespace tempo::stack {
 namespace {
@@ -192,6 +193,43 @@ TEST(Connections, ListenersBacklogsAndOrphans) {
   conns.release(*b);  // leaves the backlog and the orphans with its slot
   EXPECT_EQ(l->embryonic, 0u);
   EXPECT_EQ(conns.orphans(), 0u);
+}
+
+// Listeners on one port: one on an address takes precedence over the one on every address;
+// a later listen() on the same port and address replaces the earlier one; unlisten() removes
+// one (the other stays) and keeps its entry for the backlog it still counts.
+TEST(Connections, ListenersOnAnAddressAndUnlisten) {
+  Connections conns = make(8);
+  const flow::Tuple t = tuple(1);
+  Endpoint here = local_endpoint(t);
+  Endpoint other = here;
+  other.ip4.bytes[3] ^= 0x40;
+  const AppHandler any_app{}, here_app{}, other_app{}, again_app{};
+  EXPECT_EQ(conns.listener_for(t), nullptr);
+  ASSERT_TRUE(conns.listen(t.local_port(), &any_app, ConnOptions{}));
+  ASSERT_TRUE(
+      conns.listen(t.local_port(), &other_app, ConnOptions{}, ListenOptions{.local = other}));
+  EXPECT_EQ(conns.listener_for(t)->app, &any_app);  // `other` is not t's address
+  ASSERT_TRUE(conns.listen(t.local_port(), &here_app, ConnOptions{}, ListenOptions{.local = here}));
+  Connections::Listener* l = conns.listener_for(t);
+  EXPECT_EQ(l->app, &here_app);
+  ASSERT_TRUE(
+      conns.listen(t.local_port(), &again_app, ConnOptions{}, ListenOptions{.local = here}));
+  EXPECT_EQ(conns.listener_for(t), l);  // replaced in place
+  EXPECT_EQ(l->app, &again_app);
+  Conn* a = conns.take(t);
+  conns.enter_backlog(*a, *l);
+  EXPECT_TRUE(conns.unlisten(t.local_port(), here));
+  EXPECT_FALSE(conns.unlisten(t.local_port(), here));  // once
+  EXPECT_EQ(conns.listener_for(t)->app, &any_app);
+  EXPECT_EQ(l->embryonic, 1u);  // still counted against the removed listener
+  conns.leave_backlog(*a);
+  EXPECT_EQ(l->embryonic, 0u);
+  EXPECT_TRUE(conns.unlisten(t.local_port(), std::nullopt));
+  EXPECT_EQ(conns.listener_for(t), nullptr);
+  EXPECT_NE(conns.listener(t.local_port()), nullptr);  // `other` still holds the port
+  EXPECT_TRUE(conns.unlisten(t.local_port(), other));
+  EXPECT_EQ(conns.listener(t.local_port()), nullptr);
 }
 
 }  // namespace
