@@ -10,6 +10,7 @@
 #include <tempo/bytes.h>
 #include <tempo/stack.h>
 
+#include "stack/counter_export.h"
 #include "stack/endpoints.h"
 #include "stack/lend.h"
 #include "stack/runtime.h"
@@ -178,6 +179,9 @@ void Stack::listen(uint16_t port, const Handler* handler, const ConnOptions& opt
 }
 void Stack::run() { rt_->run(); }
 void Stack::set_worker_state(const WorkerState& state) noexcept { rt_->set_worker_state(state); }
+Result<CounterId, std::string> Stack::add_counter(std::string_view name) {
+  return rt_->add_counter(name);
+}
 void Stack::request_stop() noexcept { stack::Runtime::request_stop(); }
 void Stack::install_signal_handlers() { stack::Runtime::install_signal_handlers(); }
 void Stack::print_counters(std::FILE* out) const { rt_->print_counters(out); }
@@ -291,6 +295,16 @@ Result<void, PostError> post(Worker& from, size_t to, MessageFn fn, void* ctx,
   return from.post(to, m);
 }
 size_t num_workers(const Worker& w) noexcept { return w.mesh_workers(); }
+void count(Worker& w, CounterId id, uint64_t n) noexcept { w.count_app(id.index, n); }
+uint64_t counter(const Worker& w, std::string_view name) {
+  const Worker* one[] = {&w};
+  for (const auto& [n, value] : export_counters(one, 0)) {
+    if (n == name) {
+      return value;
+    }
+  }
+  return 0;
+}
 void set_poll_hook(Worker& w, void (*fn)(Worker&, void* ctx), void* ctx) noexcept {
   w.set_poll_hook(fn, ctx);
 }

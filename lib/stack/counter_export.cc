@@ -105,6 +105,16 @@ Pairs export_counters(std::span<const Worker* const> workers, uint64_t tsc_hz) {
   append(out, pmtu);
   append(out, tw);
   append(out, core);
+  if (!workers.empty()) {  // the application's (Stack::add_counter), last
+    const std::vector<std::string>& names = workers.front()->app_counter_names();
+    for (size_t i = 0; i < names.size(); ++i) {
+      uint64_t total = 0;
+      for (const Worker* w : workers) {
+        total += w->app_counter(i);
+      }
+      out.emplace_back("app." + names[i], total);
+    }
+  }
   return out;
 }
 

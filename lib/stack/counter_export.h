@@ -27,7 +27,8 @@ struct WorkerValue {
 // In a stable order: StackCounters' names (with faults.* and drop.<layer>.<reason> only when not
 // zero), worker<N>.<name> for the fields marked per_worker when there are several Workers,
 // cycles.tsc_hz (`tsc_hz`, the clock's: 0 without one) and conns.slot_bytes, the Worker values,
-// icmp.* and icmp6.* (stack/icmp_errors.h), pmtu.* (stack/path_mtu.h), timewait.*, then tcp.*. A
+// icmp.* and icmp6.* (stack/icmp_errors.h), pmtu.* (stack/path_mtu.h), timewait.*, tcp.*, then
+// the application's app.* (Stack::add_counter). A
 // name that more than one struct exports (CounterField::shared) appears once, at its first place,
 // with the values added.
 std::vector<std::pair<std::string, uint64_t>> export_counters(

@@ -1,5 +1,6 @@
 #include "stack/runtime.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <unistd.h>
@@ -289,6 +290,31 @@ void Runtime::run() {
     lcore_main(&lcores_[0]);
   }
   rte_eal_mp_wait_lcore();
+}
+
+Result<CounterId, std::string> Runtime::add_counter(std::string_view name) {
+  const bool valid =
+      !name.empty() && name.size() <= 48 && name[0] >= 'a' && name[0] <= 'z' &&
+      std::all_of(name.begin(), name.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.';
+      });
+  if (!valid) {
+    return fail("counter \"" + std::string(name) +
+                "\": expected 1 to 48 of [a-z0-9_.], starting with a letter");
+  }
+  if (std::find(app_counter_names_.begin(), app_counter_names_.end(), name) !=
+      app_counter_names_.end()) {
+    return fail("counter \"" + std::string(name) + "\": registered already");
+  }
+  if (app_counter_names_.size() >= kMaxAppCounters) {
+    return fail("counter \"" + std::string(name) + "\": more than " +
+                std::to_string(kMaxAppCounters) + " application counters");
+  }
+  app_counter_names_.emplace_back(name);
+  for (auto& w : workers_) {
+    w->set_app_counter_names(&app_counter_names_);
+  }
+  return CounterId{static_cast<uint16_t>(app_counter_names_.size() - 1)};
 }
 
 void Runtime::listen(uint16_t port, const AppHandler* app, const ConnOptions& opts,

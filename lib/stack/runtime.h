@@ -69,6 +69,8 @@ class Runtime {
   // The application's per-Worker state, made on each Worker's lcore as run() starts it and
   // destroyed there as it stops.
   void set_worker_state(const WorkerState& s) noexcept { worker_state_ = s; }
+  // tempo::Stack::add_counter.
+  Result<CounterId, std::string> add_counter(std::string_view name);
 
   // Every counter by name, summed over workers (print_counters' lines, in its order).
   std::vector<std::pair<std::string, uint64_t>> counter_values() const;
@@ -102,6 +104,7 @@ class Runtime {
   uint32_t idle_sleep_us_ = 0;
   uint32_t idle_polls_ = 256;
   WorkerState worker_state_;
+  std::vector<std::string> app_counter_names_;  // the Workers point at it
   std::vector<Lcore> lcores_;
   std::vector<dpdk::Port> ports_;
   std::vector<std::unique_ptr<Worker>> workers_;

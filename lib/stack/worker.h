@@ -215,6 +215,23 @@ class Worker {
   // tempo::post: the application's message to Worker `to` (mesh.h), on this Worker's lcore.
   Result<void, PostError> post(size_t to, AppMsg m) noexcept;
   size_t mesh_workers() const noexcept { return mesh_ != nullptr ? mesh_->workers() : 1; }
+  // The application's counters (tempo::Stack::add_counter): their names, the Runtime's, and
+  // this Worker's values.
+  void set_app_counter_names(const std::vector<std::string>* names) noexcept {
+    app_counter_names_ = names;
+  }
+  const std::vector<std::string>& app_counter_names() const noexcept {
+    static const std::vector<std::string> kNone;
+    return app_counter_names_ != nullptr ? *app_counter_names_ : kNone;
+  }
+  void count_app(uint16_t id, uint64_t n) noexcept {
+    if (id < app_counters_.size()) {
+      app_counters_[id] += n;
+    }
+  }
+  uint64_t app_counter(size_t id) const noexcept {
+    return id < app_counters_.size() ? app_counters_[id] : 0;
+  }
   // The application's per-Worker state (tempo::WorkerState), made and destroyed by Runtime.
   void* app_state() const noexcept { return app_state_; }
   void set_app_state(void* state) noexcept { app_state_ = state; }
@@ -419,6 +436,8 @@ class Worker {
   void (*poll_hook_)(Worker&, void*) = nullptr;
   void* poll_hook_ctx_ = nullptr;
   void* app_state_ = nullptr;
+  const std::vector<std::string>* app_counter_names_ = nullptr;
+  std::array<uint64_t, kMaxAppCounters> app_counters_{};
   tcp::CoreState core_;
   time::Wheel wheel_;
   time::Wheel app_wheel_;

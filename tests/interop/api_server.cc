@@ -12,6 +12,8 @@
 //                 "reply from worker W\n" (W the other Worker's index) and closes; alone, it
 //                 sends the PostError of a post to itself
 //   flood N       posts N messages to the next Worker in one go: "posted P full F\n"
+//   counters      "sessions S passive P\n": this Worker's app.sessions and tcp.passive_opens,
+//                 read by name (tempo::counter)
 //   unlisten      unlisten(9) on this Worker: "unlisten 1\n" (0 when nothing listened there)
 //   connect P     connects from source port P to the kernel's echo server at 198.18.0.1:7,
 //                 sends "ping", and once it is echoed sends "connected from P\n" here; a failed
@@ -68,6 +70,8 @@ struct Session {
   tempo::Conn* out = nullptr;  // "connect": the outgoing connection, until it answers
   tempo::ByteQueue queue;
 };
+
+tempo::CounterId g_sessions;  // app.sessions: connections to port 7
 
 Shard& shard(tempo::Conn& c) { return tempo::worker_state<Shard>(tempo::worker_of(c)); }
 
@@ -191,6 +195,10 @@ void command(tempo::Conn& c, Session& s) {
     }
     s.timer.fn = on_once;
     tempo::arm(w, s.timer, 2 * a);
+  } else if (s.line == "counters") {
+    say(c, "sessions " + std::to_string(tempo::counter(w, "app.sessions")) + " passive " +
+               std::to_string(tempo::counter(w, "tcp.passive_opens")) + "\n");
+    tempo::close(c);
   } else if (s.line == "unlisten") {
     say(c, "unlisten " + std::to_string(tempo::unlisten(w, 9, tempo::local(c)) ? 1 : 0) + "\n");
     tempo::close(c);
@@ -273,6 +281,7 @@ void on_connected(tempo::Conn& c, void*) {
   s->conn = &c;
   tempo::set_user(c, s);
   ++shard(c).connections;
+  tempo::count(tempo::worker_of(c), g_sessions);
 }
 
 void on_writable(tempo::Conn& c, void*) {
@@ -340,6 +349,16 @@ int run(const tempo::Config& config) {
     return 1;
   }
   tempo::per_worker<Shard>(**stack);
+  auto id = (*stack)->add_counter("sessions");
+  if (!id) {
+    std::fprintf(stderr, "tempo-api-test: %s\n", id.error().c_str());
+    return 1;
+  }
+  g_sessions = *id;
+  for (const char* bad : {"sessions", "Sessions", "", "a-b"}) {
+    auto r = (*stack)->add_counter(bad);
+    std::printf("api-test: add_counter(\"%s\"): %s\n", bad, r ? "ok" : r.error().c_str());
+  }
   (*stack)->listen(7, &kHandler);
   tempo::Endpoint nine = tempo::Endpoint::v4(tempo::Ipv4Addr{}, 9);
   nine.ip4.bytes = {198, 18, 0, 2};

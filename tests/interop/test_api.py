@@ -61,6 +61,7 @@ def nine(source_port):
 out["admission"] = [nine(40002), nine(40001), nine(40004)]
 out["connect"] = [exchange("connect 50123"), exchange("connect 50123")]
 out["unlisten"] = [exchange("unlisten"), nine(40006), exchange("unlisten")]
+out["counters"] = exchange("counters")
 
 payload = bytes((i * 7 + i // 251) & 0xff for i in range(8 << 20))
 s = socket.create_connection(("{TEMPO_V4}", 7), timeout=30)
@@ -123,12 +124,19 @@ class Api(unittest.TestCase):
         # 4 connections, 5 + 1 + 1 timer firings (not the cancelled one).
         self.assertEqual(output.count("state made for worker 0, before any callback"), 1, output)
         self.assertNotIn("TWICE", output)
-        self.assertIn("state destroyed for worker 0: connections=9 fired=7 messages=0", output)
+        self.assertIn("state destroyed for worker 0: connections=10 fired=7 messages=0", output)
+        # The application's counter beside the stack's: read by name on the Worker (the
+        # "counters" connection is port 7's ninth, before the echo's), and printed at exit.
+        self.assertEqual([line for line, _ in out["counters"]], ["sessions 9 passive 10"], out)
+        for bad, why in [("sessions", "registered already"), ("Sessions", "expected 1 to 48"),
+                         ("", "expected 1 to 48"), ("a-b", "expected 1 to 48")]:
+            self.assertRegex(output, rf'add_counter\("{bad}"\): counter "{bad}": {why}')
         c = harness.counters(output)
         # The reset SYN, and the dropped one (and its retransmission, 1 s later, if the client
         # was still waiting).
         self.assertIn(c.get("tcp.admission_refused"), (2, 3), output)
-        self.assertEqual(c.get("tcp.passive_opens"), 9 + 1, output)  # port 7's, and one on 9
+        self.assertEqual(c.get("tcp.passive_opens"), 10 + 1, output)  # port 7's, and one on 9
+        self.assertEqual(c.get("app.sessions"), 10, output)
         self.assertEqual(c.get("tcp.active_opens"), 1, output)
         self.assertLess(output.index("state made"), output.index("state destroyed"), output)
 

@@ -140,6 +140,14 @@ enum class PostError : uint8_t {
 };
 const char* to_string(PostError e) noexcept;
 
+// An application counter (Stack::add_counter): counted per Worker with count(), shown as
+// app.<name> beside the stack's own, summed over Workers (print_counters, Stack::counter,
+// telemetry's /tempo/counters, tempo-stat).
+struct CounterId {
+  uint16_t index = 0;
+};
+inline constexpr size_t kMaxAppCounters = 64;
+
 // A listener's answer to a SYN (ListenOptions::admit).
 enum class Admit : uint8_t {
   kAccept,  // go on: a connection (or, with a full backlog, a SYN cookie)
@@ -192,6 +200,11 @@ class Stack {
   // Declares the application's per-Worker state (WorkerState); before run(). See also the
   // typed per_worker<T>() below.
   void set_worker_state(const WorkerState& state) noexcept;
+
+  // Registers the application counter app.<name>; before run(). `name`: 1 to 48 of [a-z0-9_.],
+  // starting with a letter. Errors, one line each: a bad name, a name registered already,
+  // more than kMaxAppCounters.
+  Result<CounterId, std::string> add_counter(std::string_view name);
 
   // listen() on every Worker: the connections of `port` are served on whichever lcore RSS
   // puts them. `handler` outlives the Stack.
@@ -303,6 +316,13 @@ void arm(Worker& w, Timer& t, uint64_t delay_ms, uint64_t period_ms = 0) noexcep
 // Disarms `t`; a no-op when it is not armed. After it, fn does not run for it.
 void cancel(Worker& w, Timer& t) noexcept;
 bool armed(const Timer& t) noexcept;
+
+// Adds `n` to this Worker's share of an application counter (on its lcore: a plain add).
+void count(Worker& w, CounterId id, uint64_t n = 1) noexcept;
+// This Worker's value of any counter by name, the stack's ("tcp.passive_opens") or the
+// application's ("app.requests"); 0 for an unknown name. On its lcore; it walks every counter,
+// so not per packet.
+uint64_t counter(const Worker& w, std::string_view name);
 
 // Runs fn(to's Worker, payload, ctx) on Worker `to`'s lcore, in one of its next loop turns
 // (messages from one Worker to another run in the order posted). Call it on `from`'s lcore:
