@@ -295,6 +295,7 @@ Result<void, PostError> post(Worker& from, size_t to, MessageFn fn, void* ctx,
   return from.post(to, m);
 }
 size_t num_workers(const Worker& w) noexcept { return w.mesh_workers(); }
+uint32_t send_space(const Conn& c) noexcept { return Worker::send_space(c); }
 void count(Worker& w, CounterId id, uint64_t n) noexcept { w.count_app(id.index, n); }
 uint64_t counter(const Worker& w, std::string_view name) {
   const Worker* one[] = {&w};

@@ -12,12 +12,17 @@ namespace {
 
 using telemetry::CounterKind;
 
-constexpr std::array<WorkerValue, 8> kWorkerValues = {{
+constexpr std::array<WorkerValue, 9> kWorkerValues = {{
     {"tcp.orphans", [](const Worker& w) noexcept -> uint64_t { return w.orphans(); },
      "connections the application closed that are not yet gone", CounterKind::kGauge},
     {"tcp.burst_lookup_hits",
      [](const Worker& w) noexcept -> uint64_t { return w.burst_lookup_hits(); },
      "IPv4 segments whose connection the burst lookup had already found (RxHint)",
+     CounterKind::kCounter},
+    {"tcp.conn_options_ignored",
+     [](const Worker& w) noexcept -> uint64_t { return w.conn_options_ignored(); },
+     "connections whose buffer or MSS options (ConnOptions) got the defaults: the Worker's 64 "
+     "combinations were taken",
      CounterKind::kCounter},
     {"conns.slots", [](const Worker& w) noexcept -> uint64_t { return w.conn_slots(); },
      "connection slots, allocated and touched at start", CounterKind::kGauge},

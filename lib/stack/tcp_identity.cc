@@ -10,6 +10,43 @@
 
 namespace tempo::stack {
 
+const tcp::Config& TcpIdentity::variant(const tcp::Config& k, const ConnOptions& o) const noexcept {
+  constexpr uint32_t kMinBuf = 4096, kMaxBuf = 1u << 30;
+  const auto buf = [&](uint32_t v, uint32_t dflt) {
+    return v == 0 ? dflt : std::clamp(v, kMinBuf, kMaxBuf);
+  };
+  const uint32_t rcv = buf(o.rcv_buf, k.rcv_buf);
+  const uint32_t snd = buf(o.snd_buf, k.snd_buf);
+  const uint32_t lowat = std::min(o.writable_lowat, snd);
+  const uint16_t clamp = o.mss_clamp == 0 ? 0 : std::max<uint16_t>(o.mss_clamp, 88);
+  for (size_t i = 0; i < n_variants_; ++i) {
+    const Variant& v = variants_[i];
+    if (v.of == &k && v.rcv_buf == rcv && v.snd_buf == snd && v.writable_lowat == lowat &&
+        v.mss_clamp == clamp) {
+      return v.cfg;
+    }
+  }
+  if (n_variants_ == variants_.size()) {
+    ++options_ignored_;
+    return k;
+  }
+  Variant& v = variants_[n_variants_++];
+  v.of = &k;
+  v.rcv_buf = rcv;
+  v.snd_buf = snd;
+  v.writable_lowat = lowat;
+  v.mss_clamp = clamp;
+  v.cfg = k;
+  v.cfg.rcv_buf = rcv;
+  v.cfg.snd_buf = snd;
+  v.cfg.writable_lowat = lowat;
+  if (clamp != 0 && clamp < v.cfg.mss) {
+    v.cfg.mss = clamp;
+    v.cfg.min_snd_mss = std::min(v.cfg.min_snd_mss, clamp);
+  }
+  return v.cfg;
+}
+
 Result<void, std::string> TcpIdentity::init(const tcp::Config& cfg,
                                             std::optional<crypto::Key128> key) {
   base_ = cfg;

@@ -65,14 +65,34 @@ class TcpIdentity {
     const bool cubic = o.congestion == ConnOptions::Cc::kDefault
                            ? cubic_
                            : o.congestion == ConnOptions::Cc::kCubic;
-    return configs_[(v6 ? 4u : 0u) | (ka ? 2u : 0u) | (cubic ? 1u : 0u)];
+    const tcp::Config& k = configs_[(v6 ? 4u : 0u) | (ka ? 2u : 0u) | (cubic ? 1u : 0u)];
+    if ((o.rcv_buf | o.snd_buf | o.mss_clamp | o.writable_lowat) == 0) [[likely]] {
+      return k;
+    }
+    return variant(k, o);
   }
+  // Connections whose buffer options found no room among the variants (kMaxVariants).
+  uint64_t options_ignored() const noexcept { return options_ignored_; }
+  static constexpr size_t kMaxVariants = 64;
   // The settings as configured (IPv4, the configured defaults).
   const tcp::Config& base() const noexcept { return base_; }
 
  private:
+  // `k` with o's buffers and MSS clamp: an interned copy, so that a Tcb keeps pointing at one
+  // config (the options cost a connection no byte). Past kMaxVariants, `k` itself.
+  const tcp::Config& variant(const tcp::Config& k, const ConnOptions& o) const noexcept;
+
   tcp::Config base_;
   std::array<tcp::Config, 8> configs_{};
+  struct Variant {
+    const tcp::Config* of = nullptr;
+    uint32_t rcv_buf, snd_buf, writable_lowat;
+    uint16_t mss_clamp;
+    tcp::Config cfg;
+  };
+  mutable std::array<Variant, kMaxVariants> variants_{};
+  mutable size_t n_variants_ = 0;
+  mutable uint64_t options_ignored_ = 0;
   bool keepalive_ = false;
   bool cubic_ = true;
   std::optional<crypto::Mgr> mgr_;

@@ -162,6 +162,12 @@ class Worker {
   size_t conn_slots() const noexcept { return conns_.slots(); }  // preallocated, resident
   // Segments whose connection the burst lookup found (stack/connections.h).
   uint64_t burst_lookup_hits() const noexcept { return conns_.burst_hits(); }
+  uint64_t conn_options_ignored() const noexcept { return id_.options_ignored(); }
+  // Bytes a send() may still queue on `c` before kQueueFull (its snd_buf less what is queued).
+  static uint32_t send_space(const Conn& c) noexcept {
+    const uint32_t q = queued_bytes(c);
+    return c.tcb.cfg->snd_buf > q ? c.tcb.cfg->snd_buf - q : 0;
+  }
   uint32_t orphans() const noexcept { return conns_.orphans(); }  // closed, not yet gone
   // The receive budget every window offered is charged to (stack/rx_memory.h).
   const tcp::RcvBudget& rcv_budget() const noexcept { return rx_mem_.budget(); }

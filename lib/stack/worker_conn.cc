@@ -85,6 +85,13 @@ void Worker::finish(Conn& c) noexcept {
     c.notify_writable = true;
   }
   if (c.notify_writable && c.pending_sends == 0) {
+    // ConnOptions::writable_lowat: not before the queue has drained to it; the core reports
+    // that (on an ACK that frees data) through the same flag.
+    if (const uint32_t lowat = c.tcb.cfg->writable_lowat;
+        lowat != 0 && queued_bytes(c) > lowat && !c.tcb.fin_queued) [[unlikely]] {
+      c.tcb.want_writable = true;
+      return;
+    }
     c.notify_writable = false;
     if (c.app != nullptr && c.app->on_writable != nullptr) {
       c.app->on_writable(c, c.app->ctx);  // not in the core: its calls run at once

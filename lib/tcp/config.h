@@ -19,11 +19,14 @@ struct Config {
   uint16_t min_snd_mss = 48;
   uint32_t rcv_buf = 256 * 1024;  // receive buffer; the window we offer
   uint32_t snd_buf = 256 * 1024;  // send queue bound in bytes
-  bool window_scaling = true;     // RFC 7323 §2
-  bool timestamps = true;         // RFC 7323 §3
-  bool sack = true;               // RFC 2018
-  bool rack = true;               // RFC 8985 §6 time-based loss detection (with SACK)
-  bool nagle = true;              // RFC 9293 §3.7.4; per connection it can be switched
+  // A refused send hears on_writable once the queue has drained to this many bytes (0: to two
+  // thirds of snd_buf, Linux's sk_stream_wspace rule).
+  uint32_t writable_lowat = 0;
+  bool window_scaling = true;  // RFC 7323 §2
+  bool timestamps = true;      // RFC 7323 §3
+  bool sack = true;            // RFC 2018
+  bool rack = true;            // RFC 8985 §6 time-based loss detection (with SACK)
+  bool nagle = true;           // RFC 9293 §3.7.4; per connection it can be switched
   // RFC 9293 §3.8.6.3 / RFC 1122 4.2.3.2: a delayed ACK MUST be sent within 0.5 s.
   Ticks delack_timeout = Ticks::from_ms(40);
   // RFC 6298 §2.1 initial RTO 1 s, §2.4 minimum 1 s (we follow Linux's 200 ms, a named

@@ -454,7 +454,9 @@ noexcept {
     // buffer (free space at least half of what is queued, Linux's sk_stream_wspace rule), not
     // at every ACK: a sender retrying a large Bytes would otherwise be refused once per ACK.
     if (t.want_writable && data > 0 && !t.fin_queued &&
-        uint64_t{t.sndq.bytes()} * 3 <= uint64_t{t.cfg->snd_buf} * 2) {
+        (t.cfg->writable_lowat != 0
+             ? t.sndq.bytes() <= t.cfg->writable_lowat
+             : uint64_t{t.sndq.bytes()} * 3 <= uint64_t{t.cfg->snd_buf} * 2)) {
       t.want_writable = false;
       s.on_writable();
     }

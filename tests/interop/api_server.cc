@@ -18,6 +18,11 @@
 //   connect P     connects from source port P to the kernel's echo server at 198.18.0.1:7,
 //                 sends "ping", and once it is echoed sends "connected from P\n" here; a failed
 //                 connect sends its ConnectError
+// Port 10 (ConnOptions: rcv_buf 8 KiB, snd_buf 64 KiB, mss_clamp 536, writable_lowat 16 KiB)
+// streams 4 MiB of a pattern with send_copy(), refilling in on_writable, then a trailer line
+// "\nspace S lowat L rcv_wnd W rcv_mss M\n": S the least send_space() seen in on_writable, L
+// 1 when the queue had drained to the low-watermark at every on_writable, W and M from
+// tempo::info().
 // Port 9 (only on 198.18.0.2, with an admission check) greets "admitted\n" and closes. Its
 // admission: a SYN from an odd source port is reset, from a port ending in 4 dropped.
 // The per-Worker state (tempo::per_worker<Shard>) counts connections and timer firings; it
@@ -335,6 +340,60 @@ const tempo::Handler kGreeter{
     .on_peer_closed = nullptr,
     .on_closed = nullptr};
 
+constexpr uint32_t kStreamBytes = 4 << 20;
+constexpr tempo::ConnOptions kStreamOptions{
+    .rcv_buf = 8192, .snd_buf = 65536, .mss_clamp = 536, .writable_lowat = 16384};
+
+struct Stream {
+  uint32_t sent = 0;
+  uint32_t min_space = UINT32_MAX;
+  bool lowat_ok = true;
+};
+
+std::byte pattern(uint32_t i) { return static_cast<std::byte>((i * 7 + i / 251) & 0xff); }
+
+void stream_more(tempo::Conn& c, Stream& st) {
+  std::byte chunk[4096];
+  while (st.sent < kStreamBytes) {
+    const uint32_t n = std::min<uint32_t>(sizeof chunk, kStreamBytes - st.sent);
+    for (uint32_t i = 0; i < n; ++i) {
+      chunk[i] = pattern(st.sent + i);
+    }
+    const size_t took = tempo::send_copy(c, std::span(chunk, n));
+    st.sent += static_cast<uint32_t>(took);
+    if (took < n) {
+      return;  // on_writable resumes
+    }
+  }
+  const tempo::ConnInfo i = tempo::info(c);
+  say(c, "\nspace " + std::to_string(st.min_space) + " lowat " + (st.lowat_ok ? "1" : "0") +
+             " rcv_wnd " + std::to_string(i.rcv_wnd) + " rcv_mss " + std::to_string(i.rcv_mss) +
+             "\n");
+  tempo::close(c);
+}
+
+const tempo::Handler kStreamer{
+    .ctx = nullptr,
+    .on_connected =
+        [](tempo::Conn& c, void*) {
+          auto* st = new Stream();
+          tempo::set_user(c, st);
+          stream_more(c, *st);
+        },
+    .on_data = [](tempo::Conn& c, const tempo::Bytes& d, void*) { tempo::consume(c, d.size()); },
+    .on_writable =
+        [](tempo::Conn& c, void*) {
+          auto* st = static_cast<Stream*>(tempo::user(c));
+          const uint32_t space = tempo::send_space(c);
+          st->min_space = std::min(st->min_space, space);
+          st->lowat_ok =
+              st->lowat_ok && space >= kStreamOptions.snd_buf - kStreamOptions.writable_lowat;
+          stream_more(c, *st);
+        },
+    .on_peer_closed = nullptr,
+    .on_closed = [](tempo::Conn& c, tempo::CloseReason,
+                    void*) { delete static_cast<Stream*>(tempo::user(c)); }};
+
 const tempo::Handler kHandler{.ctx = nullptr,
                               .on_connected = on_connected,
                               .on_data = on_data,
@@ -362,6 +421,7 @@ int run(const tempo::Config& config) {
   (*stack)->listen(7, &kHandler);
   tempo::Endpoint nine = tempo::Endpoint::v4(tempo::Ipv4Addr{}, 9);
   nine.ip4.bytes = {198, 18, 0, 2};
+  (*stack)->listen(10, &kStreamer, kStreamOptions);
   (*stack)->listen(9, &kGreeter, {}, tempo::ListenOptions{.local = nine, .admit = admit});
   std::printf("tempo-api-test: port 7; ready\n");
   std::fflush(stdout);

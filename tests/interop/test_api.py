@@ -63,6 +63,19 @@ out["connect"] = [exchange("connect 50123"), exchange("connect 50123")]
 out["unlisten"] = [exchange("unlisten"), nine(40006), exchange("unlisten")]
 out["counters"] = exchange("counters")
 
+s = socket.create_connection(("{TEMPO_V4}", 10), timeout=20)
+mss = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
+stream = bytearray()
+while True:
+    chunk = s.recv(1 << 16)
+    if not chunk:
+        break
+    stream += chunk
+s.close()
+body, _, trailer = bytes(stream).partition(b"\\nspace ")
+want = bytes((i * 7 + i // 251) & 0xff for i in range(4 << 20))
+out["stream"] = {{"mss": mss, "intact": body == want, "trailer": "space " + trailer.decode()}}
+
 payload = bytes((i * 7 + i // 251) & 0xff for i in range(8 << 20))
 s = socket.create_connection(("{TEMPO_V4}", 7), timeout=30)
 s.sendall(b"echo\\n")
@@ -128,6 +141,18 @@ class Api(unittest.TestCase):
         # The application's counter beside the stack's: read by name on the Worker (the
         # "counters" connection is port 7's ninth, before the echo's), and printed at exit.
         self.assertEqual([line for line, _ in out["counters"]], ["sessions 9 passive 10"], out)
+        # Port 10's ConnOptions: the kernel sends segments of at most the clamped 536 bytes
+        # (less 12 of timestamps); tempo offers at most its 8 KiB window; every on_writable came
+        # with the queue drained to the 16 KiB low-watermark (48 KiB of 64 free at least).
+        st = out["stream"]
+        self.assertTrue(st["intact"], st["trailer"])
+        self.assertLessEqual(st["mss"], 536, st)
+        space, lowat, rcv_wnd, rcv_mss = (int(v) for v in st["trailer"].split()[1::2])
+        self.assertEqual(lowat, 1, st)
+        self.assertGreaterEqual(space, 65536 - 16384, st)
+        self.assertLess(space, 65536, st)  # a real on_writable was seen
+        self.assertLessEqual(rcv_wnd, 8192, st)
+        self.assertEqual(rcv_mss, 536, st)
         for bad, why in [("sessions", "registered already"), ("Sessions", "expected 1 to 48"),
                          ("", "expected 1 to 48"), ("a-b", "expected 1 to 48")]:
             self.assertRegex(output, rf'add_counter\("{bad}"\): counter "{bad}": {why}')
@@ -135,7 +160,7 @@ class Api(unittest.TestCase):
         # The reset SYN, and the dropped one (and its retransmission, 1 s later, if the client
         # was still waiting).
         self.assertIn(c.get("tcp.admission_refused"), (2, 3), output)
-        self.assertEqual(c.get("tcp.passive_opens"), 10 + 1, output)  # port 7's, and one on 9
+        self.assertEqual(c.get("tcp.passive_opens"), 10 + 2, output)  # port 7's, 9's and 10's
         self.assertEqual(c.get("app.sessions"), 10, output)
         self.assertEqual(c.get("tcp.active_opens"), 1, output)
         self.assertLess(output.index("state made"), output.index("state destroyed"), output)

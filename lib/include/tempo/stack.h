@@ -178,6 +178,17 @@ struct ConnOptions {
   Choice keepalive = Choice::kDefault;  // RFC 1122 4.2.3.6, tcp.keepalive.*
   enum class Cc : uint8_t { kDefault, kNewReno, kCubic };
   Cc congestion = Cc::kDefault;  // RFC 5681/6582 or RFC 9438
+  // Buffers and segments, 0 for the configured defaults (tcp.rcv_buf, tcp.snd_buf, the port's
+  // MSS), raised or lowered into range: rcv_buf (the most window offered) and snd_buf (the most
+  // bytes queued to send) in [4 KiB, 1 GiB]; mss_clamp caps the MSS announced and sent, as
+  // Linux's TCP_MAXSEG, at least 88; writable_lowat: on_writable after a refused send once at
+  // most this many bytes are queued (0: two thirds of snd_buf), at most snd_buf. A Worker keeps
+  // 64 distinct combinations of these; past that a connection gets the defaults, counted in
+  // tcp.conn_options_ignored.
+  uint32_t rcv_buf = 0;
+  uint32_t snd_buf = 0;
+  uint16_t mss_clamp = 0;
+  uint32_t writable_lowat = 0;
 };
 
 // The process's stack: the EAL, the ports, a Worker per lcore.
@@ -385,6 +396,9 @@ Result<void, SendError> send(Conn& c, const Bytes& data) noexcept;
 Result<Bytes, LendError> lend(Worker& w, std::span<const std::byte> data,
                               void (*release)(void* opaque), void* opaque,
                               size_t port_index = 0) noexcept;
+// Bytes send() and send_copy() may still queue on `c` (its snd_buf less what is queued, in
+// flight included) before they refuse.
+uint32_t send_space(const Conn& c) noexcept;
 // Copies `bytes` into packet buffers and queues them. Returns how many were taken (fewer
 // when the send buffer or the buffer pool is short: on_writable follows).
 size_t send_copy(Conn& c, std::span<const std::byte> bytes) noexcept;
@@ -397,6 +411,8 @@ void shutdown(Conn& c) noexcept;  // FIN after the queued data; receiving goes o
 // and on_closed(kAborted); counted as tcp.abort_on_close. Data arriving after close() is
 // answered by an RST too (tcp.abort_on_data).
 void close(Conn& c) noexcept;
-void abort(Conn& c) noexcept;  // RST now; on_closed(kAborted)
+// RST now; on_closed(kAborted). A close that resets, as SO_LINGER with a zero linger time:
+// nothing queued is sent.
+void abort(Conn& c) noexcept;
 
 }  // namespace tempo
