@@ -179,6 +179,10 @@ void Stack::listen(uint16_t port, const Handler* handler, const ConnOptions& opt
 }
 void Stack::run() { rt_->run(); }
 void Stack::set_worker_state(const WorkerState& state) noexcept { rt_->set_worker_state(state); }
+void Stack::set_drain_options(const DrainOptions& opts) noexcept { rt_->set_drain_options(opts); }
+void Stack::request_drain() noexcept { stack::Runtime::request_drain(); }
+void drain(Worker& w, const DrainOptions& opts) noexcept { w.drain(opts); }
+bool draining(const Worker& w) noexcept { return w.draining(); }
 Result<CounterId, std::string> Stack::add_counter(std::string_view name) {
   return rt_->add_counter(name);
 }

@@ -105,6 +105,14 @@ class Connections {
   // Removes the listener on `port` and `local`'s address (nullopt: every address); false when
   // there is none. Its embryonic connections finish as they would.
   bool unlisten(uint16_t port, const std::optional<Endpoint>& local) noexcept;
+  // Removes every listener (Worker::drain).
+  void unlisten_all() noexcept {
+    for (Listener& l : listeners_) {
+      l.active = false;
+      l.next = 0;
+    }
+    std::fill(listener_at_.begin(), listener_at_.end(), 0);
+  }
   // A listener on `port`, any address: the port is in use.
   Listener* listener(uint16_t port) noexcept {
     if (listener_at_.empty() || listener_at_[port] == 0) {

@@ -21,7 +21,9 @@ namespace tempo::stack {
 namespace {
 
 std::atomic<bool> g_stop{false};
-std::atomic<bool> g_hurry{false};   // a second stop signal: no grace (tcp.stop_grace_ms)
+std::atomic<bool> g_hurry{false};
+std::atomic<bool> g_drain{false};   // request_drain(): each Worker drains at its next turn   // a
+                                    // second stop signal: no grace (tcp.stop_grace_ms)
 std::atomic<bool> g_report{false};  // SIGUSR1: print the counters, keep running
 static_assert(std::atomic<bool>::is_always_lock_free, "signal handler needs a lock-free flag");
 
@@ -40,6 +42,7 @@ extern "C" void on_signal(int signo) {
 }  // namespace
 
 void Runtime::request_stop() noexcept { g_stop.store(true, std::memory_order_relaxed); }
+void Runtime::request_drain() noexcept { g_drain.store(true, std::memory_order_relaxed); }
 bool Runtime::stop_requested() noexcept { return g_stop.load(std::memory_order_relaxed); }
 
 void Runtime::install_signal_handlers() {
@@ -250,7 +253,12 @@ int Runtime::lcore_main(void* arg) {
     return busy;
   };
   uint32_t empty = 0;  // turns in a row that found nothing
+  bool drain_seen = false;
   while (!stop_requested()) {
+    if (!drain_seen && g_drain.load(std::memory_order_relaxed)) [[unlikely]] {
+      drain_seen = true;
+      w.drain(lc->drain);
+    }
     if (turn()) {
       empty = 0;
     } else if (lc->idle_sleep_us > 0 && ++empty >= lc->idle_polls) [[unlikely]] {
@@ -281,7 +289,7 @@ void Runtime::run() {
   lcores_.clear();
   for (auto& w : workers_) {
     lcores_.push_back(Lcore{w.get(), &*clock_, lcores_.empty() ? this : nullptr, stop_grace_cycles_,
-                            idle_sleep_us_, idle_polls_, worker_state_});
+                            idle_sleep_us_, idle_polls_, worker_state_, drain_options_});
   }
   for (size_t w = 1; w < workers_.size(); ++w) {
     rte_eal_remote_launch(&Runtime::lcore_main, &lcores_[w], worker_lcores_[w]);

@@ -69,6 +69,8 @@ class Runtime {
   // The application's per-Worker state, made on each Worker's lcore as run() starts it and
   // destroyed there as it stops.
   void set_worker_state(const WorkerState& s) noexcept { worker_state_ = s; }
+  void set_drain_options(const DrainOptions& o) noexcept { drain_options_ = o; }
+  static void request_drain() noexcept;
   // tempo::Stack::add_counter.
   Result<CounterId, std::string> add_counter(std::string_view name);
 
@@ -90,6 +92,7 @@ class Runtime {
     uint32_t idle_sleep_us;      // eal.idle_sleep_us (0: busy polling)
     uint32_t idle_polls;         // eal.idle_polls
     WorkerState state;           // the application's per-Worker state
+    DrainOptions drain;          // what request_drain() does on this Worker
   };
   static int lcore_main(void* arg);
   // The steps of start(): each port's device and queues, then one Worker per lcore (and the
@@ -104,6 +107,7 @@ class Runtime {
   uint32_t idle_sleep_us_ = 0;
   uint32_t idle_polls_ = 256;
   WorkerState worker_state_;
+  DrainOptions drain_options_;
   std::vector<std::string> app_counter_names_;  // the Workers point at it
   std::vector<Lcore> lcores_;
   std::vector<dpdk::Port> ports_;

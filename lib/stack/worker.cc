@@ -130,6 +130,9 @@ uint32_t Worker::poll(Ticks now) noexcept {
     receive_app_messages();
   }
   reasm_.expire(now_);  // one comparison when nothing is due
+  if (drain_.active) [[unlikely]] {
+    drain_step();
+  }
   app_wheel_.advance(now_, [this](time::Timer& h) {
     tempo::Timer& t = time::owner_of<&tempo::Timer::hook>(h);
     if (t.period_ms != 0) {

@@ -221,6 +221,9 @@ class Worker {
   // tempo::post: the application's message to Worker `to` (mesh.h), on this Worker's lcore.
   Result<void, PostError> post(size_t to, AppMsg m) noexcept;
   size_t mesh_workers() const noexcept { return mesh_ != nullptr ? mesh_->workers() : 1; }
+  // tempo::drain: stop accepting, let connections finish, close the rest (worker_stop.cc).
+  void drain(const DrainOptions& o) noexcept;
+  bool draining() const noexcept { return drain_.active; }
   // The application's counters (tempo::Stack::add_counter): their names, the Runtime's, and
   // this Worker's values.
   void set_app_counter_names(const std::vector<std::string>* names) noexcept {
@@ -442,6 +445,14 @@ class Worker {
   void (*poll_hook_)(Worker&, void*) = nullptr;
   void* poll_hook_ctx_ = nullptr;
   void* app_state_ = nullptr;
+  struct Drain {
+    bool active = false;
+    bool closed_rest = false;  // the rest got their FIN; RST at the next deadline
+    Ticks deadline{};
+    DrainOptions opts;
+  };
+  Drain drain_;
+  void drain_step() noexcept;
   const std::vector<std::string>* app_counter_names_ = nullptr;
   std::array<uint64_t, kMaxAppCounters> app_counters_{};
   tcp::CoreState core_;

@@ -12,6 +12,8 @@
 //                 "reply from worker W\n" (W the other Worker's index) and closes; alone, it
 //                 sends the PostError of a post to itself
 //   flood N       posts N messages to the next Worker in one go: "posted P full F\n"
+//   drain D       drains this Worker (tempo::drain: D ms for the open connections, then FIN):
+//                 "draining\n"; once drained it prints a line and stops the process
 //   counters      "sessions S passive P\n": this Worker's app.sessions and tcp.passive_opens,
 //                 read by name (tempo::counter)
 //   unlisten      unlisten(9) on this Worker: "unlisten 1\n" (0 when nothing listened there)
@@ -200,6 +202,21 @@ void command(tempo::Conn& c, Session& s) {
     }
     s.timer.fn = on_once;
     tempo::arm(w, s.timer, 2 * a);
+  } else if (std::sscanf(s.line.c_str(), "drain %u", &a) == 1) {
+    tempo::drain(w, tempo::DrainOptions{.deadline_ms = a,
+                                        .reset_rest = false,
+                                        .on_drained =
+                                            [](tempo::Worker& dw, void*) {
+                                              std::printf(
+                                                  "api-test: worker %u drained at %lu ms\n",
+                                                  tempo::worker_index(dw),
+                                                  static_cast<unsigned long>(tempo::now_ms(dw)));
+                                              std::fflush(stdout);
+                                              tempo::Stack::request_stop();
+                                            },
+                                        .ctx = nullptr});
+    say(c, std::string(tempo::draining(w) ? "draining" : "not draining") + "\n");
+    tempo::close(c);
   } else if (s.line == "counters") {
     say(c, "sessions " + std::to_string(tempo::counter(w, "app.sessions")) + " passive " +
                std::to_string(tempo::counter(w, "tcp.passive_opens")) + "\n");

@@ -194,6 +194,49 @@ class Api(unittest.TestCase):
         self.assertEqual(len(ran), 2, output)
         self.assertEqual(sum(ran), posted, output)
 
+    def test_drain(self):
+        client = f"""
+import json, socket, time
+idle = [socket.create_connection(("{TEMPO_V4}", 7), timeout=10) for _ in range(2)]
+time.sleep(0.2)
+s = socket.create_connection(("{TEMPO_V4}", 7), timeout=10)
+start = time.monotonic()
+s.sendall(b"drain 400\\n")
+reply = s.recv(100).decode().strip()
+s.close()
+try:
+    socket.create_connection(("{TEMPO_V4}", 7), timeout=3).close()
+    new = "accepted"
+except ConnectionRefusedError:
+    new = "refused"
+eofs = []
+for c in idle:
+    data = c.recv(100)  # the FIN, at the deadline
+    eofs.append((data.decode(), time.monotonic() - start))
+    c.close()
+print(json.dumps({{"reply": reply, "new": new, "eofs": eofs}}))
+"""
+        with harness.tap_setup("apd", app=EXE) as (ns, app, _):
+            r = ns.sh("/usr/bin/python3", "-c", client, timeout=60)
+            out = json.loads(r.stdout.splitlines()[-1])
+            # Drained, it stops by itself.
+            try:
+                app.proc.wait(timeout=20)
+            except Exception:
+                self.fail("not stopped after the drain:\n" + app.output())
+            output = app.output()
+        self.assertEqual(app.proc.returncode, 0, output)
+        self.assertEqual(out["reply"], "draining", out)
+        self.assertEqual(out["new"], "refused", out)  # no longer accepting
+        for data, at in out["eofs"]:  # the idle connections had their 400 ms, then a FIN
+            self.assertEqual(data, "", out)
+            self.assertGreaterEqual(at, 0.4, out)
+            self.assertLess(at, 10, out)
+        self.assertIn("api-test: worker 0 drained at", output)
+        c = harness.counters(output)
+        self.assertEqual(c.get("tcp.closed_on_stop"), 2, output)
+        self.assertEqual(c.get("tcp.reset_on_stop"), 0, output)
+
 
 if __name__ == "__main__":
     harness.require_root()

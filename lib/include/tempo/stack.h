@@ -148,6 +148,17 @@ struct CounterId {
 };
 inline constexpr size_t kMaxAppCounters = 64;
 
+// A graceful drain (drain(), Stack::request_drain): stop accepting, let the open connections
+// finish for deadline_ms, then close the rest (FIN, and RST for what is still there after as
+// long again, or at least 1 s; or RST at once with reset_rest), and call on_drained on the
+// Worker's lcore once it holds no connection (at once when it holds none).
+struct DrainOptions {
+  uint64_t deadline_ms = 30000;
+  bool reset_rest = false;
+  void (*on_drained)(Worker&, void* ctx) = nullptr;
+  void* ctx = nullptr;
+};
+
 // A listener's answer to a SYN (ListenOptions::admit).
 enum class Admit : uint8_t {
   kAccept,  // go on: a connection (or, with a full backlog, a SYN cookie)
@@ -221,6 +232,13 @@ class Stack {
   // puts them. `handler` outlives the Stack.
   void listen(uint16_t port, const Handler* handler, const ConnOptions& opts = {},
               const ListenOptions& how = {});
+
+  // What request_drain() does on each Worker; before run().
+  void set_drain_options(const DrainOptions& opts) noexcept;
+  // Every Worker drains (drain(), with set_drain_options's options) at its next loop turn.
+  // From any thread; async-signal-safe (an application's SIGTERM handler may call it). Each
+  // Worker's on_drained may call request_stop() once every Worker is drained.
+  static void request_drain() noexcept;
 
   // Runs every Worker (this thread runs the first) until request_stop(); each Worker then
   // resets its open connections (RST, on_closed(kAborted)) before run() returns.
@@ -327,6 +345,11 @@ void arm(Worker& w, Timer& t, uint64_t delay_ms, uint64_t period_ms = 0) noexcep
 // Disarms `t`; a no-op when it is not armed. After it, fn does not run for it.
 void cancel(Worker& w, Timer& t) noexcept;
 bool armed(const Timer& t) noexcept;
+
+// Drains this Worker (DrainOptions): every listener of it is unlisten()ed now; on its lcore.
+// A second drain() replaces the first's options and deadline.
+void drain(Worker& w, const DrainOptions& opts) noexcept;
+bool draining(const Worker& w) noexcept;
 
 // Adds `n` to this Worker's share of an application counter (on its lcore: a plain add).
 void count(Worker& w, CounterId id, uint64_t n = 1) noexcept;
