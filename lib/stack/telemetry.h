@@ -12,7 +12,8 @@
 //   /tempo/port,N                 port N: rte_eth_stats (packets, bytes, misses, errors, no
 //                                 mbuf), its pools' free and total buffers
 //   /tempo/connections[,N]        connections by state (Worker N, or summed), TIME_WAIT
-//                                 records held and the bytes their tables map
+//                                 records held, the bytes their tables map and those they
+//                                 may have backed
 //
 // Telemetry names allow [A-Za-z0-9_/] only: a counter's dots read as slashes ("tcp/rto_expired")
 // and a state's dashes as underscores ("SYN_RECEIVED").
