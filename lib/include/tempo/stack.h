@@ -115,12 +115,13 @@ struct WorkerState {
   void* ctx = nullptr;
 };
 
-// An application timer on its Worker's timer wheel (the one that holds every TCP timer):
-// embed one where its state lives (a connection's user state, the Worker's state), set `fn`,
-// and arm() it. It fires on the Worker's lcore, in the loop turn after it is due (1 ms
-// resolution: never early, at most a turn late), like every other callback. Nothing is
-// allocated: the hook is in the Timer. Cancel an armed Timer before its memory goes (the wheel
-// links it); a Timer belongs to the Worker it was armed on.
+// An application timer on a timer wheel of its Worker (the same hierarchical wheel as the one
+// that holds every TCP timer, a second one kept for the application): embed one where its
+// state lives (a connection's user state, the Worker's state), set `fn`, and arm() it. It
+// fires on the Worker's lcore, in the loop turn after it is due (1 ms resolution: never early,
+// at most a turn late), like every other callback. Nothing is allocated: the hook is in the
+// Timer. Cancel an armed Timer before its memory goes (the wheel links it); a Timer belongs to
+// the Worker it was armed on.
 struct Timer {
   void (*fn)(Worker&, Timer&, void* ctx) = nullptr;
   void* ctx = nullptr;
