@@ -117,7 +117,7 @@ Pairs export_counters(std::span<const Worker* const> workers, uint64_t tsc_hz) {
       for (const Worker* w : workers) {
         total += w->app_counter(i);
       }
-      out.emplace_back("app." + names[i], total);
+      out.emplace_back(names[i], total);
     }
   }
   return out;

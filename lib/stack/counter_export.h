@@ -28,7 +28,7 @@ struct WorkerValue {
 // zero), worker<N>.<name> for the fields marked per_worker when there are several Workers,
 // cycles.tsc_hz (`tsc_hz`, the clock's: 0 without one) and conns.slot_bytes, the Worker values,
 // icmp.* and icmp6.* (stack/icmp_errors.h), pmtu.* (stack/path_mtu.h), timewait.*, tcp.*, then
-// the application's app.* (Stack::add_counter). A
+// the application's (Stack::add_counter). A
 // name that more than one struct exports (CounterField::shared) appears once, at its first place,
 // with the values added.
 std::vector<std::pair<std::string, uint64_t>> export_counters(

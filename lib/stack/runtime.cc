@@ -310,9 +310,10 @@ Result<CounterId, std::string> Runtime::add_counter(std::string_view name) {
     return fail("counter \"" + std::string(name) +
                 "\": expected 1 to 48 of [a-z0-9_.], starting with a letter");
   }
-  if (std::find(app_counter_names_.begin(), app_counter_names_.end(), name) !=
-      app_counter_names_.end()) {
-    return fail("counter \"" + std::string(name) + "\": registered already");
+  for (const auto& [taken, value] : counter_values()) {  // the stack's, and earlier ones
+    if (taken == name) {
+      return fail("counter \"" + std::string(name) + "\": a counter of that name exists");
+    }
   }
   if (app_counter_names_.size() >= kMaxAppCounters) {
     return fail("counter \"" + std::string(name) + "\": more than " +

@@ -14,7 +14,7 @@
 //   flood N       posts N messages to the next Worker in one go: "posted P full F\n"
 //   drain D       drains this Worker (tempo::drain: D ms for the open connections, then FIN):
 //                 "draining\n"; once drained it prints a line and stops the process
-//   counters      "sessions S passive P\n": this Worker's app.sessions and tcp.passive_opens,
+//   counters      "sessions S passive P\n": this Worker's api.sessions and tcp.passive_opens,
 //                 read by name (tempo::counter)
 //   unlisten      unlisten(9) on this Worker: "unlisten 1\n" (0 when nothing listened there)
 //   connect P     connects from source port P to the kernel's echo server at 198.18.0.1:7,
@@ -78,7 +78,7 @@ struct Session {
   tempo::ByteQueue queue;
 };
 
-tempo::CounterId g_sessions;  // app.sessions: connections to port 7
+tempo::CounterId g_sessions;  // api.sessions: connections to port 7
 
 Shard& shard(tempo::Conn& c) { return tempo::worker_state<Shard>(tempo::worker_of(c)); }
 
@@ -218,7 +218,7 @@ void command(tempo::Conn& c, Session& s) {
     say(c, std::string(tempo::draining(w) ? "draining" : "not draining") + "\n");
     tempo::close(c);
   } else if (s.line == "counters") {
-    say(c, "sessions " + std::to_string(tempo::counter(w, "app.sessions")) + " passive " +
+    say(c, "sessions " + std::to_string(tempo::counter(w, "api.sessions")) + " passive " +
                std::to_string(tempo::counter(w, "tcp.passive_opens")) + "\n");
     tempo::close(c);
   } else if (s.line == "unlisten") {
@@ -425,13 +425,13 @@ int run(const tempo::Config& config) {
     return 1;
   }
   tempo::per_worker<Shard>(**stack);
-  auto id = (*stack)->add_counter("sessions");
+  auto id = (*stack)->add_counter("api.sessions");
   if (!id) {
     std::fprintf(stderr, "tempo-api-test: %s\n", id.error().c_str());
     return 1;
   }
   g_sessions = *id;
-  for (const char* bad : {"sessions", "Sessions", "", "a-b"}) {
+  for (const char* bad : {"api.sessions", "tcp.passive_opens", "Sessions", "", "a-b"}) {
     auto r = (*stack)->add_counter(bad);
     std::printf("api-test: add_counter(\"%s\"): %s\n", bad, r ? "ok" : r.error().c_str());
   }

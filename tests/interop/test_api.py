@@ -153,15 +153,17 @@ class Api(unittest.TestCase):
         self.assertLess(space, 65536, st)  # a real on_writable was seen
         self.assertLessEqual(rcv_wnd, 8192, st)
         self.assertEqual(rcv_mss, 536, st)
-        for bad, why in [("sessions", "registered already"), ("Sessions", "expected 1 to 48"),
-                         ("", "expected 1 to 48"), ("a-b", "expected 1 to 48")]:
+        for bad, why in [("api.sessions", "a counter of that name exists"),
+                         ("tcp.passive_opens", "a counter of that name exists"),
+                         ("Sessions", "expected 1 to 48"), ("", "expected 1 to 48"),
+                         ("a-b", "expected 1 to 48")]:
             self.assertRegex(output, rf'add_counter\("{bad}"\): counter "{bad}": {why}')
         c = harness.counters(output)
         # The reset SYN, and the dropped one (and its retransmission, 1 s later, if the client
         # was still waiting).
         self.assertIn(c.get("tcp.admission_refused"), (2, 3), output)
         self.assertEqual(c.get("tcp.passive_opens"), 10 + 2, output)  # port 7's, 9's and 10's
-        self.assertEqual(c.get("app.sessions"), 10, output)
+        self.assertEqual(c.get("api.sessions"), 10, output)
         self.assertEqual(c.get("tcp.active_opens"), 1, output)
         self.assertLess(output.index("state made"), output.index("state destroyed"), output)
 

@@ -141,8 +141,8 @@ enum class PostError : uint8_t {
 };
 const char* to_string(PostError e) noexcept;
 
-// An application counter (Stack::add_counter): counted per Worker with count(), shown as
-// app.<name> beside the stack's own, summed over Workers (print_counters, Stack::counter,
+// An application counter (Stack::add_counter): counted per Worker with count(), shown under
+// its name beside the stack's own, summed over Workers (print_counters, Stack::counter,
 // telemetry's /tempo/counters, tempo-stat).
 struct CounterId {
   uint16_t index = 0;
@@ -224,9 +224,10 @@ class Stack {
   // typed per_worker<T>() below.
   void set_worker_state(const WorkerState& state) noexcept;
 
-  // Registers the application counter app.<name>; before run(). `name`: 1 to 48 of [a-z0-9_.],
-  // starting with a letter. Errors, one line each: a bad name, a name registered already,
-  // more than kMaxAppCounters.
+  // Registers an application counter; before run(). `name`: 1 to 48 of [a-z0-9_.], starting
+  // with a letter, with a group of the application's own ("httpd.idle_timeouts"). Errors, one
+  // line each: a bad name, a name the stack or an earlier add_counter uses, more than
+  // kMaxAppCounters.
   Result<CounterId, std::string> add_counter(std::string_view name);
 
   // listen() on every Worker: the connections of `port` are served on whichever lcore RSS
@@ -355,7 +356,7 @@ bool draining(const Worker& w) noexcept;
 // Adds `n` to this Worker's share of an application counter (on its lcore: a plain add).
 void count(Worker& w, CounterId id, uint64_t n = 1) noexcept;
 // This Worker's value of any counter by name, the stack's ("tcp.passive_opens") or the
-// application's ("app.requests"); 0 for an unknown name. On its lcore; it walks every counter,
+// application's ("httpd.requests"); 0 for an unknown name. On its lcore; it walks every counter,
 // so not per packet.
 uint64_t counter(const Worker& w, std::string_view name);
 
