@@ -19,10 +19,12 @@ const tcp::Config& TcpIdentity::variant(const tcp::Config& k, const ConnOptions&
   const uint32_t snd = buf(o.snd_buf, k.snd_buf);
   const uint32_t lowat = std::min(o.writable_lowat, snd);
   const uint16_t clamp = o.mss_clamp == 0 ? 0 : std::max<uint16_t>(o.mss_clamp, 88);
+  const uint16_t mss = clamp != 0 && clamp < k.mss ? clamp : k.mss;
+  // A variant is known by the preset it varies and the four values it changes.
   for (size_t i = 0; i < n_variants_; ++i) {
     const Variant& v = variants_[i];
-    if (v.of == &k && v.rcv_buf == rcv && v.snd_buf == snd && v.writable_lowat == lowat &&
-        v.mss_clamp == clamp) {
+    if (v.of == &k && v.cfg.rcv_buf == rcv && v.cfg.snd_buf == snd &&
+        v.cfg.writable_lowat == lowat && v.cfg.mss == mss) {
       return v.cfg;
     }
   }
@@ -32,18 +34,12 @@ const tcp::Config& TcpIdentity::variant(const tcp::Config& k, const ConnOptions&
   }
   Variant& v = variants_[n_variants_++];
   v.of = &k;
-  v.rcv_buf = rcv;
-  v.snd_buf = snd;
-  v.writable_lowat = lowat;
-  v.mss_clamp = clamp;
   v.cfg = k;
   v.cfg.rcv_buf = rcv;
   v.cfg.snd_buf = snd;
   v.cfg.writable_lowat = lowat;
-  if (clamp != 0 && clamp < v.cfg.mss) {
-    v.cfg.mss = clamp;
-    v.cfg.min_snd_mss = std::min(v.cfg.min_snd_mss, clamp);
-  }
+  v.cfg.mss = mss;
+  v.cfg.min_snd_mss = std::min(v.cfg.min_snd_mss, mss);
   return v.cfg;
 }
 

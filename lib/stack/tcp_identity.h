@@ -85,9 +85,7 @@ class TcpIdentity {
   tcp::Config base_;
   std::array<tcp::Config, 8> configs_{};
   struct Variant {
-    const tcp::Config* of = nullptr;
-    uint32_t rcv_buf, snd_buf, writable_lowat;
-    uint16_t mss_clamp;
+    const tcp::Config* of = nullptr;  // the preset it varies
     tcp::Config cfg;
   };
   mutable std::array<Variant, kMaxVariants> variants_{};

@@ -731,20 +731,29 @@ void Worker::maintain() noexcept {
     flush(p);
   }
 }
-void Worker::receive_neighbors() noexcept {
-  std::array<NeighborMsg, 16> in;
+// What every other Worker wrote to this one on the rings `ring` names (Mesh::neighbors,
+// Mesh::app), up to 16 each from each, in order: on_msg(Msg&) for each.
+template <class Msg, class F>
+void Worker::receive_mesh(rte_ring* (Mesh::*ring)(uint16_t, uint16_t) const, F&& on_msg) {
+  std::array<Msg, 16> in;
   for (uint16_t from = 0; from < mesh_->workers(); ++from) {
     if (from == index_) {
       continue;
     }
-    const unsigned n = rte_ring_sc_dequeue_burst_elem(mesh_->neighbors(from, index_), in.data(),
-                                                      sizeof(NeighborMsg), in.size(), nullptr);
+    const unsigned n = rte_ring_sc_dequeue_burst_elem((mesh_->*ring)(from, index_), in.data(),
+                                                      sizeof(Msg), in.size(), nullptr);
     for (unsigned i = 0; i < n; ++i) {
-      if (in[i].port < ports_.size()) {
-        ports_[in[i].port].nbr.learn_shared(in[i], now_);
-      }
+      on_msg(in[i]);
     }
   }
+}
+
+void Worker::receive_neighbors() noexcept {
+  receive_mesh<NeighborMsg>(&Mesh::neighbors, [this](const NeighborMsg& m) {
+    if (m.port < ports_.size()) {
+      ports_[m.port].nbr.learn_shared(m, now_);
+    }
+  });
 }
 
 Result<void, PostError> Worker::post(size_t to, AppMsg m) noexcept {
@@ -761,18 +770,10 @@ Result<void, PostError> Worker::post(size_t to, AppMsg m) noexcept {
 }
 
 void Worker::receive_app_messages() noexcept {
-  std::array<AppMsg, 16> in;
-  for (uint16_t from = 0; from < mesh_->workers(); ++from) {
-    if (from == index_) {
-      continue;
-    }
-    const unsigned n = rte_ring_sc_dequeue_burst_elem(mesh_->app(from, index_), in.data(),
-                                                      sizeof(AppMsg), in.size(), nullptr);
-    counters_.app_msg_in += n;
-    for (unsigned i = 0; i < n; ++i) {
-      in[i].fn(*this, std::span(in[i].payload.data(), in[i].len), in[i].ctx);
-    }
-  }
+  receive_mesh<AppMsg>(&Mesh::app, [this](const AppMsg& m) {
+    ++counters_.app_msg_in;
+    m.fn(*this, std::span(m.payload.data(), m.len), m.ctx);
+  });
 }
 
 void Worker::emit(Conn& c, const tcp::OutSegment<MbufBuf>& seg) noexcept {

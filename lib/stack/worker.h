@@ -318,6 +318,8 @@ class Worker {
   void input(Port& p, rte_mbuf* m) noexcept;
   // What the other Workers passed here: their steered segments and the neighbours they learned.
   void receive_steered() noexcept;
+  template <class Msg, class F>
+  void receive_mesh(rte_ring* (Mesh::*ring)(uint16_t, uint16_t) const, F&& on_msg);
   void receive_neighbors() noexcept;
   void receive_app_messages() noexcept;
   void input_ipv4(Port& p, rte_mbuf* m, const wire::EthView& eth) noexcept;
