@@ -21,9 +21,8 @@ namespace tempo::stack {
 namespace {
 
 std::atomic<bool> g_stop{false};
-std::atomic<bool> g_hurry{false};
-std::atomic<bool> g_drain{false};   // request_drain(): each Worker drains at its next turn   // a
-                                    // second stop signal: no grace (tcp.stop_grace_ms)
+std::atomic<bool> g_hurry{false};   // a second stop signal: no grace (tcp.stop_grace_ms)
+std::atomic<bool> g_drain{false};   // request_drain(): each Worker drains at its next turn
 std::atomic<bool> g_report{false};  // SIGUSR1: print the counters, keep running
 static_assert(std::atomic<bool>::is_always_lock_free, "signal handler needs a lock-free flag");
 
