@@ -103,7 +103,10 @@ struct ConnSink {
   }
   void on_closed(tcp::CloseReason r) noexcept {
     c.dead = true;
-    if (c.app != nullptr && c.app->on_closed != nullptr) {
+    // A passive connection that never completed its handshake (still in its listener's
+    // backlog) was never shown to the application: no on_closed for it either, as Linux never
+    // shows a socket of its SYN queue. tempo-proxy crashed on one reset at stop (user() null).
+    if (c.app != nullptr && c.app->on_closed != nullptr && !c.embryonic) {
       c.app->on_closed(c, detail::public_reason(r), c.app->ctx);
     }
   }

@@ -320,9 +320,11 @@ void on_peer_closed(tempo::Conn& c, void*) {
   }
 }
 
-void on_closed(tempo::Conn& c, tempo::CloseReason, void*) {
+void on_closed(tempo::Conn& c, tempo::CloseReason why, void*) {
   auto* s = static_cast<Session*>(tempo::user(c));
-  if (s == nullptr) {
+  if (s == nullptr) {  // on_connected made one for every connection it saw
+    std::printf("api-test: on_closed (%s) without on_connected\n", tempo::to_string(why));
+    std::fflush(stdout);
     return;
   }
   tempo::Worker& w = tempo::worker_of(c);

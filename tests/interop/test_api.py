@@ -9,6 +9,8 @@ blocking, every posted message run once."""
 import json
 import os
 import re
+import subprocess
+import time
 import unittest
 
 import harness
@@ -238,6 +240,45 @@ print(json.dumps({{"reply": reply, "new": new, "eofs": eofs}}))
         c = harness.counters(output)
         self.assertEqual(c.get("tcp.closed_on_stop"), 2, output)
         self.assertEqual(c.get("tcp.reset_on_stop"), 0, output)
+
+    def test_no_on_closed_for_a_handshake_the_application_never_saw(self):
+        # The kernel's handshake ACKs to port 7 are dropped: its connect() completes, tempo's
+        # side stays in SYN-RECEIVED. Stopping tempo resets it; the application, which never
+        # had on_connected for it, must not get on_closed either (tempo-proxy crashed on one).
+        rules = """
+table inet tempo_api {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    tcp dport 7 tcp flags == ack counter drop
+  }
+}
+"""
+        with harness.tap_setup("aph", app=EXE) as (ns, app, _):
+            subprocess.run(["ip", "netns", "exec", ns.name, "nft", "-f", "-"], input=rules,
+                           text=True, check=True)
+            # The client holds its socket (a FIN would carry an ACK tempo accepts) while tempo
+            # stops.
+            holder = subprocess.Popen(
+                ["ip", "netns", "exec", ns.name, "/usr/bin/python3", "-c", f"""
+import socket, sys, time
+s = socket.create_connection(("{TEMPO_V4}", 7), timeout=10)
+print("connected", flush=True)
+sys.stdin.read()
+"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(holder.stdout.readline().strip(), "connected")
+                time.sleep(0.3)
+                dropped = ns.sh("nft", "list", "table", "inet", "tempo_api").stdout
+                rc, output = app.stop()
+            finally:
+                holder.stdin.close()
+                holder.wait(timeout=30)
+        self.assertEqual(rc, 0, output)
+        self.assertRegex(dropped, r"counter packets [1-9]", dropped)  # the ACK really went
+        c = harness.counters(output)
+        self.assertEqual(c.get("tcp.reset_on_stop"), 1, output)  # the embryonic connection
+        self.assertNotIn("without on_connected", output)
+        self.assertIn("state destroyed for worker 0: connections=0", output)
 
 
 if __name__ == "__main__":

@@ -101,7 +101,9 @@ struct Handler {
   void (*on_writable)(Conn&, void* ctx) = nullptr;
   // The peer's FIN: it sends nothing more. You may still send, then close().
   void (*on_peer_closed)(Conn&, void* ctx) = nullptr;
-  // The connection is gone; the Conn is invalid when this returns.
+  // The connection is gone; the Conn is invalid when this returns. Called for every connection
+  // on_connected was called for and for every connect(), never for a passive connection that
+  // did not complete its handshake (the application never saw it).
   void (*on_closed)(Conn&, CloseReason, void* ctx) = nullptr;
 };
 
